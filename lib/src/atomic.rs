@@ -1,0 +1,121 @@
+//! Atomic file output: write to a temporary file in the target's directory, fsync it, rename it
+//! over the target, fsync the directory. A crash or a kill at any point leaves either the old
+//! file or the new one, never a torn mix, and a failed run leaves the previous good data.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A file being written that replaces `path` only on [`AtomicFile::commit`]. Dropping it without
+/// committing deletes the temporary file and leaves `path` untouched.
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: BufWriter<tempfile::NamedTempFile>,
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+impl AtomicFile {
+    /// Starts writing a replacement for `path`. The directory must exist.
+    pub fn create(path: impl Into<PathBuf>) -> io::Result<AtomicFile> {
+        let target = path.into();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(parent_dir(&target))?;
+        Ok(AtomicFile {
+            target,
+            temp: BufWriter::with_capacity(1 << 16, temp),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flushes, fsyncs and renames the file into place, then fsyncs the directory so the
+    /// rename itself survives a power cut.
+    pub fn commit(self) -> io::Result<()> {
+        let temp = self.temp.into_inner().map_err(|e| e.into_error())?;
+        temp.as_file().sync_all()?;
+        temp.persist(&self.target).map_err(|e| e.error)?;
+        sync_dir(parent_dir(&self.target))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.temp.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.temp.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+/// Replaces `path` with `bytes` atomically.
+pub fn write_atomic(path: impl Into<PathBuf>, bytes: &[u8]) -> io::Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// fsync a directory (no-op where directories cannot be opened for that).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_replaces_and_drop_keeps_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.ndjson");
+        write_atomic(&p, b"old\n").unwrap();
+
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"half-written").unwrap();
+        drop(f); // a failed run
+        assert_eq!(std::fs::read(&p).unwrap(), b"old\n");
+
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"new\n").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
+
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "temp files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn missing_directory_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(AtomicFile::create(dir.path().join("nope/x")).is_err());
+    }
+}

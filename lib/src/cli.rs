@@ -1,0 +1,123 @@
+//! Command-line conventions shared by every program, and the one entry point their `main`s call.
+//!
+//! `main.rs` is `tickerlake::cli::main::<Cli, _>("prog", prog::run)`. The helper parses the
+//! arguments (usage errors exit 2, `--help`/`--version` exit 0), sets up logging, runs, and turns
+//! the result into an exit status: the error printed once as `prog: message: cause`, a closed
+//! pipe treated as success, never a panic or a `Debug` dump.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser};
+
+use crate::config::{Config, LogFormat};
+use crate::error::is_broken_pipe;
+use crate::exit::{ExitCode, HasExitCode};
+use crate::logging;
+
+/// Flags every program has. Flatten into the program's clap struct with `#[command(flatten)]`.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Configuration file [default: $TICKERLAKE_CONFIG, else ./config.yaml if present]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr: text on a terminal, JSON Lines otherwise
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "TICKERLAKE_LOG_FORMAT",
+        global = true
+    )]
+    pub log_format: Option<LogFormat>,
+
+    /// More log output: -v info, -vv debug, -vvv trace
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl CommonArgs {
+    /// Loads the configuration these flags point at.
+    pub fn load_config(&self) -> Result<Config, crate::config::ConfigError> {
+        Config::load(self.config.as_deref())
+    }
+}
+
+/// A program's parsed command line.
+pub trait Program: Parser {
+    fn common(&self) -> &CommonArgs;
+}
+
+/// Runs a program and returns its exit status. Logging is set up from the flags and, when it
+/// loads, the config file; a config error is reported by the program itself when it loads it.
+pub fn main<P, E>(
+    program: &'static str,
+    run: impl FnOnce(P) -> Result<ExitCode, E>,
+) -> std::process::ExitCode
+where
+    P: Program,
+    E: std::error::Error + HasExitCode + 'static,
+{
+    let args = match P::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
+            // `--help | head` closes the pipe: nothing to report.
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let common = args.common().clone();
+    let configured = Config::load(common.config.as_deref())
+        .map(|c| c.logging)
+        .unwrap_or_default();
+    let format = common.log_format.unwrap_or(configured.format);
+    let json = logging::is_json(format);
+    logging::init(
+        program,
+        logging::level_for(common.quiet, common.verbose, configured.level),
+        json,
+    );
+
+    match run(args) {
+        Ok(code) => code.into(),
+        Err(e) if is_broken_pipe(&e) => ExitCode::Success.into(),
+        Err(e) => {
+            let code = e.exit_code();
+            report(program, &e, code, json);
+            code.into()
+        }
+    }
+}
+
+/// The error and its causes on one line, each cause once.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cur = err.source();
+    while let Some(cause) = cur {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+        cur = cause.source();
+    }
+    text
+}
+
+fn report(program: &str, err: &(dyn std::error::Error + 'static), code: ExitCode, json: bool) {
+    let text = error_chain(err);
+    if json {
+        tracing::error!(exit_code = code.code(), "{text}");
+    } else {
+        eprintln!("{program}: {text}");
+    }
+}

@@ -1,0 +1,909 @@
+//! `config.yaml`: every setting documented in the file at the repository root.
+//!
+//! Loading is strict: unknown keys are errors (a typo must not silently fall back to a
+//! default), values are range-checked, and `${VAR}` / `${VAR:-default}` are substituted from the
+//! environment inside string values (`$${` writes a literal `${`). A variable without a default
+//! that is not set is an error naming it. A value that is exactly one `${…}` template takes the
+//! type its text has in YAML (`workers: ${WORKERS:-6}` is a number).
+//!
+//! Precedence, highest first: command-line flag > environment variable (`TICKERLAKE_…`, shown
+//! in each program's `--help`) > config file > built-in default. Flags and environment are
+//! merged by each program's clap definition; this module supplies the last two.
+//!
+//! Secrets are [`Secret`]s: their `Debug` and `Display` print `<redacted>`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Where the configuration comes from when `--config` is not given.
+pub const DEFAULT_PATH: &str = "config.yaml";
+
+/// Environment variable that names the config file.
+pub const ENV_PATH: &str = "TICKERLAKE_CONFIG";
+
+/// A configuration problem. Exit code 78.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key}{message}")]
+pub struct ConfigError {
+    pub file: String,
+    /// Dotted path of the offending key, with a trailing `: ` when present.
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(file: &str, key: &str, message: impl Into<String>) -> ConfigError {
+        let key = if key.is_empty() || key == "." {
+            String::new()
+        } else {
+            format!("{key}: ")
+        };
+        ConfigError {
+            file: file.to_string(),
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+/// A secret value (API key, password). Never printed.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "<empty>"
+        } else {
+            "<redacted>"
+        })
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        // A numeric key substituted from the environment arrives as a number.
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Secret(s)),
+            Value::Number(n) => Ok(Secret(n.to_string())),
+            Value::Null => Ok(Secret::default()),
+            _ => Err(serde::de::Error::custom("expected a string")),
+        }
+    }
+}
+
+/// A duration written as `250ms`, `10s`, `2m`, `1h` (a bare number is seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span(pub Duration);
+
+impl Span {
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("expected a duration like 10s, 250ms or 2m, found {text:?}"))?;
+        let secs = match unit.trim() {
+            "ms" => value / 1000.0,
+            "" | "s" => value,
+            "m" | "min" => value * 60.0,
+            "h" => value * 3600.0,
+            _ => {
+                return Err(format!(
+                    "unknown duration unit in {text:?} (use ms, s, m or h)"
+                ));
+            }
+        };
+        if !(secs.is_finite() && (0.0..=7.0 * 86400.0).contains(&secs)) {
+            return Err(format!("duration {text:?} is out of range (0 to 7 days)"));
+        }
+        Ok(Span(Duration::from_secs_f64(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Span::parse(&s).map_err(serde::de::Error::custom),
+            Value::Number(n) => Span::parse(&n.to_string()).map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom("expected a duration like 10s")),
+        }
+    }
+}
+
+fn path_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(PathBuf::from(s)),
+        Value::Number(n) => Ok(PathBuf::from(n.to_string())),
+        _ => Err(serde::de::Error::custom("expected a path")),
+    }
+}
+
+/// Log verbosity when no `-v`/`-q` is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    #[default]
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+/// Log line format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human text when stderr is a terminal, JSON Lines otherwise.
+    #[default]
+    Auto,
+    Text,
+    Json,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub paths: Paths,
+    pub logging: Logging,
+    pub http: Http,
+    pub fetch: Fetch,
+    pub providers: Providers,
+    pub lake: Lake,
+    pub qa: Qa,
+    pub qlib: Qlib,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    #[serde(deserialize_with = "path_or_number")]
+    pub data_dir: PathBuf,
+    #[serde(deserialize_with = "path_or_number")]
+    pub lake_dir: PathBuf,
+    #[serde(deserialize_with = "path_or_number")]
+    pub state_dir: PathBuf,
+    #[serde(deserialize_with = "path_or_number")]
+    pub qlib_dir: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Paths {
+        Paths {
+            data_dir: "data".into(),
+            lake_dir: "data/lake".into(),
+            state_dir: "data/state".into(),
+            qlib_dir: "data/qlib".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Logging {
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    pub user_agent: String,
+    pub connect_timeout: Span,
+    pub timeout: Span,
+    /// HTTP or SOCKS proxies to rotate through (`http://host:3128`, `socks5://host:1080`).
+    pub proxies: Vec<String>,
+}
+
+impl Default for Http {
+    fn default() -> Http {
+        Http {
+            user_agent: concat!("tickerlake/", env!("CARGO_PKG_VERSION")).to_string(),
+            connect_timeout: Span(Duration::from_secs(10)),
+            timeout: Span(Duration::from_secs(30)),
+            proxies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fetch {
+    pub provider: String,
+    pub workers: u32,
+    /// Requests per second, shared by all workers.
+    pub rate: f64,
+    /// Wait before each retry; the number of entries is the number of retries.
+    pub backoff: Vec<Span>,
+    pub lookback_days: u32,
+    /// Switch proxy every N symbols (0 = never).
+    pub rotate_every: u32,
+    /// Consecutive failed requests, over all symbols, that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// Nights a symbol may fail in a row before it goes to the dead-letter list.
+    pub dead_letter_after: u32,
+    pub yahoo: YahooConfig,
+}
+
+impl Default for Fetch {
+    fn default() -> Fetch {
+        Fetch {
+            provider: "yahoo".into(),
+            workers: 6,
+            rate: 2.0,
+            backoff: [10, 30, 120, 600]
+                .iter()
+                .map(|s| Span(Duration::from_secs(*s)))
+                .collect(),
+            lookback_days: 3,
+            rotate_every: 400,
+            breaker_failures: 20,
+            dead_letter_after: 3,
+            yahoo: YahooConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct YahooConfig {
+    pub base_url: String,
+    /// Yahoo symbol suffix by ISO 10383 MIC (`XLON: .L`).
+    pub suffixes: BTreeMap<String, String>,
+    /// Canonical symbol → Yahoo symbol, for the cases no rule covers.
+    pub overrides: BTreeMap<String, String>,
+}
+
+impl Default for YahooConfig {
+    fn default() -> YahooConfig {
+        let suffixes = [
+            ("XLON", ".L"),
+            ("XETR", ".DE"),
+            ("XPAR", ".PA"),
+            ("XAMS", ".AS"),
+            ("XBRU", ".BR"),
+            ("XLIS", ".LS"),
+            ("XSTO", ".ST"),
+            ("XHEL", ".HE"),
+            ("XCSE", ".CO"),
+            ("XOSL", ".OL"),
+            ("XSWX", ".SW"),
+            ("XMIL", ".MI"),
+            ("XMAD", ".MC"),
+            ("XTSE", ".TO"),
+            ("XASX", ".AX"),
+            ("XHKG", ".HK"),
+            ("XTKS", ".T"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        YahooConfig {
+            base_url: "https://query1.finance.yahoo.com".into(),
+            suffixes,
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Providers {
+    pub polygon: Polygon,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Polygon {
+    pub api_key: Secret,
+    pub base_url: String,
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_access_key_id: Secret,
+    pub s3_secret_access_key: Secret,
+}
+
+impl Default for Polygon {
+    fn default() -> Polygon {
+        Polygon {
+            api_key: Secret::default(),
+            base_url: "https://api.polygon.io".into(),
+            s3_endpoint: "https://files.polygon.io".into(),
+            s3_bucket: "flatfiles".into(),
+            s3_access_key_id: Secret::default(),
+            s3_secret_access_key: Secret::default(),
+        }
+    }
+}
+
+/// Column type for prices in Parquet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PriceType {
+    #[default]
+    Decimal,
+    Float64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lake {
+    pub price_type: PriceType,
+    pub zstd_level: i32,
+    pub row_group_rows: usize,
+}
+
+impl Default for Lake {
+    fn default() -> Lake {
+        Lake {
+            price_type: PriceType::Decimal,
+            zstd_level: 3,
+            row_group_rows: 1 << 17,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Qa {
+    /// Lowest severity that makes `qa-check` exit 1.
+    pub fail_on: crate::records::Severity,
+    pub lag_trading_days: u32,
+    pub lag_critical_pct: f64,
+    pub missing_dates_window: u32,
+    pub price_jump_pct: f64,
+    pub iqr_k: f64,
+    pub volume_z: f64,
+    pub fetch_error_failures: u32,
+}
+
+impl Default for Qa {
+    fn default() -> Qa {
+        Qa {
+            fail_on: crate::records::Severity::Critical,
+            lag_trading_days: 2,
+            lag_critical_pct: 5.0,
+            missing_dates_window: 30,
+            price_jump_pct: 75.0,
+            iqr_k: 3.0,
+            volume_z: 5.0,
+            fetch_error_failures: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum QlibAdjust {
+    None,
+    #[default]
+    Qlib,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Qlib {
+    pub fields: Vec<String>,
+    pub adjust: QlibAdjust,
+}
+
+impl Default for Qlib {
+    fn default() -> Qlib {
+        Qlib {
+            fields: [
+                "open", "high", "low", "close", "volume", "factor", "adjclose",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            adjust: QlibAdjust::Qlib,
+        }
+    }
+}
+
+impl Config {
+    /// Loads `explicit`, else `$TICKERLAKE_CONFIG`, else `./config.yaml` if it exists, else the
+    /// built-in defaults. An explicitly named file that is missing is an error.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with(explicit, &|k| std::env::var(k).ok())
+    }
+
+    /// [`Config::load`] with an injectable environment (tests).
+    pub fn load_with(
+        explicit: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let from_env = env(ENV_PATH).filter(|s| !s.is_empty()).map(PathBuf::from);
+        let path = match explicit.map(Path::to_path_buf).or(from_env) {
+            Some(p) => p,
+            None if Path::new(DEFAULT_PATH).is_file() => PathBuf::from(DEFAULT_PATH),
+            None => return Ok(Config::default()),
+        };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new(&name, "", format!("cannot read: {e}")))?;
+        Config::from_yaml(&text, &name, env)
+    }
+
+    /// Parses, substitutes and validates a YAML document. `name` is used in errors.
+    pub fn from_yaml(
+        text: &str,
+        name: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let mut tree: Value = if text.trim().is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_saphyr::from_str_with_options(text, options)
+                .map_err(|e| ConfigError::new(name, "", format!("invalid YAML: {e}")))?
+        };
+        if tree.is_null() {
+            tree = Value::Object(Default::default());
+        }
+        substitute_tree(&mut tree, "", env)
+            .map_err(|(key, msg)| ConfigError::new(name, &key, msg))?;
+        let mut track = serde_path_to_error::Track::new();
+        let config = Config::deserialize(serde_path_to_error::Deserializer::new(tree, &mut track))
+            .map_err(|e| {
+                let path = track.path().to_string();
+                let msg = e.to_string();
+                // Name the unknown key itself, not just its section.
+                match msg
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split_once('`'))
+                {
+                    Some((key, rest)) => {
+                        let full = if path == "." {
+                            key.to_string()
+                        } else if path == key || path.ends_with(&format!(".{key}")) {
+                            path
+                        } else {
+                            format!("{path}.{key}")
+                        };
+                        ConfigError::new(name, &full, format!("unknown setting{rest}"))
+                    }
+                    None => ConfigError::new(name, &path, msg),
+                }
+            })?;
+        config
+            .validate()
+            .map_err(|(key, msg)| ConfigError::new(name, key, msg))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        fn range<T: PartialOrd + fmt::Display + Copy>(
+            key: &'static str,
+            v: T,
+            lo: T,
+            hi: T,
+        ) -> Result<(), (&'static str, String)> {
+            if v < lo || v > hi {
+                Err((key, format!("{v} is out of range ({lo} to {hi})")))
+            } else {
+                Ok(())
+            }
+        }
+        range("fetch.workers", self.fetch.workers, 1, 64)?;
+        range("fetch.rate", self.fetch.rate, 0.01, 1000.0)?;
+        range("fetch.lookback_days", self.fetch.lookback_days, 0, 366)?;
+        range(
+            "fetch.breaker_failures",
+            self.fetch.breaker_failures,
+            1,
+            100_000,
+        )?;
+        range(
+            "fetch.dead_letter_after",
+            self.fetch.dead_letter_after,
+            1,
+            365,
+        )?;
+        if self.fetch.backoff.len() > 20 {
+            return Err(("fetch.backoff", "at most 20 retries".into()));
+        }
+        if self.fetch.provider != "yahoo" {
+            return Err((
+                "fetch.provider",
+                format!("unknown provider {:?} (known: yahoo)", self.fetch.provider),
+            ));
+        }
+        for (key, url) in [
+            ("fetch.yahoo.base_url", &self.fetch.yahoo.base_url),
+            (
+                "providers.polygon.base_url",
+                &self.providers.polygon.base_url,
+            ),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err((
+                    key,
+                    format!("expected an http:// or https:// URL, found {url:?}"),
+                ));
+            }
+        }
+        for p in &self.http.proxies {
+            let ok = [
+                "http://",
+                "https://",
+                "socks4://",
+                "socks4a://",
+                "socks5://",
+                "socks5h://",
+            ]
+            .iter()
+            .any(|s| p.starts_with(s));
+            if !ok {
+                return Err((
+                    "http.proxies",
+                    format!("expected a proxy URL (http://, socks5://…), found {p:?}"),
+                ));
+            }
+        }
+        for (mic, suffix) in &self.fetch.yahoo.suffixes {
+            if !(mic.len() == 4
+                && mic
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+            {
+                return Err((
+                    "fetch.yahoo.suffixes",
+                    format!("{mic:?} is not an ISO 10383 MIC"),
+                ));
+            }
+            if !suffix.starts_with('.') || suffix.len() > 4 {
+                return Err((
+                    "fetch.yahoo.suffixes",
+                    format!("{mic}: expected a suffix like \".L\", found {suffix:?}"),
+                ));
+            }
+        }
+        if self.http.user_agent.trim().is_empty() {
+            return Err(("http.user_agent", "must not be empty".into()));
+        }
+        if self.http.timeout.0.is_zero() || self.http.connect_timeout.0.is_zero() {
+            return Err(("http.timeout", "timeouts must be > 0".into()));
+        }
+        range("lake.zstd_level", self.lake.zstd_level, 1, 22)?;
+        range(
+            "lake.row_group_rows",
+            self.lake.row_group_rows,
+            1024,
+            16 << 20,
+        )?;
+        range("qa.lag_trading_days", self.qa.lag_trading_days, 1, 365)?;
+        range("qa.lag_critical_pct", self.qa.lag_critical_pct, 0.0, 100.0)?;
+        range(
+            "qa.missing_dates_window",
+            self.qa.missing_dates_window,
+            1,
+            10_000,
+        )?;
+        range("qa.price_jump_pct", self.qa.price_jump_pct, 1.0, 10_000.0)?;
+        range("qa.iqr_k", self.qa.iqr_k, 0.1, 100.0)?;
+        range("qa.volume_z", self.qa.volume_z, 0.1, 100.0)?;
+        range(
+            "qa.fetch_error_failures",
+            self.qa.fetch_error_failures,
+            1,
+            365,
+        )?;
+        const QLIB_FIELDS: [&str; 9] = [
+            "open", "high", "low", "close", "volume", "factor", "adjclose", "vwap", "change",
+        ];
+        for f in &self.qlib.fields {
+            if !QLIB_FIELDS.contains(&f.as_str()) {
+                return Err((
+                    "qlib.fields",
+                    format!("unknown field {f:?} (known: {})", QLIB_FIELDS.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Substitutes `${VAR}` and `${VAR:-default}` in every string of the tree. Keys are not
+/// substituted. Errors carry the dotted key path.
+fn substitute_tree(
+    v: &mut Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), (String, String)> {
+    match v {
+        Value::String(s) => {
+            let whole = is_single_template(s);
+            let out = substitute(s, env).map_err(|m| (path.to_string(), m))?;
+            *v = if whole {
+                retype(out)
+            } else {
+                Value::String(out)
+            };
+            Ok(())
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                substitute_tree(item, &format!("{path}[{i}]"), env)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                substitute_tree(item, &p, env)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn is_single_template(s: &str) -> bool {
+    s.starts_with("${") && s.ends_with('}') && s[2..].find('}') == Some(s.len() - 3)
+}
+
+/// A whole-value substitution takes the type YAML would give its text.
+fn retype(text: String) -> Value {
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    if text.contains(['.', 'e', 'E'])
+        && !text.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        && let Some(n) = text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
+            return Value::Number(n);
+        }
+    match text.as_str() {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::String(text),
+    }
+}
+
+/// Expands the templates in one string.
+pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = tail;
+            continue;
+        }
+        let Some(body_start) = after.strip_prefix("${") else {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        };
+        let Some(end) = body_start.find('}') else {
+            return Err(format!("unclosed ${{ in {:?}", redact_hint(text)));
+        };
+        let body = &body_start[..end];
+        let (name, default) = match body.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (body, None),
+        };
+        let valid = !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if !valid {
+            return Err(format!(
+                "${{{name}}} is not a valid environment variable name"
+            ));
+        }
+        match (env(name).filter(|v| !v.is_empty()), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(format!(
+                    "environment variable {name} is not set (and ${{{name}}} has no :-default)"
+                ));
+            }
+        }
+        rest = &body_start[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Error messages must not echo values that may hold secrets: show only the template part.
+fn redact_hint(text: &str) -> String {
+    match text.find("${") {
+        Some(i) => text[i..].chars().take(24).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_yaml(text, "config.yaml", &env_of(env))
+    }
+
+    #[test]
+    fn repository_config_yaml_loads_and_matches_defaults() {
+        let text = include_str!("../../config.yaml");
+        let c = load(text, &[("POLYGON_API_KEY", "k")]).unwrap();
+        let d = Config::default();
+        assert_eq!(c.fetch.workers, d.fetch.workers);
+        assert_eq!(c.fetch.backoff, d.fetch.backoff);
+        assert_eq!(c.fetch.yahoo.suffixes, d.fetch.yahoo.suffixes);
+        assert_eq!(c.qa.price_jump_pct, d.qa.price_jump_pct);
+        assert_eq!(c.qlib.fields, d.qlib.fields);
+        assert_eq!(c.lake.row_group_rows, d.lake.row_group_rows);
+        assert_eq!(c.http.timeout, d.http.timeout);
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.fetch.workers, 6);
+        assert_eq!(c.fetch.backoff.len(), 4);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load("fetch:\n  wrokers: 3\n", &[]).unwrap_err();
+        assert_eq!(e.key, "fetch.wrokers: ");
+        assert!(
+            e.to_string()
+                .starts_with("config.yaml: fetch.wrokers: unknown setting"),
+            "{e}"
+        );
+        let e = load("fetchh: {}\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("fetchh: unknown setting"), "{e}");
+    }
+
+    #[test]
+    fn env_substitution_and_types() {
+        let c = load(
+            "fetch:\n  workers: ${W:-4}\n  rate: ${R}\n  yahoo:\n    base_url: \"http://${HOST}:${PORT:-80}/x\"\nproviders:\n  polygon:\n    api_key: ${KEY}\n",
+            &[("R", "0.5"), ("HOST", "127.0.0.1"), ("KEY", "12345")],
+        )
+        .unwrap();
+        assert_eq!(c.fetch.workers, 4);
+        assert_eq!(c.fetch.rate, 0.5);
+        assert_eq!(c.fetch.yahoo.base_url, "http://127.0.0.1:80/x");
+        assert_eq!(c.providers.polygon.api_key.expose(), "12345");
+    }
+
+    #[test]
+    fn missing_variable_is_an_error_naming_it() {
+        let e = load(
+            "providers:\n  polygon:\n    api_key: ${POLYGON_API_KEY}\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "providers.polygon.api_key: ");
+        assert!(e.message.contains("POLYGON_API_KEY is not set"), "{e}");
+    }
+
+    #[test]
+    fn dollar_escapes_and_plain_dollars() {
+        assert_eq!(substitute("a$${X}b", &env_of(&[])).unwrap(), "a${X}b");
+        assert_eq!(substitute("cost $5", &env_of(&[])).unwrap(), "cost $5");
+        assert!(substitute("${1X}", &env_of(&[])).is_err());
+        assert!(substitute("${X", &env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn ranges_are_checked() {
+        let e = load("fetch:\n  workers: 0\n", &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("fetch.workers: 0 is out of range (1 to 64)"),
+            "{e}"
+        );
+        let e = load("fetch:\n  backoff: [10s, 5parsecs]\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("fetch.backoff[1]"), "{e}");
+        let e = load("http:\n  proxies: [\"ftp://x\"]\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("http.proxies"), "{e}");
+        let e = load("fetch:\n  workers: many\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("fetch.workers: "), "{e}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = load(
+            "providers:\n  polygon:\n    api_key: ${K}\n",
+            &[("K", "hunter2-very-secret")],
+        )
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("<redacted>"));
+        assert_eq!(format!("{}", c.providers.polygon.api_key), "<redacted>");
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(Span::parse("250ms").unwrap().0, Duration::from_millis(250));
+        assert_eq!(Span::parse("2m").unwrap().0, Duration::from_secs(120));
+        assert_eq!(Span::parse("10").unwrap().0, Duration::from_secs(10));
+        assert!(Span::parse("-1s").is_err());
+        assert!(Span::parse("1y").is_err());
+    }
+
+    #[test]
+    fn yaml_booleans_do_not_eat_symbols() {
+        let c = load(
+            "fetch:\n  yahoo:\n    overrides:\n      NO: NO.OL\n      ON: ON\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.fetch.yahoo.overrides.get("NO").map(String::as_str),
+            Some("NO.OL")
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
+            let _ = load(&s, &[]);
+        }
+
+        #[test]
+        fn yaml_like_text_never_panics(s in "([a-z_]{1,8}:( [-\\[\\]{}a-z0-9.$:'\"]{0,12})?\n( {2,4}|- )?){0,10}") {
+            let _ = load(&s, &[("X", "1")]);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let s = String::from_utf8_lossy(&b);
+            let _ = load(&s, &[]);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Inputs and outputs the Unix way: no path or `-` means stdin/stdout, anything else is a path
+//! opened with an error that names it. Output files are written atomically.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::atomic::AtomicFile;
+use crate::error::Error;
+
+const BUF: usize = 1 << 16;
+
+fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Name used for stdin/stdout in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// An open input with the name errors use for it.
+pub struct Input {
+    pub name: String,
+    pub reader: Box<dyn BufRead + Send>,
+}
+
+impl Input {
+    /// Opens a path, or stdin for `-`.
+    pub fn open(path: &Path) -> Result<Input, Error> {
+        if is_stdio(path) {
+            return Ok(Input::stdin());
+        }
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|source| Error::Open {
+            path: name.clone(),
+            source,
+        })?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(Error::Open {
+                path: name,
+                source: io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "is a directory, expected a file",
+                ),
+            });
+        }
+        Ok(Input {
+            name,
+            reader: Box::new(BufReader::with_capacity(BUF, file)),
+        })
+    }
+
+    pub fn stdin() -> Input {
+        Input {
+            name: STDIN_NAME.to_string(),
+            reader: Box::new(BufReader::with_capacity(BUF, io::stdin())),
+        }
+    }
+}
+
+/// The inputs a program was given: the paths in order, or stdin when there are none.
+/// Opened one at a time, so a thousand files never hold a thousand descriptors.
+pub fn input_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// When a program would read stdin and stdin is a terminal, nobody is likely to type NDJSON:
+/// say what is expected instead of waiting in silence.
+pub fn hint_if_stdin_is_tty(program: &str, paths: &[PathBuf]) {
+    let reads_stdin = paths.is_empty() || paths.iter().any(|p| is_stdio(p));
+    if reads_stdin && io::stdin().is_terminal() {
+        eprintln!(
+            "{program}: reading records from the terminal; pipe data in or give a file (see {program} --help). Ctrl-D ends input."
+        );
+    }
+}
+
+/// Where a program's records go: stdout (block-buffered, locked) or a file that replaces its
+/// target atomically when the program finishes successfully.
+pub enum Output {
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    File(AtomicFile),
+}
+
+impl Output {
+    /// stdout for `None` or `-`, else an atomic file.
+    pub fn open(path: Option<&Path>) -> Result<Output, Error> {
+        match path {
+            None => Ok(Output::stdout()),
+            Some(p) if is_stdio(p) => Ok(Output::stdout()),
+            Some(p) => AtomicFile::create(p)
+                .map(Output::File)
+                .map_err(|source| Error::Create {
+                    path: p.display().to_string(),
+                    source,
+                }),
+        }
+    }
+
+    pub fn stdout() -> Output {
+        Output::Stdout(BufWriter::with_capacity(BUF, io::stdout().lock()))
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Output::Stdout(_) => "<stdout>".to_string(),
+            Output::File(f) => f.path().display().to_string(),
+        }
+    }
+
+    /// Flushes stdout, or puts the file in place. The error of the final flush is reported,
+    /// never swallowed by a drop.
+    pub fn finish(self) -> Result<(), Error> {
+        let name = self.name();
+        match self {
+            Output::Stdout(mut w) => w.flush(),
+            Output::File(f) => f.commit(),
+        }
+        .map_err(|source| Error::Write { name, source })
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(w) => w.write(buf),
+            Output::File(f) => f.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.write_all(buf),
+            Output::File(f) => f.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.flush(),
+            Output::File(f) => f.flush(),
+        }
+    }
+}

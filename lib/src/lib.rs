@@ -1,0 +1,24 @@
+//! tickerlake: the thin library the tickerlake programs share.
+//!
+//! Only what two programs need lives here: the record contracts ([`records`]) and their exact
+//! [`decimal`] prices and safe [`symbol`]s, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
+//! file output ([`atomic`]), `config.yaml` ([`config`]), CLI and logging conventions ([`cli`],
+//! [`logging`]), and the exit codes ([`exit`]).
+
+pub mod atomic;
+pub mod cli;
+pub mod config;
+pub mod decimal;
+pub mod error;
+pub mod exit;
+pub mod io;
+pub mod logging;
+pub mod ndjson;
+pub mod records;
+pub mod symbol;
+
+pub use decimal::Decimal;
+pub use error::Error;
+pub use exit::{ExitCode, HasExitCode};
+pub use records::{Action, Bar, FetchError, Finding, Record, Ticker};
+pub use symbol::Symbol;

@@ -1,0 +1,193 @@
+//! Logs on stderr through `tracing`: human text on a terminal, JSON Lines otherwise. Every line
+//! carries `ts`, `level`, `program`, `run_id` and the event's structured fields. Quiet by
+//! default: only warnings and errors, so cron mails nothing when all went well.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::config::{LogFormat, LogLevel};
+
+static RUN_ID: OnceLock<String> = OnceLock::new();
+
+/// The id of this run: `$RUN_ID` when the caller (cron wrapper, `pipeline.sh`) sets one, so all
+/// programs of a pipeline share it; otherwise made up from the time and the process id.
+pub fn run_id() -> &'static str {
+    RUN_ID.get_or_init(|| match std::env::var("RUN_ID") {
+        Ok(v) if !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()) => v,
+        _ => {
+            let now = chrono::Utc::now();
+            format!("{}-{:x}", now.format("%Y%m%dT%H%M%SZ"), std::process::id())
+        }
+    })
+}
+
+/// The level to log at, from `-q`/`-v` (which win) or the configured level.
+pub fn level_for(quiet: bool, verbose: u8, configured: LogLevel) -> Level {
+    if quiet {
+        return Level::ERROR;
+    }
+    let base = match configured {
+        LogLevel::Error => 0,
+        LogLevel::Warn => 1,
+        LogLevel::Info => 2,
+        LogLevel::Debug => 3,
+        LogLevel::Trace => 4,
+    };
+    match base.max(1 + verbose.min(3)) {
+        0 => Level::ERROR,
+        1 => Level::WARN,
+        2 => Level::INFO,
+        3 => Level::DEBUG,
+        _ => Level::TRACE,
+    }
+}
+
+/// Whether log lines are JSON for this format choice.
+pub fn is_json(format: LogFormat) -> bool {
+    match format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    }
+}
+
+/// Installs the global subscriber. Safe to call twice (the second call does nothing).
+pub fn init(program: &'static str, level: Level, json: bool) {
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .event_format(LineFormat { program, json })
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+struct LineFormat {
+    program: &'static str,
+    json: bool,
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = text;
+        } else {
+            self.rest
+                .insert(field.name().to_string(), serde_json::Value::String(text));
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.rest.insert(field.name().to_string(), value.into());
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.rest.insert(field.name().to_string(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.rest.insert(field.name().to_string(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.rest.insert(field.name().to_string(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.rest.insert(field.name().to_string(), value.into());
+    }
+}
+
+fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "error",
+        Level::WARN => "warn",
+        Level::INFO => "info",
+        Level::DEBUG => "debug",
+        Level::TRACE => "trace",
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for LineFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let level = level_name(event.metadata().level());
+        if self.json {
+            let mut line = serde_json::Map::new();
+            line.insert("ts".into(), ts.into());
+            line.insert("level".into(), level.into());
+            line.insert("program".into(), self.program.into());
+            line.insert("run_id".into(), run_id().into());
+            line.insert("msg".into(), fields.message.into());
+            for (k, v) in fields.rest {
+                line.entry(k).or_insert(v);
+            }
+            let text = serde_json::to_string(&line).map_err(|_| std::fmt::Error)?;
+            writeln!(writer, "{text}")
+        } else {
+            let mut text = format!(
+                "{ts} {:<5} {}: {}",
+                level.to_uppercase(),
+                self.program,
+                fields.message
+            );
+            for (k, v) in fields.rest {
+                match v {
+                    serde_json::Value::String(s) => write!(text, " {k}={s}")?,
+                    other => write!(text, " {k}={other}")?,
+                }
+            }
+            writeln!(writer, "{text}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbosity_flags_override_config() {
+        assert_eq!(level_for(false, 0, LogLevel::Warn), Level::WARN);
+        assert_eq!(level_for(false, 1, LogLevel::Warn), Level::INFO);
+        assert_eq!(level_for(false, 2, LogLevel::Warn), Level::DEBUG);
+        assert_eq!(level_for(false, 9, LogLevel::Warn), Level::TRACE);
+        assert_eq!(level_for(true, 3, LogLevel::Debug), Level::ERROR);
+        assert_eq!(level_for(false, 0, LogLevel::Info), Level::INFO);
+    }
+
+    #[test]
+    fn run_id_is_stable_and_printable() {
+        let a = run_id();
+        assert_eq!(a, run_id());
+        assert!(!a.is_empty() && a.bytes().all(|b| b.is_ascii_graphic()));
+    }
+}
