@@ -689,9 +689,9 @@ fn retype(text: String) -> Value {
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-        {
-            return Value::Number(n);
-        }
+    {
+        return Value::Number(n);
+    }
     match text.as_str() {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),

@@ -39,13 +39,15 @@ pub fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<io::Error>()
-            && io.kind() == io::ErrorKind::BrokenPipe {
-                return true;
-            }
+            && io.kind() == io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
         if let Some(Error::Write { source, .. }) = e.downcast_ref::<Error>()
-            && source.kind() == io::ErrorKind::BrokenPipe {
-                return true;
-            }
+            && source.kind() == io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
         cur = e.source();
     }
     false

@@ -7,8 +7,7 @@
 use std::fmt;
 
 /// What a program tells its caller when it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[derive(Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ExitCode {
     /// 0: everything asked for was done.
     #[default]
@@ -114,7 +113,6 @@ impl ExitCode {
         self == ExitCode::Success
     }
 }
-
 
 impl fmt::Display for ExitCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -357,29 +357,32 @@ impl Record for Ticker {
         }
         check_opt_currency("currency", &self.currency)?;
         if let Some(c) = &self.country
-            && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
-                return Err(FieldError::new(
-                    "country",
-                    format!("expected an ISO 3166 alpha-2 code like US, found {c:?}"),
-                ));
-            }
+            && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(FieldError::new(
+                "country",
+                format!("expected an ISO 3166 alpha-2 code like US, found {c:?}"),
+            ));
+        }
         if let Some(isin) = &self.isin {
             check_isin(isin).map_err(|e| FieldError::new("isin", e))?;
         }
         if let Some(m) = self.market_cap
-            && !(m.is_finite() && m >= 0.0) {
-                return Err(FieldError::new(
-                    "market_cap",
-                    format!("expected a number ≥ 0, found {m}"),
-                ));
-            }
+            && !(m.is_finite() && m >= 0.0)
+        {
+            return Err(FieldError::new(
+                "market_cap",
+                format!("expected a number ≥ 0, found {m}"),
+            ));
+        }
         if let (Some(a), Some(b)) = (self.first_seen, self.last_seen)
-            && b < a {
-                return Err(FieldError::new(
-                    "last_seen",
-                    format!("{b} is before first_seen {a}"),
-                ));
-            }
+            && b < a
+        {
+            return Err(FieldError::new(
+                "last_seen",
+                format!("{b} is before first_seen {a}"),
+            ));
+        }
         Ok(())
     }
 }
