@@ -1,5 +1,7 @@
 //! Every fault of the replay server, exercised over real sockets with a minimal HTTP client.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
