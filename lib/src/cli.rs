@@ -1,6 +1,6 @@
 //! Command-line conventions shared by every program, and the one entry point their `main`s call.
 //!
-//! `main.rs` is `tickerlake::cli::main::<Cli, _>("prog", prog::run)`. The helper parses the
+//! `main.rs` is `tickerlake::cli::main("prog", prog::run)` with `run(cli, config)`. The helper parses the
 //! arguments (usage errors exit 2, `--help`/`--version` exit 0), sets up logging, runs, and turns
 //! the result into an exit status: the error printed once as `prog: message: cause`, a closed
 //! pipe treated as success, never a panic or a `Debug` dump.
@@ -40,23 +40,18 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
-impl CommonArgs {
-    /// Loads the configuration these flags point at.
-    pub fn load_config(&self) -> Result<Config, crate::config::ConfigError> {
-        Config::load(self.config.as_deref())
-    }
-}
-
 /// A program's parsed command line.
 pub trait Program: Parser {
     fn common(&self) -> &CommonArgs;
 }
 
-/// Runs a program and returns its exit status. Logging is set up from the flags and, when it
-/// loads, the config file; a config error is reported by the program itself when it loads it.
+/// Runs a program and returns its exit status.
+///
+/// Parses the command line, loads the configuration (a broken config file is exit 78 for every
+/// program, never silently ignored), sets up logging, runs, and maps the result to a status.
 pub fn main<P, E>(
     program: &'static str,
-    run: impl FnOnce(P) -> Result<ExitCode, E>,
+    run: impl FnOnce(P, Config) -> Result<ExitCode, E>,
 ) -> std::process::ExitCode
 where
     P: Program,
@@ -76,18 +71,26 @@ where
         }
     };
     let common = args.common().clone();
-    let configured = Config::load(common.config.as_deref())
-        .map(|c| c.logging)
+    let config = Config::load(common.config.as_deref());
+    let logging = config
+        .as_ref()
+        .map(|c| c.logging.clone())
         .unwrap_or_default();
-    let format = common.log_format.unwrap_or(configured.format);
-    let json = logging::is_json(format);
+    let json = logging::is_json(common.log_format.unwrap_or(logging.format));
     logging::init(
         program,
-        logging::level_for(common.quiet, common.verbose, configured.level),
+        logging::level_for(common.quiet, common.verbose, logging.level),
         json,
     );
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            report(program, &e, ExitCode::Config, json);
+            return ExitCode::Config.into();
+        }
+    };
 
-    match run(args) {
+    match run(args, config) {
         Ok(code) => code.into(),
         Err(e) if is_broken_pipe(&e) => ExitCode::Success.into(),
         Err(e) => {

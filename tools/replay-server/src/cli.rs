@@ -65,7 +65,7 @@ impl Program for Cli {
     }
 }
 
-pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Error> {
     let routes = Routes::from_file(&cli.routes)?;
     let sink: Option<Box<dyn Write + Send>> = match &cli.log {
         Some(p) => {

@@ -1,0 +1,68 @@
+# tickerlake: build, test, lint, bench, install.
+#   make test    the whole suite (builds the binaries and .venv/ first)
+#   make lint    rustfmt check + clippy with warnings denied
+#   make bench   benchmarks against the named peers (release build, writes bench/results/)
+#   make install release binaries of bins/* into $(PREFIX)/bin
+
+CARGO    ?= cargo
+PYTHON   ?= python3
+PREFIX   ?= /usr/local
+VENV     := .venv
+VPY      := $(VENV)/bin/python
+SHARED   ?= ../shared
+# Programs that get installed: one crate per folder in bins/.
+PROGRAMS := $(notdir $(wildcard bins/*))
+
+.PHONY: all build release test lint fmt bench venv venv-bench schemas install clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --bins
+
+release:
+	$(CARGO) build --release --workspace --bins
+
+$(VPY).stamp: requirements-dev.txt
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VPY).stamp
+
+$(VPY).bench-stamp: requirements-bench.txt $(VPY).stamp
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+venv-bench: $(VPY).bench-stamp
+
+# The integration tests run the real binaries, so build them first.
+test: venv build
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+# Regenerate docs/schemas/*.schema.json from the record types (a test checks they are current).
+schemas: build
+	target/debug/records schema --dir docs/schemas
+
+bench: venv-bench release
+	$(VPY) bench/bench.py --shared $(SHARED)
+
+install: release
+	@test -n "$(PROGRAMS)" || { echo "no programs in bins/ yet: nothing to install"; exit 0; }
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,0 +1,150 @@
+//! Conventions every program shares: help with examples, version, quiet success, closed pipes,
+//! config errors.
+
+use tickerlake_tests::{WorkDir, bin, fixture};
+
+#[test]
+fn help_has_examples_and_version_prints() {
+    let w = WorkDir::new();
+    for prog in ["records", "replay-server"] {
+        w.cmd(prog)
+            .arg("--help")
+            .succeeds()
+            .stdout_contains("Examples:");
+        w.cmd(prog)
+            .arg("--version")
+            .succeeds()
+            .stdout_contains(env!("CARGO_PKG_VERSION"));
+        w.cmd(prog).arg("-h").succeeds();
+    }
+}
+
+/// `prog … | head -1` under `set -o pipefail` exits 0: a closed pipe is success.
+#[test]
+fn closed_pipe_is_success() {
+    let w = WorkDir::new();
+    // Big enough to overflow the pipe buffer, so the writer really meets the closed pipe.
+    let line = std::fs::read_to_string(fixture("records/bars.ndjson")).unwrap();
+    let big = line.repeat(20_000);
+    let input = w.write("big.ndjson", big);
+    let script = format!(
+        "set -euo pipefail; '{}' check '{}' | head -1 > first.ndjson; echo done",
+        bin("records").display(),
+        input.display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(w.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}, stderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    assert!(
+        out.stderr.is_empty(),
+        "a closed pipe must be silent: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        w.read("first.ndjson"),
+        format!("{}\n", line.lines().next().unwrap())
+    );
+
+    // --help | head too.
+    let script = format!(
+        "set -euo pipefail; '{}' --help | head -1 >/dev/null",
+        bin("records").display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn broken_config_is_78_naming_file_and_key() {
+    let w = WorkDir::new();
+    w.write("bad.yaml", "fetch:\n  workers: 0\n");
+    w.cmd("records")
+        .args(["check", "--config", "bad.yaml", "--log-format", "text"])
+        .stdin("")
+        .fails_with(78)
+        .stderr_contains("bad.yaml: fetch.workers: 0 is out of range");
+    w.write("config.yaml", "fetch:\n  wrokers: 3\n");
+    w.cmd("records")
+        .args(["check", "--log-format", "text"])
+        .stdin("")
+        .fails_with(78)
+        .stderr_contains("config.yaml: fetch.wrokers: unknown setting");
+    w.write(
+        "secret.yaml",
+        "providers:\n  polygon:\n    api_key: ${TL_TEST_KEY}\n",
+    );
+    w.cmd("records")
+        .args(["check", "--config", "secret.yaml", "--log-format", "text"])
+        .stdin("")
+        .fails_with(78)
+        .stderr_contains("TL_TEST_KEY is not set");
+    w.cmd("records")
+        .args(["check", "--config", "missing.yaml"])
+        .stdin("")
+        .fails_with(78);
+    // The repository's own config.yaml loads.
+    w.cmd("records")
+        .args(["check", "--config"])
+        .arg(tickerlake_tests::repo_root().join("config.yaml"))
+        .stdin("")
+        .succeeds()
+        .stderr_is_empty();
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let w = WorkDir::new();
+    w.write(
+        "c.yaml",
+        "providers:\n  polygon:\n    api_key: ${TL_TEST_KEY}\nfetch:\n  workers: 999\n",
+    );
+    let run = w
+        .cmd("records")
+        .args([
+            "check",
+            "--config",
+            "c.yaml",
+            "-vvv",
+            "--log-format",
+            "text",
+        ])
+        .env("TL_TEST_KEY", "sk-live-0123456789")
+        .stdin("")
+        .fails_with(78);
+    assert!(!run.stderr().contains("sk-live"), "{}", run.stderr());
+}
+
+#[test]
+fn verbose_logs_go_to_stderr_and_quiet_success_is_silent() {
+    let w = WorkDir::new();
+    let run = w
+        .cmd("records")
+        .args(["check", "-v", "--log-format", "text"])
+        .stdin_fixture("records/bars.ndjson")
+        .succeeds();
+    assert!(
+        run.stderr().contains("INFO  records: checked"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("records=8"), "{}", run.stderr());
+    w.cmd("records")
+        .args(["check"])
+        .stdin_fixture("records/bars.ndjson")
+        .succeeds()
+        .stderr_is_empty();
+}

@@ -1,0 +1,7 @@
+//! The one integration-test binary: runs the real programs on real fixtures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
+
+mod cli_conventions;
+mod records;
+mod replay_server;

@@ -1,0 +1,260 @@
+//! A small harness for running the real tickerlake binaries in tests (after uutils' and xsv's):
+//! a fresh temporary work directory per test, binaries found next to the test executable,
+//! stdin from a fixture, and assertions that print the whole output on failure.
+//!
+//! The binaries must be built first (`cargo build --workspace --bins`; `make test` does it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness panics by design
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `fixtures/<rel>` in the repository.
+pub fn fixture(rel: &str) -> PathBuf {
+    repo_root().join("fixtures").join(rel)
+}
+
+/// `../shared/<rel>` next to the repository (bench kit, seeds).
+pub fn shared(rel: &str) -> PathBuf {
+    repo_root().join("../shared").join(rel)
+}
+
+/// Path of a workspace binary, built in the same profile as this test.
+pub fn bin(name: &str) -> PathBuf {
+    // target/<profile>/deps/it-<hash> → target/<profile>/<name>
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace --bins` first (`make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// The Python of the project's venv (`make venv`), if there is one.
+pub fn venv_python() -> Option<PathBuf> {
+    let p = std::env::var_os("TICKERLAKE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+    p.is_file().then_some(p)
+}
+
+/// A temporary directory for one test.
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+}
+
+impl Default for WorkDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WorkDir {
+    pub fn new() -> WorkDir {
+        WorkDir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.join(rel)).unwrap()
+    }
+
+    /// A command for a workspace binary, run in this directory with a clean logging setup.
+    pub fn cmd(&self, program: &str) -> Cmd {
+        let mut c = Command::new(bin(program));
+        c.current_dir(self.path());
+        c.env_remove("RUN_ID")
+            .env_remove("TICKERLAKE_CONFIG")
+            .env_remove("TICKERLAKE_LOG_FORMAT");
+        Cmd {
+            cmd: c,
+            stdin: None,
+            program: program.to_string(),
+        }
+    }
+}
+
+/// A command to run, builder style.
+pub struct Cmd {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+    program: String,
+}
+
+impl Cmd {
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Cmd {
+        self.cmd.arg(a);
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Cmd {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Cmd {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn stdin_fixture(self, rel: &str) -> Cmd {
+        let bytes = std::fs::read(fixture(rel)).unwrap();
+        self.stdin(bytes)
+    }
+
+    pub fn run(mut self) -> Run {
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().unwrap();
+        if let Some(bytes) = self.stdin.take() {
+            let mut stdin = child.stdin.take().unwrap();
+            // Feed stdin from a thread so a program that writes before reading all input cannot deadlock.
+            let feeder = std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+            let out = child.wait_with_output().unwrap();
+            let _ = feeder.join();
+            return Run {
+                out,
+                program: self.program,
+            };
+        }
+        Run {
+            out: child.wait_with_output().unwrap(),
+            program: self.program,
+        }
+    }
+
+    pub fn succeeds(self) -> Run {
+        self.run().code_is(0)
+    }
+
+    pub fn fails_with(self, code: i32) -> Run {
+        self.run().code_is(code)
+    }
+}
+
+/// A finished run.
+pub struct Run {
+    pub out: Output,
+    program: String,
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    fn describe(&self) -> String {
+        let cut = |s: String| {
+            if s.len() > 4000 {
+                format!("{}…[{} bytes]", &s[..4000], s.len())
+            } else {
+                s
+            }
+        };
+        format!(
+            "{} exited with {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.program,
+            self.out.status.code(),
+            cut(self.stdout()),
+            cut(self.stderr())
+        )
+    }
+
+    pub fn code_is(self, code: i32) -> Run {
+        assert_eq!(self.out.status.code(), Some(code), "{}", self.describe());
+        self
+    }
+
+    pub fn stdout_is(self, expected: &str) -> Run {
+        assert_eq!(self.stdout(), expected, "{}", self.describe());
+        self
+    }
+
+    pub fn stderr_is_empty(self) -> Run {
+        assert!(
+            self.out.stderr.is_empty(),
+            "expected a quiet stderr; {}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stderr_contains(self, needle: &str) -> Run {
+        assert!(
+            self.stderr().contains(needle),
+            "stderr lacks {needle:?}; {}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stdout_contains(self, needle: &str) -> Run {
+        assert!(
+            self.stdout().contains(needle),
+            "stdout lacks {needle:?}; {}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// Parses NDJSON text into JSON values (panics with the line on error).
+pub fn ndjson_values(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("line {}: {e}: {l}", i + 1))
+        })
+        .collect()
+}
