@@ -21,9 +21,23 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 impl AtomicFile {
-    /// Starts writing a replacement for `path`. The directory must exist.
+    /// Starts writing a replacement for `path`. The directory must exist. A symlink is followed,
+    /// so the file it points at is replaced, not the link. Only regular files (or new names)
+    /// can be replaced: renaming over a device such as `/dev/null` would destroy it.
     pub fn create(path: impl Into<PathBuf>) -> io::Result<AtomicFile> {
-        let target = path.into();
+        let mut target = path.into();
+        if let Ok(meta) = std::fs::symlink_metadata(&target) {
+            if meta.file_type().is_symlink() {
+                target = std::fs::canonicalize(&target)?;
+            }
+            let meta = std::fs::metadata(&target)?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file: refusing to replace it",
+                ));
+            }
+        }
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -111,6 +125,24 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers.len(), 1, "temp files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn never_replaces_devices_and_follows_symlinks() {
+        assert!(AtomicFile::create("/dev/null").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.txt");
+        write_atomic(&real, b"a").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"b").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"b");
     }
 
     #[test]

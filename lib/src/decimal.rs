@@ -88,9 +88,9 @@ impl Decimal {
         if !value.is_finite() {
             return Err(DecimalError::NotFinite(value.to_string()));
         }
-        // Rust's `Display` for floats prints the shortest round-tripping digits, never in
-        // exponent form, so the text parser below sees plain digits.
-        value.to_string().parse()
+        // zmij prints the shortest round-tripping digits into a stack buffer (possibly in
+        // exponent form, which the parser accepts): no allocation on the hot path.
+        zmij::Buffer::new().format_finite(value).parse()
     }
 
     /// The shortest decimal that round-trips `value` as an `f32`: what a provider that stores
@@ -100,7 +100,7 @@ impl Decimal {
         if !value.is_finite() {
             return Err(DecimalError::NotFinite(value.to_string()));
         }
-        value.to_string().parse()
+        zmij::Buffer::new().format_finite(value).parse()
     }
 
     /// The nearest `f64` (correctly rounded).

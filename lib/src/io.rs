@@ -78,11 +78,14 @@ pub fn hint_if_stdin_is_tty(program: &str, paths: &[PathBuf]) {
     }
 }
 
-/// Where a program's records go: stdout (block-buffered, locked) or a file that replaces its
-/// target atomically when the program finishes successfully.
+/// Where a program's records go: stdout (block-buffered, locked), a file that replaces its
+/// target atomically when the program finishes successfully, or, for a target that is not a
+/// regular file (`/dev/null`, a named pipe, `/dev/stderr`), that target written directly:
+/// renaming over a device would replace the device.
 pub enum Output {
     Stdout(BufWriter<io::StdoutLock<'static>>),
     File(AtomicFile),
+    Special { name: String, file: BufWriter<File> },
 }
 
 impl Output {
@@ -91,12 +94,25 @@ impl Output {
         match path {
             None => Ok(Output::stdout()),
             Some(p) if is_stdio(p) => Ok(Output::stdout()),
-            Some(p) => AtomicFile::create(p)
-                .map(Output::File)
-                .map_err(|source| Error::Create {
+            Some(p) => {
+                let create = |source| Error::Create {
                     path: p.display().to_string(),
                     source,
-                }),
+                };
+                match std::fs::metadata(p) {
+                    Ok(m) if !m.is_file() && !m.is_dir() => {
+                        let file = std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(p)
+                            .map_err(create)?;
+                        Ok(Output::Special {
+                            name: p.display().to_string(),
+                            file: BufWriter::with_capacity(BUF, file),
+                        })
+                    }
+                    _ => AtomicFile::create(p).map(Output::File).map_err(create),
+                }
+            }
         }
     }
 
@@ -108,6 +124,7 @@ impl Output {
         match self {
             Output::Stdout(_) => "<stdout>".to_string(),
             Output::File(f) => f.path().display().to_string(),
+            Output::Special { name, .. } => name.clone(),
         }
     }
 
@@ -118,6 +135,7 @@ impl Output {
         match self {
             Output::Stdout(mut w) => w.flush(),
             Output::File(f) => f.commit(),
+            Output::Special { mut file, .. } => file.flush(),
         }
         .map_err(|source| Error::Write { name, source })
     }
@@ -128,6 +146,7 @@ impl Write for Output {
         match self {
             Output::Stdout(w) => w.write(buf),
             Output::File(f) => f.write(buf),
+            Output::Special { file, .. } => file.write(buf),
         }
     }
 
@@ -135,6 +154,7 @@ impl Write for Output {
         match self {
             Output::Stdout(w) => w.write_all(buf),
             Output::File(f) => f.write_all(buf),
+            Output::Special { file, .. } => file.write_all(buf),
         }
     }
 
@@ -142,6 +162,7 @@ impl Write for Output {
         match self {
             Output::Stdout(w) => w.flush(),
             Output::File(f) => f.flush(),
+            Output::Special { file, .. } => file.flush(),
         }
     }
 }

@@ -243,10 +243,19 @@ fn describe(path: &serde_path_to_error::Path, err: &serde_json::Error) -> (Optio
 
 fn decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String>, String)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut track = serde_path_to_error::Track::new();
-    let value = match T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track)) {
+    // Fast path without path tracking; a bad line is decoded again to name its field.
+    let value = match T::deserialize(&mut de) {
         Ok(v) => v,
-        Err(e) => return Err(describe(&track.path(), &e)),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let mut track = serde_path_to_error::Track::new();
+            let e =
+                match T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track)) {
+                    Err(e) => e,
+                    Ok(_) => return Err((None, "record could not be decoded".to_string())),
+                };
+            return Err(describe(&track.path(), &e));
+        }
     };
     de.end().map_err(|e| {
         (

@@ -301,3 +301,20 @@ proptest::proptest! {
         proptest::prop_assert!(matches!(run.code(), Some(0) | Some(65)), "exit {:?}: {}", run.code(), run.stderr());
     }
 }
+
+#[test]
+fn device_outputs_are_written_not_replaced() {
+    let w = WorkDir::new();
+    let before = std::fs::metadata("/dev/null").unwrap();
+    w.cmd("records")
+        .args(["check", "--rejects", "/dev/null", "-o", "/dev/null"])
+        .stdin("{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"provider\":\"p\"}\nbad\n")
+        .succeeds();
+    let after = std::fs::metadata("/dev/null").unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(after.file_type().is_char_device(), "/dev/null was replaced");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::rdev(&before),
+        std::os::unix::fs::MetadataExt::rdev(&after)
+    );
+}
