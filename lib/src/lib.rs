@@ -2,8 +2,8 @@
 //!
 //! Only what two programs need lives here: the record contracts ([`records`]) and their exact
 //! [`decimal`] prices and safe [`symbol`]s, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
-//! file output ([`atomic`]), `config.yaml` ([`config`]), CLI and logging conventions ([`cli`],
-//! [`logging`]), and the exit codes ([`exit`]).
+//! file output ([`atomic`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
+//! ([`cli`], [`logging`], [`progress`]), and the exit codes ([`exit`]).
 
 pub mod atomic;
 pub mod cli;
@@ -14,6 +14,7 @@ pub mod exit;
 pub mod io;
 pub mod logging;
 pub mod ndjson;
+pub mod progress;
 pub mod records;
 pub mod symbol;
 

@@ -55,6 +55,7 @@ pub struct NdjsonReader<R> {
     line: u64,
     buf: Vec<u8>,
     max_line: usize,
+    bytes: u64,
 }
 
 /// Why reading stopped: an I/O error (fatal) or a bad line (rejectable).
@@ -72,6 +73,7 @@ impl<R: BufRead> NdjsonReader<R> {
             line: 0,
             buf: Vec::with_capacity(512),
             max_line: DEFAULT_MAX_LINE,
+            bytes: 0,
         }
     }
 
@@ -83,6 +85,11 @@ impl<R: BufRead> NdjsonReader<R> {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Bytes consumed from the input so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
     }
 
     /// Number of the line last returned (1-based).
@@ -134,6 +141,7 @@ impl<R: BufRead> NdjsonReader<R> {
             self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
             let used = done.unwrap_or(available.len());
             self.input.consume(used);
+            self.bytes += used as u64;
             if done.is_some() {
                 return Ok(Some(cut));
             }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use tickerlake::cli::{CommonArgs, Program};
 use tickerlake::io::{Input, Output, hint_if_stdin_is_tty, input_paths};
 use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, Rejects};
+use tickerlake::progress::Progress;
 use tickerlake::records::{Action, Bar, FetchError, Finding, Kind, Record, Ticker};
 use tickerlake::{Error, ExitCode};
 
@@ -92,6 +93,8 @@ pub struct CheckOptions<'a> {
     pub rejects: Option<&'a Path>,
     pub keep_unknown: bool,
     pub max_line: usize,
+    /// No progress bar (`-q`).
+    pub quiet: bool,
 }
 
 /// Counts of one `check` run.
@@ -119,6 +122,7 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
                 rejects: rejects.as_deref(),
                 keep_unknown,
                 max_line,
+                quiet: cli.common.quiet,
             };
             let started = Instant::now();
             let summary = check(&opts)?;
@@ -173,27 +177,50 @@ fn check_kind<T: Record>(opts: &CheckOptions<'_>) -> Result<CheckSummary, Error>
     let out = Output::open(opts.output)?;
     let name = out.name();
     let mut writer = NdjsonWriter::new(out, name);
-    for path in input_paths(opts.inputs) {
+    let paths = input_paths(opts.inputs);
+    // Total size when every input is a file; a spinner for stdin.
+    let total = paths
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        })
+        .sum();
+    let progress = Progress::bytes("records check", total, opts.quiet);
+    let mut done = 0;
+    for path in paths {
         let input = Input::open(&path)?;
         let mut reader = NdjsonReader::new(input.reader, input.name).with_max_line(opts.max_line);
-        if opts.keep_unknown {
-            while let Some(item) = reader.next_record_with_extra::<T>() {
-                match item {
-                    Ok(rec) => writer.write(&rec)?,
-                    Err(e) => rejects.handle(e)?,
-                }
+        loop {
+            let item = if opts.keep_unknown {
+                reader
+                    .next_record_with_extra::<T>()
+                    .map(|r| r.map(Checked::Extra))
+            } else {
+                reader.next_record::<T>().map(|r| r.map(Checked::Plain))
+            };
+            let Some(item) = item else { break };
+            match item {
+                Ok(Checked::Plain(rec)) => writer.write(&rec)?,
+                Ok(Checked::Extra(rec)) => writer.write(&rec)?,
+                Err(e) => rejects.handle(e)?,
             }
-        } else {
-            while let Some(item) = reader.next_record::<T>() {
-                match item {
-                    Ok(rec) => writer.write(&rec)?,
-                    Err(e) => rejects.handle(e)?,
-                }
+            if reader.line_number() % 4096 == 0 {
+                progress.set_position(done + reader.bytes_read());
             }
         }
+        done += reader.bytes_read();
     }
+    progress.finish();
     let records = writer.written();
     writer.into_inner()?.finish()?;
     let rejected = rejects.finish()?;
     Ok(CheckSummary { records, rejected })
+}
+
+enum Checked<T> {
+    Plain(T),
+    Extra(tickerlake::ndjson::WithExtra<T>),
 }
