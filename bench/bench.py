@@ -7,7 +7,8 @@ bench/results/<date>-<machine>.md and printed.
 
 Jobs so far (issue 3, the shared plumbing):
   ndjson-check   `records check --kind bars` on S: stream every line through the Bar contract
-                 (strict decode, validation, exact decimals) and write it back canonically.
+                 (strict decode, validation, exact decimals) and write it back canonically,
+                 on all cores.
                  Peers: DuckDB and pyarrow parsing the same file into memory with an explicit
                  schema (../shared/bench/anchors_run.py parse), and the tightest plain-Python
                  pass over the bytes (anchors_run.py bytes) as a floor.
@@ -78,7 +79,7 @@ def main() -> int:
     records = os.path.join(ROOT, "target", "release", "records")
     jobs = {
         "ndjson-check": [
-            ("tickerlake `records check` (1 thread)", [records, "check", "--kind", "bars", s_path]),
+            ("tickerlake `records check` (2 threads)", [records, "check", "--kind", "bars", s_path]),
             ("DuckDB 2.0 parse (py)", [py, anchors, "parse", "--tool", "duckdb", s_path]),
             ("pyarrow parse", [py, anchors, "parse", "--tool", "pyarrow", s_path]),
             ("plain-Python byte pass (floor)", [py, anchors, "bytes", s_path]),

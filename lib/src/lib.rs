@@ -14,6 +14,7 @@ pub mod exit;
 pub mod io;
 pub mod logging;
 pub mod ndjson;
+pub mod parallel;
 pub mod progress;
 pub mod records;
 pub mod symbol;

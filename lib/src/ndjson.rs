@@ -87,6 +87,13 @@ impl<R: BufRead> NdjsonReader<R> {
         &self.name
     }
 
+    /// Numbers lines as if `lines` lines came before this input (for a chunk of a bigger one).
+    #[must_use]
+    pub fn starting_after_line(mut self, lines: u64) -> NdjsonReader<R> {
+        self.line = lines;
+        self
+    }
+
     /// Bytes consumed from the input so far (for progress).
     pub fn bytes_read(&self) -> u64 {
         self.bytes
@@ -411,6 +418,16 @@ impl Rejects {
     }
 }
 
+/// Appends one record and its newline to `buf` (for workers that encode in parallel).
+pub fn encode_line<T: Serialize + ?Sized>(
+    buf: &mut Vec<u8>,
+    record: &T,
+) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(&mut *buf, record)?;
+    buf.push(b'\n');
+    Ok(())
+}
+
 /// Writes records as NDJSON.
 pub struct NdjsonWriter<W: Write> {
     out: W,
@@ -444,6 +461,17 @@ impl<W: Write> NdjsonWriter<W> {
                 source,
             })?;
         self.written += 1;
+        Ok(())
+    }
+
+    /// Writes NDJSON that is already encoded (whole lines, `records` of them), e.g. by a worker
+    /// thread.
+    pub fn write_encoded(&mut self, bytes: &[u8], records: u64) -> Result<(), Error> {
+        self.out.write_all(bytes).map_err(|source| Error::Write {
+            name: self.name.clone(),
+            source,
+        })?;
+        self.written += records;
         Ok(())
     }
 

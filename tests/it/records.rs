@@ -318,3 +318,44 @@ fn device_outputs_are_written_not_replaced() {
         std::os::unix::fs::MetadataExt::rdev(&after)
     );
 }
+
+#[test]
+fn threads_change_nothing_but_speed() {
+    let w = WorkDir::new();
+    let line = std::fs::read_to_string(fixture("records/bars.ndjson")).unwrap();
+    // ~3 MB: several chunks per worker, with bad lines in different chunks.
+    let mut lines: Vec<String> = line.repeat(2_000).lines().map(str::to_string).collect();
+    lines[7_001] = "{\"symbol\":\"A\"}".into();
+    lines[15_999] = "garbage".into();
+    let input = w.write("in.ndjson", lines.join("\n") + "\n");
+    let run = |threads: &str, rejects: &str| {
+        w.cmd("records")
+            .args([
+                "check",
+                "--threads",
+                threads,
+                "--rejects",
+                rejects,
+                "--log-format",
+                "text",
+            ])
+            .arg(&input)
+            .succeeds()
+    };
+    let one = run("1", "r1.ndjson");
+    let four = run("4", "r4.ndjson");
+    assert_eq!(one.stdout(), four.stdout());
+    assert_eq!(one.stderr().lines().count(), 2);
+    assert_eq!(w.read("r1.ndjson"), w.read("r4.ndjson"));
+    assert_eq!(w.read("r1.ndjson"), "{\"symbol\":\"A\"}\ngarbage\n");
+    for threads in ["1", "3"] {
+        w.cmd("records")
+            .args(["check", "--threads", threads, "--log-format", "text"])
+            .arg(&input)
+            .fails_with(65)
+            .stderr_contains(&format!(
+                "{}:7002: date: missing (required)",
+                input.display()
+            ));
+    }
+}

@@ -10,7 +10,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use tickerlake::cli::{CommonArgs, Program};
 use tickerlake::io::{Input, Output, hint_if_stdin_is_tty, input_paths};
-use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, Rejects};
+use tickerlake::ndjson::{NdjsonWriter, ReadError, Rejects, encode_line};
+use tickerlake::parallel::{Chunk, Chunker, DEFAULT_CHUNK_BYTES, map_ordered};
 use tickerlake::progress::Progress;
 use tickerlake::records::{Action, Bar, FetchError, Finding, Kind, Record, Ticker};
 use tickerlake::{Error, ExitCode};
@@ -63,6 +64,9 @@ pub enum Command {
         /// Longest accepted line in bytes
         #[arg(long, value_name = "BYTES", default_value_t = tickerlake::ndjson::DEFAULT_MAX_LINE)]
         max_line: usize,
+        /// Worker threads [default: the number of cores]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
     },
     /// Print the JSON Schema of a record kind, or write every schema into a directory
     Schema {
@@ -95,6 +99,8 @@ pub struct CheckOptions<'a> {
     pub max_line: usize,
     /// No progress bar (`-q`).
     pub quiet: bool,
+    /// Worker threads (1: no extra threads).
+    pub threads: usize,
 }
 
 /// Counts of one `check` run.
@@ -113,6 +119,7 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
             rejects,
             keep_unknown,
             max_line,
+            threads,
         } => {
             hint_if_stdin_is_tty("records", &inputs);
             let opts = CheckOptions {
@@ -123,6 +130,9 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
                 keep_unknown,
                 max_line,
                 quiet: cli.common.quiet,
+                threads: threads
+                    .map(usize::from)
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             };
             let started = Instant::now();
             let summary = check(&opts)?;
@@ -189,29 +199,30 @@ fn check_kind<T: Record>(opts: &CheckOptions<'_>) -> Result<CheckSummary, Error>
         })
         .sum();
     let progress = Progress::bytes("records check", total, opts.quiet);
-    let mut done = 0;
+    let mut done = 0u64;
     for path in paths {
         let input = Input::open(&path)?;
-        let mut reader = NdjsonReader::new(input.reader, input.name).with_max_line(opts.max_line);
-        loop {
-            let item = if opts.keep_unknown {
-                reader
-                    .next_record_with_extra::<T>()
-                    .map(|r| r.map(Checked::Extra))
-            } else {
-                reader.next_record::<T>().map(|r| r.map(Checked::Plain))
-            };
-            let Some(item) = item else { break };
-            match item {
-                Ok(Checked::Plain(rec)) => writer.write(&rec)?,
-                Ok(Checked::Extra(rec)) => writer.write(&rec)?,
-                Err(e) => rejects.handle(e)?,
+        let name = input.name;
+        let chunker = Chunker::new(
+            input.reader,
+            name.clone(),
+            DEFAULT_CHUNK_BYTES,
+            opts.max_line,
+        );
+        let work = |chunk: &Chunk| check_chunk::<T>(chunk, &name, opts);
+        map_ordered(chunker, opts.threads, work, |checked: CheckedChunk| {
+            // Exactly what a sequential run does: good lines up to a bad one, then the bad one.
+            let mut from = 0;
+            for (at, bad) in checked.bad {
+                writer.write_encoded(&checked.out[from..at], 0)?;
+                from = at;
+                rejects.handle(bad)?;
             }
-            if reader.line_number() % 4096 == 0 {
-                progress.set_position(done + reader.bytes_read());
-            }
-        }
-        done += reader.bytes_read();
+            writer.write_encoded(&checked.out[from..], checked.records)?;
+            done += checked.bytes;
+            progress.set_position(done);
+            Ok::<(), Error>(())
+        })?;
     }
     progress.finish();
     let records = writer.written();
@@ -220,7 +231,62 @@ fn check_kind<T: Record>(opts: &CheckOptions<'_>) -> Result<CheckSummary, Error>
     Ok(CheckSummary { records, rejected })
 }
 
-enum Checked<T> {
-    Plain(T),
-    Extra(tickerlake::ndjson::WithExtra<T>),
+/// A checked chunk: the canonical lines, and each bad line with the output offset it sits at.
+struct CheckedChunk {
+    out: Vec<u8>,
+    records: u64,
+    bad: Vec<(usize, ReadError)>,
+    bytes: u64,
+}
+
+fn check_chunk<T: Record>(chunk: &Chunk, name: &str, opts: &CheckOptions<'_>) -> CheckedChunk {
+    let mut reader = chunk.reader(name, opts.max_line);
+    let mut c = CheckedChunk {
+        out: Vec::with_capacity(chunk.bytes.len() + chunk.bytes.len() / 8),
+        records: 0,
+        bad: Vec::new(),
+        bytes: 0,
+    };
+    loop {
+        let encoded = if opts.keep_unknown {
+            match reader.next_record_with_extra::<T>() {
+                None => break,
+                Some(Ok(rec)) => encode_line(&mut c.out, &rec),
+                Some(Err(e)) => {
+                    c.bad.push((c.out.len(), e));
+                    continue;
+                }
+            }
+        } else {
+            match reader.next_record::<T>() {
+                None => break,
+                Some(Ok(rec)) => encode_line(&mut c.out, &rec),
+                Some(Err(e)) => {
+                    c.bad.push((c.out.len(), e));
+                    continue;
+                }
+            }
+        };
+        match encoded {
+            Ok(()) => c.records += 1,
+            // A record that cannot be encoded is a bug in its type, reported as bad data.
+            Err(e) => {
+                let error = tickerlake::ndjson::RecordError {
+                    input: name.to_string(),
+                    line: reader.line_number(),
+                    field: None,
+                    message: format!("cannot encode: {e}"),
+                };
+                c.bad.push((
+                    c.out.len(),
+                    ReadError::Bad(tickerlake::ndjson::BadLine {
+                        error,
+                        raw: Vec::new(),
+                    }),
+                ));
+            }
+        }
+    }
+    c.bytes = chunk.bytes.len() as u64;
+    c
 }
