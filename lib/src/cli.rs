@@ -5,6 +5,7 @@
 //! the result into an exit status: the error printed once as `prog: message: cause`, a closed
 //! pipe treated as success, never a panic or a `Debug` dump.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser};
@@ -121,6 +122,7 @@ fn report(program: &str, err: &(dyn std::error::Error + 'static), code: ExitCode
     if json {
         tracing::error!(exit_code = code.code(), "{text}");
     } else {
-        eprintln!("{program}: {text}");
+        // stderr may be closed too; nothing more can be done then.
+        let _ = writeln!(std::io::stderr(), "{program}: {text}");
     }
 }

@@ -3,8 +3,8 @@
 //! Loading is strict: unknown keys are errors (a typo must not silently fall back to a
 //! default), values are range-checked, and `${VAR}` / `${VAR:-default}` are substituted from the
 //! environment inside string values (`$${` writes a literal `${`). A variable without a default
-//! that is not set is an error naming it. A value that is exactly one `${…}` template takes the
-//! type its text has in YAML (`workers: ${WORKERS:-6}` is a number).
+//! that is not set (or empty) is an error naming it. Substituted text becomes whatever type the
+//! setting has (`workers: ${WORKERS:-6}` is a number; a secret `007` stays the string `007`).
 //!
 //! Precedence, highest first: command-line flag > environment variable (`TICKERLAKE_…`, shown
 //! in each program's `--help`) > config file > built-in default. Flags and environment are
@@ -95,6 +95,44 @@ impl<'de> Deserialize<'de> for Secret {
             Value::Null => Ok(Secret::default()),
             _ => Err(serde::de::Error::custom("expected a string")),
         }
+    }
+}
+
+/// A proxy URL. It may carry a password (`socks5://user:pass@host:1080`), so `Debug` and
+/// messages show it with the user information replaced by `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(String);
+
+impl ProxyUrl {
+    pub fn new(url: impl Into<String>) -> ProxyUrl {
+        ProxyUrl(url.into())
+    }
+
+    /// The URL itself, for the one place that connects through it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any `user:password@` replaced by `***@`.
+    pub fn redacted(&self) -> String {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("", &self.0));
+        let host_start = rest.find('/').unwrap_or(rest.len());
+        match rest[..host_start].rfind('@') {
+            Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ProxyUrl, D::Error> {
+        String::deserialize(d).map(ProxyUrl)
     }
 }
 
@@ -223,7 +261,7 @@ pub struct Http {
     pub connect_timeout: Span,
     pub timeout: Span,
     /// HTTP or SOCKS proxies to rotate through (`http://host:3128`, `socks5://host:1080`).
-    pub proxies: Vec<String>,
+    pub proxies: Vec<ProxyUrl>,
 }
 
 impl Default for Http {
@@ -462,7 +500,8 @@ impl Config {
         name: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let options = serde_saphyr::options! { strict_booleans: true };
+        // No source snippets in errors: the lines around a syntax error may hold a secret.
+        let options = serde_saphyr::options! { strict_booleans: true, with_snippet: false };
         let mut tree: Value = if text.trim().is_empty() {
             Value::Object(Default::default())
         } else {
@@ -475,28 +514,31 @@ impl Config {
         substitute_tree(&mut tree, "", env)
             .map_err(|(key, msg)| ConfigError::new(name, &key, msg))?;
         let mut track = serde_path_to_error::Track::new();
-        let config = Config::deserialize(serde_path_to_error::Deserializer::new(tree, &mut track))
-            .map_err(|e| {
-                let path = track.path().to_string();
-                let msg = e.to_string();
-                // Name the unknown key itself, not just its section.
-                match msg
-                    .strip_prefix("unknown field `")
-                    .and_then(|r| r.split_once('`'))
-                {
-                    Some((key, rest)) => {
-                        let full = if path == "." {
-                            key.to_string()
-                        } else if path == key || path.ends_with(&format!(".{key}")) {
-                            path
-                        } else {
-                            format!("{path}.{key}")
-                        };
-                        ConfigError::new(name, &full, format!("unknown setting{rest}"))
-                    }
-                    None => ConfigError::new(name, &path, msg),
+        let config = Config::deserialize(serde_path_to_error::Deserializer::new(
+            crate::lenient::Lenient(tree),
+            &mut track,
+        ))
+        .map_err(|e| {
+            let path = track.path().to_string();
+            let msg = e.to_string();
+            // Name the unknown key itself, not just its section.
+            match msg
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split_once('`'))
+            {
+                Some((key, rest)) => {
+                    let full = if path == "." {
+                        key.to_string()
+                    } else if path == key || path.ends_with(&format!(".{key}")) {
+                        path
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    ConfigError::new(name, &full, format!("unknown setting{rest}"))
                 }
-            })?;
+                None => ConfigError::new(name, &path, msg),
+            }
+        })?;
         config
             .validate()
             .map_err(|(key, msg)| ConfigError::new(name, key, msg))?;
@@ -564,11 +606,14 @@ impl Config {
                 "socks5h://",
             ]
             .iter()
-            .any(|s| p.starts_with(s));
+            .any(|s| p.expose().starts_with(s));
             if !ok {
                 return Err((
                     "http.proxies",
-                    format!("expected a proxy URL (http://, socks5://…), found {p:?}"),
+                    format!(
+                        "expected a proxy URL (http://, socks5://…), found {:?}",
+                        p.redacted()
+                    ),
                 ));
             }
         }
@@ -593,8 +638,11 @@ impl Config {
         if self.http.user_agent.trim().is_empty() {
             return Err(("http.user_agent", "must not be empty".into()));
         }
-        if self.http.timeout.0.is_zero() || self.http.connect_timeout.0.is_zero() {
-            return Err(("http.timeout", "timeouts must be > 0".into()));
+        if self.http.timeout.0.is_zero() {
+            return Err(("http.timeout", "must be > 0".into()));
+        }
+        if self.http.connect_timeout.0.is_zero() {
+            return Err(("http.connect_timeout", "must be > 0".into()));
         }
         range("lake.zstd_level", self.lake.zstd_level, 1, 22)?;
         range(
@@ -635,8 +683,9 @@ impl Config {
     }
 }
 
-/// Substitutes `${VAR}` and `${VAR:-default}` in every string of the tree. Keys are not
-/// substituted. Errors carry the dotted key path.
+/// Substitutes `${VAR}` and `${VAR:-default}` in every string of the tree (keys are not
+/// substituted) and drops keys whose value is null, so an emptied section (`qlib:` with every
+/// line commented out) means "all defaults". Errors carry the dotted key path.
 fn substitute_tree(
     v: &mut Value,
     path: &str,
@@ -644,13 +693,7 @@ fn substitute_tree(
 ) -> Result<(), (String, String)> {
     match v {
         Value::String(s) => {
-            let whole = is_single_template(s);
-            let out = substitute(s, env).map_err(|m| (path.to_string(), m))?;
-            *v = if whole {
-                retype(out)
-            } else {
-                Value::String(out)
-            };
+            *s = substitute(s, env).map_err(|m| (path.to_string(), m))?;
             Ok(())
         }
         Value::Array(items) => {
@@ -660,6 +703,7 @@ fn substitute_tree(
             Ok(())
         }
         Value::Object(map) => {
+            map.retain(|_, item| !item.is_null());
             for (k, item) in map.iter_mut() {
                 let p = if path.is_empty() {
                     k.clone()
@@ -671,31 +715,6 @@ fn substitute_tree(
             Ok(())
         }
         _ => Ok(()),
-    }
-}
-
-fn is_single_template(s: &str) -> bool {
-    s.starts_with("${") && s.ends_with('}') && s[2..].find('}') == Some(s.len() - 3)
-}
-
-/// A whole-value substitution takes the type YAML would give its text.
-fn retype(text: String) -> Value {
-    if let Ok(i) = text.parse::<i64>() {
-        return Value::from(i);
-    }
-    if text.contains(['.', 'e', 'E'])
-        && !text.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        && let Some(n) = text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-    {
-        return Value::Number(n);
-    }
-    match text.as_str() {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        _ => Value::String(text),
     }
 }
 
@@ -717,7 +736,7 @@ pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<St
             continue;
         };
         let Some(end) = body_start.find('}') else {
-            return Err(format!("unclosed ${{ in {:?}", redact_hint(text)));
+            return Err(format!("unclosed ${{{}", name_prefix(body_start)));
         };
         let body = &body_start[..end];
         let (name, default) = match body.split_once(":-") {
@@ -728,8 +747,10 @@ pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<St
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !name.as_bytes()[0].is_ascii_digit();
         if !valid {
+            // Show only what can be a name: the rest may be a pasted secret.
             return Err(format!(
-                "${{{name}}} is not a valid environment variable name"
+                "${{{}…}} is not a valid environment variable name (letters, digits and _)",
+                name_prefix(name)
             ));
         }
         match (env(name).filter(|v| !v.is_empty()), default) {
@@ -737,7 +758,7 @@ pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<St
             (None, Some(d)) => out.push_str(d),
             (None, None) => {
                 return Err(format!(
-                    "environment variable {name} is not set (and ${{{name}}} has no :-default)"
+                    "environment variable {name} is not set or is empty (and ${{{name}}} has no :-default)"
                 ));
             }
         }
@@ -747,12 +768,13 @@ pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<St
     Ok(out)
 }
 
-/// Error messages must not echo values that may hold secrets: show only the template part.
-fn redact_hint(text: &str) -> String {
-    match text.find("${") {
-        Some(i) => text[i..].chars().take(24).collect(),
-        None => String::new(),
-    }
+/// The leading run of name characters: error messages must not echo what follows, which may
+/// be a secret.
+fn name_prefix(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end.min(64)]
 }
 
 #[cfg(test)]
@@ -851,6 +873,56 @@ mod tests {
         assert!(e.to_string().contains("http.proxies"), "{e}");
         let e = load("fetch:\n  workers: many\n", &[]).unwrap_err();
         assert!(e.to_string().contains("fetch.workers: "), "{e}");
+    }
+
+    #[test]
+    fn substituted_text_takes_the_setting_type_only() {
+        let c = load(
+            "fetch:\n  workers: ${W}\n  rate: ${R}\nproviders:\n  polygon:\n    api_key: ${K}\n    s3_bucket: ${B}\nhttp:\n  user_agent: ${UA}\n",
+            &[("W", "8"), ("R", "1.50"), ("K", "007"), ("B", "2024"), ("UA", "true")],
+        )
+        .unwrap();
+        assert_eq!(c.fetch.workers, 8);
+        assert_eq!(c.fetch.rate, 1.5);
+        assert_eq!(c.providers.polygon.api_key.expose(), "007");
+        assert_eq!(c.providers.polygon.s3_bucket, "2024");
+        assert_eq!(c.http.user_agent, "true");
+        let e = load("fetch:\n  workers: ${W}\n", &[("W", "six")]).unwrap_err();
+        assert!(e.to_string().contains("fetch.workers"), "{e}");
+    }
+
+    #[test]
+    fn emptied_sections_mean_defaults() {
+        let c = load(
+            "qlib:\n  # fields: [close]\nfetch:\n  yahoo:\n    overrides:\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.qlib.fields, Config::default().qlib.fields);
+    }
+
+    #[test]
+    fn proxy_passwords_are_redacted() {
+        let c = load(
+            "http:\n  proxies: [\"socks5://me:${P}@10.0.0.1:1080\"]\n",
+            &[("P", "s3cr3t")],
+        )
+        .unwrap();
+        assert_eq!(
+            c.http.proxies[0].expose(),
+            "socks5://me:s3cr3t@10.0.0.1:1080"
+        );
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        let e = load(
+            "http:\n  proxies: [\"ftp://me:${P}@host\"]\n",
+            &[("P", "s3cr3t")],
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        let e = load("providers:\n  polygon:\n    api_key: ${KEY-hunter2}\n", &[]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = load("providers:\n  polygon:\n    api_key: \"hunter2\n", &[]).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum DecimalError {
     TooManyDigits(String),
     #[error("expected a finite number, found {0}")]
     NotFinite(String),
+    #[error("{0:?} is out of range (at most 18 digits, 18 of them after the point)")]
+    OutOfRange(String),
 }
 
 const POW10: [i64; 19] = {
@@ -51,9 +53,11 @@ impl Decimal {
         scale: 0,
     };
 
-    /// `mantissa × 10^-scale`, normalised. `None` if the scale exceeds 18.
+    /// `mantissa × 10^-scale`, normalised. `None` if the scale exceeds 18 or the mantissa has
+    /// more than 18 digits.
     pub fn new(mantissa: i64, scale: u8) -> Option<Decimal> {
-        (u32::from(scale) <= MAX_DIGITS).then(|| Decimal { mantissa, scale }.normalized())
+        (u32::from(scale) <= MAX_DIGITS && mantissa.unsigned_abs() < POW10[18].unsigned_abs())
+            .then(|| Decimal { mantissa, scale }.normalized())
     }
 
     pub fn mantissa(self) -> i64 {
@@ -186,7 +190,9 @@ impl FromStr for Decimal {
                         }
                     } else {
                         // Fold pending zeros, then the digit.
-                        significant += trailing_zeros as u32 + 1;
+                        significant = significant
+                            .saturating_add(u32::try_from(trailing_zeros).unwrap_or(u32::MAX))
+                            .saturating_add(1);
                         if significant > MAX_DIGITS {
                             return Err(DecimalError::TooManyDigits(text.to_string()));
                         }
@@ -223,14 +229,14 @@ impl FromStr for Decimal {
         while power > 0 {
             significant += 1;
             if significant > MAX_DIGITS {
-                return Err(DecimalError::TooManyDigits(text.to_string()));
+                return Err(DecimalError::OutOfRange(text.to_string()));
             }
             mantissa *= 10;
             power -= 1;
         }
         let scale = -power;
         if scale > i64::from(MAX_DIGITS) {
-            return Err(DecimalError::TooManyDigits(text.to_string()));
+            return Err(DecimalError::OutOfRange(text.to_string()));
         }
         let mantissa = if negative { -mantissa } else { mantissa };
         Ok(Decimal {
@@ -267,7 +273,19 @@ impl serde::Serialize for Decimal {
             // Whole numbers print without a `.0`.
             return serializer.serialize_i64(self.mantissa);
         }
-        serializer.serialize_f64(self.to_f64())
+        // Up to 15 significant digits the nearest f64 prints back as these digits; beyond, only
+        // if it round-trips (a float printed by a shortest printer); otherwise the digits are
+        // written as they are, never rounded.
+        let f = self.to_f64();
+        if self.mantissa.unsigned_abs() < 1_000_000_000_000_000
+            || Decimal::from_f64(f).is_ok_and(|d| d == *self)
+        {
+            return serializer.serialize_f64(f);
+        }
+        match serde_json::value::RawValue::from_string(self.to_string()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => serializer.serialize_f64(f),
+        }
     }
 }
 
@@ -287,7 +305,7 @@ impl serde::de::Visitor<'_> for DecimalVisitor {
     }
 
     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Decimal, E> {
-        Decimal::new(v, 0).ok_or_else(|| E::custom("decimal out of range"))
+        Decimal::new(v, 0).ok_or_else(|| E::custom(DecimalError::OutOfRange(v.to_string())))
     }
 
     fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Decimal, E> {
@@ -361,8 +379,14 @@ mod tests {
         ));
         assert!(matches!(
             "1e-19".parse::<Decimal>(),
-            Err(DecimalError::TooManyDigits(_))
+            Err(DecimalError::OutOfRange(_))
         ));
+        assert!(matches!(
+            "1e19".parse::<Decimal>(),
+            Err(DecimalError::OutOfRange(_))
+        ));
+        assert!(Decimal::new(i64::MAX, 0).is_none());
+        assert!(serde_json::from_str::<Decimal>("9223372036854775807").is_err());
     }
 
     #[test]
@@ -410,6 +434,18 @@ mod tests {
         }
         let v: Decimal = serde_json::from_str("\"129.04\"").unwrap();
         assert_eq!(v.to_string(), "129.04");
+    }
+
+    #[test]
+    fn eighteen_digits_are_written_exactly() {
+        for text in [
+            "999999999999.999999",
+            "123456.789012345678",
+            "0.123456789012345678",
+        ] {
+            let d: Decimal = serde_json::from_str(&format!("\"{text}\"")).unwrap();
+            assert_eq!(serde_json::to_string(&d).unwrap(), text);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::config::ConfigError;
-use crate::exit::{ExitCode, HasExitCode, io_exit_code};
+use crate::exit::{ExitCode, HasExitCode};
 use crate::ndjson::RecordError;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,15 +20,21 @@ pub enum Error {
     Record(#[from] RecordError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A combination of options that cannot work (exit 2).
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Open { source, .. } => io_exit_code(source),
+            // An input that does not exist or cannot be read (permissions, a directory): 66,
+            // as sysexits' EX_NOINPUT says.
+            Error::Open { .. } => ExitCode::NoInput,
             Error::Create { .. } | Error::Read { .. } | Error::Write { .. } => ExitCode::IoErr,
             Error::Record(_) => ExitCode::DataErr,
             Error::Config(_) => ExitCode::Config,
+            Error::Usage(_) => ExitCode::Usage,
         }
     }
 }
@@ -68,7 +74,7 @@ mod tests {
             path: "x".into(),
             source: io::Error::new(io::ErrorKind::PermissionDenied, "no"),
         };
-        assert_eq!(pd.exit_code(), ExitCode::IoErr);
+        assert_eq!(pd.exit_code(), ExitCode::NoInput);
         let w = Error::Write {
             name: "<stdout>".into(),
             source: io::Error::new(io::ErrorKind::BrokenPipe, "closed"),

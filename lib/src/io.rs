@@ -14,6 +14,36 @@ fn is_stdio(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// Names that mean this process's standard output.
+fn is_stdout_alias(path: &Path) -> bool {
+    matches!(
+        path.to_str(),
+        Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    )
+}
+
+/// Names of already-open descriptors (`/dev/stderr`, `/dev/fd/3`, process substitution): written
+/// where they point, never replaced by a rename.
+fn is_descriptor_alias(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| {
+        p == "/dev/stderr" || p.starts_with("/dev/fd/") || p.starts_with("/proc/self/fd/")
+    })
+}
+
+/// Whether two outputs would write to the same place (both stdout, or the same path), which
+/// would interleave their lines.
+pub fn same_destination(a: Option<&Path>, b: Option<&Path>) -> bool {
+    let stdout = |p: Option<&Path>| p.is_none_or(|p| is_stdio(p) || is_stdout_alias(p));
+    match (a, b) {
+        _ if stdout(a) && stdout(b) => true,
+        (Some(a), Some(b)) => {
+            a == b
+                || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => false,
+    }
+}
+
 /// Name used for stdin/stdout in messages.
 pub const STDIN_NAME: &str = "<stdin>";
 
@@ -69,10 +99,11 @@ pub fn input_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// When a program would read stdin and stdin is a terminal, nobody is likely to type NDJSON:
 /// say what is expected instead of waiting in silence.
-pub fn hint_if_stdin_is_tty(program: &str, paths: &[PathBuf]) {
+pub fn hint_if_stdin_is_tty(program: &str, paths: &[PathBuf], quiet: bool) {
     let reads_stdin = paths.is_empty() || paths.iter().any(|p| is_stdio(p));
-    if reads_stdin && io::stdin().is_terminal() {
-        eprintln!(
+    if reads_stdin && !quiet && io::stdin().is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
             "{program}: reading records from the terminal; pipe data in or give a file (see {program} --help). Ctrl-D ends input."
         );
     }
@@ -93,16 +124,18 @@ impl Output {
     pub fn open(path: Option<&Path>) -> Result<Output, Error> {
         match path {
             None => Ok(Output::stdout()),
-            Some(p) if is_stdio(p) => Ok(Output::stdout()),
+            Some(p) if is_stdio(p) || is_stdout_alias(p) => Ok(Output::stdout()),
             Some(p) => {
                 let create = |source| Error::Create {
                     path: p.display().to_string(),
                     source,
                 };
                 match std::fs::metadata(p) {
-                    Ok(m) if !m.is_file() && !m.is_dir() => {
+                    Ok(m) if is_descriptor_alias(p) || (!m.is_file() && !m.is_dir()) => {
+                        // Append: a descriptor opened with `>>` must not be overwritten from
+                        // its start; for devices and pipes it makes no difference.
                         let file = std::fs::OpenOptions::new()
-                            .write(true)
+                            .append(true)
                             .open(p)
                             .map_err(create)?;
                         Ok(Output::Special {

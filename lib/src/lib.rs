@@ -12,6 +12,7 @@ pub mod decimal;
 pub mod error;
 pub mod exit;
 pub mod io;
+mod lenient;
 pub mod logging;
 pub mod ndjson;
 pub mod parallel;

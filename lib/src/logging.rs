@@ -40,7 +40,12 @@ pub fn level_for(quiet: bool, verbose: u8, configured: LogLevel) -> Level {
         LogLevel::Debug => 3,
         LogLevel::Trace => 4,
     };
-    match base.max(1 + verbose.min(3)) {
+    let level = if verbose == 0 {
+        base
+    } else {
+        base.max(1 + verbose.min(3))
+    };
+    match level {
         0 => Level::ERROR,
         1 => Level::WARN,
         2 => Level::INFO,
@@ -182,6 +187,8 @@ mod tests {
         assert_eq!(level_for(false, 9, LogLevel::Warn), Level::TRACE);
         assert_eq!(level_for(true, 3, LogLevel::Debug), Level::ERROR);
         assert_eq!(level_for(false, 0, LogLevel::Info), Level::INFO);
+        assert_eq!(level_for(false, 0, LogLevel::Error), Level::ERROR);
+        assert_eq!(level_for(false, 1, LogLevel::Error), Level::INFO);
     }
 
     #[test]

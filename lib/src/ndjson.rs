@@ -141,7 +141,8 @@ impl<R: BufRead> NdjsonReader<R> {
                 Some(i) => (&available[..i], Some(i + 1)),
                 None => (available, None),
             };
-            let room = self.max_line.saturating_sub(self.buf.len());
+            // One byte more than the cap: the `\r` of a CRLF line that is exactly at the cap.
+            let room = (self.max_line + 1).saturating_sub(self.buf.len());
             if chunk.len() > room {
                 cut = true;
             }
@@ -170,7 +171,8 @@ impl<R: BufRead> NdjsonReader<R> {
             if self.buf.last() == Some(&b'\r') {
                 self.buf.pop();
             }
-            if cut {
+            if cut || self.buf.len() > self.max_line {
+                self.buf.truncate(self.max_line);
                 let raw = std::mem::take(&mut self.buf);
                 let msg = format!(
                     "line is longer than {} bytes (the limit); only its start is kept",
@@ -312,14 +314,25 @@ impl<T: Serialize> Serialize for WithExtra<T> {
     }
 }
 
-/// Top-level keys of a record type, from its schema.
-pub fn record_fields<T: Record>() -> Vec<String> {
-    let schema = schemars::schema_for!(T);
-    schema
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
+/// Top-level keys of a record type, from its schema (computed once per type).
+pub fn record_fields<T: Record>() -> std::sync::Arc<Vec<String>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<Vec<String>>>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    Arc::clone(cache.entry(T::KIND).or_insert_with(|| {
+        let schema = schemars::schema_for!(T);
+        Arc::new(
+            schema
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default(),
+        )
+    }))
 }
 
 fn decode_with_extra<T: Record>(bytes: &[u8]) -> Result<WithExtra<T>, (Option<String>, String)> {
@@ -337,6 +350,7 @@ fn decode_with_extra<T: Record>(bytes: &[u8]) -> Result<WithExtra<T>, (Option<St
         return Err((None, "expected a JSON object".to_string()));
     };
     let fields = record_fields::<T>();
+    let fields = fields.as_slice();
     let (mut known, mut extra) = (serde_json::Map::new(), serde_json::Map::new());
     for (k, v) in all {
         if fields.contains(&k) {
@@ -572,6 +586,18 @@ mod tests {
             "reading goes on after a long line"
         );
         assert_eq!(r.line_number(), 2);
+    }
+
+    #[test]
+    fn a_crlf_line_exactly_at_the_cap_is_fine() {
+        let line = format!("{GOOD}\r\n");
+        let mut r = NdjsonReader::new(line.as_bytes(), "x").with_max_line(GOOD.len());
+        assert!(matches!(r.next_record::<Bar>(), Some(Ok(_))));
+        let mut r = NdjsonReader::new(line.as_bytes(), "x").with_max_line(GOOD.len() - 1);
+        assert!(matches!(
+            r.next_record::<Bar>(),
+            Some(Err(ReadError::Bad(_)))
+        ));
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn rejects_keep_bad_lines_and_the_run_goes_on() {
             "text",
         ])
         .stdin(input)
-        .succeeds()
+        .fails_with(1)
         .stderr_contains("<stdin>:2: invalid JSON")
         .stderr_contains("<stdin>:3: symbol:");
     assert_eq!(ndjson_values(&run.stdout()).len(), 2);
@@ -179,6 +179,17 @@ fn pass_through_mode_preserves_unknown_keys() {
 #[test]
 fn missing_input_is_66_and_bad_usage_is_2() {
     let w = WorkDir::new();
+    w.cmd("records")
+        .args(["check", "--rejects", "-"])
+        .stdin("")
+        .fails_with(2)
+        .stderr_contains("must be different places");
+    w.cmd("records")
+        .args(["check", "--rejects", "x.ndjson", "-o", "x.ndjson"])
+        .stdin("")
+        .fails_with(2);
+    std::fs::create_dir(w.join("adir")).unwrap();
+    w.cmd("records").args(["check", "adir"]).fails_with(66);
     w.cmd("records")
         .args(["check", "nope.ndjson", "--log-format", "text"])
         .fails_with(66)
@@ -303,13 +314,37 @@ proptest::proptest! {
 }
 
 #[test]
+fn dev_stdout_appends_to_a_redirected_file_instead_of_replacing_it() {
+    let w = WorkDir::new();
+    w.write("log.ndjson", "kept\n");
+    let script = format!(
+        "'{}' check --kind actions -o /dev/stdout < '{}' >> log.ndjson",
+        tickerlake_tests::bin("records").display(),
+        fixture("records/actions.ndjson").display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(w.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let actions = std::fs::read_to_string(fixture("records/actions.ndjson")).unwrap();
+    assert_eq!(w.read("log.ndjson"), format!("kept\n{actions}"));
+}
+
+#[test]
 fn device_outputs_are_written_not_replaced() {
     let w = WorkDir::new();
     let before = std::fs::metadata("/dev/null").unwrap();
     w.cmd("records")
-        .args(["check", "--rejects", "/dev/null", "-o", "/dev/null"])
+        .args(["check", "--rejects", "/dev/null"])
         .stdin("{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"provider\":\"p\"}\nbad\n")
-        .succeeds();
+        .fails_with(1);
     let after = std::fs::metadata("/dev/null").unwrap();
     use std::os::unix::fs::FileTypeExt;
     assert!(after.file_type().is_char_device(), "/dev/null was replaced");
@@ -340,7 +375,7 @@ fn threads_change_nothing_but_speed() {
                 "text",
             ])
             .arg(&input)
-            .succeeds()
+            .fails_with(1)
     };
     let one = run("1", "r1.ndjson");
     let four = run("4", "r4.ndjson");

@@ -21,7 +21,8 @@ Examples:
   # Check bars, stop at the first bad line with file:line: field: what was expected (exit 65).
   records check --kind bars bars.ndjson
 
-  # Keep going: bad lines go verbatim to rejects.ndjson, good ones to stdout in canonical form.
+  # Keep going: bad lines go verbatim to rejects.ndjson, good ones to stdout in canonical form
+  # (exit 1 when any line was set aside).
   records check --kind bars --rejects rejects.ndjson part-*.ndjson > clean.ndjson
 
   # Pass tickers through, keeping keys the contract does not know.
@@ -121,7 +122,14 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
             max_line,
             threads,
         } => {
-            hint_if_stdin_is_tty("records", &inputs);
+            if rejects.is_some()
+                && tickerlake::io::same_destination(rejects.as_deref(), output.as_deref())
+            {
+                return Err(Error::Usage(
+                    "--rejects and the output (-o, default stdout) must be different places".into(),
+                ));
+            }
+            hint_if_stdin_is_tty("records", &inputs, cli.common.quiet);
             let opts = CheckOptions {
                 kind,
                 inputs: &inputs,
@@ -143,7 +151,12 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
                 seconds = started.elapsed().as_secs_f64(),
                 "checked"
             );
-            Ok(ExitCode::Success)
+            // Lines set aside make the result partial: exit 1, so cron can tell.
+            Ok(if summary.rejected > 0 {
+                ExitCode::Findings
+            } else {
+                ExitCode::Success
+            })
         }
         Command::Schema {
             kind: Some(kind), ..
