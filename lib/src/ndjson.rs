@@ -318,7 +318,8 @@ impl<T: Serialize> Serialize for WithExtra<T> {
 pub fn record_fields<T: Record>() -> std::sync::Arc<Vec<String>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<Vec<String>>>>> = OnceLock::new();
+    type FieldsByKind = HashMap<&'static str, Arc<Vec<String>>>;
+    static CACHE: OnceLock<Mutex<FieldsByKind>> = OnceLock::new();
     let mut cache = CACHE
         .get_or_init(Default::default)
         .lock()
