@@ -1,21 +1,20 @@
 //! Both cores on one NDJSON stream: the input is cut into chunks of whole lines, the chunks are
 //! processed on worker threads, and the results come back **in input order**, so output,
 //! rejects and the first error are exactly what a sequential run gives. Memory is bounded: at
-//! most a few chunks per worker are in flight.
+//! most four chunks per worker are read and not yet delivered.
 //!
 //! Each chunk is processed with an ordinary [`NdjsonReader`] that knows the chunk's first line
 //! number, so every message still says `file:line`.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::Duration;
 
 use crate::error::Error;
 use crate::ndjson::NdjsonReader;
-
-/// Default chunk size: big enough to amortise the hand-offs, small enough to keep memory low.
-pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
 
 /// A run of whole lines of one input.
 pub struct Chunk {
@@ -33,30 +32,39 @@ impl Chunk {
     }
 }
 
-/// Cuts an input into [`Chunk`]s of about `chunk_bytes`, always at a line end. A line longer
-/// than `max_line` is cut to `max_line + 1` bytes (the reader then reports it as too long) and the
-/// rest of it skipped, so one endless line cannot take all memory.
+/// Cuts an input into [`Chunk`]s of whole lines: each block the input delivers (at most the
+/// reader's buffer, 64 KiB for [`crate::io::Input`]) becomes a chunk as soon as it holds a
+/// complete line, so a slow producer's lines are not held back. A line longer than `max_line` is
+/// cut to `max_line + 1` bytes (the reader then reports it as too long) and the rest of it
+/// skipped, so one endless line cannot take all memory.
 pub struct Chunker<R> {
     input: R,
     name: String,
-    chunk_bytes: usize,
     max_line: usize,
+    /// Complete lines not yet handed out, then possibly the start of an unfinished line.
+    pending: Vec<u8>,
+    /// Length of the complete lines at the start of `pending`, and how many they are.
+    complete: usize,
+    complete_lines: u64,
+    /// Bytes kept of the unfinished line; inside an over-long line, drop until its newline.
+    line_len: usize,
+    skipping: bool,
+    /// Lines handed out so far.
     lines: u64,
     done: bool,
 }
 
 impl<R: BufRead> Chunker<R> {
-    pub fn new(
-        input: R,
-        name: impl Into<String>,
-        chunk_bytes: usize,
-        max_line: usize,
-    ) -> Chunker<R> {
+    pub fn new(input: R, name: impl Into<String>, max_line: usize) -> Chunker<R> {
         Chunker {
             input,
             name: name.into(),
-            chunk_bytes: chunk_bytes.max(1),
             max_line: max_line.max(1),
+            pending: Vec::new(),
+            complete: 0,
+            complete_lines: 0,
+            line_len: 0,
+            skipping: false,
             lines: 0,
             done: false,
         }
@@ -64,14 +72,22 @@ impl<R: BufRead> Chunker<R> {
 
     /// The next chunk, `None` at the end of the input.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, Error> {
-        if self.done {
-            return Ok(None);
-        }
-        let mut bytes = Vec::with_capacity(self.chunk_bytes + 4096);
-        let lines_before = self.lines;
-        let mut line_len = 0usize; // bytes of the current (unfinished) line kept so far
-        let mut skipping = false; // inside an over-long line: drop bytes until its newline
         loop {
+            if self.done {
+                if self.pending.is_empty() {
+                    return Ok(None);
+                }
+                // The rest, ending with a last line that has no newline.
+                let partial = u64::from(self.complete < self.pending.len());
+                let chunk = Chunk {
+                    lines_before: self.lines,
+                    bytes: std::mem::take(&mut self.pending),
+                };
+                self.lines += self.complete_lines + partial;
+                self.complete = 0;
+                self.complete_lines = 0;
+                return Ok(Some(chunk));
+            }
             let available = match self.input.fill_buf() {
                 Ok(b) => b,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -84,64 +100,54 @@ impl<R: BufRead> Chunker<R> {
             };
             if available.is_empty() {
                 self.done = true;
-                if line_len > 0 || skipping {
-                    self.lines += 1;
-                }
-                break;
+                continue;
             }
-            let mut used = 0;
-            let mut stop = false;
-            while used < available.len() {
-                let rest = &available[used..];
-                match rest.iter().position(|&b| b == b'\n') {
-                    Some(i) => {
-                        let keep = if skipping {
-                            0
-                        } else {
-                            i.min((self.max_line + 1).saturating_sub(line_len))
-                        };
-                        bytes.extend_from_slice(&rest[..keep]);
-                        bytes.push(b'\n');
-                        used += i + 1;
-                        self.lines += 1;
-                        line_len = 0;
-                        skipping = false;
-                        if bytes.len() >= self.chunk_bytes {
-                            stop = true;
-                            break;
-                        }
-                    }
-                    None => {
-                        if !skipping {
-                            let keep = rest.len().min((self.max_line + 1).saturating_sub(line_len));
-                            bytes.extend_from_slice(&rest[..keep]);
-                            line_len += keep;
-                            if line_len > self.max_line {
-                                skipping = true;
-                            }
-                        }
-                        used = available.len();
-                    }
+            let len = available.len();
+            let cap = self.max_line + 1;
+            let mut rest = available;
+            while !rest.is_empty() {
+                let (part, newline) = match rest.iter().position(|&b| b == b'\n') {
+                    Some(i) => (&rest[..i], true),
+                    None => (rest, false),
+                };
+                if !self.skipping {
+                    let keep = part.len().min(cap.saturating_sub(self.line_len));
+                    self.pending.extend_from_slice(&part[..keep]);
+                    self.line_len += keep;
+                    self.skipping = self.line_len >= cap;
+                }
+                if newline {
+                    self.pending.push(b'\n');
+                    self.complete = self.pending.len();
+                    self.complete_lines += 1;
+                    self.line_len = 0;
+                    self.skipping = false;
+                    rest = &rest[part.len() + 1..];
+                } else {
+                    rest = &[];
                 }
             }
-            self.input.consume(used);
-            if stop {
-                break;
+            self.input.consume(len);
+            if self.complete > 0 {
+                let unfinished = self.pending.split_off(self.complete);
+                let bytes = std::mem::replace(&mut self.pending, unfinished);
+                let chunk = Chunk {
+                    lines_before: self.lines,
+                    bytes,
+                };
+                self.lines += self.complete_lines;
+                self.complete = 0;
+                self.complete_lines = 0;
+                return Ok(Some(chunk));
             }
         }
-        if bytes.is_empty() && self.done {
-            return Ok(None);
-        }
-        Ok(Some(Chunk {
-            lines_before,
-            bytes,
-        }))
     }
 }
 
 /// Runs `work` over every chunk of `chunker` on `threads` worker threads and feeds the results to
-/// `sink` in input order, on the calling thread. Stops at the first error of `sink` (or of the
-/// input) and returns it; the workers are then shut down.
+/// `sink` in input order, on the calling thread. Stops at the first error of `sink` or of the
+/// input and returns it, without waiting for more input: the reading thread is left to end
+/// when its input does (or with the process).
 pub fn map_ordered<R, O, W, S, E>(
     mut chunker: Chunker<R>,
     threads: usize,
@@ -149,75 +155,115 @@ pub fn map_ordered<R, O, W, S, E>(
     mut sink: S,
 ) -> Result<(), E>
 where
-    R: BufRead + Send,
+    R: BufRead + Send + 'static,
     O: Send,
     W: Fn(&Chunk) -> O + Sync,
     S: FnMut(O) -> Result<(), E>,
     E: From<Error> + Send,
 {
-    let threads = threads.max(1);
-    if threads == 1 {
+    if threads <= 1 {
         while let Some(chunk) = chunker.next_chunk()? {
             sink(work(&chunk))?;
         }
         return Ok(());
     }
-    std::thread::scope(|scope| {
-        // Bounded queues: the reader runs at most 2 chunks per worker ahead of the sink.
-        let (chunk_tx, chunk_rx) = sync_channel::<(u64, Chunk)>(threads * 2);
-        let (out_tx, out_rx) = sync_channel::<(u64, O)>(threads * 2);
-        let chunk_rx = Arc::new(Mutex::new(chunk_rx));
-        let reader = scope.spawn(move || read_chunks(&mut chunker, chunk_tx));
+    // At most `window` chunks are read and not yet delivered: memory stays bounded even when one
+    // chunk is slow and the others pile up behind it.
+    let window = threads * 4;
+    let (credit_tx, credit_rx) = sync_channel::<()>(window);
+    for _ in 0..window {
+        let _ = credit_tx.send(());
+    }
+    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Chunk)>(window);
+    let reader = std::thread::Builder::new()
+        .name("ndjson-reader".into())
+        .spawn(move || read_chunks(&mut chunker, &credit_rx, &chunk_tx))
+        .map_err(|source| {
+            E::from(Error::Read {
+                name: "<thread>".into(),
+                source,
+            })
+        })?;
+    let stop = AtomicBool::new(false);
+    let chunk_rx = Mutex::new(chunk_rx);
+    let delivered = std::thread::scope(|scope| {
+        let (out_tx, out_rx) = sync_channel::<(u64, O)>(window);
         for _ in 0..threads {
-            let rx = Arc::clone(&chunk_rx);
             let tx = out_tx.clone();
-            let work = &work;
-            scope.spawn(move || worker(&rx, &tx, work));
+            let (work, stop, rx) = (&work, &stop, &chunk_rx);
+            scope.spawn(move || worker(rx, &tx, work, stop));
         }
-        // Only the workers may hold these now, so that they going away stops the reader.
-        drop(chunk_rx);
         drop(out_tx);
-        let result = deliver_in_order(&out_rx, &mut sink);
-        // On an early stop, dropping the receiver makes the workers and the reader stop too.
+        let result = deliver_in_order(&out_rx, &mut sink, &credit_tx);
+        if result.is_err() {
+            stop.store(true, Ordering::SeqCst);
+        }
         drop(out_rx);
-        let read_result = reader.join().unwrap_or(Ok(()));
-        result?;
-        read_result.map_err(E::from)
-    })
+        result
+    });
+    delivered?;
+    // Every chunk was delivered, so the reader has ended: collect its verdict.
+    match reader.join() {
+        Ok(r) => r.map_err(E::from),
+        Err(_) => Err(E::from(Error::Read {
+            name: "<thread>".into(),
+            source: io::Error::other("reader thread panicked"),
+        })),
+    }
 }
 
 fn read_chunks<R: BufRead>(
     chunker: &mut Chunker<R>,
-    tx: SyncSender<(u64, Chunk)>,
+    credits: &Receiver<()>,
+    tx: &SyncSender<(u64, Chunk)>,
 ) -> Result<(), Error> {
     let mut seq = 0;
-    while let Some(chunk) = chunker.next_chunk()? {
-        if tx.send((seq, chunk)).is_err() {
+    loop {
+        if credits.recv().is_err() {
             return Ok(()); // the consumer stopped early
+        }
+        let Some(chunk) = chunker.next_chunk()? else {
+            return Ok(());
+        };
+        if tx.send((seq, chunk)).is_err() {
+            return Ok(());
         }
         seq += 1;
     }
-    Ok(())
 }
 
 fn worker<O, W: Fn(&Chunk) -> O>(
     rx: &Mutex<Receiver<(u64, Chunk)>>,
     tx: &SyncSender<(u64, O)>,
     work: &W,
+    stop: &AtomicBool,
 ) {
     loop {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
         let next = match rx.lock() {
-            Ok(guard) => guard.recv(),
+            // A timeout, so that a stop is seen even while the reader waits for a slow input.
+            Ok(guard) => guard.recv_timeout(Duration::from_millis(50)),
             Err(_) => return,
         };
-        let Ok((seq, chunk)) = next else { return };
-        if tx.send((seq, work(&chunk))).is_err() {
-            return;
+        match next {
+            Ok((seq, chunk)) => {
+                if tx.send((seq, work(&chunk))).is_err() {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-fn deliver_in_order<O, S, E>(rx: &Receiver<(u64, O)>, sink: &mut S) -> Result<(), E>
+fn deliver_in_order<O, S, E>(
+    rx: &Receiver<(u64, O)>,
+    sink: &mut S,
+    credits: &SyncSender<()>,
+) -> Result<(), E>
 where
     S: FnMut(O) -> Result<(), E>,
 {
@@ -228,6 +274,7 @@ where
         while let Some(out) = waiting.remove(&next) {
             sink(out)?;
             next += 1;
+            let _ = credits.try_send(());
         }
     }
     Ok(())
@@ -239,8 +286,8 @@ mod tests {
     use crate::ndjson::ReadError;
     use crate::records::Bar;
 
-    fn chunks(text: &[u8], size: usize, max_line: usize) -> Vec<Chunk> {
-        let mut c = Chunker::new(text, "t", size, max_line);
+    fn chunks(text: &[u8], max_line: usize) -> Vec<Chunk> {
+        let mut c = Chunker::new(std::io::BufReader::with_capacity(4, text), "t", max_line);
         let mut out = Vec::new();
         while let Some(ch) = c.next_chunk().unwrap() {
             out.push(ch);
@@ -251,21 +298,25 @@ mod tests {
     #[test]
     fn chunks_hold_whole_lines_and_count_them() {
         let text = b"a\nbb\n\nccc\ndddd";
-        let cs = chunks(text, 3, 100);
+        let cs = chunks(text, 100);
         let joined: Vec<u8> = cs.iter().flat_map(|c| c.bytes.clone()).collect();
         assert_eq!(joined, b"a\nbb\n\nccc\ndddd".to_vec());
         for c in &cs[..cs.len() - 1] {
             assert_eq!(c.bytes.last(), Some(&b'\n'));
         }
         assert_eq!(cs[0].lines_before, 0);
-        assert_eq!(cs[1].lines_before, 2);
+        assert_eq!(cs[0].bytes, b"a\n");
+        assert_eq!(cs[1].lines_before, 1);
+        let last = cs.last().unwrap();
+        assert_eq!(last.bytes, b"dddd");
+        assert_eq!(last.lines_before, 4);
     }
 
     #[test]
     fn endless_lines_are_cut() {
         let mut text = vec![b'x'; 10_000];
         text.extend_from_slice(b"\nok\n");
-        let cs = chunks(&text, 64, 100);
+        let cs = chunks(&text, 100);
         let joined: Vec<u8> = cs.iter().flat_map(|c| c.bytes.clone()).collect();
         assert_eq!(joined.len(), 101 + 1 + 3);
         let mut r = cs[0].reader("t", 100);
@@ -275,7 +326,11 @@ mod tests {
     const LINE: &str = r#"{"symbol":"AAPL","date":"2024-01-02","open":1.5,"provider":"yahoo"}"#;
 
     fn run(text: &str, threads: usize) -> Result<Vec<String>, Error> {
-        let chunker = Chunker::new(text.as_bytes(), "in.ndjson", 100, 1 << 20);
+        let chunker = Chunker::new(
+            std::io::BufReader::with_capacity(256, std::io::Cursor::new(text.as_bytes().to_vec())),
+            "in.ndjson",
+            1 << 20,
+        );
         let mut out = Vec::new();
         map_ordered(
             chunker,

@@ -148,3 +148,44 @@ fn verbose_logs_go_to_stderr_and_quiet_success_is_silent() {
         .succeeds()
         .stderr_is_empty();
 }
+
+/// A bad line from a producer that keeps its pipe open: the program reports it and exits at
+/// once instead of waiting for the producer to close. (Output is block-buffered, as for grep.)
+#[test]
+fn streams_without_waiting_for_the_producer() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    for threads in ["1", "2"] {
+        let mut child = Command::new(bin("records"))
+            .args(["check", "--threads", threads, "--log-format", "text"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"provider\":\"p\"}\n{\"symbol\":\"A\"}\n").unwrap();
+        stdin.flush().unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "threads={threads}: still waiting for more input"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(stdin);
+        assert_eq!(status.code(), Some(65), "threads={threads}");
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        assert_eq!(
+            out.lines().count(),
+            1,
+            "the good line before the bad one is written"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use tickerlake::cli::{CommonArgs, Program};
 use tickerlake::io::{Input, Output, hint_if_stdin_is_tty, input_paths};
 use tickerlake::ndjson::{NdjsonWriter, ReadError, Rejects, encode_line};
-use tickerlake::parallel::{Chunk, Chunker, DEFAULT_CHUNK_BYTES, map_ordered};
+use tickerlake::parallel::{Chunk, Chunker, map_ordered};
 use tickerlake::progress::Progress;
 use tickerlake::records::{Action, Bar, FetchError, Finding, Kind, Record, Ticker};
 use tickerlake::{Error, ExitCode};
@@ -216,12 +216,7 @@ fn check_kind<T: Record>(opts: &CheckOptions<'_>) -> Result<CheckSummary, Error>
     for path in paths {
         let input = Input::open(&path)?;
         let name = input.name;
-        let chunker = Chunker::new(
-            input.reader,
-            name.clone(),
-            DEFAULT_CHUNK_BYTES,
-            opts.max_line,
-        );
+        let chunker = Chunker::new(input.reader, name.clone(), opts.max_line);
         let work = |chunk: &Chunk| check_chunk::<T>(chunk, &name, opts);
         map_ordered(chunker, opts.threads, work, |checked: CheckedChunk| {
             // Exactly what a sequential run does: good lines up to a bad one, then the bad one.
