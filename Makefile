@@ -59,9 +59,12 @@ bench: venv-bench release
 	$(VPY) bench/bench.py --shared $(SHARED)
 
 install: release
-	@test -n "$(PROGRAMS)" || { echo "no programs in bins/ yet: nothing to install"; exit 0; }
-	install -d $(DESTDIR)$(PREFIX)/bin
-	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(DESTDIR)$(PREFIX)/bin/$$p; done
+	@if [ -z "$(PROGRAMS)" ]; then \
+		echo "no programs in bins/ yet: nothing to install"; \
+	else \
+		install -d $(DESTDIR)$(PREFIX)/bin && \
+		for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(DESTDIR)$(PREFIX)/bin/$$p || exit 1; done; \
+	fi
 
 clean:
 	$(CARGO) clean

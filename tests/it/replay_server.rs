@@ -44,7 +44,7 @@ fn serves_recordings_logs_requests_and_exits_when_idle() {
     assert!(
         ok.starts_with("HTTP/1.1 200 OK\r\n"),
         "{}",
-        &ok[..80.min(ok.len())]
+        ok.chars().take(80).collect::<String>()
     );
     let recorded =
         std::fs::read_to_string(fixture("real/yahoo_chart/AAPL_1d_6mo_20251029.json")).unwrap();

@@ -194,12 +194,9 @@ impl Run {
     }
 
     fn describe(&self) -> String {
-        let cut = |s: String| {
-            if s.len() > 4000 {
-                format!("{}…[{} bytes]", &s[..4000], s.len())
-            } else {
-                s
-            }
+        let cut = |s: String| match s.char_indices().nth(4000) {
+            Some((at, _)) => format!("{}…[{} bytes]", &s[..at], s.len()),
+            None => s,
         };
         format!(
             "{} exited with {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",

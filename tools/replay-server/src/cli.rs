@@ -95,11 +95,11 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
     let mut seen = 0;
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        let log = server.requests();
-        for r in &log[seen..] {
+        let new = server.requests_since(seen);
+        for r in &new {
             tracing::info!(method = %r.method, target = %r.target, status = ?r.status, fault = ?r.fault, "request");
         }
-        seen = log.len();
+        seen += new.len();
         if server.idle_for() >= cli.idle_exit || started.elapsed() >= cli.max_time {
             return Ok(ExitCode::Success);
         }

@@ -136,7 +136,7 @@ impl<'de> Deserialize<'de> for Step {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::Number(n) => n
                 .as_u64()
-                .filter(|s| (100..=599).contains(s))
+                .filter(|s| (200..=599).contains(s))
                 .map(|s| Step::Status(s as u16))
                 .ok_or_else(|| serde::de::Error::custom(format!("{n} is not an HTTP status"))),
             serde_json::Value::String(s) => match s.as_str() {
@@ -145,7 +145,7 @@ impl<'de> Deserialize<'de> for Step {
                 other => other
                     .parse::<u16>()
                     .ok()
-                    .filter(|s| (100..=599).contains(s))
+                    .filter(|s| (200..=599).contains(s))
                     .map(Step::Status)
                     .ok_or_else(|| {
                         serde::de::Error::custom(format!(
@@ -237,6 +237,30 @@ impl Routes {
             }
             if !(0.0..=1.0).contains(&r.faults.fail_rate) {
                 return Err(format!("{at}: fail_rate must be between 0 and 1"));
+            }
+            if let Some(st) = r.status
+                && !(200..=599).contains(&st)
+            {
+                return Err(format!("{at}: status {st} is not between 200 and 599"));
+            }
+            let empty = r.file.is_none() && r.body.as_deref().is_none_or(str::is_empty);
+            let truncates = r.faults.sequence.contains(&Step::Truncate)
+                || r.faults.fail_with == Some(Step::Truncate);
+            if truncates && empty {
+                return Err(format!("{at}: a truncate fault needs a body to cut"));
+            }
+            for (k, v) in &r.headers {
+                let framing = ["content-length", "transfer-encoding", "connection"]
+                    .iter()
+                    .any(|f| k.eq_ignore_ascii_case(f));
+                if framing {
+                    return Err(format!(
+                        "{at}: header {k} is set by the server (it frames the response)"
+                    ));
+                }
+                if k.is_empty() || k.contains([':', '\r', '\n', ' ']) || v.contains(['\r', '\n']) {
+                    return Err(format!("{at}: header {k:?} is not a valid header line"));
+                }
             }
         }
         Ok(())
@@ -390,6 +414,14 @@ impl ReplayServer {
         lock(&self.shared.log).clone()
     }
 
+    /// The requests logged after the first `seen` ones.
+    pub fn requests_since(&self, seen: usize) -> Vec<LoggedRequest> {
+        lock(&self.shared.log)
+            .get(seen..)
+            .map(<[LoggedRequest]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Time since the last request arrived (or since the start).
     pub fn idle_for(&self) -> Duration {
         lock(&self.shared.last_request).elapsed()
@@ -435,11 +467,18 @@ struct Head {
     target: String,
     close: bool,
     content_length: usize,
+    chunked: bool,
     user_agent: Option<String>,
 }
 
-/// Reads one request head; `None` when the client closed the connection.
-fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<(Head, usize)>> {
+/// A request the server cannot take: answered with this status, then the connection closes.
+struct Refusal(u16);
+
+/// Reads one request head; `None` when the client closed the connection, a [`Refusal`] for a
+/// request that cannot be parsed.
+type HeadResult = Result<Option<(Head, usize)>, Refusal>;
+
+fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<HeadResult> {
     let mut chunk = [0u8; 4096];
     loop {
         if !buf.is_empty() {
@@ -460,28 +499,29 @@ fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<(He
                     let content_length = header("content-length")
                         .and_then(|v| v.trim().parse().ok())
                         .unwrap_or(0);
+                    let chunked = header("transfer-encoding")
+                        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
                     let head = Head {
                         method: req.method.unwrap_or("GET").to_string(),
                         target: req.path.unwrap_or("/").to_string(),
                         close,
                         content_length,
+                        chunked,
                         user_agent: header("user-agent"),
                     };
-                    return Ok(Some((head, len)));
+                    return Ok(Ok(Some((head, len))));
                 }
                 Ok(httparse::Status::Partial) => {}
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+                Err(httparse::Error::TooManyHeaders) => return Ok(Err(Refusal(431))),
+                Err(_) => return Ok(Err(Refusal(400))),
             }
         }
         if buf.len() > MAX_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "request head too large",
-            ));
+            return Ok(Err(Refusal(431)));
         }
         let n = stream.read(&mut chunk)?;
         if n == 0 {
-            return Ok(None);
+            return Ok(Ok(None));
         }
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -489,12 +529,23 @@ fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<(He
 
 fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    // A client that stops reading must not hold a connection slot for ever.
+    stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_nodelay(true)?;
     let mut buf = Vec::with_capacity(4096);
     loop {
-        let Some((head, used)) = read_head(&mut stream, &mut buf)? else {
-            return Ok(());
+        let (head, used) = match read_head(&mut stream, &mut buf)? {
+            Ok(Some(h)) => h,
+            Ok(None) => return Ok(()),
+            Err(Refusal(status)) => {
+                let body = format!("replay-server: {} {}\n", status, reason(status));
+                return write_response(&mut stream, status, &[], body.as_bytes(), body.len(), true);
+            }
         };
+        if head.chunked {
+            let body = b"replay-server: chunked request bodies are not supported\n";
+            return write_response(&mut stream, 501, &[], body, body.len(), true);
+        }
         buf.drain(..used);
         // Discard a request body (the replayed APIs are GETs, but be correct).
         let mut remaining = head.content_length;
@@ -527,7 +578,16 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 headers,
                 body,
             } => {
-                write_response(&mut stream, *status, headers, body, body.len(), head.close)?;
+                // No body for HEAD, 204 and 304 (the length still says what GET would send).
+                let bodiless =
+                    head.method.eq_ignore_ascii_case("HEAD") || *status == 204 || *status == 304;
+                let sent: &[u8] = if bodiless { &[] } else { body };
+                let length = if *status == 204 || *status == 304 {
+                    0
+                } else {
+                    body.len()
+                };
+                write_response(&mut stream, *status, headers, sent, length, head.close)?;
                 (Some(*status), !head.close)
             }
             Answer::Truncated {
@@ -587,6 +647,9 @@ fn write_response(
     close: bool,
 ) -> io::Result<()> {
     let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    if headers.is_empty() {
+        head.push_str("Content-Type: text/plain; charset=utf-8\r\n");
+    }
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -609,6 +672,8 @@ fn reason(status: u16) -> &'static str {
         301 => "Moved Permanently",
         304 => "Not Modified",
         400 => "Bad Request",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
@@ -628,8 +693,12 @@ pub fn split_target(target: &str) -> (String, BTreeMap<String, String>) {
     let mut params = BTreeMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        params.insert(percent_decode(k), percent_decode(v));
+        params.insert(
+            percent_decode(&k.replace('+', " ")),
+            percent_decode(&v.replace('+', " ")),
+        );
     }
+    // In a path, `+` is a plus (form encoding applies to the query only).
     (percent_decode(path), params)
 }
 
@@ -653,10 +722,6 @@ fn percent_decode(s: &str) -> String {
             (Some(b), _) => {
                 out.push(b);
                 i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
             }
             (None, b) => {
                 out.push(b);
@@ -689,11 +754,17 @@ fn decide(shared: &Shared, head: &Head) -> (Option<String>, Option<String>, Dura
     for state in &shared.routes {
         let mut st = lock(state);
         let r = &st.route;
+        // HEAD is answered like GET, without the body.
+        let method = if head.method.eq_ignore_ascii_case("HEAD") {
+            "GET"
+        } else {
+            head.method.as_str()
+        };
         let method_ok = r
             .method
             .as_deref()
             .unwrap_or("GET")
-            .eq_ignore_ascii_case(&head.method);
+            .eq_ignore_ascii_case(method);
         let query_ok = r
             .query
             .iter()
@@ -800,6 +871,9 @@ mod tests {
         assert_eq!(percent_decode("%5EGSPC"), "^GSPC");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+        let (p, q) = split_target("/a+b?q=x+y");
+        assert_eq!(p, "/a+b");
+        assert_eq!(q.get("q").map(String::as_str), Some("x y"));
     }
 
     #[test]

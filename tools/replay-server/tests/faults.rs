@@ -311,3 +311,48 @@ fn bundled_yahoo_routes_load() {
     assert_eq!(r.status, 200);
     assert!(String::from_utf8_lossy(&r.body).contains("\"currency\":\"EUR\""));
 }
+
+#[test]
+fn malformed_and_unsupported_requests_get_an_answer() {
+    let s = server(AAPL);
+    let send = |raw: &[u8]| {
+        let mut c = TcpStream::connect(s.addr()).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(raw).unwrap();
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        parse(&out)
+    };
+    assert_eq!(send(b"NOT HTTP AT ALL\r\n\r\n").status, 400);
+    assert_eq!(send(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").status, 501);
+    // HEAD: the headers of a GET, no body.
+    let r = send(
+        b"HEAD /v8/finance/chart/AAPL?interval=1d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    assert_eq!(r.content_length, Some(recorded().len()));
+}
+
+#[test]
+fn route_files_that_cannot_work_are_refused() {
+    for (yaml, why) in [
+        ("routes:\n  - path: /x\n    status: 99\n", "status"),
+        (
+            "routes:\n  - path: /x\n    faults: { sequence: [truncate] }\n",
+            "truncate",
+        ),
+        (
+            "routes:\n  - path: /x\n    body: hi\n    headers: { Content-Length: \"5\" }\n",
+            "Content-Length",
+        ),
+        (
+            "routes:\n  - path: /x\n    body: hi\n    headers: { \"X-A\": \"1\\r\\nX-B: 2\" }\n",
+            "valid header",
+        ),
+    ] {
+        let r = Routes::from_yaml(yaml).unwrap();
+        let err = r.check().unwrap_err();
+        assert!(err.contains(why), "{yaml}: {err}");
+    }
+}
