@@ -123,16 +123,7 @@ impl<R: BufRead> NdjsonReader<R> {
         let mut any = false;
         let mut cut = false;
         loop {
-            let available = match self.input.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(Error::Read {
-                        name: self.name.clone(),
-                        source,
-                    });
-                }
-            };
+            let available = fill(&mut self.input, &self.name)?;
             if available.is_empty() {
                 return Ok(any.then_some(cut));
             }
@@ -210,6 +201,28 @@ impl<R: BufRead> NdjsonReader<R> {
     }
 }
 
+/// The reader's next block of bytes (empty at the end), retrying interrupted reads.
+pub(crate) fn fill<'a, R: BufRead>(input: &'a mut R, name: &str) -> Result<&'a [u8], Error> {
+    loop {
+        match input.fill_buf() {
+            // Re-borrow on success: returning `b` from inside the loop would keep `input`
+            // borrowed across iterations.
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(Error::Read {
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    input.fill_buf().map_err(|source| Error::Read {
+        name: name.to_string(),
+        source,
+    })
+}
+
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
 }
@@ -258,6 +271,18 @@ fn describe(path: &serde_path_to_error::Path, err: &serde_json::Error) -> (Optio
     (field, message)
 }
 
+/// A syntax error, with its column (the line is known to the caller).
+fn invalid_json(e: serde_json::Error) -> (Option<String>, String) {
+    (
+        None,
+        format!(
+            "invalid JSON: {} (column {})",
+            strip_location(&e.to_string()),
+            e.column()
+        ),
+    )
+}
+
 fn decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String>, String)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // Fast path without path tracking; a bad line is decoded again to name its field.
@@ -274,16 +299,7 @@ fn decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String>, String)> {
             return Err(describe(&track.path(), &e));
         }
     };
-    de.end().map_err(|e| {
-        (
-            None,
-            format!(
-                "invalid JSON: {} (column {})",
-                strip_location(&e.to_string()),
-                e.column()
-            ),
-        )
-    })?;
+    de.end().map_err(invalid_json)?;
     value.validate().map_err(field_error)?;
     Ok(value)
 }
@@ -337,16 +353,7 @@ pub fn record_fields<T: Record>() -> std::sync::Arc<Vec<String>> {
 }
 
 fn decode_with_extra<T: Record>(bytes: &[u8]) -> Result<WithExtra<T>, (Option<String>, String)> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        (
-            None,
-            format!(
-                "invalid JSON: {} (column {})",
-                strip_location(&e.to_string()),
-                e.column()
-            ),
-        )
-    })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid_json)?;
     let serde_json::Value::Object(all) = value else {
         return Err((None, "expected a JSON object".to_string()));
     };

@@ -88,16 +88,7 @@ impl<R: BufRead> Chunker<R> {
                 self.complete_lines = 0;
                 return Ok(Some(chunk));
             }
-            let available = match self.input.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(Error::Read {
-                        name: self.name.clone(),
-                        source,
-                    });
-                }
-            };
+            let available = crate::ndjson::fill(&mut self.input, &self.name)?;
             if available.is_empty() {
                 self.done = true;
                 continue;

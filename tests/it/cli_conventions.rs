@@ -32,12 +32,7 @@ fn closed_pipe_is_success() {
         bin("records").display(),
         input.display()
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(w.path())
-        .output()
-        .unwrap();
+    let out = w.bash(&script);
     assert!(
         out.status.success(),
         "exit {:?}, stderr: {}",
@@ -60,11 +55,7 @@ fn closed_pipe_is_success() {
         "set -euo pipefail; '{}' --help | head -1 >/dev/null",
         bin("records").display()
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
+    let out = w.bash(&script);
     assert!(out.status.success());
 }
 
@@ -188,4 +179,56 @@ fn streams_without_waiting_for_the_producer() {
             "the good line before the bad one is written"
         );
     }
+}
+
+/// flag > environment > config file > default, shown on the log format and level.
+#[test]
+fn flag_beats_environment_beats_config_file() {
+    let w = WorkDir::new();
+    w.write("config.yaml", "logging:\n  format: text\n  level: info\n");
+    let bars = || {
+        w.cmd("records")
+            .arg("check")
+            .stdin_fixture("records/bars.ndjson")
+    };
+    // The config file: text lines at info level (stderr is a pipe, where the default is JSON).
+    let run = bars().succeeds();
+    assert!(
+        run.stderr().contains("INFO  records: checked"),
+        "{}",
+        run.stderr()
+    );
+    // The environment beats the file.
+    let run = bars().env("TICKERLAKE_LOG_FORMAT", "json").succeeds();
+    assert!(run.stderr().starts_with("{\"ts\":"), "{}", run.stderr());
+    // The flag beats the environment; -q beats the configured level.
+    bars()
+        .env("TICKERLAKE_LOG_FORMAT", "json")
+        .args(["--log-format", "text", "-q"])
+        .succeeds()
+        .stderr_is_empty();
+    let run = bars()
+        .env("TICKERLAKE_LOG_FORMAT", "json")
+        .args(["--log-format", "text"])
+        .succeeds();
+    assert!(
+        run.stderr().contains("INFO  records: checked"),
+        "{}",
+        run.stderr()
+    );
+    // TICKERLAKE_CONFIG picks another file; --config beats it.
+    w.write("other.yaml", "logging:\n  level: error\n");
+    bars()
+        .env("TICKERLAKE_CONFIG", "other.yaml")
+        .succeeds()
+        .stderr_is_empty();
+    let run = bars()
+        .env("TICKERLAKE_CONFIG", "other.yaml")
+        .args(["--config", "config.yaml"])
+        .succeeds();
+    assert!(
+        run.stderr().contains("records: checked"),
+        "{}",
+        run.stderr()
+    );
 }

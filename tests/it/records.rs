@@ -322,12 +322,7 @@ fn dev_stdout_appends_to_a_redirected_file_instead_of_replacing_it() {
         tickerlake_tests::bin("records").display(),
         fixture("records/actions.ndjson").display()
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(w.path())
-        .output()
-        .unwrap();
+    let out = w.bash(&script);
     assert!(
         out.status.success(),
         "{}",

@@ -90,6 +90,16 @@ impl WorkDir {
         std::fs::read_to_string(self.join(rel)).unwrap()
     }
 
+    /// Runs a bash script in this directory (for pipelines: `prog | head -1`, redirections).
+    pub fn bash(&self, script: &str) -> Output {
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(self.path())
+            .output()
+            .unwrap()
+    }
+
     /// A command for a workspace binary, run in this directory with a clean logging setup.
     pub fn cmd(&self, program: &str) -> Cmd {
         let mut c = Command::new(bin(program));
