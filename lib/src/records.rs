@@ -202,6 +202,21 @@ pub mod whole_number {
                 .map(Some)
                 .map_err(|_| E::custom(format!("{v} is too large")))
         }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<i64>, E> {
+            // CSV fields arrive as text; an empty one is null.
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<i64>() {
+                Ok(n) => Ok(Some(n)),
+                Err(_) => match t.parse::<f64>() {
+                    Ok(f) => self.visit_f64(f),
+                    Err(_) => Err(E::custom(format!("expected a whole number, found {t:?}"))),
+                },
+            }
+        }
+
         fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Option<i64>, E> {
             // 2^63 is the first f64 that does not fit.
             if v.fract() == 0.0 && v.abs() < 9.223_372_036_854_776e18 {

@@ -6,7 +6,7 @@ use tickerlake_tests::{WorkDir, bin, fixture};
 #[test]
 fn help_has_examples_and_version_prints() {
     let w = WorkDir::new();
-    for prog in ["records", "replay-server"] {
+    for prog in ["records", "replay-server", "to-parquet"] {
         w.cmd(prog)
             .arg("--help")
             .succeeds()
@@ -49,6 +49,25 @@ fn closed_pipe_is_success() {
         w.read("first.ndjson"),
         format!("{}\n", line.lines().next().unwrap())
     );
+
+    // The lake read back, cut short.
+    let script = format!(
+        "set -euo pipefail; '{tp}' '{input}' --lake lake; '{tp}' --cat --lake lake | head -1 > first-cat.ndjson",
+        tp = bin("to-parquet").display(),
+        input = w.write("some.ndjson", line.repeat(2_000)).display()
+    );
+    let out = w.bash(&script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.read("first-cat.ndjson").lines().count(), 1);
 
     // --help | head too.
     let script = format!(

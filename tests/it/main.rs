@@ -5,3 +5,4 @@
 mod cli_conventions;
 mod records;
 mod replay_server;
+mod to_parquet;

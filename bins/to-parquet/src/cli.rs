@@ -1,0 +1,162 @@
+//! Command line of `to-parquet`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use tickerlake::cli::{CommonArgs, Program};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Nightly: fetched bars into the lake, merging with what is there (atomic per partition).
+  ohlcv-fetch --since-lake data/lake < universe.ndjson | to-parquet --lake data/lake
+
+  # One file, prices as float64 for pandas.
+  to-parquet bars.ndjson -o bars.parquet --price-type float64
+
+  # All symbols of a month per file, for all-symbols-per-date loads.
+  to-parquet flat-file-bars.ndjson --lake data/by-month --partition-by year,month
+
+  # CSV with a header of record field names; bad lines set aside instead of stopping the run.
+  to-parquet --input-format csv bars.csv --lake data/lake --rejects bad.csv
+
+  # Read the lake back as NDJSON.
+  to-parquet --cat --lake data/lake --symbols AAPL --from 2024-01-01 | jq -c .
+
+Exit status: 0 done, 1 lines were set aside with --rejects, 2 usage, 65 bad input (nothing in
+the lake is replaced), 66 input missing, 74 I/O error, 78 bad configuration.";
+
+/// Records → one Parquet file or a Hive-partitioned lake (symbol=…/year=…), with atomic upserts;
+/// --cat streams a file or lake back out as NDJSON.
+#[derive(Debug, Parser)]
+#[command(name = "to-parquet", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    /// Input files (NDJSON or CSV; with --cat, Parquet files); none or - reads stdin
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Record kind of the input
+    #[arg(long, value_enum, default_value_t = KindArg::Bars)]
+    pub kind: KindArg,
+
+    /// Input format
+    #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
+    pub input_format: InputFormat,
+
+    /// Write one Parquet file (atomically)
+    #[arg(short, long, value_name = "FILE", conflicts_with = "lake")]
+    pub output: Option<PathBuf>,
+
+    /// Write into (or, with --cat, read) the Hive-partitioned lake in DIR
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+
+    /// Partition keys of the lake
+    #[arg(long, value_enum, value_name = "KEYS", default_value_t = PartitionBy::SymbolYear)]
+    pub partition_by: PartitionBy,
+
+    /// Price column type [default: lake.price_type in the config, decimal]
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub price_type: Option<PriceTypeArg>,
+
+    /// zstd compression level, 1-22 [default: lake.zstd_level, 3]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub zstd_level: Option<i32>,
+
+    /// Rows per row group [default: lake.row_group_rows, 131072]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1024..=16_777_216))]
+    pub row_group_rows: Option<u64>,
+
+    /// Exit 65 (writing nothing) if a price has more than 6 decimals, instead of rounding it
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Set bad input lines aside in FILE and go on (exit 1 if any)
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// Memory for rows waiting to be written to the lake before they are flushed (e.g. 512M, 2G)
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_memory: u64,
+
+    /// Also write the summary as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    /// Stream a Parquet file (INPUT) or the lake (--lake) back out as NDJSON
+    #[arg(long)]
+    pub cat: bool,
+
+    /// With --cat: only these symbols (comma-separated)
+    #[arg(long, value_name = "SYMBOLS", value_delimiter = ',', requires = "cat")]
+    pub symbols: Vec<String>,
+
+    /// With --cat: only bars on or after this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE", requires = "cat")]
+    pub from: Option<String>,
+
+    /// With --cat: only bars on or before this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE", requires = "cat")]
+    pub to: Option<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl Program for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Bars,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartitionBy {
+    /// symbol=<SYM>/year=<YYYY>/part-0.parquet
+    #[value(name = "symbol,year")]
+    SymbolYear,
+    /// year=<YYYY>/month=<MM>/part-0.parquet, with a symbol column
+    #[value(name = "year,month")]
+    YearMonth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriceTypeArg {
+    /// decimal(18,6): exact
+    Decimal,
+    /// float64: what pandas reads natively
+    Float64,
+}
+
+/// `512M`, `2G`, `1500000` (bytes).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size unit in {s:?} (use K, M or G)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a size like 512M, found {s:?}"))?;
+    n.checked_mul(mult)
+        .filter(|&v| v >= 1 << 20)
+        .ok_or_else(|| format!("{s:?}: at least 1M"))
+}

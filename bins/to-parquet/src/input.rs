@@ -1,0 +1,178 @@
+//! Bars from NDJSON or CSV inputs, with bad lines going through the rejects sink.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use tickerlake::io::Input;
+use tickerlake::ndjson::{BadLine, NdjsonReader, RecordError, Rejects};
+use tickerlake::records::{Bar, Record};
+
+use crate::Error;
+use crate::cli::InputFormat;
+
+type Reader = Box<dyn BufRead + Send>;
+
+/// One input's bars.
+pub enum BarSource {
+    Ndjson(NdjsonReader<Reader>),
+    Csv(CsvBars),
+}
+
+pub struct CsvBars {
+    name: String,
+    reader: csv::Reader<Reader>,
+    headers: csv::StringRecord,
+    record: csv::StringRecord,
+    line: u64,
+}
+
+impl BarSource {
+    pub fn open(path: &Path, format: InputFormat) -> Result<BarSource, Error> {
+        let input = Input::open(path)?;
+        Ok(match format {
+            InputFormat::Ndjson => BarSource::Ndjson(NdjsonReader::new(input.reader, input.name)),
+            InputFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(false)
+                    .from_reader(input.reader);
+                let headers = match reader.headers() {
+                    Ok(h) => h.clone(),
+                    Err(e) => {
+                        return Err(Error::BadRow {
+                            input: input.name,
+                            line: 1,
+                            message: format!("CSV header: {e}"),
+                        });
+                    }
+                };
+                // A BOM from a spreadsheet would otherwise become part of the first column name.
+                let headers: csv::StringRecord = headers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        if i == 0 {
+                            h.trim_start_matches('\u{feff}')
+                        } else {
+                            h
+                        }
+                    })
+                    .collect();
+                BarSource::Csv(CsvBars {
+                    name: input.name,
+                    reader,
+                    headers,
+                    record: csv::StringRecord::new(),
+                    line: 1,
+                })
+            }
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            BarSource::Ndjson(r) => r.name(),
+            BarSource::Csv(c) => &c.name,
+        }
+    }
+
+    /// Line of the bar last returned.
+    pub fn line(&self) -> u64 {
+        match self {
+            BarSource::Ndjson(r) => r.line_number(),
+            BarSource::Csv(c) => c.line,
+        }
+    }
+
+    /// The next good bar; bad lines go to `rejects` (or end the run when there is none).
+    pub fn next_bar(&mut self, rejects: &mut Rejects) -> Result<Option<Bar>, Error> {
+        loop {
+            let item = match self {
+                BarSource::Ndjson(r) => r.next_record::<Bar>(),
+                BarSource::Csv(c) => c.next(),
+            };
+            match item {
+                None => return Ok(None),
+                Some(Ok(bar)) => return Ok(Some(bar)),
+                Some(Err(e)) => rejects.handle(e)?,
+            }
+        }
+    }
+}
+
+impl CsvBars {
+    fn next(&mut self) -> Option<Result<Bar, tickerlake::ndjson::ReadError>> {
+        use tickerlake::ndjson::ReadError;
+        loop {
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(self.line + 1, |p| p.line());
+                    self.line = line;
+                    // A structural CSV error (wrong number of fields, bad UTF-8): the raw row is
+                    // not available, so the message says where it is.
+                    return Some(Err(ReadError::Bad(BadLine {
+                        error: RecordError {
+                            input: self.name.clone(),
+                            line,
+                            field: None,
+                            message: format!("invalid CSV: {e}"),
+                        },
+                        raw: Vec::new(),
+                    })));
+                }
+            }
+            self.line = self.record.position().map_or(self.line + 1, |p| p.line());
+            if self.record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let bad = |field: Option<String>, message: String, record: &csv::StringRecord| {
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(Vec::new());
+                let _ = w.write_record(record);
+                let mut raw = w.into_inner().unwrap_or_default();
+                if raw.last() == Some(&b'\n') {
+                    raw.pop();
+                }
+                ReadError::Bad(BadLine {
+                    error: RecordError {
+                        input: self.name.clone(),
+                        line: self.line,
+                        field,
+                        message,
+                    },
+                    raw,
+                })
+            };
+            return Some(match self.record.deserialize::<Bar>(Some(&self.headers)) {
+                Ok(bar) => match bar.validate() {
+                    Ok(()) => Ok(bar),
+                    Err(fe) => Err(bad(Some(fe.field.to_string()), fe.expected, &self.record)),
+                },
+                Err(e) => {
+                    let (field, message) = match e.kind() {
+                        csv::ErrorKind::Deserialize { err, .. } => (
+                            err.field()
+                                .and_then(|i| self.headers.get(i as usize))
+                                .map(str::to_string),
+                            err.kind().to_string(),
+                        ),
+                        _ => (None, e.to_string()),
+                    };
+                    // serde names unknown and missing columns in its message.
+                    let field = field.or_else(|| {
+                        ["unknown field `", "missing field `"].iter().find_map(|p| {
+                            message
+                                .strip_prefix(p)
+                                .and_then(|r| r.split('`').next())
+                                .map(str::to_string)
+                        })
+                    });
+                    Err(bad(field, message, &self.record))
+                }
+            });
+        }
+    }
+}

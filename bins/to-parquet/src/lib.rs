@@ -1,0 +1,501 @@
+//! `to-parquet`: records → one Parquet file or a Hive-partitioned lake with atomic upserts, and
+//! `--cat` back out as NDJSON. The lake logic lives in the `lake` crate, shared with the programs
+//! that read the lake.
+
+pub mod cli;
+mod input;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use lake::file::FileWriter;
+use lake::{
+    BarBatchBuilder, LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded, ScanFilter,
+    WriteOptions,
+};
+use serde::Serialize;
+use tickerlake::config::Config;
+use tickerlake::io::{Output, input_paths};
+use tickerlake::ndjson::{NdjsonWriter, Rejects};
+use tickerlake::records::Bar;
+use tickerlake::{ExitCode, HasExitCode, Symbol};
+
+use crate::cli::{Cli, InputFormat, PartitionBy, PriceTypeArg};
+use crate::input::BarSource;
+
+/// Everything that ends a run early.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Lib(#[from] tickerlake::Error),
+    #[error("{0}")]
+    Lake(#[from] LakeError),
+    #[error("{input}:{line}: {message}")]
+    BadRow {
+        input: String,
+        line: u64,
+        message: String,
+    },
+    #[error("{count} price(s) have more than 6 decimals (--strict), e.g. {examples}")]
+    Strict { count: u64, examples: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl HasExitCode for Error {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Lib(e) => e.exit_code(),
+            Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
+            Error::Lake(LakeError::OutOfRange { .. }) => ExitCode::DataErr,
+            // An existing file that cannot be read back is bad input too.
+            Error::Lake(_) => ExitCode::DataErr,
+            Error::BadRow { .. } | Error::Strict { .. } => ExitCode::DataErr,
+            Error::Usage(_) => ExitCode::Usage,
+        }
+    }
+}
+
+/// The run's options, free of clap types.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    pub format: InputFormat,
+    pub target: Target,
+    pub prices: PriceType,
+    pub write: WriteOptions,
+    pub strict: bool,
+    pub rejects: Option<PathBuf>,
+    pub max_memory: u64,
+    pub summary: Option<PathBuf>,
+    pub verbose_summary: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Target {
+    File(PathBuf),
+    Lake(PathBuf, Layout),
+    CatFiles(Vec<PathBuf>, ScanFilter),
+    CatLake(PathBuf, ScanFilter),
+}
+
+/// The summary at the end of a write.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub rows_in: u64,
+    pub rows_rejected: u64,
+    pub rows_written: u64,
+    pub partitions_touched: u64,
+    pub partitions_created: u64,
+    pub partitions_unchanged: u64,
+    pub prices_rounded: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
+    let prices = match cli.price_type {
+        Some(PriceTypeArg::Decimal) => PriceType::Decimal,
+        Some(PriceTypeArg::Float64) => PriceType::Float64,
+        None => match config.lake.price_type {
+            tickerlake::config::PriceType::Decimal => PriceType::Decimal,
+            tickerlake::config::PriceType::Float64 => PriceType::Float64,
+        },
+    };
+    let write = WriteOptions {
+        zstd_level: cli.zstd_level.unwrap_or(config.lake.zstd_level),
+        row_group_rows: cli
+            .row_group_rows
+            .map_or(config.lake.row_group_rows, |n| n as usize),
+    };
+    let layout = match cli.partition_by {
+        PartitionBy::SymbolYear => Layout::SymbolYear,
+        PartitionBy::YearMonth => Layout::YearMonth,
+    };
+    let target = if cli.cat {
+        let mut filter = ScanFilter::default();
+        for s in &cli.symbols {
+            filter.symbols.insert(
+                Symbol::parse_lenient(s).map_err(|e| Error::Usage(format!("--symbols: {e}")))?,
+            );
+        }
+        let date = |flag: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, Error> {
+            v.as_deref()
+                .map(|t| {
+                    tickerlake::records::date_format::parse(t)
+                        .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+                })
+                .transpose()
+        };
+        filter.from = date("--from", &cli.from)?;
+        filter.to = date("--to", &cli.to)?;
+        match (&cli.lake, cli.inputs.is_empty()) {
+            (Some(dir), true) => Target::CatLake(dir.clone(), filter),
+            (None, false) => Target::CatFiles(cli.inputs.clone(), filter),
+            _ => {
+                return Err(Error::Usage(
+                    "--cat reads either --lake DIR or Parquet files, not both and not neither"
+                        .into(),
+                ));
+            }
+        }
+    } else {
+        match (&cli.output, &cli.lake) {
+            (Some(f), None) => Target::File(f.clone()),
+            (None, Some(d)) => Target::Lake(d.clone(), layout),
+            _ => {
+                return Err(Error::Usage(
+                    "give -o FILE (one file) or --lake DIR (the lake)".into(),
+                ));
+            }
+        }
+    };
+    if let (Some(r), Target::File(f)) = (&cli.rejects, &target)
+        && tickerlake::io::same_destination(Some(r), Some(f))
+    {
+        return Err(Error::Usage(
+            "--rejects and -o must be different files".into(),
+        ));
+    }
+    Ok(Options {
+        inputs: cli.inputs.clone(),
+        format: cli.input_format,
+        target,
+        prices,
+        write,
+        strict: cli.strict,
+        rejects: cli.rejects.clone(),
+        max_memory: cli.max_memory,
+        summary: cli.summary.clone(),
+        verbose_summary: cli.common.verbose > 0,
+    })
+}
+
+pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
+    let opts = options(&cli, &config)?;
+    if !matches!(opts.target, Target::CatFiles(..) | Target::CatLake(..)) {
+        tickerlake::io::hint_if_stdin_is_tty("to-parquet", &opts.inputs, cli.common.quiet);
+    }
+    execute(&opts)
+}
+
+/// Runs with parsed options.
+pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
+    let started = Instant::now();
+    let (mut summary, rejected) = match &opts.target {
+        Target::CatLake(dir, filter) => return cat_lake(dir, filter),
+        Target::CatFiles(files, filter) => return cat_files(files, filter),
+        Target::File(path) => write_file(opts, path)?,
+        Target::Lake(dir, layout) => write_lake(opts, dir, *layout)?,
+    };
+    summary.seconds = started.elapsed().as_secs_f64();
+    report(opts, &summary)?;
+    Ok(if rejected > 0 {
+        ExitCode::Findings
+    } else {
+        ExitCode::Success
+    })
+}
+
+fn report(opts: &Options, s: &Summary) -> Result<(), Error> {
+    let text = format!(
+        "to-parquet: {} rows in, {} rejected, {} rows written, {} partitions touched ({} created, {} unchanged), {} prices rounded, {} bytes, {:.2} s",
+        s.rows_in,
+        s.rows_rejected,
+        s.rows_written,
+        s.partitions_touched,
+        s.partitions_created,
+        s.partitions_unchanged,
+        s.prices_rounded,
+        s.bytes,
+        s.seconds
+    );
+    // Quiet under cron: the summary shows on a terminal or with -v; --summary keeps it always.
+    if opts.verbose_summary || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+    if let Some(path) = &opts.summary {
+        let mut json = serde_json::to_vec_pretty(s).unwrap_or_default();
+        json.push(b'\n');
+        tickerlake::atomic::write_atomic(path, &json).map_err(|source| {
+            tickerlake::Error::Create {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+fn warn_rounded(count: u64, examples: &[Rounded], strict: bool) -> Result<(), Error> {
+    if count == 0 {
+        return Ok(());
+    }
+    let shown: Vec<String> = examples
+        .iter()
+        .map(|r| format!("{} {} {}={}", r.symbol, r.date, r.column, r.value))
+        .collect();
+    let shown = shown.join(", ");
+    if strict {
+        return Err(Error::Strict {
+            count,
+            examples: shown,
+        });
+    }
+    tracing::warn!(
+        count,
+        "prices with more than 6 decimals rounded half-to-even to decimal(18,6), e.g. {shown}"
+    );
+    Ok(())
+}
+
+/// Bars → one Parquet file, streamed in row groups; the file appears only if the whole input
+/// was good.
+fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
+    let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
+    let out = ParquetOut::open(path)?;
+    let mut builder = BarBatchBuilder::new(opts.prices, true);
+    let mut writer = FileWriter::new(out, builder.schema(), opts.write)?;
+    let mut summary = Summary::default();
+    let batch_rows = opts.write.row_group_rows.clamp(1, 65_536);
+    for path in input_paths(&opts.inputs) {
+        let mut source = BarSource::open(&path, opts.format)?;
+        while let Some(bar) = source.next_bar(&mut rejects)? {
+            summary.rows_in += 1;
+            push(&mut builder, &bar, source.name(), source.line())?;
+            if builder.len() >= batch_rows {
+                writer.write(&builder.finish()?)?;
+            }
+        }
+        summary.rows_rejected = rejects.count();
+    }
+    if !builder.is_empty() {
+        writer.write(&builder.finish()?)?;
+    }
+    warn_rounded(builder.rounded, &builder.rounded_examples, opts.strict)?;
+    summary.prices_rounded = builder.rounded;
+    summary.rows_written = writer.rows();
+    let out = writer.finish()?;
+    out.finish(path)?;
+    summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    summary.partitions_touched = 1;
+    let rejected = rejects.finish()?;
+    Ok((summary, rejected))
+}
+
+fn push(builder: &mut BarBatchBuilder, bar: &Bar, input: &str, line: u64) -> Result<(), Error> {
+    builder.push(bar).map_err(|e| match e {
+        LakeError::OutOfRange { .. } => Error::BadRow {
+            input: input.to_string(),
+            line,
+            message: e.to_string(),
+        },
+        other => Error::Lake(other),
+    })
+}
+
+/// Where a single Parquet file goes: a file replaced atomically, or stdout (`-`). Not the
+/// library's [`Output`]: the Parquet writer needs a `Send` writer, and a stdout lock is not one.
+enum ParquetOut {
+    File(tickerlake::atomic::AtomicFile),
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+}
+
+impl ParquetOut {
+    fn open(path: &Path) -> Result<ParquetOut, Error> {
+        if path.as_os_str() == "-" {
+            return Ok(ParquetOut::Stdout(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stdout(),
+            )));
+        }
+        tickerlake::atomic::AtomicFile::create(path)
+            .map(ParquetOut::File)
+            .map_err(|source| {
+                Error::Lib(tickerlake::Error::Create {
+                    path: path.display().to_string(),
+                    source,
+                })
+            })
+    }
+
+    fn finish(self, path: &Path) -> Result<(), Error> {
+        use std::io::Write;
+        match self {
+            ParquetOut::File(f) => f.commit(),
+            ParquetOut::Stdout(mut w) => w.flush(),
+        }
+        .map_err(|source| {
+            Error::Lib(tickerlake::Error::Write {
+                name: path.display().to_string(),
+                source,
+            })
+        })
+    }
+}
+
+impl std::io::Write for ParquetOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            ParquetOut::File(f) => f.write(buf),
+            ParquetOut::Stdout(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            ParquetOut::File(f) => f.flush(),
+            ParquetOut::Stdout(w) => w.flush(),
+        }
+    }
+}
+
+/// Rows waiting for their partition, with a rough size.
+struct Pending {
+    rows: BTreeMap<PartitionKey, Vec<Bar>>,
+    bytes: u64,
+}
+
+/// Estimated heap and inline size of a bar in memory.
+const BAR_BYTES: u64 = 256;
+
+/// Bars → the lake. Input grouped by symbol (as `ohlcv-fetch` writes it) is written symbol by
+/// symbol in one pass; any other order is buffered up to `--max-memory` and flushed into staged
+/// partitions, which later flushes merge with. Nothing replaces a lake file before the whole
+/// input has been read and found good.
+fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u64), Error> {
+    let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
+    let mut writer = LakeWriter::new(dir, layout, opts.prices, opts.write)?;
+    let mut pending = Pending {
+        rows: BTreeMap::new(),
+        bytes: 0,
+    };
+    let mut summary = Summary::default();
+    let mut current: Option<Symbol> = None;
+    let mut seen: std::collections::HashSet<Symbol> = std::collections::HashSet::new();
+    let mut grouped = true;
+    for path in input_paths(&opts.inputs) {
+        let mut source = BarSource::open(&path, opts.format)?;
+        while let Some(bar) = source.next_bar(&mut rejects)? {
+            summary.rows_in += 1;
+            // Fail on an unrepresentable price here, with its line, not at flush time.
+            if opts.prices == PriceType::Decimal {
+                for (column, v) in [
+                    ("open", bar.open),
+                    ("high", bar.high),
+                    ("low", bar.low),
+                    ("close", bar.close),
+                    ("adj_close", bar.adj_close),
+                    ("vwap", bar.vwap),
+                ] {
+                    if let Some(d) = v
+                        && lake::bars::to_units(d).is_none()
+                    {
+                        let e = LakeError::OutOfRange {
+                            column,
+                            value: d.to_string(),
+                        };
+                        return Err(Error::BadRow {
+                            input: source.name().to_string(),
+                            line: source.line(),
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            // Grouped input: a symbol's partitions are complete when the next symbol starts, so
+            // they are written then and memory holds one symbol. Once a symbol comes back, the
+            // input is not grouped: rows then wait until --max-memory is reached.
+            if grouped && layout == Layout::SymbolYear && current.as_ref() != Some(&bar.symbol) {
+                if seen.contains(&bar.symbol) {
+                    grouped = false;
+                    tracing::debug!(symbol = %bar.symbol, "input is not grouped by symbol: buffering up to --max-memory");
+                } else {
+                    flush(&mut writer, &mut pending)?;
+                    seen.insert(bar.symbol.clone());
+                    current = Some(bar.symbol.clone());
+                }
+            }
+            let key = PartitionKey::of(layout, &bar);
+            pending.rows.entry(key).or_default().push(bar);
+            pending.bytes += BAR_BYTES;
+            if pending.bytes >= opts.max_memory {
+                flush(&mut writer, &mut pending)?;
+            }
+        }
+    }
+    summary.rows_rejected = rejects.count();
+    flush(&mut writer, &mut pending)?;
+    let (count, examples) = writer.rounded();
+    warn_rounded(count, examples, opts.strict)?;
+    let written = writer.commit()?;
+    summary.rows_written = written.rows_written;
+    summary.partitions_touched = written.partitions_touched;
+    summary.partitions_created = written.partitions_created;
+    summary.partitions_unchanged = written.partitions_unchanged;
+    summary.prices_rounded = written.prices_rounded;
+    summary.bytes = written.bytes_written;
+    let rejected = rejects.finish()?;
+    Ok((summary, rejected))
+}
+
+fn flush(writer: &mut LakeWriter, pending: &mut Pending) -> Result<(), Error> {
+    for (key, rows) in std::mem::take(&mut pending.rows) {
+        writer.upsert(&key, rows)?;
+    }
+    pending.bytes = 0;
+    Ok(())
+}
+
+fn cat_lake(dir: &Path, filter: &ScanFilter) -> Result<ExitCode, Error> {
+    if !dir.is_dir() {
+        return Err(Error::Lib(tickerlake::Error::Open {
+            path: dir.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such lake directory"),
+        }));
+    }
+    let out = Output::stdout();
+    let name = out.name();
+    let mut writer = NdjsonWriter::new(out, name);
+    let mut failed: Option<tickerlake::Error> = None;
+    lake::lake::scan(dir, filter, |bars| {
+        for b in &bars {
+            if let Err(e) = writer.write(b) {
+                failed = Some(e);
+                return Err(LakeError::Internal("output closed"));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| match failed.take() {
+        Some(out_err) => Error::Lib(out_err),
+        None => Error::Lake(e),
+    })?;
+    writer.into_inner()?.finish()?;
+    Ok(ExitCode::Success)
+}
+
+fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCode, Error> {
+    let out = Output::stdout();
+    let name = out.name();
+    let mut writer = NdjsonWriter::new(out, name);
+    for path in files {
+        if !path.is_file() {
+            return Err(Error::Lib(tickerlake::Error::Open {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such Parquet file"),
+            }));
+        }
+        let mut bars = Vec::new();
+        for batch in lake::file::read_batches(path)? {
+            lake::bars_from_batch(&batch, None, &mut bars).map_err(|e| e.in_file(path))?;
+        }
+        for b in bars.iter().filter(|b| filter.wants(b)) {
+            writer.write(b)?;
+        }
+    }
+    writer.into_inner()?.finish()?;
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    tickerlake::cli::main("to-parquet", to_parquet::run)
+}

@@ -1,0 +1,524 @@
+//! Bars ⇄ Arrow record batches, with the lake's column types.
+//!
+//! Prices are `decimal(18,6)` by default: exact, what the design specifies, read by DuckDB and
+//! pyarrow as decimals. `float64` is the alternative for pandas users, who would otherwise get
+//! Python `Decimal` objects. A price with more than 6 decimals is rounded half-to-even to 6 and
+//! counted; a price that does not fit `decimal(18,6)` is bad input.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
+    StringDictionaryBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{DateTime, NaiveDate, Utc};
+use tickerlake::records::Bar;
+use tickerlake::{Decimal, Symbol};
+
+use crate::LakeError;
+
+/// Column type of prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PriceType {
+    /// `decimal(18,6)`: exact.
+    #[default]
+    Decimal,
+    /// `float64`: what pandas handles natively.
+    Float64,
+}
+
+/// Digits after the point of `decimal(18,6)`.
+pub const SCALE: u8 = 6;
+/// Total digits of `decimal(18,6)`.
+pub const PRECISION: u8 = 18;
+const MAX_UNITS: i128 = 999_999_999_999_999_999;
+
+/// Days from 0001-01-01 (CE day 1) to 1970-01-01.
+const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
+
+pub const PRICE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "adj_close"];
+
+fn price_type(p: PriceType) -> DataType {
+    match p {
+        PriceType::Decimal => DataType::Decimal128(PRECISION, SCALE as i8),
+        PriceType::Float64 => DataType::Float64,
+    }
+}
+
+fn dictionary_string() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// The bar schema. With `with_symbol` the first column is `symbol` (a single file); in the lake
+/// the symbol (and the year) are partition keys in the path, not columns.
+pub fn bar_schema(prices: PriceType, with_symbol: bool) -> SchemaRef {
+    let mut fields = Vec::with_capacity(13);
+    if with_symbol {
+        fields.push(Field::new("symbol", DataType::Utf8, false));
+    }
+    fields.push(Field::new("date", DataType::Date32, false));
+    for p in PRICE_COLUMNS {
+        fields.push(Field::new(p, price_type(prices), true));
+    }
+    fields.push(Field::new("volume", DataType::Int64, true));
+    fields.push(Field::new("vwap", price_type(prices), true));
+    fields.push(Field::new("transactions", DataType::Int64, true));
+    fields.push(Field::new("currency", dictionary_string(), true));
+    fields.push(Field::new("provider", dictionary_string(), false));
+    fields.push(Field::new(
+        "source_ts",
+        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        true,
+    ));
+    Arc::new(Schema::new(fields))
+}
+
+/// Rounds a decimal half-to-even to 6 decimals and returns it in millionths, with whether
+/// rounding changed it. `None` if it does not fit `decimal(18,6)`.
+pub fn to_units(d: Decimal) -> Option<(i128, bool)> {
+    let m = i128::from(d.mantissa());
+    let units = if d.scale() <= SCALE {
+        m * 10i128.pow(u32::from(SCALE - d.scale()))
+    } else {
+        let div = 10i128.pow(u32::from(d.scale() - SCALE));
+        let (q, r) = (m.div_euclid(div), m.rem_euclid(div));
+        // Half-to-even on the remainder (div_euclid rounds toward −∞, r ≥ 0).
+        let twice = 2 * r;
+        if twice > div || (twice == div && q % 2 != 0) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    (units.abs() <= MAX_UNITS).then_some((units, d.scale() > SCALE))
+}
+
+/// The decimal a stored value stands for.
+pub fn from_units(units: i128) -> Option<Decimal> {
+    Decimal::new(i64::try_from(units).ok()?, SCALE)
+}
+
+/// A price that had more than 6 decimals, kept for the warning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rounded {
+    pub symbol: String,
+    pub date: NaiveDate,
+    pub column: &'static str,
+    pub value: Decimal,
+}
+
+/// Collects bars into column builders.
+pub struct BarBatchBuilder {
+    prices: PriceType,
+    with_symbol: bool,
+    schema: SchemaRef,
+    symbol: StringBuilder,
+    date: Date32Builder,
+    dec: Vec<Decimal128Builder>,
+    flt: Vec<Float64Builder>,
+    volume: Int64Builder,
+    transactions: Int64Builder,
+    currency: StringDictionaryBuilder<Int32Type>,
+    provider: StringDictionaryBuilder<Int32Type>,
+    source_ts: TimestampMillisecondBuilder,
+    rows: usize,
+    /// Prices rounded to 6 decimals so far, and the first few of them.
+    pub rounded: u64,
+    pub rounded_examples: Vec<Rounded>,
+}
+
+const PRICE_SLOTS: usize = 6; // open high low close adj_close vwap
+
+impl BarBatchBuilder {
+    pub fn new(prices: PriceType, with_symbol: bool) -> BarBatchBuilder {
+        let dec = match prices {
+            PriceType::Decimal => (0..PRICE_SLOTS).map(|_| Decimal128Builder::new()).collect(),
+            PriceType::Float64 => Vec::new(),
+        };
+        let flt = match prices {
+            PriceType::Float64 => (0..PRICE_SLOTS).map(|_| Float64Builder::new()).collect(),
+            PriceType::Decimal => Vec::new(),
+        };
+        BarBatchBuilder {
+            prices,
+            with_symbol,
+            schema: bar_schema(prices, with_symbol),
+            symbol: StringBuilder::new(),
+            date: Date32Builder::new(),
+            dec,
+            flt,
+            volume: Int64Builder::new(),
+            transactions: Int64Builder::new(),
+            currency: StringDictionaryBuilder::new(),
+            provider: StringDictionaryBuilder::new(),
+            source_ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            rows: 0,
+            rounded: 0,
+            rounded_examples: Vec::new(),
+        }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one bar. Fails, appending nothing, when a price does not fit `decimal(18,6)`.
+    pub fn push(&mut self, bar: &Bar) -> Result<(), LakeError> {
+        let values = [
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+            bar.adj_close,
+            bar.vwap,
+        ];
+        const NAMES: [&str; PRICE_SLOTS] = ["open", "high", "low", "close", "adj_close", "vwap"];
+        if self.prices == PriceType::Decimal {
+            let mut units = [None; PRICE_SLOTS];
+            for (i, v) in values.iter().enumerate() {
+                if let Some(d) = v {
+                    let (u, rounded) = to_units(*d).ok_or_else(|| LakeError::OutOfRange {
+                        column: NAMES[i],
+                        value: d.to_string(),
+                    })?;
+                    if rounded {
+                        self.rounded += 1;
+                        if self.rounded_examples.len() < 5 {
+                            self.rounded_examples.push(Rounded {
+                                symbol: bar.symbol.to_string(),
+                                date: bar.date,
+                                column: NAMES[i],
+                                value: *d,
+                            });
+                        }
+                    }
+                    units[i] = Some(u);
+                }
+            }
+            for (b, u) in self.dec.iter_mut().zip(units) {
+                b.append_option(u);
+            }
+        } else {
+            for (b, v) in self.flt.iter_mut().zip(values) {
+                b.append_option(v.map(Decimal::to_f64));
+            }
+        }
+        if self.with_symbol {
+            self.symbol.append_value(bar.symbol.as_str());
+        }
+        self.date.append_value(days_since_epoch(bar.date));
+        self.volume.append_option(bar.volume);
+        self.transactions.append_option(bar.transactions);
+        match &bar.currency {
+            Some(c) => self.currency.append_value(c),
+            None => self.currency.append_null(),
+        }
+        self.provider.append_value(&bar.provider);
+        self.source_ts
+            .append_option(bar.source_ts.map(|t| t.timestamp_millis()));
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows so far as a batch; the builder is empty afterwards.
+    pub fn finish(&mut self) -> Result<RecordBatch, LakeError> {
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(13);
+        if self.with_symbol {
+            cols.push(Arc::new(self.symbol.finish()));
+        }
+        cols.push(Arc::new(self.date.finish()));
+        let mut prices: Vec<ArrayRef> = match self.prices {
+            PriceType::Decimal => self
+                .dec
+                .iter_mut()
+                .map(|b| {
+                    b.finish()
+                        .with_precision_and_scale(PRECISION, SCALE as i8)
+                        .map(|a| Arc::new(a) as ArrayRef)
+                })
+                .collect::<Result<_, _>>()?,
+            PriceType::Float64 => self
+                .flt
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef)
+                .collect(),
+        };
+        let vwap = prices.pop().ok_or(LakeError::Internal("no vwap column"))?;
+        cols.extend(prices);
+        cols.push(Arc::new(self.volume.finish()));
+        cols.push(vwap);
+        cols.push(Arc::new(self.transactions.finish()));
+        cols.push(Arc::new(self.currency.finish()));
+        cols.push(Arc::new(self.provider.finish()));
+        cols.push(Arc::new(self.source_ts.finish().with_timezone("UTC")));
+        self.rows = 0;
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), cols)?)
+    }
+}
+
+/// Days since 1970-01-01, Arrow's `date32`.
+pub fn days_since_epoch(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS
+}
+
+/// The date of a `date32` value.
+pub fn date_from_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_CE_DAYS)?)
+}
+
+/// Reads bars back out of a batch with the bar schema (with or without a `symbol` column; without
+/// it, `symbol` gives the partition's symbol).
+pub fn bars_from_batch(
+    batch: &RecordBatch,
+    symbol: Option<&Symbol>,
+    out: &mut Vec<Bar>,
+) -> Result<(), LakeError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMillisecondType,
+    };
+
+    let col = |name: &'static str| {
+        batch
+            .column_by_name(name)
+            .ok_or(LakeError::MissingColumn(name))
+    };
+    let symbols = match batch.column_by_name("symbol") {
+        Some(c) => Some(string_values(c)?),
+        None => None,
+    };
+    let dates = col("date")?
+        .as_primitive_opt::<Date32Type>()
+        .ok_or(LakeError::ColumnType("date"))?;
+    let price =
+        |name: &'static str| -> Result<Box<dyn Fn(usize) -> Option<Decimal> + '_>, LakeError> {
+            let c = match batch.column_by_name(name) {
+                Some(c) => c,
+                None => return Ok(Box::new(|_| None)), // an older file without the column
+            };
+            if let Some(a) = c.as_primitive_opt::<Decimal128Type>() {
+                let scale = match a.data_type() {
+                    DataType::Decimal128(_, s) => *s,
+                    _ => SCALE as i8,
+                };
+                let scale = u8::try_from(scale).map_err(|_| LakeError::ColumnType(name))?;
+                Ok(Box::new(move |i| {
+                    if a.is_null(i) {
+                        return None;
+                    }
+                    i64::try_from(a.value(i))
+                        .ok()
+                        .and_then(|m| Decimal::new(m, scale))
+                }))
+            } else if let Some(a) = c.as_primitive_opt::<Float64Type>() {
+                Ok(Box::new(move |i| {
+                    if a.is_null(i) {
+                        None
+                    } else {
+                        Decimal::from_f64(a.value(i)).ok()
+                    }
+                }))
+            } else {
+                Err(LakeError::ColumnType(name))
+            }
+        };
+    let int = |name: &'static str| -> Result<Option<&arrow_array::Int64Array>, LakeError> {
+        match batch.column_by_name(name) {
+            Some(c) => c
+                .as_primitive_opt::<Int64Type>()
+                .map(Some)
+                .ok_or(LakeError::ColumnType(name)),
+            None => Ok(None),
+        }
+    };
+    let (open, high, low, close, adj, vwap) = (
+        price("open")?,
+        price("high")?,
+        price("low")?,
+        price("close")?,
+        price("adj_close")?,
+        price("vwap")?,
+    );
+    let volume = int("volume")?;
+    let transactions = int("transactions")?;
+    let currency = match batch.column_by_name("currency") {
+        Some(c) => Some(string_values(c)?),
+        None => None,
+    };
+    let provider = string_values(col("provider")?)?;
+    let ts = match batch.column_by_name("source_ts") {
+        Some(c) => Some(
+            c.as_primitive_opt::<TimestampMillisecondType>()
+                .ok_or(LakeError::ColumnType("source_ts"))?,
+        ),
+        None => None,
+    };
+    let opt_int = |a: Option<&arrow_array::Int64Array>, i: usize| {
+        a.and_then(|a| (!a.is_null(i)).then(|| a.value(i)))
+    };
+    out.reserve(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let sym = match (&symbols, symbol) {
+            (Some(s), _) => Symbol::parse(s(i).ok_or(LakeError::ColumnType("symbol"))?)
+                .map_err(|e| LakeError::Corrupt(e.to_string()))?,
+            (None, Some(s)) => s.clone(),
+            (None, None) => return Err(LakeError::MissingColumn("symbol")),
+        };
+        let date = if dates.is_null(i) {
+            None
+        } else {
+            date_from_days(dates.value(i))
+        }
+        .ok_or(LakeError::ColumnType("date"))?;
+        out.push(Bar {
+            symbol: sym,
+            date,
+            open: open(i),
+            high: high(i),
+            low: low(i),
+            close: close(i),
+            adj_close: adj(i),
+            volume: opt_int(volume, i),
+            vwap: vwap(i),
+            transactions: opt_int(transactions, i),
+            currency: currency.as_ref().and_then(|c| c(i)).map(str::to_string),
+            provider: provider(i).unwrap_or_default().to_string(),
+            source_ts: ts
+                .and_then(|t| (!t.is_null(i)).then(|| t.value(i)))
+                .and_then(DateTime::<Utc>::from_timestamp_millis),
+        });
+    }
+    Ok(())
+}
+
+/// Row index → string value of a column.
+type StrAt<'a> = Box<dyn Fn(usize) -> Option<&'a str> + 'a>;
+
+/// A string column, plain or dictionary-encoded, as an accessor.
+fn string_values<'a>(c: &'a ArrayRef) -> Result<StrAt<'a>, LakeError> {
+    use arrow_array::cast::AsArray;
+    match c.data_type() {
+        DataType::Utf8 => {
+            let a = c.as_string::<i32>();
+            Ok(Box::new(move |i| (!a.is_null(i)).then(|| a.value(i))))
+        }
+        DataType::LargeUtf8 => {
+            let a = c.as_string::<i64>();
+            Ok(Box::new(move |i| (!a.is_null(i)).then(|| a.value(i))))
+        }
+        DataType::Utf8View => {
+            let a = c.as_string_view();
+            Ok(Box::new(move |i| (!a.is_null(i)).then(|| a.value(i))))
+        }
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            let d = c.as_dictionary::<Int32Type>();
+            let values = d.values().as_string::<i32>();
+            let keys = d.keys();
+            Ok(Box::new(move |i| {
+                (!keys.is_null(i)).then(|| values.value(keys.value(i) as usize))
+            }))
+        }
+        _ => Err(LakeError::ColumnType("string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn half_to_even_at_six_decimals() {
+        assert_eq!(to_units(d("129.04")), Some((129_040_000, false)));
+        assert_eq!(to_units(d("1.0000005")), Some((1_000_000, true)));
+        assert_eq!(to_units(d("1.0000015")), Some((1_000_002, true)));
+        assert_eq!(to_units(d("1.00000051")), Some((1_000_001, true)));
+        assert_eq!(to_units(d("-1.0000005")), Some((-1_000_000, true)));
+        assert_eq!(to_units(d("-1.0000015")), Some((-1_000_002, true)));
+        assert_eq!(to_units(d("129.0399932861328")), Some((129_039_993, true)));
+        assert_eq!(to_units(d("999999999999.999999")), Some((MAX_UNITS, false)));
+        assert_eq!(to_units(d("1000000000000")), None);
+    }
+
+    #[test]
+    fn dates_match_arrow() {
+        for text in ["1970-01-01", "2024-02-29", "1900-03-01", "2100-12-31"] {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+            assert_eq!(date_from_days(days_since_epoch(date)), Some(date));
+        }
+        assert_eq!(
+            days_since_epoch(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()),
+            1
+        );
+    }
+
+    fn bars() -> Vec<Bar> {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/records/bars.ndjson"
+        ))
+        .unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn batch_round_trip_both_price_types() {
+        let input = bars();
+        for prices in [PriceType::Decimal, PriceType::Float64] {
+            for with_symbol in [true, false] {
+                let mut b = BarBatchBuilder::new(prices, with_symbol);
+                for bar in &input {
+                    if with_symbol || bar.symbol.as_str() == "AAPL" {
+                        b.push(bar).unwrap();
+                    }
+                }
+                let batch = b.finish().unwrap();
+                let mut out = Vec::new();
+                let aapl = Symbol::parse("AAPL").unwrap();
+                bars_from_batch(&batch, Some(&aapl), &mut out).unwrap();
+                let expect: Vec<&Bar> = input
+                    .iter()
+                    .filter(|x| with_symbol || x.symbol == aapl)
+                    .collect();
+                assert_eq!(
+                    out.iter().collect::<Vec<_>>(),
+                    expect,
+                    "{prices:?} {with_symbol}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_is_an_error_and_appends_nothing() {
+        let mut bar = bars().remove(0);
+        bar.close = Some(d("1e15"));
+        let mut b = BarBatchBuilder::new(PriceType::Decimal, true);
+        assert!(matches!(
+            b.push(&bar),
+            Err(LakeError::OutOfRange {
+                column: "close",
+                ..
+            })
+        ));
+        assert_eq!(b.len(), 0);
+        assert_eq!(b.finish().unwrap().num_rows(), 0);
+    }
+}

@@ -1,0 +1,729 @@
+//! The Hive-partitioned lake: layout, atomic upserts of partitions, and scanning.
+//!
+//! Layouts (`docs/lake.md`):
+//! - `symbol-year` (default for bars): `symbol=<SYM>/year=<YYYY>/part-0.parquet`, one symbol per
+//!   file, `symbol` and `year` only in the path. `<SYM>` is [`Symbol::file_name`], so path-unsafe
+//!   symbols cannot escape the lake.
+//! - `year-month` (all symbols of a month per file, for all-symbols-per-date loads):
+//!   `year=<YYYY>/month=<MM>/part-0.parquet`, with a `symbol` column.
+//!
+//! An upsert merges the new rows with the rows already in each touched partition, keeps one row
+//! per (symbol, date) — the newest `source_ts` wins, ties go to the later input, a null
+//! `source_ts` is older than any —, sorts, and stages the new file next to the old one. Nothing
+//! is replaced until [`LakeWriter::commit`]; each replacement is a rename, so a crash leaves every
+//! partition at its old or its new content. A partition whose new bytes equal its old bytes is
+//! not rewritten, so rerunning the same input leaves a byte-identical lake.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use tickerlake::Symbol;
+use tickerlake::records::Bar;
+
+use crate::bars::{BarBatchBuilder, PriceType, bars_from_batch};
+use crate::file::{WriteOptions, read_batches, to_bytes};
+use crate::{LakeError, Rounded};
+
+/// The data file of a partition.
+pub const FILE_NAME: &str = "part-0.parquet";
+
+/// How bars are split into partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    #[default]
+    SymbolYear,
+    YearMonth,
+}
+
+/// One partition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PartitionKey {
+    SymbolYear(Symbol, i32),
+    YearMonth(i32, u32),
+}
+
+impl PartitionKey {
+    pub fn of(layout: Layout, bar: &Bar) -> PartitionKey {
+        match layout {
+            Layout::SymbolYear => PartitionKey::SymbolYear(bar.symbol.clone(), bar.date.year()),
+            Layout::YearMonth => PartitionKey::YearMonth(bar.date.year(), bar.date.month()),
+        }
+    }
+
+    /// Directory of the partition below the lake root.
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        match self {
+            PartitionKey::SymbolYear(s, y) => root
+                .join(format!("symbol={}", s.file_name()))
+                .join(format!("year={y}")),
+            PartitionKey::YearMonth(y, m) => {
+                root.join(format!("year={y}")).join(format!("month={m:02}"))
+            }
+        }
+    }
+
+    pub fn file(&self, root: &Path) -> PathBuf {
+        self.dir(root).join(FILE_NAME)
+    }
+
+    /// The symbol stored in the path, for layouts without a symbol column.
+    pub fn symbol(&self) -> Option<&Symbol> {
+        match self {
+            PartitionKey::SymbolYear(s, _) => Some(s),
+            PartitionKey::YearMonth(..) => None,
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        match self {
+            PartitionKey::SymbolYear(..) => Layout::SymbolYear,
+            PartitionKey::YearMonth(..) => Layout::YearMonth,
+        }
+    }
+}
+
+impl std::fmt::Display for PartitionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartitionKey::SymbolYear(s, y) => write!(f, "symbol={}/year={y}", s.file_name()),
+            PartitionKey::YearMonth(y, m) => write!(f, "year={y}/month={m:02}"),
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
+    move |source| LakeError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Reads the bars of one partition file (empty when it does not exist).
+pub fn read_partition(root: &Path, key: &PartitionKey) -> Result<Vec<Bar>, LakeError> {
+    read_partition_file(&key.file(root), key)
+}
+
+fn read_partition_file(path: &Path, key: &PartitionKey) -> Result<Vec<Bar>, LakeError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for batch in read_batches(path)? {
+        bars_from_batch(&batch, key.symbol(), &mut out).map_err(|e| e.in_file(path))?;
+    }
+    Ok(out)
+}
+
+/// Keeps one bar per (symbol, date): the newest `source_ts`, the later one on a tie. `rows` is in
+/// input order (older input first). The result is sorted by symbol, then date.
+pub fn dedupe_sorted(rows: Vec<Bar>) -> Vec<Bar> {
+    let mut indexed: Vec<(usize, Bar)> = rows.into_iter().enumerate().collect();
+    // Group equal keys together, the winner last: by source_ts (None first), then input order.
+    indexed.sort_by(|(ia, a), (ib, b)| {
+        (a.symbol.as_str(), a.date, a.source_ts, ia).cmp(&(
+            b.symbol.as_str(),
+            b.date,
+            b.source_ts,
+            ib,
+        ))
+    });
+    let mut out: Vec<Bar> = Vec::with_capacity(indexed.len());
+    for (_, bar) in indexed {
+        match out.last_mut() {
+            Some(last) if last.symbol == bar.symbol && last.date == bar.date => *last = bar,
+            _ => out.push(bar),
+        }
+    }
+    out
+}
+
+/// What a lake write did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WriteSummary {
+    /// Partitions whose file was replaced or created.
+    pub partitions_touched: u64,
+    /// Of those, partitions that did not exist before.
+    pub partitions_created: u64,
+    /// Partitions that received rows but whose content did not change (not rewritten).
+    pub partitions_unchanged: u64,
+    /// Rows in the partitions written (after merging and deduplication).
+    pub rows_written: u64,
+    /// Bytes of the files written.
+    pub bytes_written: u64,
+    /// Prices rounded to 6 decimals.
+    pub prices_rounded: u64,
+}
+
+struct Staged {
+    temp: tempfile::TempPath,
+    target: PathBuf,
+    existed: bool,
+    rows: u64,
+    bytes: u64,
+}
+
+/// Upserts bars into a lake. Partitions are staged as hidden temporary files next to their
+/// targets and replaced only on [`LakeWriter::commit`]; dropping the writer without committing
+/// removes the staged files and any directory it created, leaving the lake as it was.
+pub struct LakeWriter {
+    root: PathBuf,
+    layout: Layout,
+    prices: PriceType,
+    opts: WriteOptions,
+    staged: BTreeMap<PartitionKey, Staged>,
+    unchanged: BTreeSet<PartitionKey>,
+    created_dirs: Vec<PathBuf>,
+    rounded: u64,
+    rounded_examples: Vec<Rounded>,
+}
+
+impl LakeWriter {
+    pub fn new(
+        root: impl Into<PathBuf>,
+        layout: Layout,
+        prices: PriceType,
+        opts: WriteOptions,
+    ) -> Result<LakeWriter, LakeError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        Ok(LakeWriter {
+            root,
+            layout,
+            prices,
+            opts,
+            staged: BTreeMap::new(),
+            unchanged: BTreeSet::new(),
+            created_dirs: Vec::new(),
+            rounded: 0,
+            rounded_examples: Vec::new(),
+        })
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Prices rounded so far, with the first few.
+    pub fn rounded(&self) -> (u64, &[Rounded]) {
+        (self.rounded, &self.rounded_examples)
+    }
+
+    /// Merges `rows` (all of partition `key`, in input order) into the partition and stages the
+    /// result. May be called again for the same partition (input that is not grouped); the rows
+    /// of later calls count as later input.
+    pub fn upsert(&mut self, key: &PartitionKey, rows: Vec<Bar>) -> Result<(), LakeError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        debug_assert_eq!(key.layout(), self.layout);
+        let target = key.file(&self.root);
+        let mut all = match self.staged.get(key) {
+            Some(s) => read_partition_file(&s.temp, key)?,
+            None => read_partition_file(&target, key)?,
+        };
+        let existed = match self.staged.get(key) {
+            Some(s) => s.existed,
+            None => target.exists(),
+        };
+        all.extend(rows);
+        let merged = dedupe_sorted(all);
+        let with_symbol = self.layout == Layout::YearMonth;
+        let mut builder = BarBatchBuilder::new(self.prices, with_symbol);
+        let mut batches = Vec::new();
+        for chunk in merged.chunks(self.opts.row_group_rows.max(1)) {
+            for bar in chunk {
+                builder.push(bar)?;
+            }
+            batches.push(builder.finish()?);
+        }
+        self.rounded += builder.rounded;
+        for r in std::mem::take(&mut builder.rounded_examples) {
+            if self.rounded_examples.len() < 5 {
+                self.rounded_examples.push(r);
+            }
+        }
+        let bytes = to_bytes(builder.schema(), &batches, self.opts)?;
+        if !self.staged.contains_key(key)
+            && existed
+            && fs::read(&target).map_err(io_err(&target))? == bytes
+        {
+            self.unchanged.insert(key.clone());
+            return Ok(());
+        }
+        self.unchanged.remove(key);
+        let dir = key.dir(&self.root);
+        if !dir.exists() {
+            // Remember every level created, to remove them if the run is abandoned.
+            let mut missing = Vec::new();
+            let mut d = dir.as_path();
+            while !d.exists() && d != self.root {
+                missing.push(d.to_path_buf());
+                match d.parent() {
+                    Some(p) => d = p,
+                    None => break,
+                }
+            }
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            self.created_dirs.extend(missing.into_iter().rev());
+        }
+        let mut temp = tempfile::Builder::new()
+            .prefix(".part-0.parquet.")
+            .suffix(".tmp")
+            .permissions(file_mode())
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))?;
+        temp.write_all(&bytes).map_err(io_err(temp.path()))?;
+        temp.as_file().sync_all().map_err(io_err(temp.path()))?;
+        let staged = Staged {
+            temp: temp.into_temp_path(),
+            target,
+            existed,
+            rows: merged.len() as u64,
+            bytes: bytes.len() as u64,
+        };
+        // Replacing an earlier staging of the same partition deletes its temp file.
+        self.staged.insert(key.clone(), staged);
+        Ok(())
+    }
+
+    /// Replaces every staged partition (one rename each) and syncs the directories.
+    pub fn commit(mut self) -> Result<WriteSummary, LakeError> {
+        let mut summary = WriteSummary {
+            partitions_unchanged: self.unchanged.len() as u64,
+            prices_rounded: self.rounded,
+            ..WriteSummary::default()
+        };
+        let staged = std::mem::take(&mut self.staged);
+        let mut dirs = BTreeSet::new();
+        for (_, s) in staged {
+            summary.partitions_touched += 1;
+            summary.partitions_created += u64::from(!s.existed);
+            summary.rows_written += s.rows;
+            summary.bytes_written += s.bytes;
+            s.temp.persist(&s.target).map_err(|e| LakeError::Io {
+                path: s.target.display().to_string(),
+                source: e.error,
+            })?;
+            if let Some(d) = s.target.parent() {
+                dirs.insert(d.to_path_buf());
+            }
+        }
+        for d in self.created_dirs.drain(..).chain(dirs) {
+            tickerlake::atomic::sync_dir(&d).map_err(io_err(&d))?;
+            if let Some(p) = d.parent() {
+                tickerlake::atomic::sync_dir(p).map_err(io_err(p))?;
+            }
+        }
+        Ok(summary)
+    }
+}
+
+impl Drop for LakeWriter {
+    fn drop(&mut self) {
+        // Not committed: the staged files go (TempPath removes them), then the directories this
+        // run created, deepest first, if they are empty.
+        self.staged.clear();
+        for d in self.created_dirs.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_mode() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o666)
+}
+
+/// Which bars a scan returns.
+#[derive(Debug, Clone, Default)]
+pub struct ScanFilter {
+    /// Only these symbols (empty: all).
+    pub symbols: BTreeSet<Symbol>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl ScanFilter {
+    fn wants_symbol(&self, s: &Symbol) -> bool {
+        self.symbols.is_empty() || self.symbols.contains(s)
+    }
+
+    fn wants_year(&self, y: i32) -> bool {
+        self.from.is_none_or(|f| y >= f.year()) && self.to.is_none_or(|t| y <= t.year())
+    }
+
+    pub fn wants(&self, bar: &Bar) -> bool {
+        self.wants_symbol(&bar.symbol)
+            && self.from.is_none_or(|f| bar.date >= f)
+            && self.to.is_none_or(|t| bar.date <= t)
+    }
+}
+
+/// The `key=value` directories below `dir` whose key is `key`, as (value, path), sorted by path.
+fn hive_dirs(dir: &Path, key: &str) -> Result<Vec<(String, PathBuf)>, LakeError> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(value) = name.strip_prefix(key).and_then(|r| r.strip_prefix('='))
+            && entry.file_type().map_err(io_err(dir))?.is_dir()
+        {
+            out.push((value.to_string(), entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The partitions of a lake, in key order, for one layout (detected from the directories).
+pub fn partitions(root: &Path) -> Result<Vec<PartitionKey>, LakeError> {
+    let mut keys = Vec::new();
+    for (sym, dir) in hive_dirs(root, "symbol")? {
+        let Some(symbol) = Symbol::from_file_name(&sym) else {
+            tracing::warn!(dir = %dir.display(), "not a symbol directory written by tickerlake; skipped");
+            continue;
+        };
+        for (year, ydir) in hive_dirs(&dir, "year")? {
+            if let Ok(y) = year.parse()
+                && ydir.join(FILE_NAME).is_file()
+            {
+                keys.push(PartitionKey::SymbolYear(symbol.clone(), y));
+            }
+        }
+    }
+    for (year, ydir) in hive_dirs(root, "year")? {
+        let Ok(y) = year.parse() else { continue };
+        for (month, mdir) in hive_dirs(&ydir, "month")? {
+            if let Ok(m) = month.parse()
+                && mdir.join(FILE_NAME).is_file()
+            {
+                keys.push(PartitionKey::YearMonth(y, m));
+            }
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+/// Streams the bars of a lake that pass `filter`, partition by partition, sorted by symbol and
+/// date. Partitions are pruned by the symbol and year in their path.
+pub fn scan(
+    root: &Path,
+    filter: &ScanFilter,
+    mut each: impl FnMut(Vec<Bar>) -> Result<(), LakeError>,
+) -> Result<(), LakeError> {
+    let keys = partitions(root)?;
+    let symbol_year: Vec<&PartitionKey> = keys
+        .iter()
+        .filter(|k| matches!(k, PartitionKey::SymbolYear(..)))
+        .collect();
+    for key in symbol_year {
+        if let PartitionKey::SymbolYear(s, y) = key
+            && (!filter.wants_symbol(s) || !filter.wants_year(*y))
+        {
+            continue;
+        }
+        let mut bars = read_partition(root, key)?;
+        bars.retain(|b| filter.wants(b));
+        if !bars.is_empty() {
+            each(bars)?;
+        }
+    }
+    // Month partitions hold every symbol: gather them, then hand them out sorted by symbol.
+    let months: Vec<&PartitionKey> = keys
+        .iter()
+        .filter(|k| matches!(k, PartitionKey::YearMonth(..)))
+        .collect();
+    if !months.is_empty() {
+        let mut all = Vec::new();
+        for key in months {
+            if let PartitionKey::YearMonth(y, _) = key
+                && !filter.wants_year(*y)
+            {
+                continue;
+            }
+            let mut bars = read_partition(root, key)?;
+            bars.retain(|b| filter.wants(b));
+            all.extend(bars);
+        }
+        all.sort_by(|a, b| (a.symbol.as_str(), a.date).cmp(&(b.symbol.as_str(), b.date)));
+        if !all.is_empty() {
+            each(all)?;
+        }
+    }
+    Ok(())
+}
+
+/// The last stored date of each symbol, from the Parquet footers only (row-group statistics of
+/// the `date` column in each symbol's newest year): no data page is read. `symbols` limits the
+/// answer (empty: every symbol in the lake). Month-partitioned lakes are answered by a scan.
+pub fn last_dates(
+    root: &Path,
+    symbols: &BTreeSet<Symbol>,
+) -> Result<BTreeMap<Symbol, NaiveDate>, LakeError> {
+    let mut out = BTreeMap::new();
+    let keys = partitions(root)?;
+    let mut newest: BTreeMap<&Symbol, i32> = BTreeMap::new();
+    for key in &keys {
+        if let PartitionKey::SymbolYear(s, y) = key
+            && (symbols.is_empty() || symbols.contains(s))
+        {
+            let e = newest.entry(s).or_insert(*y);
+            *e = (*e).max(*y);
+        }
+    }
+    for (symbol, year) in newest {
+        let key = PartitionKey::SymbolYear(symbol.clone(), year);
+        if let Some(d) = max_date_from_footer(&key.file(root))? {
+            out.insert(symbol.clone(), d);
+        }
+    }
+    if keys
+        .iter()
+        .any(|k| matches!(k, PartitionKey::YearMonth(..)))
+    {
+        let filter = ScanFilter {
+            symbols: symbols.clone(),
+            ..ScanFilter::default()
+        };
+        scan(root, &filter, |bars| {
+            for b in bars {
+                let e = out.entry(b.symbol).or_insert(b.date);
+                *e = (*e).max(b.date);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// Highest `date` in a file, from its row-group statistics.
+pub fn max_date_from_footer(path: &Path) -> Result<Option<NaiveDate>, LakeError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::statistics::Statistics;
+    let f = fs::File::open(path).map_err(io_err(path))?;
+    let reader = SerializedFileReader::new(f).map_err(|e| LakeError::from(e).in_file(path))?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == "date") else {
+        return Err(LakeError::MissingColumn("date").in_file(path));
+    };
+    let mut max: Option<i32> = None;
+    for rg in meta.row_groups() {
+        match rg.column(idx).statistics() {
+            Some(Statistics::Int32(s)) => {
+                if let Some(m) = s.max_opt() {
+                    max = Some(max.map_or(*m, |x: i32| x.max(*m)));
+                }
+            }
+            _ => {
+                return Err(LakeError::Corrupt(format!(
+                    "{}: no statistics for date",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(max.and_then(crate::bars::date_from_days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(sym: &str, date: &str, close: &str, ts: Option<&str>) -> Bar {
+        serde_json::from_str(&format!(
+            r#"{{"symbol":"{sym}","date":"{date}","close":{close},"provider":"yahoo","source_ts":{}}}"#,
+            ts.map_or("null".to_string(), |t| format!("\"{t}\""))
+        ))
+        .unwrap()
+    }
+
+    fn write(root: &Path, layout: Layout, rows: Vec<Bar>) -> WriteSummary {
+        let mut w =
+            LakeWriter::new(root, layout, PriceType::Decimal, WriteOptions::default()).unwrap();
+        let mut groups: BTreeMap<PartitionKey, Vec<Bar>> = BTreeMap::new();
+        for b in rows {
+            groups
+                .entry(PartitionKey::of(layout, &b))
+                .or_default()
+                .push(b);
+        }
+        for (k, rows) in groups {
+            w.upsert(&k, rows).unwrap();
+        }
+        w.commit().unwrap()
+    }
+
+    fn all(root: &Path) -> Vec<Bar> {
+        let mut out = Vec::new();
+        scan(root, &ScanFilter::default(), |b| {
+            out.extend(b);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn newest_source_ts_wins_ties_go_to_later_input() {
+        let rows = vec![
+            bar("A", "2024-01-02", "1", Some("2024-01-02T21:00:00Z")),
+            bar("A", "2024-01-02", "2", Some("2024-01-03T21:00:00Z")),
+            bar("A", "2024-01-02", "3", Some("2024-01-02T22:00:00Z")),
+            bar("A", "2024-01-03", "4", None),
+            bar("A", "2024-01-03", "5", None),
+            bar("A", "2024-01-04", "6", Some("2024-01-04T21:00:00Z")),
+            bar("A", "2024-01-04", "7", None),
+        ];
+        let out = dedupe_sorted(rows);
+        let closes: Vec<String> = out.iter().map(|b| b.close.unwrap().to_string()).collect();
+        assert_eq!(closes, vec!["2", "5", "6"]);
+    }
+
+    #[test]
+    fn upsert_merges_and_reruns_are_byte_identical() {
+        for layout in [Layout::SymbolYear, Layout::YearMonth] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path();
+            let first = vec![
+                bar("AAPL", "2023-12-29", "1", None),
+                bar("AAPL", "2024-01-02", "2", None),
+                bar("MSFT", "2024-01-02", "3", None),
+            ];
+            let s = write(root, layout, first.clone());
+            assert_eq!(s.partitions_created, s.partitions_touched);
+            let snapshot = |root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+                partitions(root)
+                    .unwrap()
+                    .iter()
+                    .map(|k| (k.file(root), fs::read(k.file(root)).unwrap()))
+                    .collect()
+            };
+            let before = snapshot(root);
+            let again = write(root, layout, first.clone());
+            assert_eq!(again.partitions_touched, 0, "{layout:?}");
+            assert_eq!(snapshot(root), before);
+            // A later fetch revises one day and adds one.
+            let s = write(
+                root,
+                layout,
+                vec![
+                    bar("AAPL", "2024-01-02", "2.5", Some("2024-01-03T00:00:00Z")),
+                    bar("AAPL", "2024-01-03", "3", None),
+                ],
+            );
+            assert_eq!(s.partitions_touched, 1);
+            let rows = all(root);
+            let view: Vec<(String, String, String)> = rows
+                .iter()
+                .map(|b| {
+                    (
+                        b.symbol.to_string(),
+                        b.date.to_string(),
+                        b.close.unwrap().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                view,
+                vec![
+                    ("AAPL".into(), "2023-12-29".into(), "1".into()),
+                    ("AAPL".into(), "2024-01-02".into(), "2.5".into()),
+                    ("AAPL".into(), "2024-01-03".into(), "3".into()),
+                    ("MSFT".into(), "2024-01-02".into(), "3".into()),
+                ]
+            );
+            let last = last_dates(root, &BTreeSet::new()).unwrap();
+            assert_eq!(
+                last.get(&Symbol::parse("AAPL").unwrap())
+                    .map(|d| d.to_string())
+                    .as_deref(),
+                Some("2024-01-03")
+            );
+        }
+    }
+
+    #[test]
+    fn an_abandoned_write_leaves_the_lake_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            Layout::SymbolYear,
+            vec![bar("AAPL", "2024-01-02", "2", None)],
+        );
+        let before: Vec<_> = walk(root);
+        {
+            let mut w = LakeWriter::new(
+                root,
+                Layout::SymbolYear,
+                PriceType::Decimal,
+                WriteOptions::default(),
+            )
+            .unwrap();
+            let b = bar("AAPL", "2024-01-03", "3", None);
+            w.upsert(&PartitionKey::of(Layout::SymbolYear, &b), vec![b])
+                .unwrap();
+            let n = bar("NEW", "2024-01-03", "3", None);
+            w.upsert(&PartitionKey::of(Layout::SymbolYear, &n), vec![n])
+                .unwrap();
+            // dropped without commit
+        }
+        assert_eq!(walk(root), before);
+    }
+
+    fn walk(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    out.push((p.clone(), Vec::new()));
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn unsafe_symbols_stay_inside_the_lake() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("lake");
+        write(
+            &root,
+            Layout::SymbolYear,
+            vec![
+                bar("CON", "2024-01-02", "1", None),
+                bar("^GSPC", "2024-01-02", "2", None),
+            ],
+        );
+        let names: Vec<String> = fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.contains(&"symbol=%43ON".to_string()), "{names:?}");
+        assert!(names.contains(&"symbol=%5EGSPC".to_string()), "{names:?}");
+        assert_eq!(all(&root).len(), 2);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "nothing outside the lake"
+        );
+    }
+}
