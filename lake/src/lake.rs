@@ -76,13 +76,6 @@ impl PartitionKey {
             PartitionKey::YearMonth(..) => None,
         }
     }
-
-    fn layout(&self) -> Layout {
-        match self {
-            PartitionKey::SymbolYear(..) => Layout::SymbolYear,
-            PartitionKey::YearMonth(..) => Layout::YearMonth,
-        }
-    }
 }
 
 impl std::fmt::Display for PartitionKey {
@@ -215,78 +208,67 @@ impl LakeWriter {
     /// result. May be called again for the same partition (input that is not grouped); the rows
     /// of later calls count as later input.
     pub fn upsert(&mut self, key: &PartitionKey, rows: Vec<Bar>) -> Result<(), LakeError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        debug_assert_eq!(key.layout(), self.layout);
-        let target = key.file(&self.root);
-        let mut all = match self.staged.get(key) {
-            Some(s) => read_partition_file(&s.temp, key)?,
-            None => read_partition_file(&target, key)?,
-        };
-        let existed = match self.staged.get(key) {
-            Some(s) => s.existed,
-            None => target.exists(),
-        };
-        all.extend(rows);
-        let merged = dedupe_sorted(all);
-        let with_symbol = self.layout == Layout::YearMonth;
-        let mut builder = BarBatchBuilder::new(self.prices, with_symbol);
-        let mut batches = Vec::new();
-        for chunk in merged.chunks(self.opts.row_group_rows.max(1)) {
-            for bar in chunk {
-                builder.push(bar)?;
-            }
-            batches.push(builder.finish()?);
-        }
-        self.rounded += builder.rounded;
-        for r in std::mem::take(&mut builder.rounded_examples) {
-            if self.rounded_examples.len() < 5 {
-                self.rounded_examples.push(r);
-            }
-        }
-        let bytes = to_bytes(builder.schema(), &batches, self.opts)?;
-        if !self.staged.contains_key(key)
-            && existed
-            && fs::read(&target).map_err(io_err(&target))? == bytes
-        {
-            self.unchanged.insert(key.clone());
-            return Ok(());
-        }
-        self.unchanged.remove(key);
-        let dir = key.dir(&self.root);
-        if !dir.exists() {
-            // Remember every level created, to remove them if the run is abandoned.
-            let mut missing = Vec::new();
-            let mut d = dir.as_path();
-            while !d.exists() && d != self.root {
-                missing.push(d.to_path_buf());
-                match d.parent() {
-                    Some(p) => d = p,
-                    None => break,
+        self.upsert_many(vec![(key.clone(), rows)], 1)
+    }
+
+    /// [`LakeWriter::upsert`] for many partitions at once (each key at most once), merged,
+    /// encoded, compressed and staged on `threads` threads.
+    pub fn upsert_many(
+        &mut self,
+        jobs: Vec<(PartitionKey, Vec<Bar>)>,
+        threads: usize,
+    ) -> Result<(), LakeError> {
+        let jobs: Vec<Job<'_>> = jobs
+            .into_iter()
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(key, rows)| {
+                let target = key.file(&self.root);
+                let (base, existed, staged_before) = match self.staged.get(&key) {
+                    Some(s) => (s.temp.to_path_buf(), s.existed, true),
+                    None => (target.clone(), target.exists(), false),
+                };
+                Job {
+                    key,
+                    rows,
+                    target,
+                    base,
+                    existed,
+                    staged_before,
+                    ctx: self.context(),
+                }
+            })
+            .collect();
+        let results = run_parallel(jobs, threads, Job::run);
+        for result in results {
+            let done = result?;
+            self.rounded += done.rounded;
+            for r in done.rounded_examples {
+                if self.rounded_examples.len() < 5 {
+                    self.rounded_examples.push(r);
                 }
             }
-            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-            self.created_dirs.extend(missing.into_iter().rev());
+            self.created_dirs.extend(done.created_dirs);
+            match done.staged {
+                None => {
+                    self.unchanged.insert(done.key);
+                }
+                Some(staged) => {
+                    self.unchanged.remove(&done.key);
+                    // Replacing an earlier staging of the same partition deletes its temp file.
+                    self.staged.insert(done.key, staged);
+                }
+            }
         }
-        let mut temp = tempfile::Builder::new()
-            .prefix(".part-0.parquet.")
-            .suffix(".tmp")
-            .permissions(file_mode())
-            .tempfile_in(&dir)
-            .map_err(io_err(&dir))?;
-        temp.write_all(&bytes).map_err(io_err(temp.path()))?;
-        temp.as_file().sync_all().map_err(io_err(temp.path()))?;
-        let staged = Staged {
-            temp: temp.into_temp_path(),
-            target,
-            existed,
-            rows: merged.len() as u64,
-            bytes: bytes.len() as u64,
-        };
-        // Replacing an earlier staging of the same partition deletes its temp file.
-        self.staged.insert(key.clone(), staged);
         Ok(())
+    }
+
+    fn context(&self) -> JobContext<'_> {
+        JobContext {
+            root: &self.root,
+            layout: self.layout,
+            prices: self.prices,
+            opts: self.opts,
+        }
     }
 
     /// Replaces every staged partition (one rename each) and syncs the directories.
@@ -319,6 +301,134 @@ impl LakeWriter {
         }
         Ok(summary)
     }
+}
+
+#[derive(Clone, Copy)]
+struct JobContext<'a> {
+    root: &'a Path,
+    layout: Layout,
+    prices: PriceType,
+    opts: WriteOptions,
+}
+
+/// One partition to merge and stage.
+struct Job<'a> {
+    key: PartitionKey,
+    rows: Vec<Bar>,
+    target: PathBuf,
+    /// The file holding the partition's current rows: its staged file or its target.
+    base: PathBuf,
+    existed: bool,
+    staged_before: bool,
+    ctx: JobContext<'a>,
+}
+
+struct JobDone {
+    key: PartitionKey,
+    /// `None`: the partition's content did not change.
+    staged: Option<Staged>,
+    created_dirs: Vec<PathBuf>,
+    rounded: u64,
+    rounded_examples: Vec<Rounded>,
+}
+
+impl Job<'_> {
+    fn run(self) -> Result<JobDone, LakeError> {
+        let Job {
+            key,
+            rows,
+            target,
+            base,
+            existed,
+            staged_before,
+            ctx,
+        } = self;
+        let mut all = read_partition_file(&base, &key)?;
+        all.extend(rows);
+        let merged = dedupe_sorted(all);
+        let mut builder = BarBatchBuilder::new(ctx.prices, ctx.layout == Layout::YearMonth);
+        let mut batches = Vec::new();
+        for chunk in merged.chunks(ctx.opts.row_group_rows.max(1)) {
+            for bar in chunk {
+                builder.push(bar)?;
+            }
+            batches.push(builder.finish()?);
+        }
+        let mut done = JobDone {
+            key,
+            staged: None,
+            created_dirs: Vec::new(),
+            rounded: builder.rounded,
+            rounded_examples: std::mem::take(&mut builder.rounded_examples),
+        };
+        let bytes = to_bytes(builder.schema(), &batches, ctx.opts)?;
+        if !staged_before && existed && fs::read(&target).map_err(io_err(&target))? == bytes {
+            return Ok(done);
+        }
+        let dir = done.key.dir(ctx.root);
+        if !dir.exists() {
+            // Remember every level created, to remove them if the run is abandoned.
+            let mut d = dir.as_path();
+            while !d.exists() && d != ctx.root {
+                done.created_dirs.push(d.to_path_buf());
+                match d.parent() {
+                    Some(p) => d = p,
+                    None => break,
+                }
+            }
+            done.created_dirs.reverse();
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        let mut temp = tempfile::Builder::new()
+            .prefix(".part-0.parquet.")
+            .suffix(".tmp")
+            .permissions(file_mode())
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))?;
+        temp.write_all(&bytes).map_err(io_err(temp.path()))?;
+        temp.as_file().sync_all().map_err(io_err(temp.path()))?;
+        done.staged = Some(Staged {
+            temp: temp.into_temp_path(),
+            target,
+            existed,
+            rows: merged.len() as u64,
+            bytes: bytes.len() as u64,
+        });
+        Ok(done)
+    }
+}
+
+/// Runs `f` over `items` on up to `threads` threads; results in input order.
+fn run_parallel<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let n = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let results = std::sync::Mutex::new(Vec::with_capacity(n));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let Some((i, item)) = next else { break };
+                    let r = f(item);
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 impl Drop for LakeWriter {

@@ -413,7 +413,9 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
                     grouped = false;
                     tracing::debug!(symbol = %bar.symbol, "input is not grouped by symbol: buffering up to --max-memory");
                 } else {
-                    flush(&mut writer, &mut pending)?;
+                    if pending.bytes >= GROUPED_FLUSH_BYTES.min(opts.max_memory) {
+                        flush(&mut writer, &mut pending)?;
+                    }
                     seen.insert(bar.symbol.clone());
                     current = Some(bar.symbol.clone());
                 }
@@ -441,13 +443,19 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     Ok((summary, rejected))
 }
 
+/// Merges and stages every pending partition, on all cores.
 fn flush(writer: &mut LakeWriter, pending: &mut Pending) -> Result<(), Error> {
-    for (key, rows) in std::mem::take(&mut pending.rows) {
-        writer.upsert(&key, rows)?;
-    }
+    let jobs: Vec<(PartitionKey, Vec<Bar>)> =
+        std::mem::take(&mut pending.rows).into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    writer.upsert_many(jobs, threads)?;
     pending.bytes = 0;
     Ok(())
 }
+
+/// Grouped input is flushed at a symbol boundary once this much is pending, so that partitions
+/// are encoded many at a time (on all cores) while memory stays bounded.
+const GROUPED_FLUSH_BYTES: u64 = 16 << 20;
 
 fn cat_lake(dir: &Path, filter: &ScanFilter) -> Result<ExitCode, Error> {
     if !dir.is_dir() {
