@@ -55,8 +55,12 @@ fmt:
 schemas: build
 	target/debug/records schema --dir docs/schemas
 
+# make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
+BENCH_SIZES  ?= S
+BENCH_REPEAT ?= 5
+BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake
 bench: venv-bench release
-	$(VPY) bench/bench.py --shared $(SHARED)
+	$(VPY) bench/bench.py --shared $(SHARED) --sizes $(BENCH_SIZES) --repeat $(BENCH_REPEAT) --jobs $(BENCH_JOBS)
 
 install: release
 	@if [ -z "$(PROGRAMS)" ]; then \

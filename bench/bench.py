@@ -21,6 +21,7 @@ import argparse
 import datetime
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one process."""
+def run_once(cmd: list[str], clean: str | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one process. `clean` is removed first (untimed)."""
+    if clean:
+        shutil.rmtree(clean, ignore_errors=True)
+        if os.path.exists(clean):
+            os.remove(clean)
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -41,6 +46,12 @@ def run_once(cmd: list[str]) -> tuple[float, float]:
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {code}: {err[-2000:]}")
     return wall, usage.ru_maxrss / 1024.0
+
+
+def du(path: str) -> int:
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
 def machine() -> str:
@@ -62,29 +73,69 @@ def main() -> int:
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--data", default=os.path.join(ROOT, "target", "bench-data"))
+    ap.add_argument("--sizes", default="S", help="comma-separated: S (500 symbols), L (2000 symbols)")
+    ap.add_argument("--jobs", default="ndjson-check,to-parquet-file,to-parquet-lake")
     a = ap.parse_args()
 
     py = sys.executable
     gen = os.path.join(a.shared, "bench", "gen_bars.py")
     anchors = os.path.join(a.shared, "bench", "anchors_run.py")
     os.makedirs(a.data, exist_ok=True)
-    s_path = os.path.join(a.data, "bars_S.ndjson")
-    if not os.path.exists(s_path):
-        print(f"generating {s_path} (S: 500 symbols x 2520 days, seed 1)", file=sys.stderr)
-        subprocess.run([py, gen, "--symbols", "500", "--days", "2520", "--seed", "1", "-o", s_path + ".tmp"], check=True)
-        os.replace(s_path + ".tmp", s_path)
-    size_mb = os.path.getsize(s_path) / 1e6
-    rows = 500 * 2520
+    sizes = {"S": 500, "L": 2000}
+    inputs = {}
+    for size in a.sizes.split(","):
+        path = os.path.join(a.data, f"bars_{size}.ndjson")
+        if not os.path.exists(path):
+            print(f"generating {path} ({size}: {sizes[size]} symbols x 2520 days, seed 1)", file=sys.stderr)
+            subprocess.run([py, gen, "--symbols", str(sizes[size]), "--days", "2520", "--seed", "1", "-o", path + ".tmp"], check=True)
+            os.replace(path + ".tmp", path)
+        inputs[size] = path
 
-    records = os.path.join(ROOT, "target", "release", "records")
-    jobs = {
-        "ndjson-check": [
-            ("tickerlake `records check` (2 threads)", [records, "check", "--kind", "bars", s_path]),
-            ("DuckDB 2.0 parse (py)", [py, anchors, "parse", "--tool", "duckdb", s_path]),
-            ("pyarrow parse", [py, anchors, "parse", "--tool", "pyarrow", s_path]),
-            ("plain-Python byte pass (floor)", [py, anchors, "bytes", s_path]),
-        ],
-    }
+    release = os.path.join(ROOT, "target", "release")
+    records = os.path.join(release, "records")
+    to_parquet = os.path.join(release, "to-parquet")
+    duckdb_cli = os.path.join(os.path.dirname(py), "duckdb")
+    out = os.path.join(a.data, "out")
+    os.makedirs(out, exist_ok=True)
+
+    def duck_sql(mode, src, dst):
+        sql = subprocess.run([py, anchors, "sql", "convert", "--fmt", "ndjson", "--mode", mode, src, dst],
+                             check=True, capture_output=True, text=True).stdout
+        path = os.path.join(out, f"duck_{mode}.sql")
+        with open(path, "w") as f:
+            f.write(sql)
+        return path
+
+    jobs = {}
+    for size, src in inputs.items():
+        mb = os.path.getsize(src) / 1e6
+        rows = sizes[size] * 2520
+        title = f"{size} NDJSON, {rows:,} rows, {mb:.0f} MB"
+        jobs[f"ndjson-check {size}"] = (title, mb, [
+            ("tickerlake `records check` (all cores)", [records, "check", "--kind", "bars", src], None),
+            ("DuckDB 2.0 parse (py)", [py, anchors, "parse", "--tool", "duckdb", src], None),
+            ("pyarrow parse", [py, anchors, "parse", "--tool", "pyarrow", src], None),
+            ("plain-Python byte pass (floor)", [py, anchors, "bytes", src], None),
+        ])
+        f = lambda n: os.path.join(out, n)
+        jobs[f"to-parquet-file {size}"] = (title + " -> one Parquet file (float64 prices)", mb, [
+            ("tickerlake `to-parquet -o`", [to_parquet, src, "-o", f("tl.parquet"), "--price-type", "float64"], f("tl.parquet")),
+            ("tickerlake, decimal(18,6)", [to_parquet, src, "-o", f("tl-dec.parquet")], f("tl-dec.parquet")),
+            ("DuckDB CLI 1.5.6", [duckdb_cli, "-f", duck_sql("file", src, f("duck.parquet"))], f("duck.parquet")),
+            ("DuckDB 2.0 (py)", [py, anchors, "convert", "--tool", "duckdb", "--fmt", "ndjson", "--mode", "file", src, f("duckpy.parquet")], f("duckpy.parquet")),
+            ("pyarrow", [py, anchors, "convert", "--tool", "pyarrow", "--fmt", "ndjson", "--mode", "file", src, f("pa.parquet")], f("pa.parquet")),
+            ("polars", [py, anchors, "convert", "--tool", "polars", "--fmt", "ndjson", "--mode", "file", src, f("pl.parquet")], f("pl.parquet")),
+        ])
+        jobs[f"to-parquet-lake {size}"] = (title + f" -> lake ({sizes[size] * 10:,} partitions, float64 prices)", mb, [
+            ("tickerlake `to-parquet --lake`", [to_parquet, src, "--lake", f("tl-lake"), "--price-type", "float64"], f("tl-lake")),
+            ("tickerlake, decimal(18,6)", [to_parquet, src, "--lake", f("tl-lake-dec")], f("tl-lake-dec")),
+            ("DuckDB CLI 1.5.6", [duckdb_cli, "-f", duck_sql("lake", src, f("duck-lake"))], f("duck-lake")),
+            ("DuckDB 2.0 (py)", [py, anchors, "convert", "--tool", "duckdb", "--fmt", "ndjson", "--mode", "lake", src, f("duckpy-lake")], f("duckpy-lake")),
+            ("pyarrow", [py, anchors, "convert", "--tool", "pyarrow", "--fmt", "ndjson", "--mode", "lake", src, f("pa-lake")], f("pa-lake")),
+            ("polars", [py, anchors, "convert", "--tool", "polars", "--fmt", "ndjson", "--mode", "lake", src, f("pl-lake")], f("pl-lake")),
+        ])
+    wanted = set(a.jobs.split(","))
+    jobs = {k: v for k, v in jobs.items() if k.split(" ")[0] in wanted}
 
     lines = [
         f"# Benchmarks, {datetime.date.today().isoformat()}",
@@ -92,22 +143,26 @@ def main() -> int:
         f"Machine: {machine()}. Medians of {a.repeat} alternating runs, whole process, page cache warm.",
         "",
     ]
-    for job, cmds in jobs.items():
-        for _, cmd in cmds:  # warm the page cache and the interpreters
-            run_once(cmd)
-        walls: dict[str, list[float]] = {n: [] for n, _ in cmds}
-        rss: dict[str, list[float]] = {n: [] for n, _ in cmds}
+    for job, (title, mb, cmds) in jobs.items():
+        for _, cmd, clean in cmds:  # warm the page cache and the interpreters
+            run_once(cmd, clean)
+        walls: dict[str, list[float]] = {n: [] for n, _, _ in cmds}
+        rss: dict[str, list[float]] = {n: [] for n, _, _ in cmds}
+        sizes_out: dict[str, int] = {}
         for _ in range(a.repeat):
-            for name, cmd in cmds:
-                w, r = run_once(cmd)
+            for name, cmd, clean in cmds:
+                w, r = run_once(cmd, clean)
                 walls[name].append(w)
                 rss[name].append(r)
+                if clean:
+                    sizes_out[name] = du(clean)
         ours = statistics.median(walls[cmds[0][0]])
-        lines += [f"## {job}: S NDJSON, {rows:,} rows, {size_mb:.0f} MB", "",
-                  "| program | median s | MB/s | peak RSS MiB | time vs tickerlake |", "|---|---|---|---|---|"]
-        for name, _ in cmds:
+        lines += [f"## {job.split(' ')[0]}: {title}", "",
+                  "| program | median s | MB/s | peak RSS MiB | output MB | time vs tickerlake |", "|---|---|---|---|---|---|"]
+        for name, _, _ in cmds:
             m = statistics.median(walls[name])
-            lines.append(f"| {name} | {m:.2f} | {size_mb / m:.0f} | {statistics.median(rss[name]):.0f} | {m / ours:.2f}x |")
+            o = f"{sizes_out[name] / 1e6:.1f}" if name in sizes_out else "-"
+            lines.append(f"| {name} | {m:.2f} | {mb / m:.0f} | {statistics.median(rss[name]):.0f} | {o} | {m / ours:.2f}x |")
         lines.append("")
     text = "\n".join(lines)
     print(text)

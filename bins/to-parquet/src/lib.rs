@@ -17,7 +17,8 @@ use lake::{
 use serde::Serialize;
 use tickerlake::config::Config;
 use tickerlake::io::{Output, input_paths};
-use tickerlake::ndjson::{NdjsonWriter, Rejects};
+use tickerlake::ndjson::{NdjsonWriter, ReadError, Rejects};
+use tickerlake::parallel::{Chunk, Chunker, map_ordered};
 use tickerlake::records::Bar;
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
@@ -260,17 +261,15 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     let mut writer = FileWriter::new(out, builder.schema(), opts.write)?;
     let mut summary = Summary::default();
     let batch_rows = opts.write.row_group_rows.clamp(1, 65_536);
-    for path in input_paths(&opts.inputs) {
-        let mut source = BarSource::open(&path, opts.format)?;
-        while let Some(bar) = source.next_bar(&mut rejects)? {
-            summary.rows_in += 1;
-            push(&mut builder, &bar, source.name(), source.line())?;
-            if builder.len() >= batch_rows {
-                writer.write(&builder.finish()?)?;
-            }
+    for_each_bar(opts, &mut rejects, |bar, input, line| {
+        summary.rows_in += 1;
+        push(&mut builder, &bar, input, line)?;
+        if builder.len() >= batch_rows {
+            writer.write(&builder.finish()?)?;
         }
-        summary.rows_rejected = rejects.count();
-    }
+        Ok(())
+    })?;
+    summary.rows_rejected = rejects.count();
     if !builder.is_empty() {
         writer.write(&builder.finish()?)?;
     }
@@ -376,58 +375,56 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     let mut current: Option<Symbol> = None;
     let mut seen: std::collections::HashSet<Symbol> = std::collections::HashSet::new();
     let mut grouped = true;
-    for path in input_paths(&opts.inputs) {
-        let mut source = BarSource::open(&path, opts.format)?;
-        while let Some(bar) = source.next_bar(&mut rejects)? {
-            summary.rows_in += 1;
-            // Fail on an unrepresentable price here, with its line, not at flush time.
-            if opts.prices == PriceType::Decimal {
-                for (column, v) in [
-                    ("open", bar.open),
-                    ("high", bar.high),
-                    ("low", bar.low),
-                    ("close", bar.close),
-                    ("adj_close", bar.adj_close),
-                    ("vwap", bar.vwap),
-                ] {
-                    if let Some(d) = v
-                        && lake::bars::to_units(d).is_none()
-                    {
-                        let e = LakeError::OutOfRange {
-                            column,
-                            value: d.to_string(),
-                        };
-                        return Err(Error::BadRow {
-                            input: source.name().to_string(),
-                            line: source.line(),
-                            message: e.to_string(),
-                        });
-                    }
+    for_each_bar(opts, &mut rejects, |bar, input, line| {
+        summary.rows_in += 1;
+        // Fail on an unrepresentable price here, with its line, not at flush time.
+        if opts.prices == PriceType::Decimal {
+            for (column, v) in [
+                ("open", bar.open),
+                ("high", bar.high),
+                ("low", bar.low),
+                ("close", bar.close),
+                ("adj_close", bar.adj_close),
+                ("vwap", bar.vwap),
+            ] {
+                if let Some(d) = v
+                    && lake::bars::to_units(d).is_none()
+                {
+                    let e = LakeError::OutOfRange {
+                        column,
+                        value: d.to_string(),
+                    };
+                    return Err(Error::BadRow {
+                        input: input.to_string(),
+                        line,
+                        message: e.to_string(),
+                    });
                 }
-            }
-            // Grouped input: a symbol's partitions are complete when the next symbol starts, so
-            // they are written then and memory holds one symbol. Once a symbol comes back, the
-            // input is not grouped: rows then wait until --max-memory is reached.
-            if grouped && layout == Layout::SymbolYear && current.as_ref() != Some(&bar.symbol) {
-                if seen.contains(&bar.symbol) {
-                    grouped = false;
-                    tracing::debug!(symbol = %bar.symbol, "input is not grouped by symbol: buffering up to --max-memory");
-                } else {
-                    if pending.bytes >= GROUPED_FLUSH_BYTES.min(opts.max_memory) {
-                        flush(&mut writer, &mut pending)?;
-                    }
-                    seen.insert(bar.symbol.clone());
-                    current = Some(bar.symbol.clone());
-                }
-            }
-            let key = PartitionKey::of(layout, &bar);
-            pending.rows.entry(key).or_default().push(bar);
-            pending.bytes += BAR_BYTES;
-            if pending.bytes >= opts.max_memory {
-                flush(&mut writer, &mut pending)?;
             }
         }
-    }
+        // Grouped input: a symbol's partitions are complete when the next symbol starts, so
+        // they are written then and memory holds one symbol. Once a symbol comes back, the
+        // input is not grouped: rows then wait until --max-memory is reached.
+        if grouped && layout == Layout::SymbolYear && current.as_ref() != Some(&bar.symbol) {
+            if seen.contains(&bar.symbol) {
+                grouped = false;
+                tracing::debug!(symbol = %bar.symbol, "input is not grouped by symbol: buffering up to --max-memory");
+            } else {
+                if pending.bytes >= GROUPED_FLUSH_BYTES.min(opts.max_memory) {
+                    flush(&mut writer, &mut pending)?;
+                }
+                seen.insert(bar.symbol.clone());
+                current = Some(bar.symbol.clone());
+            }
+        }
+        let key = PartitionKey::of(layout, &bar);
+        pending.rows.entry(key).or_default().push(bar);
+        pending.bytes += BAR_BYTES;
+        if pending.bytes >= opts.max_memory {
+            flush(&mut writer, &mut pending)?;
+        }
+        Ok(())
+    })?;
     summary.rows_rejected = rejects.count();
     flush(&mut writer, &mut pending)?;
     let (count, examples) = writer.rounded();
@@ -441,6 +438,73 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     summary.bytes = written.bytes_written;
     let rejected = rejects.finish()?;
     Ok((summary, rejected))
+}
+
+/// Calls `each` with every good bar of every input (with its input name and line), in input
+/// order. NDJSON is parsed on all cores (`tickerlake::parallel`); bad lines go to `rejects` in
+/// order, or end the run at the first one.
+fn for_each_bar(
+    opts: &Options,
+    rejects: &mut Rejects,
+    mut each: impl FnMut(Bar, &str, u64) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for path in input_paths(&opts.inputs) {
+        match opts.format {
+            InputFormat::Csv => {
+                let mut source = BarSource::open(&path, opts.format)?;
+                while let Some(bar) = source.next_bar(rejects)? {
+                    each(bar, source.name(), source.line())?;
+                }
+            }
+            InputFormat::Ndjson => {
+                let input = tickerlake::io::Input::open(&path)?;
+                let name = input.name.clone();
+                let chunker = Chunker::new(
+                    input.reader,
+                    name.clone(),
+                    tickerlake::ndjson::DEFAULT_MAX_LINE,
+                );
+                let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
+                map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
+                    let mut bad = decoded.bad.into_iter().peekable();
+                    for (i, (line, bar)) in decoded.bars.into_iter().enumerate() {
+                        while let Some((_, e)) = bad.next_if(|(at, _)| *at <= i) {
+                            rejects.handle(e)?;
+                        }
+                        each(bar, &name, line)?;
+                    }
+                    for (_, e) in bad {
+                        rejects.handle(e)?;
+                    }
+                    Ok::<(), Error>(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A chunk's good bars with their line numbers, and its bad lines, each with the index of the
+/// good bar it came before.
+struct DecodedChunk {
+    bars: Vec<(u64, Bar)>,
+    bad: Vec<(usize, ReadError)>,
+}
+
+fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
+    let mut reader = chunk.reader(name, tickerlake::ndjson::DEFAULT_MAX_LINE);
+    let mut out = DecodedChunk {
+        bars: Vec::with_capacity(chunk.bytes.len() / 150),
+        bad: Vec::new(),
+    };
+    while let Some(item) = reader.next_record::<Bar>() {
+        match item {
+            Ok(bar) => out.bars.push((reader.line_number(), bar)),
+            Err(e) => out.bad.push((out.bars.len(), e)),
+        }
+    }
+    out
 }
 
 /// Merges and stages every pending partition, on all cores.
