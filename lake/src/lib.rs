@@ -7,6 +7,7 @@
 pub mod bars;
 pub mod file;
 pub mod lake;
+pub mod records;
 
 pub use bars::{BarBatchBuilder, PriceType, Rounded, bar_schema, bars_from_batch};
 pub use file::WriteOptions;

@@ -608,3 +608,65 @@ fn unsorted_input_spills_and_gives_the_same_lake() {
     let s: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
     assert_eq!(s["partitions_created"], s["partitions_touched"]);
 }
+
+#[test]
+fn every_record_kind_goes_to_one_file_and_back() {
+    let w = WorkDir::new();
+    for kind in ["actions", "tickers", "findings", "errors", "bars"] {
+        let input = fixture(&format!("records/{kind}.ndjson"));
+        let file = format!("{kind}.parquet");
+        w.cmd("to-parquet")
+            .args(["--kind", kind])
+            .arg(&input)
+            .args(["-o", &file])
+            .succeeds()
+            .stderr_is_empty();
+        let cat = w
+            .cmd("to-parquet")
+            .args(["--cat", "--kind", kind, &file])
+            .succeeds();
+        assert_eq!(
+            cat.stdout(),
+            std::fs::read_to_string(&input).unwrap(),
+            "{kind}"
+        );
+    }
+    // DuckDB reads them with the right types.
+    let python = venv_python().expect("no .venv");
+    let script = r#"
+import duckdb
+def types(f):
+    return {n: t for n, t, *_ in duckdb.sql(f"describe select * from '{f}'").fetchall()}
+t = types("errors.parquet")
+assert t["ts"] == "TIMESTAMP WITH TIME ZONE" and t["attempts"] == "BIGINT", t
+t = types("actions.parquet")
+assert t["amount"] == "DECIMAL(18,6)" and t["date"] == "DATE", t
+assert types("tickers.parquet")["indexes"] == "VARCHAR[]"
+v = duckdb.sql("""select json_extract_string(details, '$.lagging') from 'findings.parquet' where "check" = 'lag'""").fetchall()
+assert v == [("412",)], v
+"#;
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .current_dir(w.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Only bars have a lake.
+    w.cmd("to-parquet")
+        .args([
+            "--kind",
+            "tickers",
+            "--lake",
+            "lake",
+            "--log-format",
+            "text",
+        ])
+        .stdin("")
+        .fails_with(2)
+        .stderr_contains("--lake holds bars");
+}

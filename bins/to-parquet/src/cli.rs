@@ -19,6 +19,10 @@ Examples:
   # CSV with a header of record field names; bad lines set aside instead of stopping the run.
   to-parquet --input-format csv bars.csv --lake data/lake --rejects bad.csv
 
+  # A night's QA findings as one file; read it back.
+  qa-check --lake data/lake | to-parquet --kind findings -o findings.parquet
+  to-parquet --cat --kind findings findings.parquet
+
   # Read the lake back as NDJSON.
   to-parquet --cat --lake data/lake --symbols AAPL --from 2024-01-01 | jq -c .
 
@@ -38,7 +42,7 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = KindArg::Bars)]
     pub kind: KindArg,
 
-    /// Input format
+    /// Input format (CSV: bars only)
     #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
     pub input_format: InputFormat,
 
@@ -110,7 +114,29 @@ impl Program for Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
+    /// Daily bars: one file or the lake
     Bars,
+    /// Splits and dividends (one file)
+    Actions,
+    /// Ticker universes (one file)
+    Tickers,
+    /// QA findings (one file; details as JSON text)
+    Findings,
+    /// The fetch dead-letter list (one file)
+    Errors,
+}
+
+impl KindArg {
+    pub fn kind(self) -> tickerlake::records::Kind {
+        use tickerlake::records::Kind;
+        match self {
+            KindArg::Bars => Kind::Bars,
+            KindArg::Actions => Kind::Actions,
+            KindArg::Tickers => Kind::Tickers,
+            KindArg::Findings => Kind::Findings,
+            KindArg::Errors => Kind::Errors,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

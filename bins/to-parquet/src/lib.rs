@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lake::file::FileWriter;
+use lake::records::{Columnar, RowBatchBuilder};
 use lake::{
     BarBatchBuilder, LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded, ScanFilter,
     WriteOptions,
@@ -19,7 +20,7 @@ use tickerlake::config::Config;
 use tickerlake::io::{Output, input_paths};
 use tickerlake::ndjson::{NdjsonWriter, ReadError, Rejects};
 use tickerlake::parallel::{Chunk, Chunker, map_ordered};
-use tickerlake::records::Bar;
+use tickerlake::records::{Action, Bar, FetchError, Finding, Kind, Ticker};
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::{Cli, InputFormat, PartitionBy, PriceTypeArg};
@@ -61,6 +62,7 @@ impl HasExitCode for Error {
 /// The run's options, free of clap types.
 #[derive(Debug, Clone)]
 pub struct Options {
+    pub kind: Kind,
     pub inputs: Vec<PathBuf>,
     pub format: InputFormat,
     pub target: Target,
@@ -159,7 +161,23 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
             "--rejects and -o must be different files".into(),
         ));
     }
+    let kind = cli.kind.kind();
+    if kind != Kind::Bars {
+        if matches!(target, Target::Lake(..) | Target::CatLake(..)) {
+            return Err(Error::Usage(format!(
+                "--lake holds bars; write {} with -o FILE",
+                kind.name()
+            )));
+        }
+        if cli.input_format == InputFormat::Csv {
+            return Err(Error::Usage(format!(
+                "CSV input is for bars; give {} as NDJSON",
+                kind.name()
+            )));
+        }
+    }
     Ok(Options {
+        kind,
         inputs: cli.inputs.clone(),
         format: cli.input_format,
         target,
@@ -186,8 +204,22 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let (mut summary, rejected) = match &opts.target {
         Target::CatLake(dir, filter) => return cat_lake(dir, filter),
-        Target::CatFiles(files, filter) => return cat_files(files, filter),
-        Target::File(path) => write_file(opts, path)?,
+        Target::CatFiles(files, filter) => {
+            return match opts.kind {
+                Kind::Bars => cat_files(files, filter),
+                Kind::Actions => cat_rows::<Action>(files),
+                Kind::Tickers => cat_rows::<Ticker>(files),
+                Kind::Findings => cat_rows::<Finding>(files),
+                Kind::Errors => cat_rows::<FetchError>(files),
+            };
+        }
+        Target::File(path) => match opts.kind {
+            Kind::Bars => write_file(opts, path)?,
+            Kind::Actions => write_rows::<Action>(opts, path)?,
+            Kind::Tickers => write_rows::<Ticker>(opts, path)?,
+            Kind::Findings => write_rows::<Finding>(opts, path)?,
+            Kind::Errors => write_rows::<FetchError>(opts, path)?,
+        },
         Target::Lake(dir, layout) => write_lake(opts, dir, *layout)?,
     };
     summary.seconds = started.elapsed().as_secs_f64();
@@ -282,6 +314,85 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     summary.partitions_touched = 1;
     let rejected = rejects.finish()?;
     Ok((summary, rejected))
+}
+
+/// Records of the small kinds → one file.
+fn write_rows<T: Columnar>(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
+    let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
+    let out = ParquetOut::open(path)?;
+    let mut builder = RowBatchBuilder::new(opts.kind, opts.prices);
+    let mut writer = FileWriter::new(out, builder.schema(), opts.write)?;
+    let mut summary = Summary::default();
+    for input_path in input_paths(&opts.inputs) {
+        let input = tickerlake::io::Input::open(&input_path)?;
+        let mut reader = tickerlake::ndjson::NdjsonReader::new(input.reader, input.name);
+        while let Some(item) = reader.next_record::<T>() {
+            match item {
+                Ok(record) => {
+                    summary.rows_in += 1;
+                    builder.push(&record).map_err(|e| match e {
+                        LakeError::OutOfRange { .. } => Error::BadRow {
+                            input: reader.name().to_string(),
+                            line: reader.line_number(),
+                            message: e.to_string(),
+                        },
+                        other => Error::Lake(other),
+                    })?;
+                    if builder.len() >= 65_536 {
+                        writer.write(&builder.finish()?)?;
+                    }
+                }
+                Err(e) => rejects.handle(e)?,
+            }
+        }
+    }
+    if !builder.is_empty() {
+        writer.write(&builder.finish()?)?;
+    }
+    if builder.rounded > 0 && opts.strict {
+        return Err(Error::Strict {
+            count: builder.rounded,
+            examples: "see the input".into(),
+        });
+    }
+    if builder.rounded > 0 {
+        tracing::warn!(
+            count = builder.rounded,
+            "amounts or ratios with more than 6 decimals rounded half-to-even to decimal(18,6)"
+        );
+    }
+    summary.prices_rounded = builder.rounded;
+    summary.rows_rejected = rejects.count();
+    summary.rows_written = writer.rows();
+    let out = writer.finish()?;
+    out.finish(path)?;
+    summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    summary.partitions_touched = 1;
+    let rejected = rejects.finish()?;
+    Ok((summary, rejected))
+}
+
+fn cat_rows<T: Columnar>(files: &[PathBuf]) -> Result<ExitCode, Error> {
+    let out = Output::stdout();
+    let name = out.name();
+    let mut writer = NdjsonWriter::new(out, name);
+    for path in files {
+        if !path.is_file() {
+            return Err(Error::Lib(tickerlake::Error::Open {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such Parquet file"),
+            }));
+        }
+        for batch in lake::file::read_batches(path)? {
+            let mut rows: Vec<T> = Vec::new();
+            lake::records::records_from_batch(&batch, &mut rows).map_err(|e| e.in_file(path))?;
+            for r in &rows {
+                writer.write(r)?;
+            }
+        }
+    }
+    writer.into_inner()?.finish()?;
+    Ok(ExitCode::Success)
 }
 
 fn push(builder: &mut BarBatchBuilder, bar: &Bar, input: &str, line: u64) -> Result<(), Error> {
