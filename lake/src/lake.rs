@@ -563,7 +563,7 @@ pub fn scan(
         {
             continue;
         }
-        let mut bars = read_partition(root, key)?;
+        let mut bars = read_partition_pruned(root, key, filter)?;
         bars.retain(|b| filter.wants(b));
         if !bars.is_empty() {
             each(bars)?;
@@ -582,7 +582,7 @@ pub fn scan(
             {
                 continue;
             }
-            let mut bars = read_partition(root, key)?;
+            let mut bars = read_partition_pruned(root, key, filter)?;
             bars.retain(|b| filter.wants(b));
             all.extend(bars);
         }
@@ -592,6 +592,68 @@ pub fn scan(
         }
     }
     Ok(())
+}
+
+/// Reads only the row groups of a partition whose statistics can hold rows the filter wants:
+/// `date` min/max against `--from`/`--to`, and `symbol` min/max against the wanted symbols where
+/// the file has a symbol column.
+pub fn read_partition_pruned(
+    root: &Path,
+    key: &PartitionKey,
+    filter: &ScanFilter,
+) -> Result<Vec<Bar>, LakeError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::statistics::Statistics;
+    let path = key.file(root);
+    let f = fs::File::open(&path).map_err(io_err(&path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| LakeError::from(e).in_file(&path))?;
+    let meta = builder.metadata().clone();
+    let schema = meta.file_metadata().schema_descr();
+    let col = |name: &str| (0..schema.num_columns()).find(|&i| schema.column(i).name() == name);
+    let (date_col, symbol_col) = (col("date"), col("symbol"));
+    let from = filter.from.map(crate::bars::days_since_epoch);
+    let to = filter.to.map(crate::bars::days_since_epoch);
+    let keep: Vec<usize> = (0..meta.num_row_groups())
+        .filter(|&i| {
+            let rg = meta.row_group(i);
+            let dates_ok = match date_col.map(|c| rg.column(c).statistics()) {
+                Some(Some(Statistics::Int32(s))) => match (s.min_opt(), s.max_opt()) {
+                    (Some(lo), Some(hi)) => {
+                        from.is_none_or(|f| *hi >= f) && to.is_none_or(|t| *lo <= t)
+                    }
+                    _ => true,
+                },
+                _ => true,
+            };
+            let symbols_ok = filter.symbols.is_empty()
+                || match symbol_col.map(|c| rg.column(c).statistics()) {
+                    Some(Some(Statistics::ByteArray(s))) => match (s.min_opt(), s.max_opt()) {
+                        (Some(lo), Some(hi)) => filter.symbols.iter().any(|sym| {
+                            lo.data() <= sym.as_str().as_bytes()
+                                && sym.as_str().as_bytes() <= hi.data()
+                        }),
+                        _ => true,
+                    },
+                    _ => true,
+                };
+            dates_ok && symbols_ok
+        })
+        .collect();
+    let mut out = Vec::new();
+    if keep.is_empty() {
+        return Ok(out);
+    }
+    let reader = builder
+        .with_row_groups(keep)
+        .with_batch_size(65_536)
+        .build()
+        .map_err(|e| LakeError::from(e).in_file(&path))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| LakeError::from(e).in_file(&path))?;
+        bars_from_batch(&batch, key.symbol(), &mut out).map_err(|e| e.in_file(&path))?;
+    }
+    Ok(out)
 }
 
 /// The last stored date of each symbol, from the Parquet footers only (row-group statistics of
@@ -829,6 +891,46 @@ mod tests {
         }
         out.sort();
         out
+    }
+
+    #[test]
+    fn row_groups_are_pruned_by_their_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let opts = WriteOptions {
+            row_group_rows: 1024,
+            ..WriteOptions::default()
+        };
+        let mut w = LakeWriter::new(root, Layout::YearMonth, PriceType::Decimal, opts).unwrap();
+        // 3000 rows in one month file: 3 row groups, sorted by symbol then date.
+        let mut rows = Vec::new();
+        for s in 0..100 {
+            for d in 1..=30 {
+                rows.push(bar(
+                    &format!("S{s:03}"),
+                    &format!("2024-04-{d:02}"),
+                    "1",
+                    None,
+                ));
+            }
+        }
+        let key = PartitionKey::YearMonth(2024, 4);
+        w.upsert(&key, rows).unwrap();
+        w.commit().unwrap();
+        let filter = ScanFilter {
+            symbols: [Symbol::parse("S099").unwrap()].into_iter().collect(),
+            ..ScanFilter::default()
+        };
+        let read = read_partition_pruned(root, &key, &filter).unwrap();
+        assert!(read.len() < 3000, "a row group without S099 was read");
+        assert!(read.iter().filter(|b| b.symbol.as_str() == "S099").count() == 30);
+        let mut got = Vec::new();
+        scan(root, &filter, |b| {
+            got.extend(b);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got.len(), 30);
     }
 
     #[test]
