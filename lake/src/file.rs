@@ -10,6 +10,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
 
 use crate::LakeError;
 
@@ -35,8 +36,15 @@ impl Default for WriteOptions {
 /// "page index" engines prune with), dictionaries for repeated strings, and a fixed
 /// `created_by`, so that the same rows always give the same bytes.
 pub fn writer_properties(opts: WriteOptions) -> Result<WriterProperties, LakeError> {
-    Ok(WriterProperties::builder()
-        .set_writer_version(WriterVersion::PARQUET_1_0)
+    let mut b = WriterProperties::builder()
+        // Dictionaries only where values repeat (symbols, providers, codes, names); prices,
+        // volumes, dates and timestamps are nearly all distinct, so a dictionary there is
+        // hashing work thrown away when the writer falls back to plain encoding.
+        .set_dictionary_enabled(true);
+    for column in NO_DICTIONARY {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    Ok(b.set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level)?))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
@@ -45,6 +53,25 @@ pub fn writer_properties(opts: WriteOptions) -> Result<WriterProperties, LakeErr
         )
         .build())
 }
+
+/// Columns of mostly distinct values.
+const NO_DICTIONARY: &[&str] = &[
+    "date",
+    "open",
+    "high",
+    "low",
+    "close",
+    "adj_close",
+    "volume",
+    "vwap",
+    "transactions",
+    "source_ts",
+    "ratio",
+    "amount",
+    "market_cap",
+    "ts",
+    "message",
+];
 
 /// Streams batches into a Parquet file on any writer.
 pub struct FileWriter<W: Write + Send> {
