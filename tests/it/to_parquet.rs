@@ -406,7 +406,13 @@ fn extra_decimals_are_rounded_half_to_even_or_refused() {
         .stdin(input)
         .fails_with(65);
     assert!(!w.join("b.parquet").exists());
-    // Out of range for decimal(18,6): bad input with its line.
+    // Out of range for decimal(18,6): bad input with its line, in one file as in the lake.
+    w.cmd("to-parquet")
+        .args(["-o", "c.parquet", "--log-format", "text", "--rejects", "r.ndjson"])
+        .stdin("not json\n{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"p\"}\n{\"symbol\":\"A\",\"date\":\"2024-01-03\",\"close\":1e13,\"provider\":\"p\"}\n")
+        .fails_with(65)
+        .stderr_contains("<stdin>:3: close: ");
+    assert!(!w.join("c.parquet").exists());
     w.cmd("to-parquet")
         .args(["--lake", "lake", "--log-format", "text"])
         .stdin("{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"close\":1e13,\"provider\":\"p\"}\n")

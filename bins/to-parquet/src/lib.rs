@@ -292,21 +292,76 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     let mut builder = BarBatchBuilder::new(opts.prices, true);
     let mut writer = FileWriter::new(out, builder.schema(), opts.write)?;
     let mut summary = Summary::default();
-    let batch_rows = opts.write.row_group_rows.clamp(1, 65_536);
-    for_each_bar(opts, &mut rejects, |bar, input, line| {
-        summary.rows_in += 1;
-        push(&mut builder, &bar, input, line)?;
-        if builder.len() >= batch_rows {
-            writer.write(&builder.finish()?)?;
+    let (mut rounded, mut examples) = (0u64, Vec::new());
+    match opts.format {
+        // NDJSON: parsed and built into column batches on all cores; this thread only encodes.
+        InputFormat::Ndjson => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            for input_path in input_paths(&opts.inputs) {
+                let input = tickerlake::io::Input::open(&input_path)?;
+                let name = input.name.clone();
+                // 1 MiB blocks: a chunk becomes one batch, and bigger batches encode faster.
+                let reader = std::io::BufReader::with_capacity(CHUNK_BYTES, input.reader);
+                let chunker =
+                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE);
+                let build = |chunk: &Chunk| build_chunk(chunk, &name, opts.prices);
+                map_ordered(
+                    chunker,
+                    threads,
+                    build,
+                    |built: Result<BuiltChunk, Error>| {
+                        let built = built?;
+                        // In input order: bad lines (to the rejects, or the end of the run) and the
+                        // first price that does not fit decimal(18,6), whichever comes first.
+                        for (line, e) in built.bad {
+                            if let Some((oor_line, msg)) = &built.out_of_range
+                                && *oor_line < line
+                            {
+                                return Err(Error::BadRow {
+                                    input: name.clone(),
+                                    line: *oor_line,
+                                    message: msg.clone(),
+                                });
+                            }
+                            rejects.handle(e)?;
+                        }
+                        if let Some((line, message)) = built.out_of_range {
+                            return Err(Error::BadRow {
+                                input: name.clone(),
+                                line,
+                                message,
+                            });
+                        }
+                        summary.rows_in += built.batch.num_rows() as u64;
+                        rounded += built.rounded;
+                        examples.extend(built.examples);
+                        writer.write(&built.batch)?;
+                        Ok::<(), Error>(())
+                    },
+                )?;
+            }
         }
-        Ok(())
-    })?;
-    summary.rows_rejected = rejects.count();
-    if !builder.is_empty() {
-        writer.write(&builder.finish()?)?;
+        InputFormat::Csv => {
+            let batch_rows = opts.write.row_group_rows.clamp(1, 65_536);
+            for_each_bar(opts, &mut rejects, |bar, input, line| {
+                summary.rows_in += 1;
+                push(&mut builder, &bar, input, line)?;
+                if builder.len() >= batch_rows {
+                    writer.write(&builder.finish()?)?;
+                }
+                Ok(())
+            })?;
+            if !builder.is_empty() {
+                writer.write(&builder.finish()?)?;
+            }
+            rounded = builder.rounded;
+            examples = std::mem::take(&mut builder.rounded_examples);
+        }
     }
-    warn_rounded(builder.rounded, &builder.rounded_examples, opts.strict)?;
-    summary.prices_rounded = builder.rounded;
+    summary.rows_rejected = rejects.count();
+    examples.truncate(5);
+    warn_rounded(rounded, &examples, opts.strict)?;
+    summary.prices_rounded = rounded;
     summary.rows_written = writer.rows();
     let out = writer.finish()?;
     out.finish(path)?;
@@ -314,6 +369,57 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     summary.partitions_touched = 1;
     let rejected = rejects.finish()?;
     Ok((summary, rejected))
+}
+
+/// Input block size when one chunk becomes one column batch.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// A chunk of NDJSON bars built into one column batch by a worker thread.
+struct BuiltChunk {
+    batch: arrow_array::RecordBatch,
+    rounded: u64,
+    examples: Vec<Rounded>,
+    /// Bad lines with their line numbers, in order.
+    bad: Vec<(u64, ReadError)>,
+    /// The first price that does not fit decimal(18,6): its line and message.
+    out_of_range: Option<(u64, String)>,
+}
+
+fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChunk, Error> {
+    let mut reader = chunk.reader(name, tickerlake::ndjson::DEFAULT_MAX_LINE);
+    let mut builder = BarBatchBuilder::new(prices, true);
+    let mut bad = Vec::new();
+    let mut out_of_range = None;
+    while let Some(item) = reader.next_record::<Bar>() {
+        match item {
+            Ok(bar) => {
+                if let Err(e) = builder.push(&bar) {
+                    match e {
+                        LakeError::OutOfRange { .. } => {
+                            out_of_range = Some((reader.line_number(), e.to_string()));
+                            break;
+                        }
+                        other => return Err(Error::Lake(other)),
+                    }
+                }
+            }
+            Err(e) => {
+                let line = match &e {
+                    ReadError::Bad(b) => b.error.line,
+                    ReadError::Io(_) => reader.line_number(),
+                };
+                bad.push((line, e));
+            }
+        }
+    }
+    let batch = builder.finish()?;
+    Ok(BuiltChunk {
+        batch,
+        rounded: builder.rounded,
+        examples: std::mem::take(&mut builder.rounded_examples),
+        bad,
+        out_of_range,
+    })
 }
 
 /// Records of the small kinds → one file.
@@ -571,11 +677,9 @@ fn for_each_bar(
             InputFormat::Ndjson => {
                 let input = tickerlake::io::Input::open(&path)?;
                 let name = input.name.clone();
-                let chunker = Chunker::new(
-                    input.reader,
-                    name.clone(),
-                    tickerlake::ndjson::DEFAULT_MAX_LINE,
-                );
+                let reader = std::io::BufReader::with_capacity(CHUNK_BYTES, input.reader);
+                let chunker =
+                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE);
                 let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
                 map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
                     let mut bad = decoded.bad.into_iter().peekable();
