@@ -30,6 +30,32 @@ use crate::{LakeError, Rounded};
 /// The data file of a partition.
 pub const FILE_NAME: &str = "part-0.parquet";
 
+/// The lock file a writer holds (hidden from `*.parquet` globs).
+pub const LOCK_FILE: &str = ".tickerlake.lock";
+
+/// Removes staged files that a killed run left behind (only the lock holder may).
+fn remove_stale_temps(root: &Path) -> Result<(), LakeError> {
+    let is_temp = |n: &str| n.starts_with(".part-0.parquet.") && n.ends_with(".tmp");
+    let mut dirs = Vec::new();
+    for (_, sdir) in hive_dirs(root, "symbol")? {
+        dirs.extend(hive_dirs(&sdir, "year")?.into_iter().map(|(_, d)| d));
+    }
+    for (_, ydir) in hive_dirs(root, "year")? {
+        dirs.extend(hive_dirs(&ydir, "month")?.into_iter().map(|(_, d)| d));
+    }
+    for d in dirs {
+        for entry in fs::read_dir(&d).map_err(io_err(&d))? {
+            let entry = entry.map_err(io_err(&d))?;
+            if entry.file_name().to_str().is_some_and(is_temp) {
+                let p = entry.path();
+                fs::remove_file(&p).map_err(io_err(&p))?;
+                tracing::info!(file = %p.display(), "removed a staged file left by an interrupted run");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How bars are split into partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
@@ -114,14 +140,12 @@ fn read_partition_file(path: &Path, key: &PartitionKey) -> Result<Vec<Bar>, Lake
 /// input order (older input first). The result is sorted by symbol, then date.
 pub fn dedupe_sorted(rows: Vec<Bar>) -> Vec<Bar> {
     let mut indexed: Vec<(usize, Bar)> = rows.into_iter().enumerate().collect();
-    // Group equal keys together, the winner last: by source_ts (None first), then input order.
+    // Group equal keys together, the winner last: by source_ts (None first) at the millisecond
+    // precision the lake stores, so that the winner does not depend on whether a row was staged
+    // in between; then input order.
+    let ms = |b: &Bar| b.source_ts.map(|t| t.timestamp_millis());
     indexed.sort_by(|(ia, a), (ib, b)| {
-        (a.symbol.as_str(), a.date, a.source_ts, ia).cmp(&(
-            b.symbol.as_str(),
-            b.date,
-            b.source_ts,
-            ib,
-        ))
+        (a.symbol.as_str(), a.date, ms(a), ia).cmp(&(b.symbol.as_str(), b.date, ms(b), ib))
     });
     let mut out: Vec<Bar> = Vec::with_capacity(indexed.len());
     for (_, bar) in indexed {
@@ -162,6 +186,8 @@ struct Staged {
 /// targets and replaced only on [`LakeWriter::commit`]; dropping the writer without committing
 /// removes the staged files and any directory it created, leaving the lake as it was.
 pub struct LakeWriter {
+    /// Held (locked) for the writer's life.
+    _lock: fs::File,
     root: PathBuf,
     layout: Layout,
     prices: PriceType,
@@ -182,7 +208,37 @@ impl LakeWriter {
     ) -> Result<LakeWriter, LakeError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(io_err(&root))?;
+        // One writer at a time: two runs merging into the same partitions would each replace
+        // the other's rows. The lock goes with the process, even on kill -9.
+        let lock_path = root.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        if let Err(e) = lock.try_lock() {
+            return Err(match e {
+                fs::TryLockError::WouldBlock => LakeError::Locked(root.display().to_string()),
+                fs::TryLockError::Error(source) => LakeError::Io {
+                    path: lock_path.display().to_string(),
+                    source,
+                },
+            });
+        }
+        let other = match layout {
+            Layout::SymbolYear => "year",
+            Layout::YearMonth => "symbol",
+        };
+        if !hive_dirs(&root, other)?.is_empty() {
+            return Err(LakeError::LayoutMismatch {
+                root: root.display().to_string(),
+                found: other,
+            });
+        }
+        remove_stale_temps(&root)?;
         Ok(LakeWriter {
+            _lock: lock,
             root,
             layout,
             prices,
@@ -239,6 +295,11 @@ impl LakeWriter {
             })
             .collect();
         let results = run_parallel(jobs, threads, Job::run);
+        // Directories created by jobs that succeeded are recorded even if another job failed,
+        // so that an abandoned run removes them.
+        for done in results.iter().flatten() {
+            self.created_dirs.extend(done.created_dirs.iter().cloned());
+        }
         for result in results {
             let done = result?;
             self.rounded += done.rounded;
@@ -247,9 +308,10 @@ impl LakeWriter {
                     self.rounded_examples.push(r);
                 }
             }
-            self.created_dirs.extend(done.created_dirs);
             match done.staged {
                 None => {
+                    // Dropping an earlier staging deletes its temp file.
+                    self.staged.remove(&done.key);
                     self.unchanged.insert(done.key);
                 }
                 Some(staged) => {
@@ -382,7 +444,10 @@ impl Job<'_> {
             rounded_examples: std::mem::take(&mut builder.rounded_examples),
         };
         let bytes = to_bytes(builder.schema(), &batches, ctx.opts)?;
-        if !staged_before && existed && fs::read(&target).map_err(io_err(&target))? == bytes {
+        // Equal to what is on disk (even after an earlier staging in this run changed it):
+        // nothing to replace.
+        let _ = staged_before;
+        if existed && fs::read(&target).map_err(io_err(&target))? == bytes {
             return Ok(done);
         }
         let dir = done.key.dir(ctx.root);
@@ -456,8 +521,12 @@ impl Drop for LakeWriter {
         // Not committed: the staged files go (TempPath removes them), then the directories this
         // run created, deepest first, if they are empty.
         self.staged.clear();
-        for d in self.created_dirs.iter().rev() {
-            let _ = fs::remove_dir(d);
+        // Deepest first (parallel jobs may have recorded a parent before its child).
+        let mut dirs = std::mem::take(&mut self.created_dirs);
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        for d in dirs {
+            let _ = fs::remove_dir(&d);
         }
     }
 }
@@ -515,6 +584,11 @@ fn hive_dirs(dir: &Path, key: &str) -> Result<Vec<(String, PathBuf)>, LakeError>
     Ok(out)
 }
 
+/// A `year=` value as this crate writes it (`2024`, not `02024` or `+2024`).
+fn canonical_year(text: &str) -> Option<i32> {
+    text.parse::<i32>().ok().filter(|y| y.to_string() == text)
+}
+
 /// The partitions of a lake, in key order, for one layout (detected from the directories).
 pub fn partitions(root: &Path) -> Result<Vec<PartitionKey>, LakeError> {
     let mut keys = Vec::new();
@@ -524,7 +598,7 @@ pub fn partitions(root: &Path) -> Result<Vec<PartitionKey>, LakeError> {
             continue;
         };
         for (year, ydir) in hive_dirs(&dir, "year")? {
-            if let Ok(y) = year.parse()
+            if let Some(y) = canonical_year(&year)
                 && ydir.join(FILE_NAME).is_file()
             {
                 keys.push(PartitionKey::SymbolYear(symbol.clone(), y));
@@ -532,9 +606,13 @@ pub fn partitions(root: &Path) -> Result<Vec<PartitionKey>, LakeError> {
         }
     }
     for (year, ydir) in hive_dirs(root, "year")? {
-        let Ok(y) = year.parse() else { continue };
+        let Some(y) = canonical_year(&year) else {
+            continue;
+        };
         for (month, mdir) in hive_dirs(&ydir, "month")? {
-            if let Ok(m) = month.parse()
+            if let Ok(m) = month.parse::<u32>()
+                && (1..=12).contains(&m)
+                && format!("{m:02}") == month
                 && mdir.join(FILE_NAME).is_file()
             {
                 keys.push(PartitionKey::YearMonth(y, m));
@@ -781,6 +859,13 @@ mod tests {
         let out = dedupe_sorted(rows);
         let closes: Vec<String> = out.iter().map(|b| b.close.unwrap().to_string()).collect();
         assert_eq!(closes, vec!["2", "5", "6"]);
+        // Below the millisecond the lake keeps, timestamps tie: the later input wins, however
+        // the rows were flushed.
+        let rows = vec![
+            bar("A", "2024-01-02", "1", Some("2024-01-02T21:00:00.0009Z")),
+            bar("A", "2024-01-02", "2", Some("2024-01-02T21:00:00.0005Z")),
+        ];
+        assert_eq!(dedupe_sorted(rows)[0].close.unwrap().to_string(), "2");
     }
 
     #[test]

@@ -33,6 +33,14 @@ pub enum LakeError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "{0}: another run is writing this lake (it holds .tickerlake.lock); try again when it has finished"
+    )]
+    Locked(String),
+    #[error(
+        "{root} already holds a lake with {found}= partitions at the top: another --partition-by; use a separate directory"
+    )]
+    LayoutMismatch { root: String, found: &'static str },
     #[error("internal error: {0}")]
     Internal(&'static str),
 }

@@ -154,6 +154,9 @@ fn lake_from_generated_bars_matches_input_deduped_and_sorted() {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
+            if rel == ".tickerlake.lock" {
+                continue; // the writers' lock, hidden from *.parquet globs
+            }
             let parts: Vec<&str> = rel.split('/').collect();
             assert!(parts[0].starts_with("symbol="), "{rel}");
             if parts.len() > 1 {
@@ -675,4 +678,55 @@ assert v == [("412",)], v
         .stdin("")
         .fails_with(2)
         .stderr_contains("--lake holds bars");
+}
+
+#[test]
+fn one_writer_at_a_time_and_one_layout_per_directory() {
+    let w = WorkDir::new();
+    let input = fixture("records/bars.ndjson");
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "lake"])
+        .succeeds();
+    // Another process holds the lock: exit 75, nothing changed.
+    let before = tree(&w.join("lake"));
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(w.join("lake/.tickerlake.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "lake", "--log-format", "text"])
+        .fails_with(75)
+        .stderr_contains("another run is writing this lake");
+    drop(lock);
+    assert_eq!(tree(&w.join("lake")), before);
+    // A staged file left by a killed run is removed by the next run.
+    let stale = w.join("lake/symbol=AAPL/year=2020/.part-0.parquet.XXXXXX.tmp");
+    std::fs::write(&stale, b"half").unwrap();
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "lake"])
+        .succeeds();
+    assert!(!stale.exists());
+    // The other layout is refused.
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args([
+            "--lake",
+            "lake",
+            "--partition-by",
+            "year,month",
+            "--log-format",
+            "text",
+        ])
+        .fails_with(2)
+        .stderr_contains("another --partition-by");
+    // A partition file can be read on its own.
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "lake/symbol=AAPL/year=2020/part-0.parquet"])
+        .succeeds();
+    assert_eq!(cat.stdout().lines().count(), 5);
 }

@@ -50,6 +50,8 @@ impl HasExitCode for Error {
         match self {
             Error::Lib(e) => e.exit_code(),
             Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
+            Error::Lake(LakeError::Locked(_)) => ExitCode::TempFail,
+            Error::Lake(LakeError::LayoutMismatch { .. }) => ExitCode::Usage,
             Error::Lake(LakeError::OutOfRange { .. }) => ExitCode::DataErr,
             // An existing file that cannot be read back is bad input too.
             Error::Lake(_) => ExitCode::DataErr,
@@ -363,11 +365,12 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     warn_rounded(rounded, &examples, opts.strict)?;
     summary.prices_rounded = rounded;
     summary.rows_written = writer.rows();
+    // The set-aside lines are safe on disk before the file is put in place.
+    let rejected = rejects.finish()?;
     let out = writer.finish()?;
     out.finish(path)?;
     summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     summary.partitions_touched = 1;
-    let rejected = rejects.finish()?;
     Ok((summary, rejected))
 }
 
@@ -470,11 +473,12 @@ fn write_rows<T: Columnar>(opts: &Options, path: &Path) -> Result<(Summary, u64)
     summary.prices_rounded = builder.rounded;
     summary.rows_rejected = rejects.count();
     summary.rows_written = writer.rows();
+    // The set-aside lines are safe on disk before the file is put in place.
+    let rejected = rejects.finish()?;
     let out = writer.finish()?;
     out.finish(path)?;
     summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     summary.partitions_touched = 1;
-    let rejected = rejects.finish()?;
     Ok((summary, rejected))
 }
 
@@ -592,9 +596,12 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     let mut current: Option<Symbol> = None;
     let mut seen: std::collections::HashSet<Symbol> = std::collections::HashSet::new();
     let mut grouped = true;
+    let (mut rounded, mut rounded_examples) = (0u64, Vec::new());
     for_each_bar(opts, &mut rejects, |bar, input, line| {
         summary.rows_in += 1;
-        // Fail on an unrepresentable price here, with its line, not at flush time.
+        // Check every input price here, with its line: one that does not fit decimal(18,6) is
+        // bad input; one with more than 6 decimals is counted (on the input, not on what
+        // survives deduplication) and, under --strict, refused.
         if opts.prices == PriceType::Decimal {
             for (column, v) in [
                 ("open", bar.open),
@@ -604,18 +611,40 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
                 ("adj_close", bar.adj_close),
                 ("vwap", bar.vwap),
             ] {
-                if let Some(d) = v
-                    && lake::bars::to_units(d).is_none()
-                {
-                    let e = LakeError::OutOfRange {
-                        column,
-                        value: d.to_string(),
-                    };
-                    return Err(Error::BadRow {
-                        input: input.to_string(),
-                        line,
-                        message: e.to_string(),
-                    });
+                let Some(d) = v else { continue };
+                match lake::bars::to_units(d) {
+                    None => {
+                        let e = LakeError::OutOfRange {
+                            column,
+                            value: d.to_string(),
+                        };
+                        return Err(Error::BadRow {
+                            input: input.to_string(),
+                            line,
+                            message: e.to_string(),
+                        });
+                    }
+                    Some((_, true)) => {
+                        if opts.strict {
+                            return Err(Error::BadRow {
+                                input: input.to_string(),
+                                line,
+                                message: format!(
+                                    "{column}: {d} has more than 6 decimals (--strict)"
+                                ),
+                            });
+                        }
+                        rounded += 1;
+                        if rounded_examples.len() < 5 {
+                            rounded_examples.push(Rounded {
+                                symbol: bar.symbol.to_string(),
+                                date: bar.date,
+                                column,
+                                value: d,
+                            });
+                        }
+                    }
+                    Some((_, false)) => {}
                 }
             }
         }
@@ -644,16 +673,16 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     })?;
     summary.rows_rejected = rejects.count();
     flush(&mut writer, &mut pending)?;
-    let (count, examples) = writer.rounded();
-    warn_rounded(count, examples, opts.strict)?;
+    warn_rounded(rounded, &rounded_examples, false)?;
+    // The set-aside lines are safe on disk before any partition is replaced.
+    let rejected = rejects.finish()?;
     let written = writer.commit()?;
     summary.rows_written = written.rows_written;
     summary.partitions_touched = written.partitions_touched;
     summary.partitions_created = written.partitions_created;
     summary.partitions_unchanged = written.partitions_unchanged;
-    summary.prices_rounded = written.prices_rounded;
+    summary.prices_rounded = rounded;
     summary.bytes = written.bytes_written;
-    let rejected = rejects.finish()?;
     Ok((summary, rejected))
 }
 
@@ -777,7 +806,18 @@ fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCode, Error> 
         }
         let mut bars = Vec::new();
         for batch in lake::file::read_batches(path)? {
-            lake::bars_from_batch(&batch, None, &mut bars).map_err(|e| e.in_file(path))?;
+            // A lake partition file has its symbol in the path, not in a column.
+            let symbol = path
+                .components()
+                .filter_map(|c| {
+                    c.as_os_str()
+                        .to_str()?
+                        .strip_prefix("symbol=")
+                        .and_then(Symbol::from_file_name)
+                })
+                .next_back();
+            lake::bars_from_batch(&batch, symbol.as_ref(), &mut bars)
+                .map_err(|e| e.in_file(path))?;
         }
         for b in bars.iter().filter(|b| filter.wants(b)) {
             writer.write(b)?;
