@@ -237,6 +237,28 @@ impl LakeWriter {
             });
         }
         remove_stale_temps(&root)?;
+        // One price type per lake: a lake mixing decimal and float64 files is what readers trip on.
+        if let Some(key) = partitions(&root)?.first() {
+            let path = key.file(&root);
+            let f = fs::File::open(&path).map_err(io_err(&path))?;
+            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                .map_err(|e| LakeError::from(e).in_file(&path))?;
+            let found = builder
+                .schema()
+                .field_with_name("open")
+                .ok()
+                .map(|f| f.data_type().clone());
+            let want = crate::bars::bar_schema(prices, false)
+                .field_with_name("open")
+                .map(|f| f.data_type().clone())
+                .ok();
+            if found.is_some() && found != want {
+                return Err(LakeError::PriceTypeMismatch {
+                    root: root.display().to_string(),
+                    found: format!("{}", found.unwrap_or(arrow_schema::DataType::Null)),
+                });
+            }
+        }
         Ok(LakeWriter {
             _lock: lock,
             root,

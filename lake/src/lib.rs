@@ -41,6 +41,10 @@ pub enum LakeError {
         "{root} already holds a lake with {found}= partitions at the top: another --partition-by; use a separate directory"
     )]
     LayoutMismatch { root: String, found: &'static str },
+    #[error(
+        "{root} holds prices as {found}: write it with the same --price-type (or into a new lake)"
+    )]
+    PriceTypeMismatch { root: String, found: String },
     #[error("internal error: {0}")]
     Internal(&'static str),
 }

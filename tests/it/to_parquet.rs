@@ -473,6 +473,26 @@ fn csv_input_gives_the_same_lake() {
         .succeeds()
         .stdout();
     assert_eq!(a, b);
+    // Rejected rows keep the header, so the rejects file can be fixed and fed again.
+    w.write(
+        "mixed.csv",
+        "symbol,date,close,provider\nA,2024-01-02,1.5,p\nA,2024-13-02,1.5,p\nB,2024-01-02,x,p\n",
+    );
+    w.cmd("to-parquet")
+        .args([
+            "mixed.csv",
+            "--input-format",
+            "csv",
+            "-o",
+            "m.parquet",
+            "--rejects",
+            "bad-rows.csv",
+        ])
+        .fails_with(1);
+    assert_eq!(
+        w.read("bad-rows.csv"),
+        "symbol,date,close,provider\nA,2024-13-02,1.5,p\nB,2024-01-02,x,p\n"
+    );
     w.write(
         "bad.csv",
         "symbol,date,close,provider,colour\nA,2024-01-02,1.5,p,red\n",
@@ -723,6 +743,19 @@ fn one_writer_at_a_time_and_one_layout_per_directory() {
         ])
         .fails_with(2)
         .stderr_contains("another --partition-by");
+    // The other price type is refused too.
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args([
+            "--lake",
+            "lake",
+            "--price-type",
+            "float64",
+            "--log-format",
+            "text",
+        ])
+        .fails_with(2)
+        .stderr_contains("same --price-type");
     // A partition file can be read on its own.
     let cat = w
         .cmd("to-parquet")

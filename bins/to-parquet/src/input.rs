@@ -24,6 +24,9 @@ pub struct CsvBars {
     headers: csv::StringRecord,
     record: csv::StringRecord,
     line: u64,
+    /// Whether a rejected row has gone out yet: the first one carries the header line, so
+    /// that the rejects file is a CSV file that can be fixed and fed again.
+    rejected_any: bool,
 }
 
 impl BarSource {
@@ -64,6 +67,7 @@ impl BarSource {
                     headers,
                     record: csv::StringRecord::new(),
                     line: 1,
+                    rejected_any: false,
                 })
             }
         })
@@ -127,10 +131,17 @@ impl CsvBars {
             if self.record.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
+            // The first rejected row carries the header line: the rejects file is then a CSV
+            // file that can be fixed and fed again.
+            let with_header = !self.rejected_any;
+            let headers = &self.headers;
             let bad = |field: Option<String>, message: String, record: &csv::StringRecord| {
                 let mut w = csv::WriterBuilder::new()
                     .terminator(csv::Terminator::Any(b'\n'))
                     .from_writer(Vec::new());
+                if with_header {
+                    let _ = w.write_record(headers);
+                }
                 let _ = w.write_record(record);
                 let mut raw = w.into_inner().unwrap_or_default();
                 if raw.last() == Some(&b'\n') {
@@ -146,7 +157,7 @@ impl CsvBars {
                     raw,
                 })
             };
-            return Some(match self.record.deserialize::<Bar>(Some(&self.headers)) {
+            let result = match self.record.deserialize::<Bar>(Some(&self.headers)) {
                 Ok(bar) => match bar.validate() {
                     Ok(()) => Ok(bar),
                     Err(fe) => Err(bad(Some(fe.field.to_string()), fe.expected, &self.record)),
@@ -172,7 +183,11 @@ impl CsvBars {
                     });
                     Err(bad(field, message, &self.record))
                 }
-            });
+            };
+            if result.is_err() {
+                self.rejected_any = true;
+            }
+            return Some(result);
         }
     }
 }

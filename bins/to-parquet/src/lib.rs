@@ -51,7 +51,8 @@ impl HasExitCode for Error {
             Error::Lib(e) => e.exit_code(),
             Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
             Error::Lake(LakeError::Locked(_)) => ExitCode::TempFail,
-            Error::Lake(LakeError::LayoutMismatch { .. }) => ExitCode::Usage,
+            Error::Lake(LakeError::LayoutMismatch { .. })
+            | Error::Lake(LakeError::PriceTypeMismatch { .. }) => ExitCode::Usage,
             Error::Lake(LakeError::OutOfRange { .. }) => ExitCode::DataErr,
             // An existing file that cannot be read back is bad input too.
             Error::Lake(_) => ExitCode::DataErr,
