@@ -33,6 +33,14 @@ fn deduped(bars: &[Bar]) -> Vec<Bar> {
     best.into_values().map(|(_, b)| b.clone()).collect()
 }
 
+/// The lake read back as NDJSON.
+fn cat_lake(w: &WorkDir, lake: &str) -> String {
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", lake])
+        .succeeds()
+        .stdout()
+}
+
 fn gen_bars(w: &WorkDir, name: &str, args: &[&str]) -> PathBuf {
     let python = venv_python().expect("no .venv: run `make venv` (make test does)");
     let out = std::process::Command::new(python)
@@ -462,16 +470,8 @@ fn csv_input_gives_the_same_lake() {
         .arg(&ndjson)
         .args(["--lake", "from-ndjson"])
         .succeeds();
-    let a = w
-        .cmd("to-parquet")
-        .args(["--cat", "--lake", "from-csv"])
-        .succeeds()
-        .stdout();
-    let b = w
-        .cmd("to-parquet")
-        .args(["--cat", "--lake", "from-ndjson"])
-        .succeeds()
-        .stdout();
+    let a = cat_lake(&w, "from-csv");
+    let b = cat_lake(&w, "from-ndjson");
     assert_eq!(a, b);
     // Rejected rows keep the header, so the rejects file can be fixed and fed again.
     w.write(
@@ -623,16 +623,8 @@ fn unsorted_input_spills_and_gives_the_same_lake() {
             "s.json",
         ])
         .succeeds();
-    let a = w
-        .cmd("to-parquet")
-        .args(["--cat", "--lake", "grouped"])
-        .succeeds()
-        .stdout();
-    let b = w
-        .cmd("to-parquet")
-        .args(["--cat", "--lake", "spilled"])
-        .succeeds()
-        .stdout();
+    let a = cat_lake(&w, "grouped");
+    let b = cat_lake(&w, "spilled");
     assert_eq!(a, b);
     let s: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
     assert_eq!(s["partitions_created"], s["partitions_touched"]);

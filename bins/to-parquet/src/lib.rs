@@ -361,12 +361,22 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
             examples = std::mem::take(&mut builder.rounded_examples);
         }
     }
-    summary.rows_rejected = rejects.count();
     examples.truncate(5);
     warn_rounded(rounded, &examples, opts.strict)?;
     summary.prices_rounded = rounded;
+    finish_file(writer, path, rejects, summary)
+}
+
+/// Puts a finished single file in place: the rejects file first (so the set-aside lines are
+/// safe on disk before the output appears), then the Parquet footer and the rename.
+fn finish_file(
+    writer: FileWriter<ParquetOut>,
+    path: &Path,
+    rejects: Rejects,
+    mut summary: Summary,
+) -> Result<(Summary, u64), Error> {
+    summary.rows_rejected = rejects.count();
     summary.rows_written = writer.rows();
-    // The set-aside lines are safe on disk before the file is put in place.
     let rejected = rejects.finish()?;
     let out = writer.finish()?;
     out.finish(path)?;
@@ -472,15 +482,7 @@ fn write_rows<T: Columnar>(opts: &Options, path: &Path) -> Result<(Summary, u64)
         );
     }
     summary.prices_rounded = builder.rounded;
-    summary.rows_rejected = rejects.count();
-    summary.rows_written = writer.rows();
-    // The set-aside lines are safe on disk before the file is put in place.
-    let rejected = rejects.finish()?;
-    let out = writer.finish()?;
-    out.finish(path)?;
-    summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    summary.partitions_touched = 1;
-    Ok((summary, rejected))
+    finish_file(writer, path, rejects, summary)
 }
 
 fn cat_rows<T: Columnar>(files: &[PathBuf]) -> Result<ExitCode, Error> {
