@@ -47,6 +47,9 @@ const POW10: [i64; 19] = {
     t
 };
 
+/// Powers of ten tried by the fast path of [`Decimal::from_f64`] (all exact in f64).
+const F64_POW10: [f64; 10] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
 impl Decimal {
     pub const ZERO: Decimal = Decimal {
         mantissa: 0,
@@ -92,8 +95,25 @@ impl Decimal {
         if !value.is_finite() {
             return Err(DecimalError::NotFinite(value.to_string()));
         }
-        // zmij prints the shortest round-tripping digits into a stack buffer (possibly in
-        // exponent form, which the parser accepts): no allocation on the hot path.
+        // Fast path for prices: the fewest decimals `s` for which an integer `m` with
+        // m / 10^s == value exists gives the shortest round-tripping digits (the integer part
+        // is fixed, so fewer decimals means fewer digits). Both operands are exact below 2^53
+        // and IEEE division rounds correctly, so the check is exact.
+        for (s, p) in F64_POW10.iter().enumerate() {
+            let m = (value * p).round();
+            if m.abs() >= 9_007_199_254_740_992.0 {
+                break;
+            }
+            if m / p == value {
+                return Ok(Decimal {
+                    mantissa: m as i64,
+                    scale: s as u8,
+                }
+                .normalized());
+            }
+        }
+        // Otherwise zmij prints the shortest round-tripping digits into a stack buffer
+        // (possibly in exponent form, which the parser accepts).
         zmij::Buffer::new().format_finite(value).parse()
     }
 
@@ -465,6 +485,16 @@ mod tests {
         #[test]
         fn parse_never_panics(s in "\\PC{0,40}") {
             let _ = s.parse::<Decimal>();
+        }
+
+        #[test]
+        fn fast_path_agrees_with_shortest_printing(bits in proptest::num::u64::ANY, m in -999_999_999_999i64..=999_999_999_999, sc in 0u8..=9) {
+            for v in [f64::from_bits(bits), Decimal::new(m, sc).unwrap().to_f64()] {
+                if v.is_finite() {
+                    let slow: Result<Decimal, _> = zmij::Buffer::new().format_finite(v).parse();
+                    proptest::prop_assert_eq!(Decimal::from_f64(v), slow, "{}", v);
+                }
+            }
         }
 
         #[test]
