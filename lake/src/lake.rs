@@ -301,9 +301,9 @@ impl LakeWriter {
             .filter(|(_, rows)| !rows.is_empty())
             .map(|(key, rows)| {
                 let target = key.file(&self.root);
-                let (base, existed, staged_before) = match self.staged.get(&key) {
-                    Some(s) => (s.temp.to_path_buf(), s.existed, true),
-                    None => (target.clone(), target.exists(), false),
+                let (base, existed) = match self.staged.get(&key) {
+                    Some(s) => (s.temp.to_path_buf(), s.existed),
+                    None => (target.clone(), target.exists()),
                 };
                 Job {
                     key,
@@ -311,7 +311,6 @@ impl LakeWriter {
                     target,
                     base,
                     existed,
-                    staged_before,
                     ctx: self.context(),
                 }
             })
@@ -423,7 +422,6 @@ struct Job<'a> {
     /// The file holding the partition's current rows: its staged file or its target.
     base: PathBuf,
     existed: bool,
-    staged_before: bool,
     ctx: JobContext<'a>,
 }
 
@@ -444,7 +442,6 @@ impl Job<'_> {
             target,
             base,
             existed,
-            staged_before,
             ctx,
         } = self;
         let mut all = read_partition_file(&base, &key)?;
@@ -468,7 +465,6 @@ impl Job<'_> {
         let bytes = to_bytes(builder.schema(), &batches, ctx.opts)?;
         // Equal to what is on disk (even after an earlier staging in this run changed it):
         // nothing to replace.
-        let _ = staged_before;
         if existed && fs::read(&target).map_err(io_err(&target))? == bytes {
             return Ok(done);
         }
