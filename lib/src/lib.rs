@@ -11,6 +11,7 @@ pub mod config;
 pub mod decimal;
 pub mod error;
 pub mod exit;
+mod fast_bar;
 pub mod io;
 mod lenient;
 pub mod logging;

@@ -56,6 +56,23 @@ pub struct NdjsonReader<R> {
     buf: Vec<u8>,
     max_line: usize,
     bytes: u64,
+    /// Length of the line last returned straight from the input's buffer, consumed on the
+    /// next call.
+    borrowed: usize,
+}
+
+/// Where the next line is, when the input's buffer holds all of it.
+enum Next {
+    /// The line is `start..end` of the buffer; `used` bytes with its line ending.
+    Line {
+        start: usize,
+        end: usize,
+        used: usize,
+    },
+    /// A blank line of `used` bytes.
+    Blank { used: usize },
+    /// Not in the buffer as a whole (or too long): read it piece by piece.
+    Slow,
 }
 
 /// Why reading stopped: an I/O error (fatal) or a bad line (rejectable).
@@ -74,6 +91,7 @@ impl<R: BufRead> NdjsonReader<R> {
             buf: Vec::with_capacity(512),
             max_line: DEFAULT_MAX_LINE,
             bytes: 0,
+            borrowed: 0,
         }
     }
 
@@ -149,6 +167,34 @@ impl<R: BufRead> NdjsonReader<R> {
 
     /// The next non-blank line (without its line ending), or `None` at the end.
     pub fn next_line(&mut self) -> Option<Result<&[u8], ReadError>> {
+        // Most lines lie whole in the input's buffer: hand them out from there, uncopied.
+        loop {
+            self.input.consume(std::mem::take(&mut self.borrowed));
+            let next = match self.input.fill_buf() {
+                Ok(available) => locate(available, self.line == 0, self.max_line),
+                Err(_) => Next::Slow, // the slow path retries and reports
+            };
+            match next {
+                Next::Blank { used } => {
+                    self.input.consume(used);
+                    self.bytes += used as u64;
+                    self.line += 1;
+                }
+                Next::Line { start, end, used } => {
+                    self.borrowed = used;
+                    self.bytes += used as u64;
+                    self.line += 1;
+                    return match self.input.fill_buf() {
+                        Ok(available) => Some(Ok(&available[start..end])),
+                        Err(source) => Some(Err(ReadError::Io(Error::Read {
+                            name: self.name.clone(),
+                            source,
+                        }))),
+                    };
+                }
+                Next::Slow => break,
+            }
+        }
         loop {
             let cut = match self.read_physical_line() {
                 Ok(None) => return None,
@@ -201,6 +247,30 @@ impl<R: BufRead> NdjsonReader<R> {
     }
 }
 
+/// Finds the next line in `available` if it lies there whole and is not too long.
+fn locate(available: &[u8], first_line: bool, max_line: usize) -> Next {
+    let Some(newline) = memchr::memchr(b'\n', available) else {
+        return Next::Slow;
+    };
+    let mut start = 0;
+    let mut end = newline;
+    if first_line && available.starts_with(b"\xEF\xBB\xBF") {
+        start = 3.min(end);
+    }
+    if end > start && available[end - 1] == b'\r' {
+        end -= 1;
+    }
+    if end - start > max_line {
+        return Next::Slow;
+    }
+    let used = newline + 1;
+    if available[start..end].iter().all(u8::is_ascii_whitespace) {
+        Next::Blank { used }
+    } else {
+        Next::Line { start, end, used }
+    }
+}
+
 /// The reader's next block of bytes (empty at the end), retrying interrupted reads.
 pub(crate) fn fill<'a, R: BufRead>(input: &'a mut R, name: &str) -> Result<&'a [u8], Error> {
     loop {
@@ -224,7 +294,7 @@ pub(crate) fn fill<'a, R: BufRead>(input: &'a mut R, name: &str) -> Result<&'a [
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
 }
 
 /// serde_json appends " at line L column C" to its messages; our messages say where themselves.
@@ -283,7 +353,18 @@ fn invalid_json(e: serde_json::Error) -> (Option<String>, String) {
     )
 }
 
-fn decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String>, String)> {
+pub(crate) fn decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String>, String)> {
+    match T::decode_fast(bytes) {
+        Some(value) => {
+            value.validate().map_err(field_error)?;
+            Ok(value)
+        }
+        None => strict_decode(bytes),
+    }
+}
+
+/// Decodes with serde, naming the field of the first error; validates.
+pub(crate) fn strict_decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String>, String)> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     // Fast path without path tracking; a bad line is decoded again to name its field.
     let value = match T::deserialize(&mut de) {

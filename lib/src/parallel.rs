@@ -34,24 +34,111 @@ impl Chunk {
 
 /// Cuts an input into [`Chunk`]s of whole lines: each block the input delivers (at most the
 /// reader's buffer, 64 KiB for [`crate::io::Input`]) becomes a chunk as soon as it holds a
-/// complete line, so a slow producer's lines are not held back. A line longer than `max_line` is
+/// complete line, so a slow producer's lines are not held back (or, with
+/// [`Chunker::with_min_bytes`], once the chunk is big enough). A line longer than `max_line` is
 /// cut to `max_line + 1` bytes (the reader then reports it as too long) and the rest of it
 /// skipped, so one endless line cannot take all memory.
 pub struct Chunker<R> {
     input: R,
     name: String,
+    pending: Pending,
+    /// Lines handed out so far.
+    lines: u64,
+    done: bool,
+    /// A chunk is handed out once it holds at least this many bytes of complete lines.
+    min_bytes: usize,
+}
+
+/// Bytes read and not yet handed out.
+struct Pending {
     max_line: usize,
-    /// Complete lines not yet handed out, then possibly the start of an unfinished line.
-    pending: Vec<u8>,
-    /// Length of the complete lines at the start of `pending`, and how many they are.
+    /// Complete lines, then possibly the start of an unfinished line.
+    bytes: Vec<u8>,
+    /// Length of the complete lines at the start of `bytes`, and how many they are.
     complete: usize,
     complete_lines: u64,
     /// Bytes kept of the unfinished line; inside an over-long line, drop until its newline.
     line_len: usize,
     skipping: bool,
-    /// Lines handed out so far.
-    lines: u64,
-    done: bool,
+}
+
+impl Pending {
+    fn absorb(&mut self, block: &[u8]) {
+        if !self.absorb_whole(block) {
+            self.absorb_by_line(block);
+        }
+    }
+
+    /// Takes in a whole block at once when no line in it is too long (the usual case): one
+    /// copy, newlines found with SIMD. `false` leaves the block to [`Pending::absorb_by_line`].
+    fn absorb_whole(&mut self, block: &[u8]) -> bool {
+        if self.skipping {
+            return false;
+        }
+        let cap = self.max_line + 1;
+        let mut line_start = 0;
+        let mut carried = self.line_len; // bytes of the current line already kept
+        let mut newlines = 0u64;
+        for at in memchr::memchr_iter(b'\n', block) {
+            if at - line_start + carried > cap {
+                return false;
+            }
+            carried = 0;
+            newlines += 1;
+            line_start = at + 1;
+        }
+        let tail = block.len() - line_start + carried;
+        if tail >= cap {
+            return false;
+        }
+        self.bytes.extend_from_slice(block);
+        if newlines > 0 {
+            self.complete = self.bytes.len() - (block.len() - line_start);
+            self.complete_lines += newlines;
+        }
+        self.line_len = tail;
+        true
+    }
+
+    /// Line by line, cutting over-long lines.
+    fn absorb_by_line(&mut self, block: &[u8]) {
+        let cap = self.max_line + 1;
+        let mut rest = block;
+        while !rest.is_empty() {
+            let (part, newline) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            if !self.skipping {
+                let keep = part.len().min(cap.saturating_sub(self.line_len));
+                self.bytes.extend_from_slice(&part[..keep]);
+                self.line_len += keep;
+                self.skipping = self.line_len >= cap;
+            }
+            if newline {
+                self.bytes.push(b'\n');
+                self.complete = self.bytes.len();
+                self.complete_lines += 1;
+                self.line_len = 0;
+                self.skipping = false;
+                rest = &rest[part.len() + 1..];
+            } else {
+                rest = &[];
+            }
+        }
+    }
+
+    /// The complete lines and how many they are; the unfinished line stays, in a buffer with
+    /// room for `room` more bytes.
+    fn take_complete(&mut self, room: usize) -> (Vec<u8>, u64) {
+        let mut unfinished = Vec::with_capacity(room + self.bytes.len() - self.complete);
+        unfinished.extend_from_slice(&self.bytes[self.complete..]);
+        self.bytes.truncate(self.complete);
+        let lines = self.complete_lines;
+        self.complete = 0;
+        self.complete_lines = 0;
+        (std::mem::replace(&mut self.bytes, unfinished), lines)
+    }
 }
 
 impl<R: BufRead> Chunker<R> {
@@ -59,33 +146,46 @@ impl<R: BufRead> Chunker<R> {
         Chunker {
             input,
             name: name.into(),
-            max_line: max_line.max(1),
-            pending: Vec::new(),
-            complete: 0,
-            complete_lines: 0,
-            line_len: 0,
-            skipping: false,
+            pending: Pending {
+                max_line: max_line.max(1),
+                bytes: Vec::new(),
+                complete: 0,
+                complete_lines: 0,
+                line_len: 0,
+                skipping: false,
+            },
             lines: 0,
             done: false,
+            min_bytes: 1,
         }
+    }
+
+    /// Hands out a chunk only once it holds `bytes` bytes of complete lines (or the input
+    /// ended), rather than as soon as it holds one line: for consumers that batch anyway and
+    /// would rather have big chunks than prompt ones, whatever block sizes a pipe delivers.
+    #[must_use]
+    pub fn with_min_bytes(mut self, bytes: usize) -> Chunker<R> {
+        self.min_bytes = bytes.max(1);
+        self
     }
 
     /// The next chunk, `None` at the end of the input.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, Error> {
         loop {
             if self.done {
-                if self.pending.is_empty() {
+                if self.pending.bytes.is_empty() {
                     return Ok(None);
                 }
                 // The rest, ending with a last line that has no newline.
-                let partial = u64::from(self.complete < self.pending.len());
+                let partial = u64::from(self.pending.complete < self.pending.bytes.len());
+                let complete_lines = self.pending.complete_lines;
                 let chunk = Chunk {
                     lines_before: self.lines,
-                    bytes: std::mem::take(&mut self.pending),
+                    bytes: std::mem::take(&mut self.pending.bytes),
                 };
-                self.lines += self.complete_lines + partial;
-                self.complete = 0;
-                self.complete_lines = 0;
+                self.lines += complete_lines + partial;
+                self.pending.complete = 0;
+                self.pending.complete_lines = 0;
                 return Ok(Some(chunk));
             }
             let available = crate::ndjson::fill(&mut self.input, &self.name)?;
@@ -94,41 +194,15 @@ impl<R: BufRead> Chunker<R> {
                 continue;
             }
             let len = available.len();
-            let cap = self.max_line + 1;
-            let mut rest = available;
-            while !rest.is_empty() {
-                let (part, newline) = match rest.iter().position(|&b| b == b'\n') {
-                    Some(i) => (&rest[..i], true),
-                    None => (rest, false),
-                };
-                if !self.skipping {
-                    let keep = part.len().min(cap.saturating_sub(self.line_len));
-                    self.pending.extend_from_slice(&part[..keep]);
-                    self.line_len += keep;
-                    self.skipping = self.line_len >= cap;
-                }
-                if newline {
-                    self.pending.push(b'\n');
-                    self.complete = self.pending.len();
-                    self.complete_lines += 1;
-                    self.line_len = 0;
-                    self.skipping = false;
-                    rest = &rest[part.len() + 1..];
-                } else {
-                    rest = &[];
-                }
-            }
+            self.pending.absorb(available);
             self.input.consume(len);
-            if self.complete > 0 {
-                let unfinished = self.pending.split_off(self.complete);
-                let bytes = std::mem::replace(&mut self.pending, unfinished);
+            if self.pending.complete > 0 && self.pending.complete >= self.min_bytes {
+                let (bytes, lines) = self.pending.take_complete(self.min_bytes.max(len));
                 let chunk = Chunk {
                     lines_before: self.lines,
                     bytes,
                 };
-                self.lines += self.complete_lines;
-                self.complete = 0;
-                self.complete_lines = 0;
+                self.lines += lines;
                 return Ok(Some(chunk));
             }
         }
@@ -284,6 +358,40 @@ mod tests {
             out.push(ch);
         }
         out
+    }
+
+    /// What chunking must produce: every line cut to `max_line + 1` bytes, nothing else changed.
+    fn cut_lines(text: &[u8], max_line: usize) -> Vec<u8> {
+        let parts: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+        let mut out = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            out.extend_from_slice(&part[..part.len().min(max_line + 1)]);
+            if i + 1 < parts.len() {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_block_sizes_give_the_same_lines(
+            text in proptest::collection::vec(proptest::sample::select(vec![b'a', b'b', b'\n']), 0..400),
+            max_line in 1usize..40,
+            capacity in 1usize..64,
+            min_bytes in 1usize..100,
+        ) {
+            let mut c = Chunker::new(std::io::BufReader::with_capacity(capacity, &text[..]), "t", max_line)
+                .with_min_bytes(min_bytes);
+            let mut joined = Vec::new();
+            let mut lines = 0u64;
+            while let Some(ch) = c.next_chunk().unwrap() {
+                proptest::prop_assert_eq!(ch.lines_before, lines);
+                lines += ch.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                joined.extend_from_slice(&ch.bytes);
+            }
+            proptest::prop_assert_eq!(joined, cut_lines(&text, max_line));
+        }
     }
 
     #[test]

@@ -22,6 +22,14 @@ pub trait Record: Serialize + serde::de::DeserializeOwned + JsonSchema {
     fn validate(&self) -> Result<(), FieldError> {
         Ok(())
     }
+
+    /// A hand-written decoder for the common spelling of this record, tried before serde. It
+    /// answers `Some` only with exactly what the strict decoder would return (before
+    /// validation), and `None` whenever the strict decoder must decide, so it never changes a
+    /// result or an error.
+    fn decode_fast(_line: &[u8]) -> Option<Self> {
+        None
+    }
 }
 
 /// A record that is well-formed JSON but breaks a rule of its contract.
@@ -488,6 +496,10 @@ impl Record for Bar {
     fn validate(&self) -> Result<(), FieldError> {
         check_provider(&self.provider)?;
         check_opt_currency("currency", &self.currency)
+    }
+
+    fn decode_fast(line: &[u8]) -> Option<Bar> {
+        crate::fast_bar::decode(line)
     }
 }
 

@@ -293,20 +293,22 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
     let out = ParquetOut::open(path)?;
     let mut builder = BarBatchBuilder::new(opts.prices, true);
-    let mut writer = FileWriter::new(out, builder.schema(), opts.write)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Row groups are encoded and compressed on all cores while the next ones are parsed.
+    let mut writer = FileWriter::parallel(out, builder.schema(), opts.write, threads)?;
     let mut summary = Summary::default();
     let (mut rounded, mut examples) = (0u64, Vec::new());
     match opts.format {
-        // NDJSON: parsed and built into column batches on all cores; this thread only encodes.
+        // NDJSON: parsed and built into column batches on all cores.
         InputFormat::Ndjson => {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             for input_path in input_paths(&opts.inputs) {
                 let input = tickerlake::io::Input::open(&input_path)?;
                 let name = input.name.clone();
                 // 1 MiB blocks: a chunk becomes one batch, and bigger batches encode faster.
                 let reader = std::io::BufReader::with_capacity(CHUNK_BYTES, input.reader);
                 let chunker =
-                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE);
+                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE)
+                        .with_min_bytes(CHUNK_BYTES);
                 let build = |chunk: &Chunk| build_chunk(chunk, &name, opts.prices);
                 map_ordered(
                     chunker,
@@ -711,7 +713,8 @@ fn for_each_bar(
                 let name = input.name.clone();
                 let reader = std::io::BufReader::with_capacity(CHUNK_BYTES, input.reader);
                 let chunker =
-                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE);
+                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE)
+                        .with_min_bytes(CHUNK_BYTES);
                 let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
                 map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
                     let mut bad = decoded.bad.into_iter().peekable();
