@@ -375,7 +375,7 @@ mod tests {
             (&[300; 8][..], None),
         ] {
             let total: i64 = slices.iter().sum();
-            let bytes = write(&slices[..], threads, opts);
+            let bytes = write(slices, threads, opts);
             if total == 2500 {
                 assert_eq!(bytes, serial, "{slices:?} on {threads:?} threads");
             }
