@@ -15,7 +15,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
-use tickerlake::records::Bar;
+use tickerlake::records::{Bar, BarRef};
 use tickerlake::{Decimal, Symbol};
 
 use crate::LakeError;
@@ -175,6 +175,11 @@ impl BarBatchBuilder {
 
     /// Appends one bar. Fails, appending nothing, when a price does not fit `decimal(18,6)`.
     pub fn push(&mut self, bar: &Bar) -> Result<(), LakeError> {
+        self.push_ref(&bar.as_ref())
+    }
+
+    /// [`BarBatchBuilder::push`] for a borrowed bar.
+    pub fn push_ref(&mut self, bar: &BarRef<'_>) -> Result<(), LakeError> {
         let values = [
             bar.open,
             bar.high,
@@ -215,16 +220,16 @@ impl BarBatchBuilder {
             }
         }
         if self.with_symbol {
-            self.symbol.append_value(bar.symbol.as_str());
+            self.symbol.append_value(bar.symbol);
         }
         self.date.append_value(days_since_epoch(bar.date));
         self.volume.append_option(bar.volume);
         self.transactions.append_option(bar.transactions);
-        match &bar.currency {
+        match bar.currency {
             Some(c) => self.currency.append_value(c),
             None => self.currency.append_null(),
         }
-        self.provider.append_value(&bar.provider);
+        self.provider.append_value(bar.provider);
         self.source_ts
             .append_option(bar.source_ts.map(|t| t.timestamp_millis()));
         self.rows += 1;

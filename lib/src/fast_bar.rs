@@ -11,8 +11,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::records::{Bar, date_format, timestamp_format};
-use crate::{Decimal, Symbol};
+use crate::Decimal;
+use crate::records::{BarRef, date_format, timestamp_format};
+use crate::symbol;
 
 /// Significant digits up to which a JSON number's digits are exactly the shortest digits of the
 /// `f64` the strict decoder parses it into (any two decimals of at most 15 significant digits
@@ -20,8 +21,15 @@ use crate::{Decimal, Symbol};
 const EXACT_DIGITS: u32 = 15;
 
 /// The bar on `line`, or `None` if the strict decoder must decide.
-pub(crate) fn decode(line: &[u8]) -> Option<Bar> {
-    let mut s = Scanner { b: line, i: 0 };
+pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
+    // One UTF-8 check for the whole line (the strict decoder checks every string); strings
+    // are then cut out of it at quote characters, which are always char boundaries.
+    let text = std::str::from_utf8(line).ok()?;
+    let mut s = Scanner {
+        b: line,
+        text,
+        i: 0,
+    };
     s.ws();
     s.eat(b'{')?;
     let mut seen = 0u16;
@@ -30,14 +38,14 @@ pub(crate) fn decode(line: &[u8]) -> Option<Bar> {
     let mut prices: [Option<Decimal>; 6] = [None; 6];
     let (mut volume, mut transactions) = (None, None);
     let (mut currency, mut provider, mut source_ts) = (None, None, None);
+    let mut date_text = None; // a timestamp on the bar's own date reuses the parsed date
     s.ws();
     if s.peek() == Some(b'}') {
         return None; // no fields: the strict decoder names the missing one
     }
     loop {
         s.ws();
-        let key = s.plain_string()?;
-        let field = Field::from_key(key)?;
+        let field = s.key()?;
         let bit = 1u16 << field as u16;
         if seen & bit != 0 {
             return None;
@@ -47,8 +55,18 @@ pub(crate) fn decode(line: &[u8]) -> Option<Bar> {
         s.eat(b':')?;
         s.ws();
         match field {
-            Field::Symbol => symbol = Some(Symbol::parse(ascii(s.plain_string()?)?).ok()?),
-            Field::Date => date = Some(date_format::parse(ascii(s.plain_string()?)?).ok()?),
+            Field::Symbol => {
+                let text = s.plain_str()?;
+                if !symbol::is_valid(text) {
+                    return None;
+                }
+                symbol = Some(text);
+            }
+            Field::Date => {
+                let text = s.plain_str()?;
+                date = Some(date_format::parse(text).ok()?);
+                date_text = Some(text);
+            }
             Field::Open
             | Field::High
             | Field::Low
@@ -59,19 +77,13 @@ pub(crate) fn decode(line: &[u8]) -> Option<Bar> {
             }
             Field::Volume => volume = if s.null() { None } else { Some(s.whole()?) },
             Field::Transactions => transactions = if s.null() { None } else { Some(s.whole()?) },
-            Field::Currency => {
-                currency = if s.null() {
-                    None
-                } else {
-                    Some(ascii(s.plain_string()?)?.to_string())
-                }
-            }
-            Field::Provider => provider = Some(ascii(s.plain_string()?)?.to_string()),
+            Field::Currency => currency = if s.null() { None } else { Some(s.plain_str()?) },
+            Field::Provider => provider = Some(s.plain_str()?),
             Field::SourceTs => {
                 source_ts = if s.null() {
                     None
                 } else {
-                    Some(timestamp(ascii(s.plain_string()?)?)?)
+                    Some(timestamp(s.plain_str()?, date_text.zip(date))?)
                 }
             }
         }
@@ -87,7 +99,7 @@ pub(crate) fn decode(line: &[u8]) -> Option<Bar> {
         return None;
     }
     let [open, high, low, close, adj_close, vwap] = prices;
-    Some(Bar {
+    Some(BarRef {
         symbol: symbol?,
         date: date?,
         open,
@@ -122,25 +134,6 @@ enum Field {
 }
 
 impl Field {
-    fn from_key(key: &[u8]) -> Option<Field> {
-        Some(match key {
-            b"symbol" => Field::Symbol,
-            b"date" => Field::Date,
-            b"open" => Field::Open,
-            b"high" => Field::High,
-            b"low" => Field::Low,
-            b"close" => Field::Close,
-            b"adj_close" => Field::AdjClose,
-            b"vwap" => Field::Vwap,
-            b"volume" => Field::Volume,
-            b"transactions" => Field::Transactions,
-            b"currency" => Field::Currency,
-            b"provider" => Field::Provider,
-            b"source_ts" => Field::SourceTs,
-            _ => return None,
-        })
-    }
-
     fn price_slot(self) -> usize {
         match self {
             Field::Open => 0,
@@ -153,19 +146,10 @@ impl Field {
     }
 }
 
-fn ascii(b: &[u8]) -> Option<&str> {
-    // ASCII is valid UTF-8; anything else goes to the strict decoder, which checks UTF-8.
-    if b.is_ascii() {
-        std::str::from_utf8(b).ok()
-    } else {
-        None
-    }
-}
-
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`, the spelling every tickerlake program and most
 /// providers write; anything else (other offsets, leap seconds, lower-case letters) is left to
 /// the strict parser.
-fn timestamp(text: &str) -> Option<DateTime<Utc>> {
+fn timestamp(text: &str, known: Option<(&str, NaiveDate)>) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
@@ -189,7 +173,10 @@ fn timestamp(text: &str) -> Option<DateTime<Utc>> {
             d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
         })
     };
-    let date: NaiveDate = date_format::parse(&text[..10]).ok()?;
+    let date = match known {
+        Some((day, date)) if day == &text[..10] => date,
+        _ => date_format::parse(text.get(..10)?).ok()?,
+    };
     let (h, m, s) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
     if s > 59 {
         return None; // a leap second: chrono's rules
@@ -203,7 +190,22 @@ fn timestamp(text: &str) -> Option<DateTime<Utc>> {
 
 struct Scanner<'a> {
     b: &'a [u8],
+    /// The same bytes, known to be UTF-8.
+    text: &'a str,
     i: usize,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Marks (in the lowest set bit's byte, exactly) the first byte of `word` that is a quote, a
+/// backslash or a control character.
+fn special_bytes(word: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let quote = zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control
 }
 
 impl<'a> Scanner<'a> {
@@ -237,34 +239,87 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string without escapes or control characters: its bytes between the quotes.
-    fn plain_string(&mut self) -> Option<&'a [u8]> {
+    /// A string without escapes or control characters: where its contents start and end.
+    fn plain_span(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = self.b[start..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if self.b[start + len] != b'"' {
+        let mut at = start;
+        // Eight bytes at a time; strings here are mostly shorter than 16 bytes.
+        let end = loop {
+            match self.b.get(at..at + 8) {
+                Some(chunk) => {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(chunk);
+                    let hits = special_bytes(u64::from_le_bytes(word));
+                    if hits != 0 {
+                        break at + (hits.trailing_zeros() / 8) as usize;
+                    }
+                    at += 8;
+                }
+                None => {
+                    break at
+                        + self.b[at..]
+                            .iter()
+                            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+                }
+            }
+        };
+        if self.b[end] != b'"' {
             return None;
         }
-        self.i = start + len + 1;
-        Some(&self.b[start..start + len])
+        self.i = end + 1;
+        Some((start, end))
     }
 
-    /// Digits from here: how many and their value (`None` past 18 digits).
-    fn digits(&mut self) -> (usize, Option<i64>) {
+    /// A key of the bar contract, written plainly (`"close"`); any other key, or a key
+    /// spelled with escapes, is left to the strict decoder.
+    fn key(&mut self) -> Option<Field> {
+        self.eat(b'"')?;
+        let rest = &self.b[self.i..];
+        let is = |name: &[u8]| {
+            rest.len() > name.len() && rest.starts_with(name) && rest[name.len()] == b'"'
+        };
+        let (field, len) = match *rest.first()? {
+            b's' if is(b"symbol") => (Field::Symbol, 6),
+            b's' if is(b"source_ts") => (Field::SourceTs, 9),
+            b'd' if is(b"date") => (Field::Date, 4),
+            b'o' if is(b"open") => (Field::Open, 4),
+            b'h' if is(b"high") => (Field::High, 4),
+            b'l' if is(b"low") => (Field::Low, 3),
+            b'c' if is(b"close") => (Field::Close, 5),
+            b'c' if is(b"currency") => (Field::Currency, 8),
+            b'a' if is(b"adj_close") => (Field::AdjClose, 9),
+            b'v' if is(b"volume") => (Field::Volume, 6),
+            b'v' if is(b"vwap") => (Field::Vwap, 4),
+            b't' if is(b"transactions") => (Field::Transactions, 12),
+            b'p' if is(b"provider") => (Field::Provider, 8),
+            _ => return None,
+        };
+        self.i += len + 1;
+        Some(field)
+    }
+
+    fn plain_str(&mut self) -> Option<&'a str> {
+        let (start, end) = self.plain_span()?;
+        self.text.get(start..end)
+    }
+
+    /// Digits from here, at most `max` of them: how many, and the value `acc` continued
+    /// with them. `None` past `max` digits.
+    fn digits(&mut self, mut acc: u64, max: usize) -> Option<(usize, u64)> {
         let start = self.i;
-        let mut value: i64 = 0;
-        let mut fits = true;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            self.i += 1;
-            if self.i - start > 18 {
-                fits = false;
-            } else {
-                value = value * 10 + i64::from(d - b'0');
+        while let Some(&c) = self.b.get(self.i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
             }
+            self.i += 1;
+            if self.i - start > max {
+                return None;
+            }
+            acc = acc * 10 + u64::from(d);
         }
-        (self.i - start, fits.then_some(value))
+        Some((self.i - start, acc))
     }
 
     /// A JSON number without exponent and with at most 15 significant digits.
@@ -274,53 +329,50 @@ impl<'a> Scanner<'a> {
             self.i += 1;
         }
         let int_start = self.i;
-        let (int_len, int) = self.digits();
+        // 18 digits in all keep the mantissa within an i64 (and a Decimal).
+        let (int_len, mut mantissa) = self.digits(0, 18)?;
         if int_len == 0 || (int_len > 1 && self.b[int_start] == b'0') {
             return None; // not JSON
         }
-        let mut mantissa = int?;
-        let mut scale = 0usize;
+        let mut scale = 0;
         if self.peek() == Some(b'.') {
             self.i += 1;
-            let frac_start = self.i;
-            let (frac_len, _) = self.digits();
-            if frac_len == 0 || frac_len > 18 {
+            let (frac_len, m) = self.digits(mantissa, 18 - int_len)?;
+            if frac_len == 0 {
                 return None;
             }
-            for &d in &self.b[frac_start..self.i] {
-                mantissa = mantissa.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
-            }
+            mantissa = m;
             scale = frac_len;
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
             return None;
         }
-        // Leading zeros add nothing to the mantissa; trailing ones are counted, conservatively.
-        let significant = mantissa.checked_ilog10().map_or(0, |l| l + 1);
-        if significant > EXACT_DIGITS {
+        // Leading zeros add nothing to the mantissa; trailing ones count, conservatively.
+        if mantissa >= 10u64.pow(EXACT_DIGITS) {
             return None;
         }
-        let mantissa = if negative { -mantissa } else { mantissa };
-        Decimal::new(mantissa, u8::try_from(scale).ok()?)
+        let mantissa = i64::try_from(mantissa).ok()?;
+        Decimal::new(if negative { -mantissa } else { mantissa }, scale as u8)
     }
 
     /// A non-negative JSON integer that fits an `i64`.
     fn whole(&mut self) -> Option<i64> {
         let start = self.i;
-        let (len, value) = self.digits();
+        let (len, value) = self.digits(0, 18)?;
         if len == 0 || (len > 1 && self.b[start] == b'0') {
             return None;
         }
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        value
+        i64::try_from(value).ok()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Bar;
     use crate::ndjson::{decode as full_decode, strict_decode};
     use proptest::prelude::*;
 
@@ -332,7 +384,7 @@ mod tests {
     fn takes_the_common_spelling() {
         let line = r#"{"symbol":"ADEE","date":"2016-01-04","open":21.64,"high":22.58,"low":21.49,"close":22.43,"adj_close":19.52,"volume":364268,"provider":"yahoo","source_ts":"2016-01-04T21:13:00.000Z"}"#;
         let fast = decode(line.as_bytes()).expect("fast path");
-        assert_eq!(Some(fast), strict(line));
+        assert_eq!(Some(fast.to_bar()), strict(line));
     }
 
     #[test]
@@ -476,6 +528,38 @@ mod tests {
         // Guards the property test against testing nothing: valid common lines are fast.
         let line = r#" { "symbol" : "BRK.B" , "date":"2024-02-29", "open":null, "close":-0.0, "volume":0, "vwap":123456789.123456, "currency":"GBp", "provider":"yahoo", "source_ts":"2024-01-02T21:00:00.5+00:00" } "#;
         let fast = decode(line.as_bytes()).expect("fast path");
-        assert_eq!(Some(fast), strict(line));
+        assert_eq!(Some(fast.to_bar()), strict(line));
+    }
+
+    #[test]
+    fn finds_special_bytes_at_every_position() {
+        for len in 0..40 {
+            for special in [b'"', b'\\', b'\n', 0u8, 0x1f] {
+                for at in 0..=len {
+                    let mut body = vec![b'a'; len];
+                    body.extend_from_slice(b"\xC3\xA9zz"); // non-ASCII is not special
+                    if at < len {
+                        body[at] = special;
+                    }
+                    let mut line = vec![b'"'];
+                    line.extend_from_slice(&body);
+                    line.push(b'"');
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    let mut s = Scanner {
+                        b: &line,
+                        text: &text,
+                        i: 0,
+                    };
+                    let got = s.plain_span();
+                    if at < len && special != b'"' {
+                        assert_eq!(got, None, "{line:?}");
+                    } else if at < len {
+                        assert_eq!(got, Some((1, 1 + at)), "{line:?}");
+                    } else {
+                        assert_eq!(got, Some((1, line.len() - 1)), "{line:?}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -235,6 +235,12 @@ impl<R: BufRead> NdjsonReader<R> {
         Some(result.map_err(|(field, message, raw)| self.bad(field, message, raw)))
     }
 
+    /// Decodes and validates `line` as the line last returned by [`NdjsonReader::next_line`]
+    /// (for callers that try a fast path on the line first): errors name this line.
+    pub fn decode_line<T: Record>(&self, line: &[u8]) -> Result<T, ReadError> {
+        decode::<T>(line).map_err(|(field, message)| self.bad(field, message, line.to_vec()))
+    }
+
     /// Like [`NdjsonReader::next_record`] but keeps unknown keys next to the record, for
     /// programs that pass records through.
     pub fn next_record_with_extra<T: Record>(&mut self) -> Option<Result<WithExtra<T>, ReadError>> {

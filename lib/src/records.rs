@@ -490,16 +490,91 @@ pub struct Bar {
     pub source_ts: Option<DateTime<Utc>>,
 }
 
+impl Bar {
+    /// The bar's fields, borrowed.
+    pub fn as_ref(&self) -> BarRef<'_> {
+        BarRef {
+            symbol: self.symbol.as_str(),
+            date: self.date,
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            adj_close: self.adj_close,
+            volume: self.volume,
+            vwap: self.vwap,
+            transactions: self.transactions,
+            currency: self.currency.as_deref(),
+            provider: &self.provider,
+            source_ts: self.source_ts,
+        }
+    }
+}
+
+/// A [`Bar`] whose strings are borrowed, from its NDJSON line or from a [`Bar`]: what the hot
+/// paths decode into, so a bar on its way into a column batch is never allocated. `symbol` is a
+/// valid symbol by construction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BarRef<'a> {
+    pub symbol: &'a str,
+    pub date: NaiveDate,
+    pub open: Option<Decimal>,
+    pub high: Option<Decimal>,
+    pub low: Option<Decimal>,
+    pub close: Option<Decimal>,
+    pub adj_close: Option<Decimal>,
+    pub volume: Option<i64>,
+    pub vwap: Option<Decimal>,
+    pub transactions: Option<i64>,
+    pub currency: Option<&'a str>,
+    pub provider: &'a str,
+    pub source_ts: Option<DateTime<Utc>>,
+}
+
+impl<'a> BarRef<'a> {
+    /// The bar on an NDJSON line in its common spelling, or `None` when the strict decoder
+    /// must decide (see [`Record::decode_fast`]). Not yet validated.
+    pub fn decode_fast(line: &'a [u8]) -> Option<BarRef<'a>> {
+        crate::fast_bar::decode(line)
+    }
+
+    /// The contract's rules, as [`Record::validate`] checks them for a [`Bar`].
+    pub fn validate(&self) -> Result<(), FieldError> {
+        check_provider(self.provider)?;
+        match self.currency {
+            Some(c) => check_currency(c).map_err(|e| FieldError::new("currency", e)),
+            None => Ok(()),
+        }
+    }
+
+    pub fn to_bar(&self) -> Bar {
+        Bar {
+            symbol: Symbol::from_valid(self.symbol),
+            date: self.date,
+            open: self.open,
+            high: self.high,
+            low: self.low,
+            close: self.close,
+            adj_close: self.adj_close,
+            volume: self.volume,
+            vwap: self.vwap,
+            transactions: self.transactions,
+            currency: self.currency.map(str::to_string),
+            provider: self.provider.to_string(),
+            source_ts: self.source_ts,
+        }
+    }
+}
+
 impl Record for Bar {
     const KIND: &'static str = "bars";
 
     fn validate(&self) -> Result<(), FieldError> {
-        check_provider(&self.provider)?;
-        check_opt_currency("currency", &self.currency)
+        self.as_ref().validate()
     }
 
     fn decode_fast(line: &[u8]) -> Option<Bar> {
-        crate::fast_bar::decode(line)
+        crate::fast_bar::decode(line).map(|b| b.to_bar())
     }
 }
 

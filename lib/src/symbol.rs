@@ -47,9 +47,49 @@ fn shown(text: &str) -> String {
     format!("{s:?}")
 }
 
+/// Bytes a symbol may hold: `A-Z 0-9` and [`PUNCTUATION`].
+const ALLOWED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'A';
+    while c <= b'Z' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    let p = PUNCTUATION.as_bytes();
+    let mut i = 0;
+    while i < p.len() {
+        t[p[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `text` is a symbol under the rules [`Symbol::parse`] enforces, without allocating.
+pub fn is_valid(text: &str) -> bool {
+    let b = text.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&first), Some(&last)) => {
+            b.len() <= MAX_LEN
+                && (first.is_ascii_alphanumeric() || first == b'^')
+                && last != b'.'
+                && b.iter().all(|&c| ALLOWED[usize::from(c)])
+        }
+        _ => false,
+    }
+}
+
 impl Symbol {
     /// Checks `text` against the symbol rules.
     pub fn parse(text: &str) -> Result<Symbol, SymbolError> {
+        if is_valid(text) {
+            return Ok(Symbol(text.to_string()));
+        }
+        // Invalid: find the first rule it breaks, for the message.
         if text.is_empty() {
             return Err(SymbolError::Empty);
         }
@@ -82,6 +122,12 @@ impl Symbol {
             return Err(SymbolError::TrailingDot { shown: shown(text) });
         }
         Ok(Symbol(text.to_string()))
+    }
+
+    /// A symbol from text already known to be valid ([`is_valid`]); checked in debug builds.
+    pub(crate) fn from_valid(text: &str) -> Symbol {
+        debug_assert!(is_valid(text), "{text:?}");
+        Symbol(text.to_string())
     }
 
     /// Like [`Symbol::parse`] after upper-casing and trimming: for symbols typed on a command line.

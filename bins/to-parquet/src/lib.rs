@@ -20,7 +20,7 @@ use tickerlake::config::Config;
 use tickerlake::io::{Output, input_paths};
 use tickerlake::ndjson::{NdjsonWriter, ReadError, Rejects};
 use tickerlake::parallel::{Chunk, Chunker, map_ordered};
-use tickerlake::records::{Action, Bar, FetchError, Finding, Kind, Ticker};
+use tickerlake::records::{Action, Bar, BarRef, FetchError, Finding, Kind, Ticker};
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::{Cli, InputFormat, PartitionBy, PriceTypeArg};
@@ -406,25 +406,39 @@ fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChun
     let mut builder = BarBatchBuilder::new(prices, true);
     let mut bad = Vec::new();
     let mut out_of_range = None;
-    while let Some(item) = reader.next_record::<Bar>() {
-        match item {
-            Ok(bar) => {
-                if let Err(e) = builder.push(&bar) {
-                    match e {
-                        LakeError::OutOfRange { .. } => {
-                            out_of_range = Some((reader.line_number(), e.to_string()));
-                            break;
+    while let Some(line) = reader.next_line() {
+        let pushed = match line {
+            // The common spelling goes straight from the line into the columns; anything else
+            // through the strict decoder, which also words the errors.
+            Ok(bytes) => match BarRef::decode_fast(bytes).filter(|b| b.validate().is_ok()) {
+                Some(bar) => builder.push_ref(&bar),
+                None => {
+                    let bytes = bytes.to_vec();
+                    match reader.decode_line::<Bar>(&bytes) {
+                        Ok(bar) => builder.push(&bar),
+                        Err(e) => {
+                            bad.push((reader.line_number(), e));
+                            continue;
                         }
-                        other => return Err(Error::Lake(other)),
                     }
                 }
-            }
+            },
             Err(e) => {
                 let line = match &e {
                     ReadError::Bad(b) => b.error.line,
                     ReadError::Io(_) => reader.line_number(),
                 };
                 bad.push((line, e));
+                continue;
+            }
+        };
+        if let Err(e) = pushed {
+            match e {
+                LakeError::OutOfRange { .. } => {
+                    out_of_range = Some((reader.line_number(), e.to_string()));
+                    break;
+                }
+                other => return Err(Error::Lake(other)),
             }
         }
     }

@@ -414,6 +414,19 @@ impl ReplayServer {
         lock(&self.shared.log).clone()
     }
 
+    /// The requests logged, once there are at least `n` (or after two seconds): a request is
+    /// logged when its response is finished, which a client may see before the log does.
+    pub fn wait_for_requests(&self, n: usize) -> Vec<LoggedRequest> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let log = self.requests();
+            if log.len() >= n || std::time::Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// The requests logged after the first `seen` ones.
     pub fn requests_since(&self, seen: usize) -> Vec<LoggedRequest> {
         lock(&self.shared.log)

@@ -110,7 +110,7 @@ fn serves_recordings_byte_for_byte_and_matches_query() {
         get(s.addr(), "/v8/finance/chart/MSFT?interval=1d").status,
         404
     );
-    let log = s.requests();
+    let log = s.wait_for_requests(4);
     assert_eq!(log.len(), 4);
     assert_eq!(log[0].route.as_deref(), Some("/v8/finance/chart/AAPL"));
     assert_eq!(log[0].user_agent.as_deref(), Some("faults-test"));
@@ -138,7 +138,11 @@ fn status_sequence_with_retry_after_then_normal() {
             (200, None)
         ]
     );
-    let faults: Vec<Option<String>> = s.requests().into_iter().map(|r| r.fault).collect();
+    let faults: Vec<Option<String>> = s
+        .wait_for_requests(5)
+        .into_iter()
+        .map(|r| r.fault)
+        .collect();
     assert_eq!(
         faults,
         vec![
@@ -180,7 +184,7 @@ fn fixed_and_random_delays() {
         200
     );
     assert!(t.elapsed() >= Duration::from_millis(150));
-    let e = &s.requests()[0];
+    let e = &s.wait_for_requests(1)[0];
     assert!(e.end_ms - e.start_ms >= 150.0, "{e:?}");
 
     let s = server(&format!(
@@ -189,7 +193,7 @@ fn fixed_and_random_delays() {
     for _ in 0..5 {
         get(s.addr(), "/v8/finance/chart/AAPL?interval=1d");
     }
-    for e in s.requests() {
+    for e in s.wait_for_requests(5) {
         let took = e.end_ms - e.start_ms;
         assert!((20.0..200.0).contains(&took), "{took} ms");
     }
@@ -205,7 +209,7 @@ fn truncated_body_announces_more_than_it_sends() {
     assert_eq!(r.body.len(), 100);
     assert_eq!(r.content_length, Some(recorded().len()));
     assert_eq!(&r.body[..], &recorded()[..100]);
-    assert_eq!(s.requests()[0].fault.as_deref(), Some("truncate"));
+    assert_eq!(s.wait_for_requests(1)[0].fault.as_deref(), Some("truncate"));
     // The next request gets the whole body.
     assert_eq!(
         get(s.addr(), "/v8/finance/chart/AAPL?interval=1d").body,
@@ -220,7 +224,7 @@ fn reset_closes_without_an_answer() {
         Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
         Ok(bytes) => assert!(bytes.is_empty(), "got {} bytes", bytes.len()),
     }
-    let log = s.requests();
+    let log = s.wait_for_requests(1);
     assert_eq!(log[0].status, None);
     assert_eq!(log[0].fault.as_deref(), Some("reset"));
     assert_eq!(
@@ -274,7 +278,7 @@ fn log_shows_concurrency() {
     for t in threads {
         assert_eq!(t.join().unwrap(), 200);
     }
-    let log = s.requests();
+    let log = s.wait_for_requests(4);
     assert_eq!(log.len(), 4);
     // Highest number of requests in flight at once, from the logged intervals.
     let peak = log
