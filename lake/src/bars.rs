@@ -134,27 +134,42 @@ const PRICE_SLOTS: usize = 6; // open high low close adj_close vwap
 
 impl BarBatchBuilder {
     pub fn new(prices: PriceType, with_symbol: bool) -> BarBatchBuilder {
+        BarBatchBuilder::with_capacity(prices, with_symbol, 1024)
+    }
+
+    /// A builder with room for `rows` rows before its first batch (its columns would
+    /// otherwise grow by doubling, copying as they go).
+    pub fn with_capacity(prices: PriceType, with_symbol: bool, rows: usize) -> BarBatchBuilder {
         let dec = match prices {
-            PriceType::Decimal => (0..PRICE_SLOTS).map(|_| Decimal128Builder::new()).collect(),
+            PriceType::Decimal => (0..PRICE_SLOTS)
+                .map(|_| Decimal128Builder::with_capacity(rows))
+                .collect(),
             PriceType::Float64 => Vec::new(),
         };
         let flt = match prices {
-            PriceType::Float64 => (0..PRICE_SLOTS).map(|_| Float64Builder::new()).collect(),
+            PriceType::Float64 => (0..PRICE_SLOTS)
+                .map(|_| Float64Builder::with_capacity(rows))
+                .collect(),
             PriceType::Decimal => Vec::new(),
+        };
+        let symbol = if with_symbol {
+            StringBuilder::with_capacity(rows, rows * 4)
+        } else {
+            StringBuilder::new()
         };
         BarBatchBuilder {
             prices,
             with_symbol,
             schema: bar_schema(prices, with_symbol),
-            symbol: StringBuilder::new(),
-            date: Date32Builder::new(),
+            symbol,
+            date: Date32Builder::with_capacity(rows),
             dec,
             flt,
-            volume: Int64Builder::new(),
-            transactions: Int64Builder::new(),
+            volume: Int64Builder::with_capacity(rows),
+            transactions: Int64Builder::with_capacity(rows),
             currency: StringDictionaryBuilder::new(),
             provider: StringDictionaryBuilder::new(),
-            source_ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            source_ts: TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC"),
             rows: 0,
             rounded: 0,
             rounded_examples: Vec::new(),

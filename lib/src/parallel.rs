@@ -7,7 +7,7 @@
 //! number, so every message still says `file:line`.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -69,11 +69,12 @@ impl Pending {
         }
     }
 
-    /// Takes in a whole block at once when no line in it is too long (the usual case): one
-    /// copy, newlines found with SIMD. `false` leaves the block to [`Pending::absorb_by_line`].
-    fn absorb_whole(&mut self, block: &[u8]) -> bool {
+    /// Where the lines of `block` end, when none of them is too long (the usual case): how
+    /// many newlines, where the unfinished line starts and how long it is (with the part
+    /// already kept). Newlines are found with SIMD. `None`: go line by line.
+    fn scan(&self, block: &[u8]) -> Option<(u64, usize, usize)> {
         if self.skipping {
-            return false;
+            return None;
         }
         let cap = self.max_line + 1;
         let mut line_start = 0;
@@ -81,23 +82,48 @@ impl Pending {
         let mut newlines = 0u64;
         for at in memchr::memchr_iter(b'\n', block) {
             if at - line_start + carried > cap {
-                return false;
+                return None;
             }
             carried = 0;
             newlines += 1;
             line_start = at + 1;
         }
         let tail = block.len() - line_start + carried;
-        if tail >= cap {
+        (tail < cap).then_some((newlines, line_start, tail))
+    }
+
+    /// Takes in a whole block at once when no line in it is too long.
+    fn absorb_whole(&mut self, block: &[u8]) -> bool {
+        let Some((newlines, line_start, tail)) = self.scan(block) else {
             return false;
-        }
+        };
         self.bytes.extend_from_slice(block);
+        self.commit(newlines, block.len() - line_start, tail);
+        true
+    }
+
+    /// Accounts for bytes appended to `bytes` from `from` on (read straight into it).
+    fn absorb_appended(&mut self, from: usize) {
+        match self.scan(&self.bytes[from..]) {
+            Some((newlines, line_start, tail)) => {
+                let after = self.bytes.len() - from - line_start;
+                self.commit(newlines, after, tail);
+            }
+            None => {
+                let block = self.bytes.split_off(from);
+                self.absorb_by_line(&block);
+            }
+        }
+    }
+
+    /// `newlines` more complete lines, of which the last ends `after` bytes before the end of
+    /// `bytes`; the unfinished line is `tail` bytes long.
+    fn commit(&mut self, newlines: u64, after: usize, tail: usize) {
         if newlines > 0 {
-            self.complete = self.bytes.len() - (block.len() - line_start);
+            self.complete = self.bytes.len() - after;
             self.complete_lines += newlines;
         }
         self.line_len = tail;
-        true
     }
 
     /// Line by line, cutting over-long lines.
@@ -188,14 +214,34 @@ impl<R: BufRead> Chunker<R> {
                 self.pending.complete_lines = 0;
                 return Ok(Some(chunk));
             }
-            let available = crate::ndjson::fill(&mut self.input, &self.name)?;
-            if available.is_empty() {
+            let len = if self.min_bytes > 1 {
+                // Big chunks wanted: read straight into the chunk's buffer, saving a copy.
+                let from = self.pending.bytes.len();
+                let want = self.min_bytes.max(1 << 16);
+                self.pending.bytes.reserve(want);
+                let read = std::io::Read::take(&mut self.input, want as u64)
+                    .read_to_end(&mut self.pending.bytes)
+                    .map_err(|source| Error::Read {
+                        name: self.name.clone(),
+                        source,
+                    })?;
+                if read > 0 {
+                    self.pending.absorb_appended(from);
+                }
+                read
+            } else {
+                let available = crate::ndjson::fill(&mut self.input, &self.name)?;
+                let len = available.len();
+                if len > 0 {
+                    self.pending.absorb(available);
+                    self.input.consume(len);
+                }
+                len
+            };
+            if len == 0 {
                 self.done = true;
                 continue;
             }
-            let len = available.len();
-            self.pending.absorb(available);
-            self.input.consume(len);
             if self.pending.complete > 0 && self.pending.complete >= self.min_bytes {
                 let (bytes, lines) = self.pending.take_complete(self.min_bytes.max(len));
                 let chunk = Chunk {

@@ -304,11 +304,13 @@ fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
             for input_path in input_paths(&opts.inputs) {
                 let input = tickerlake::io::Input::open(&input_path)?;
                 let name = input.name.clone();
-                // 1 MiB blocks: a chunk becomes one batch, and bigger batches encode faster.
-                let reader = std::io::BufReader::with_capacity(CHUNK_BYTES, input.reader);
-                let chunker =
-                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE)
-                        .with_min_bytes(CHUNK_BYTES);
+                // 1 MiB chunks, read straight into their buffers: a chunk becomes one batch.
+                let chunker = Chunker::new(
+                    input.reader,
+                    name.clone(),
+                    tickerlake::ndjson::DEFAULT_MAX_LINE,
+                )
+                .with_min_bytes(CHUNK_BYTES);
                 let build = |chunk: &Chunk| build_chunk(chunk, &name, opts.prices);
                 map_ordered(
                     chunker,
@@ -403,7 +405,8 @@ struct BuiltChunk {
 
 fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChunk, Error> {
     let mut reader = chunk.reader(name, tickerlake::ndjson::DEFAULT_MAX_LINE);
-    let mut builder = BarBatchBuilder::new(prices, true);
+    // Bars take 150-250 bytes a line: room for all of them, so no column grows while built.
+    let mut builder = BarBatchBuilder::with_capacity(prices, true, chunk.bytes.len() / 128 + 16);
     let mut bad = Vec::new();
     let mut out_of_range = None;
     while let Some(line) = reader.next_line() {
@@ -725,10 +728,12 @@ fn for_each_bar(
             InputFormat::Ndjson => {
                 let input = tickerlake::io::Input::open(&path)?;
                 let name = input.name.clone();
-                let reader = std::io::BufReader::with_capacity(CHUNK_BYTES, input.reader);
-                let chunker =
-                    Chunker::new(reader, name.clone(), tickerlake::ndjson::DEFAULT_MAX_LINE)
-                        .with_min_bytes(CHUNK_BYTES);
+                let chunker = Chunker::new(
+                    input.reader,
+                    name.clone(),
+                    tickerlake::ndjson::DEFAULT_MAX_LINE,
+                )
+                .with_min_bytes(CHUNK_BYTES);
                 let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
                 map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
                     let mut bad = decoded.bad.into_iter().peekable();
