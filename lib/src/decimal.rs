@@ -63,6 +63,13 @@ impl Decimal {
             .then(|| Decimal { mantissa, scale }.normalized())
     }
 
+    /// `mantissa × 10^-scale` from a parser that produced it normalised and in range.
+    pub(crate) fn from_normalized(mantissa: i64, scale: u8) -> Decimal {
+        let d = Decimal { mantissa, scale };
+        debug_assert_eq!(Decimal::new(mantissa, scale), Some(d));
+        d
+    }
+
     pub fn mantissa(self) -> i64 {
         self.mantissa
     }

@@ -304,68 +304,74 @@ impl<'a> Scanner<'a> {
         self.text.get(start..end)
     }
 
-    /// Digits from here, at most `max` of them: how many, and the value `acc` continued
-    /// with them. `None` past `max` digits.
-    fn digits(&mut self, mut acc: u64, max: usize) -> Option<(usize, u64)> {
+    /// How many ASCII digits follow.
+    fn skip_digits(&mut self) -> usize {
         let start = self.i;
-        while let Some(&c) = self.b.get(self.i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
             self.i += 1;
-            if self.i - start > max {
-                return None;
-            }
-            acc = acc * 10 + u64::from(d);
         }
-        Some((self.i - start, acc))
+        self.i - start
     }
 
-    /// A JSON number without exponent and with at most 15 significant digits.
+    /// A JSON number without exponent and with at most 15 significant digits, read straight
+    /// into normalised form (trailing fractional zeros dropped).
     fn decimal(&mut self) -> Option<Decimal> {
         let negative = self.peek() == Some(b'-');
         if negative {
             self.i += 1;
         }
         let int_start = self.i;
-        // 18 digits in all keep the mantissa within an i64 (and a Decimal).
-        let (int_len, mut mantissa) = self.digits(0, 18)?;
+        let int_len = self.skip_digits();
         if int_len == 0 || (int_len > 1 && self.b[int_start] == b'0') {
             return None; // not JSON
         }
-        let mut scale = 0;
+        let (mut frac_start, mut frac_len) = (self.i, 0);
         if self.peek() == Some(b'.') {
             self.i += 1;
-            let (frac_len, m) = self.digits(mantissa, 18 - int_len)?;
+            frac_start = self.i;
+            frac_len = self.skip_digits();
             if frac_len == 0 {
                 return None;
             }
-            mantissa = m;
-            scale = frac_len;
         }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
+        // 18 digits in all keep the mantissa within an i64.
+        if matches!(self.peek(), Some(b'e' | b'E')) || int_len + frac_len > 18 {
             return None;
         }
-        // Leading zeros add nothing to the mantissa; trailing ones count, conservatively.
+        let frac = &self.b[frac_start..frac_start + frac_len];
+        let kept = frac.iter().rposition(|&c| c != b'0').map_or(0, |i| i + 1);
+        let digits = self.b[int_start..int_start + int_len]
+            .iter()
+            .chain(&frac[..kept]);
+        let mantissa = digits.fold(0u64, |m, &c| m * 10 + u64::from(c - b'0'));
+        // Leading zeros add nothing; any more digits and the f64 may not spell them back.
         if mantissa >= 10u64.pow(EXACT_DIGITS) {
             return None;
         }
         let mantissa = i64::try_from(mantissa).ok()?;
-        Decimal::new(if negative { -mantissa } else { mantissa }, scale as u8)
+        let scale = if mantissa == 0 { 0 } else { kept as u8 };
+        Some(Decimal::from_normalized(
+            if negative { -mantissa } else { mantissa },
+            scale,
+        ))
     }
 
     /// A non-negative JSON integer that fits an `i64`.
     fn whole(&mut self) -> Option<i64> {
         let start = self.i;
-        let (len, value) = self.digits(0, 18)?;
-        if len == 0 || (len > 1 && self.b[start] == b'0') {
+        let len = self.skip_digits();
+        if len == 0 || len > 18 || (len > 1 && self.b[start] == b'0') {
             return None;
         }
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        i64::try_from(value).ok()
+        let digits = &self.b[start..self.i];
+        Some(
+            digits
+                .iter()
+                .fold(0i64, |n, &c| n * 10 + i64::from(c - b'0')),
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! Both cores on one NDJSON stream: the input is cut into chunks of whole lines, the chunks are
 //! processed on worker threads, and the results come back **in input order**, so output,
 //! rejects and the first error are exactly what a sequential run gives. Memory is bounded: at
-//! most four chunks per worker are read and not yet delivered.
+//! most eight chunks per worker are read and not yet delivered.
 //!
 //! Each chunk is processed with an ordinary [`NdjsonReader`] that knows the chunk's first line
 //! number, so every message still says `file:line`.
@@ -280,7 +280,7 @@ where
     }
     // At most `window` chunks are read and not yet delivered: memory stays bounded even when one
     // chunk is slow and the others pile up behind it.
-    let window = threads * 4;
+    let window = threads * 8;
     let (credit_tx, credit_rx) = sync_channel::<()>(window);
     for _ in 0..window {
         let _ = credit_tx.send(());
