@@ -117,7 +117,9 @@ def main() -> int:
     def duck_sql(mode, src, dst):
         sql = subprocess.run([py, anchors, "sql", "convert", "--fmt", "ndjson", "--mode", mode, src, dst],
                              check=True, capture_output=True, text=True).stdout
-        path = os.path.join(out, f"duck_{mode}.sql")
+        # One script per job and size: the jobs of every size are set up before any runs.
+        stem = os.path.splitext(os.path.basename(src))[0]
+        path = os.path.join(out, f"duck_{mode}_{stem}.sql")
         with open(path, "w") as f:
             f.write(sql)
         return path
