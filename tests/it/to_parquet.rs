@@ -493,6 +493,37 @@ fn csv_input_gives_the_same_lake() {
         w.read("bad-rows.csv"),
         "symbol,date,close,provider\nA,2024-13-02,1.5,p\nB,2024-01-02,x,p\n"
     );
+    // Rows a CSV parser chokes on (too few or too many fields, bytes that are not UTF-8) are
+    // set aside whole too, with their line.
+    w.write(
+        "ragged.csv",
+        b"symbol,date,close,provider\nA,2024-01-02,1.5,p\nA,2024-01-03,1.5\nA,2024-01-04,1.5,p,extra\nA,2024-01-05,1.5,\xffp\nA,2024-01-08,1.6,p\n",
+    );
+    w.cmd("to-parquet")
+        .args([
+            "ragged.csv",
+            "--input-format",
+            "csv",
+            "-o",
+            "r.parquet",
+            "--rejects",
+            "ragged-rows.csv",
+            "--log-format",
+            "text",
+        ])
+        .fails_with(1)
+        .stderr_contains("ragged.csv:3")
+        .stderr_contains("3 fields, the header has 4");
+    assert_eq!(
+        std::fs::read(w.join("ragged-rows.csv")).unwrap(),
+        b"symbol,date,close,provider\nA,2024-01-03,1.5\nA,2024-01-04,1.5,p,extra\nA,2024-01-05,1.5,\xffp\n".to_vec()
+    );
+    let kept = w
+        .cmd("to-parquet")
+        .args(["--cat", "r.parquet"])
+        .succeeds()
+        .stdout();
+    assert_eq!(kept.lines().count(), 2, "{kept}");
     w.write(
         "bad.csv",
         "symbol,date,close,provider,colour\nA,2024-01-02,1.5,p,red\n",

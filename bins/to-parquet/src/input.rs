@@ -22,6 +22,8 @@ pub struct CsvBars {
     name: String,
     reader: csv::Reader<Reader>,
     headers: csv::StringRecord,
+    /// The row as read, then as text.
+    raw: csv::ByteRecord,
     record: csv::StringRecord,
     line: u64,
     /// Whether a rejected row has gone out yet: the first one carries the header line, so
@@ -37,7 +39,9 @@ impl BarSource {
             InputFormat::Csv => {
                 let mut reader = csv::ReaderBuilder::new()
                     .has_headers(true)
-                    .flexible(false)
+                    // Rows of the wrong length are checked here, so that they reach the rejects
+                    // whole rather than as a bare parse error.
+                    .flexible(true)
                     .from_reader(input.reader);
                 let headers = match reader.headers() {
                     Ok(h) => h.clone(),
@@ -65,6 +69,7 @@ impl BarSource {
                     name: input.name,
                     reader,
                     headers,
+                    raw: csv::ByteRecord::new(),
                     record: csv::StringRecord::new(),
                     line: 1,
                     rejected_any: false,
@@ -108,14 +113,13 @@ impl CsvBars {
     fn next(&mut self) -> Option<Result<Bar, tickerlake::ndjson::ReadError>> {
         use tickerlake::ndjson::ReadError;
         loop {
-            match self.reader.read_record(&mut self.record) {
+            match self.reader.read_byte_record(&mut self.raw) {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => {
+                    // An I/O error or a quote that never closes: no row to keep.
                     let line = e.position().map_or(self.line + 1, |p| p.line());
                     self.line = line;
-                    // A structural CSV error (wrong number of fields, bad UTF-8): the raw row is
-                    // not available, so the message says where it is.
                     return Some(Err(ReadError::Bad(BadLine {
                         error: RecordError {
                             input: self.name.clone(),
@@ -127,26 +131,50 @@ impl CsvBars {
                     })));
                 }
             }
-            self.line = self.record.position().map_or(self.line + 1, |p| p.line());
-            if self.record.iter().all(|f| f.trim().is_empty()) {
+            self.line = self.raw.position().map_or(self.line + 1, |p| p.line());
+            if self.raw.iter().all(|f| f.trim_ascii().is_empty()) {
                 continue;
+            }
+            let structural = if self.raw.len() != self.headers.len() {
+                Some(format!(
+                    "invalid CSV: {} fields, the header has {}",
+                    self.raw.len(),
+                    self.headers.len()
+                ))
+            } else {
+                match csv::StringRecord::from_byte_record(self.raw.clone()) {
+                    Ok(record) => {
+                        self.record = record;
+                        None
+                    }
+                    Err(e) => Some(format!("invalid CSV: {e}")),
+                }
+            };
+            if let Some(message) = structural {
+                let raw = csv_line(
+                    (!self.rejected_any).then_some(self.headers.as_byte_record()),
+                    &self.raw,
+                );
+                self.rejected_any = true;
+                return Some(Err(ReadError::Bad(BadLine {
+                    error: RecordError {
+                        input: self.name.clone(),
+                        line: self.line,
+                        field: None,
+                        message,
+                    },
+                    raw,
+                })));
             }
             // The first rejected row carries the header line: the rejects file is then a CSV
             // file that can be fixed and fed again.
             let with_header = !self.rejected_any;
             let headers = &self.headers;
             let bad = |field: Option<String>, message: String, record: &csv::StringRecord| {
-                let mut w = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::Any(b'\n'))
-                    .from_writer(Vec::new());
-                if with_header {
-                    let _ = w.write_record(headers);
-                }
-                let _ = w.write_record(record);
-                let mut raw = w.into_inner().unwrap_or_default();
-                if raw.last() == Some(&b'\n') {
-                    raw.pop();
-                }
+                let raw = csv_line(
+                    with_header.then_some(headers.as_byte_record()),
+                    record.as_byte_record(),
+                );
                 ReadError::Bad(BadLine {
                     error: RecordError {
                         input: self.name.clone(),
@@ -190,4 +218,22 @@ impl CsvBars {
             return Some(result);
         }
     }
+}
+
+/// A row as a CSV line (without its line ending), after the header line if one is given: what
+/// goes to the rejects file, which can then be fixed and fed again.
+fn csv_line(header: Option<&csv::ByteRecord>, row: &csv::ByteRecord) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    if let Some(h) = header {
+        let _ = w.write_byte_record(h);
+    }
+    let _ = w.write_byte_record(row);
+    let mut raw = w.into_inner().unwrap_or_default();
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+    }
+    raw
 }
