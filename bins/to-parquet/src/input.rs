@@ -113,6 +113,9 @@ impl CsvBars {
     fn next(&mut self) -> Option<Result<Bar, tickerlake::ndjson::ReadError>> {
         use tickerlake::ndjson::ReadError;
         loop {
+            if self.raw.is_empty() {
+                self.raw = std::mem::take(&mut self.record).into_byte_record();
+            }
             match self.reader.read_byte_record(&mut self.raw) {
                 Ok(false) => return None,
                 Ok(true) => {}
@@ -142,12 +145,17 @@ impl CsvBars {
                     self.headers.len()
                 ))
             } else {
-                match csv::StringRecord::from_byte_record(self.raw.clone()) {
+                // The row's buffers move between the two forms rather than being copied.
+                match csv::StringRecord::from_byte_record(std::mem::take(&mut self.raw)) {
                     Ok(record) => {
                         self.record = record;
                         None
                     }
-                    Err(e) => Some(format!("invalid CSV: {e}")),
+                    Err(e) => {
+                        let message = format!("invalid CSV: {}", e.utf8_error());
+                        self.raw = e.into_byte_record();
+                        Some(message)
+                    }
                 }
             };
             if let Some(message) = structural {
