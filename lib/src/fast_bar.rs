@@ -43,9 +43,11 @@ pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
     if s.peek() == Some(b'}') {
         return None; // no fields: the strict decoder names the missing one
     }
+    let mut expected = Field::Symbol;
     loop {
         s.ws();
-        let field = s.key()?;
+        let field = s.key(expected)?;
+        expected = field.next_written();
         let bit = 1u16 << field as u16;
         if seen & bit != 0 {
             return None;
@@ -134,6 +136,42 @@ enum Field {
 }
 
 impl Field {
+    /// The quoted key, with its closing quote.
+    fn quoted(self) -> &'static [u8] {
+        match self {
+            Field::Symbol => b"symbol\"",
+            Field::Date => b"date\"",
+            Field::Open => b"open\"",
+            Field::High => b"high\"",
+            Field::Low => b"low\"",
+            Field::Close => b"close\"",
+            Field::AdjClose => b"adj_close\"",
+            Field::Vwap => b"vwap\"",
+            Field::Volume => b"volume\"",
+            Field::Transactions => b"transactions\"",
+            Field::Currency => b"currency\"",
+            Field::Provider => b"provider\"",
+            Field::SourceTs => b"source_ts\"",
+        }
+    }
+
+    /// The key that follows this one in lines tickerlake writes (the Bar's field order, optional
+    /// fields left out): the first guess for the next key.
+    fn next_written(self) -> Field {
+        match self {
+            Field::Symbol => Field::Date,
+            Field::Date => Field::Open,
+            Field::Open => Field::High,
+            Field::High => Field::Low,
+            Field::Low => Field::Close,
+            Field::Close => Field::AdjClose,
+            Field::AdjClose => Field::Volume,
+            Field::Volume | Field::Vwap | Field::Transactions | Field::Currency => Field::Provider,
+            Field::Provider => Field::SourceTs,
+            Field::SourceTs => Field::Symbol,
+        }
+    }
+
     fn price_slot(self) -> usize {
         match self {
             Field::Open => 0,
@@ -273,9 +311,14 @@ impl<'a> Scanner<'a> {
 
     /// A key of the bar contract, written plainly (`"close"`); any other key, or a key
     /// spelled with escapes, is left to the strict decoder.
-    fn key(&mut self) -> Option<Field> {
+    fn key(&mut self, expected: Field) -> Option<Field> {
         self.eat(b'"')?;
         let rest = &self.b[self.i..];
+        // Lines from one writer repeat one key order: guess first, one comparison.
+        if rest.starts_with(expected.quoted()) {
+            self.i += expected.quoted().len();
+            return Some(expected);
+        }
         let is = |name: &[u8]| {
             rest.len() > name.len() && rest.starts_with(name) && rest[name.len()] == b'"'
         };
