@@ -194,6 +194,8 @@ pub struct LakeWriter {
     opts: WriteOptions,
     staged: BTreeMap<PartitionKey, Staged>,
     unchanged: BTreeSet<PartitionKey>,
+    /// Partitions that had a file when the writer started.
+    existing: BTreeSet<PartitionKey>,
     created_dirs: Vec<PathBuf>,
     rounded: u64,
     rounded_examples: Vec<Rounded>,
@@ -239,8 +241,11 @@ impl LakeWriter {
             });
         }
         remove_stale_temps(&root)?;
+        // The partitions there are (the lock keeps them so for the run), so that a partition
+        // being written needs no look-up to know whether it is new.
+        let existing: BTreeSet<PartitionKey> = partitions(&root)?.into_iter().collect();
         // One price type per lake: a lake mixing decimal and float64 files is what readers trip on.
-        if let Some(key) = partitions(&root)?.first() {
+        if let Some(key) = existing.first() {
             let path = key.file(&root);
             let f = fs::File::open(&path).map_err(io_err(&path))?;
             let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
@@ -269,6 +274,7 @@ impl LakeWriter {
             opts,
             staged: BTreeMap::new(),
             unchanged: BTreeSet::new(),
+            existing,
             created_dirs: Vec::new(),
             rounded: 0,
             rounded_examples: Vec::new(),
@@ -304,8 +310,11 @@ impl LakeWriter {
             .map(|(key, rows)| {
                 let target = key.file(&self.root);
                 let (base, existed) = match self.staged.get(&key) {
-                    Some(s) => (s.temp.to_path_buf(), s.existed),
-                    None => (target.clone(), target.exists()),
+                    Some(s) => (Some(s.temp.to_path_buf()), s.existed),
+                    None => {
+                        let existed = self.existing.contains(&key);
+                        (existed.then(|| target.clone()), existed)
+                    }
                 };
                 Job {
                     key,
@@ -446,8 +455,9 @@ struct Job<'a> {
     key: PartitionKey,
     rows: Vec<Bar>,
     target: PathBuf,
-    /// The file holding the partition's current rows: its staged file or its target.
-    base: PathBuf,
+    /// The file holding the partition's current rows: its staged file or its target (none for
+    /// a new partition).
+    base: Option<PathBuf>,
     existed: bool,
     ctx: JobContext<'a>,
 }
@@ -471,7 +481,10 @@ impl Job<'_> {
             existed,
             ctx,
         } = self;
-        let mut all = read_partition_file(&base, &key)?;
+        let mut all = match &base {
+            Some(base) => read_partition_file(base, &key)?,
+            None => Vec::new(),
+        };
         all.extend(rows);
         let merged = dedupe_sorted(all);
         let mut builder = BarBatchBuilder::new(ctx.prices, ctx.layout == Layout::YearMonth);
@@ -496,19 +509,8 @@ impl Job<'_> {
             return Ok(done);
         }
         let dir = done.key.dir(ctx.root);
-        if !dir.exists() {
-            // Remember every level created, to remove them if the run is abandoned.
-            let mut d = dir.as_path();
-            while !d.exists() && d != ctx.root {
-                done.created_dirs.push(d.to_path_buf());
-                match d.parent() {
-                    Some(p) => d = p,
-                    None => break,
-                }
-            }
-            done.created_dirs.reverse();
-            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        }
+        // Remember every level created, to remove them if the run is abandoned.
+        done.created_dirs = create_dirs(&dir, ctx.root)?;
         let mut temp = tempfile::Builder::new()
             .prefix(".part-0.parquet.")
             .suffix(".tmp")
@@ -525,6 +527,28 @@ impl Job<'_> {
             bytes: bytes.len() as u64,
         });
         Ok(done)
+    }
+}
+
+/// Creates `dir` and any missing parents up to `root`, by trying `mkdir` first (one system call
+/// when only the last level is missing, as for a new year of a known symbol). Returns the
+/// directories it created, outermost first.
+fn create_dirs(dir: &Path, root: &Path) -> Result<Vec<PathBuf>, LakeError> {
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(vec![dir.to_path_buf()]),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != root => {
+            let parent = dir.parent().ok_or_else(|| io_err(dir)(e))?;
+            let mut created = create_dirs(parent, root)?;
+            match fs::create_dir(dir) {
+                Ok(()) => created.push(dir.to_path_buf()),
+                // Another job of this run made it meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err(dir)(e)),
+            }
+            Ok(created)
+        }
+        Err(e) => Err(io_err(dir)(e)),
     }
 }
 
