@@ -487,7 +487,11 @@ impl Job<'_> {
         };
         all.extend(rows);
         let merged = dedupe_sorted(all);
-        let mut builder = BarBatchBuilder::new(ctx.prices, ctx.layout == Layout::YearMonth);
+        let mut builder = BarBatchBuilder::with_capacity(
+            ctx.prices,
+            ctx.layout == Layout::YearMonth,
+            merged.len().min(ctx.opts.row_group_rows.max(1)),
+        );
         let mut batches = Vec::new();
         for chunk in merged.chunks(ctx.opts.row_group_rows.max(1)) {
             for bar in chunk {
