@@ -515,14 +515,25 @@ impl Job<'_> {
         let dir = done.key.dir(ctx.root);
         // Remember every level created, to remove them if the run is abandoned.
         done.created_dirs = create_dirs(&dir, ctx.root)?;
-        let mut temp = tempfile::Builder::new()
+        let staged = tempfile::Builder::new()
             .prefix(".part-0.parquet.")
             .suffix(".tmp")
             .permissions(file_mode())
             .tempfile_in(&dir)
-            .map_err(io_err(&dir))?;
-        // Synced at commit, all files at once.
-        temp.write_all(&bytes).map_err(io_err(temp.path()))?;
+            .map_err(io_err(&dir))
+            .and_then(|mut temp| {
+                // Synced at commit, all files at once.
+                temp.write_all(&bytes).map_err(io_err(temp.path()))?;
+                Ok(temp)
+            });
+        let temp = match staged {
+            Ok(temp) => temp,
+            Err(e) => {
+                // The temp file is gone with its handle; the directories made for it go too.
+                remove_empty_dirs(&done.created_dirs);
+                return Err(e);
+            }
+        };
         done.staged = Some(Staged {
             temp: temp.into_temp_path(),
             target,
@@ -548,11 +559,22 @@ fn create_dirs(dir: &Path, root: &Path) -> Result<Vec<PathBuf>, LakeError> {
                 Ok(()) => created.push(dir.to_path_buf()),
                 // Another job of this run made it meanwhile.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(io_err(dir)(e)),
+                Err(e) => {
+                    remove_empty_dirs(&created);
+                    return Err(io_err(dir)(e));
+                }
             }
             Ok(created)
         }
         Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+/// Removes directories this run created, innermost first, where they are still empty (another
+/// job of the run may have put its own files in them).
+fn remove_empty_dirs(dirs: &[PathBuf]) {
+    for d in dirs.iter().rev() {
+        let _ = fs::remove_dir(d);
     }
 }
 
