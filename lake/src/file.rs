@@ -298,8 +298,7 @@ pub fn to_bytes(
             );
         }
     }
-    let arrow = ArrowWriter::try_new(Vec::new(), schema, Some(props.build()))?;
-    let mut w = arrow;
+    let mut w = ArrowWriter::try_new(Vec::new(), schema, Some(props.build()))?;
     for b in batches {
         w.write(b)?;
     }

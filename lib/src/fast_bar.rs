@@ -24,21 +24,15 @@ const EXACT_DIGITS: u32 = 15;
 pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
     // One UTF-8 check for the whole line (the strict decoder checks every string); strings
     // are then cut out of it at quote characters, which are always char boundaries.
-    let text = std::str::from_utf8(line).ok()?;
-    let mut s = Scanner {
-        b: line,
-        text,
-        i: 0,
-    };
+    let mut s = Scanner::new(std::str::from_utf8(line).ok()?);
     s.ws();
     s.eat(b'{')?;
     let mut seen = 0u16;
     let mut symbol = None;
-    let mut date = None;
+    let mut date: Option<(&str, NaiveDate)> = None; // with its text, for the timestamp
     let mut prices: [Option<Decimal>; 6] = [None; 6];
     let (mut volume, mut transactions) = (None, None);
     let (mut currency, mut provider, mut source_ts) = (None, None, None);
-    let mut date_text = None; // a timestamp on the bar's own date reuses the parsed date
     s.ws();
     if s.peek() == Some(b'}') {
         return None; // no fields: the strict decoder names the missing one
@@ -66,8 +60,7 @@ pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
             }
             Field::Date => {
                 let text = s.plain_str()?;
-                date = Some(date_format::parse(text).ok()?);
-                date_text = Some(text);
+                date = Some((text, date_format::parse(text).ok()?));
             }
             Field::Open
             | Field::High
@@ -85,7 +78,7 @@ pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
                 source_ts = if s.null() {
                     None
                 } else {
-                    Some(timestamp(s.plain_str()?, date_text.zip(date))?)
+                    Some(timestamp(s.plain_str()?, date)?)
                 }
             }
         }
@@ -103,7 +96,7 @@ pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
     let [open, high, low, close, adj_close, vwap] = prices;
     Some(BarRef {
         symbol: symbol?,
-        date: date?,
+        date: date?.1,
         open,
         high,
         low,
@@ -186,7 +179,8 @@ impl Field {
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`, the spelling every tickerlake program and most
 /// providers write; anything else (other offsets, leap seconds, lower-case letters) is left to
-/// the strict parser.
+/// the strict parser. `known` is the bar's date with its text, reused when the timestamp falls
+/// on it.
 fn timestamp(text: &str, known: Option<(&str, NaiveDate)>) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
@@ -227,9 +221,9 @@ fn timestamp(text: &str, known: Option<(&str, NaiveDate)>) -> Option<DateTime<Ut
 }
 
 struct Scanner<'a> {
-    b: &'a [u8],
-    /// The same bytes, known to be UTF-8.
+    /// The line, known to be UTF-8, and its bytes.
     text: &'a str,
+    b: &'a [u8],
     i: usize,
 }
 
@@ -247,6 +241,14 @@ fn special_bytes(word: u64) -> u64 {
 }
 
 impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Scanner<'a> {
+        Scanner {
+            text,
+            b: text.as_bytes(),
+            i: 0,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -593,12 +595,8 @@ mod tests {
                     let mut line = vec![b'"'];
                     line.extend_from_slice(&body);
                     line.push(b'"');
-                    let text = String::from_utf8_lossy(&line).into_owned();
-                    let mut s = Scanner {
-                        b: &line,
-                        text: &text,
-                        i: 0,
-                    };
+                    let text = String::from_utf8(line.clone()).expect("UTF-8");
+                    let mut s = Scanner::new(&text);
                     let got = s.plain_span();
                     if at < len && special != b'"' {
                         assert_eq!(got, None, "{line:?}");

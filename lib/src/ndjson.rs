@@ -202,12 +202,9 @@ impl<R: BufRead> NdjsonReader<R> {
                 Err(e) => return Some(Err(ReadError::Io(e))),
             };
             self.line += 1;
-            if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
-                self.buf.drain(..3);
-            }
-            if self.buf.last() == Some(&b'\r') {
-                self.buf.pop();
-            }
+            let content = content(&self.buf, self.line == 1);
+            self.buf.truncate(content.end);
+            self.buf.drain(..content.start);
             if cut || self.buf.len() > self.max_line {
                 self.buf.truncate(self.max_line);
                 let raw = std::mem::take(&mut self.buf);
@@ -258,14 +255,7 @@ fn locate(available: &[u8], first_line: bool, max_line: usize) -> Next {
     let Some(newline) = memchr::memchr(b'\n', available) else {
         return Next::Slow;
     };
-    let mut start = 0;
-    let mut end = newline;
-    if first_line && available.starts_with(b"\xEF\xBB\xBF") {
-        start = 3.min(end);
-    }
-    if end > start && available[end - 1] == b'\r' {
-        end -= 1;
-    }
+    let std::ops::Range { start, end } = content(&available[..newline], first_line);
     if end - start > max_line {
         return Next::Slow;
     }
@@ -275,6 +265,22 @@ fn locate(available: &[u8], first_line: bool, max_line: usize) -> Next {
     } else {
         Next::Line { start, end, used }
     }
+}
+
+/// The part of a physical line (without its `\n`) that is the line: without a byte-order mark
+/// on the first line and without the `\r` of a CRLF ending.
+fn content(line: &[u8], first_line: bool) -> std::ops::Range<usize> {
+    let start = if first_line && line.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let end = if line.len() > start && line.ends_with(b"\r") {
+        line.len() - 1
+    } else {
+        line.len()
+    };
+    start..end
 }
 
 /// The reader's next block of bytes (empty at the end), retrying interrupted reads.

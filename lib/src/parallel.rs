@@ -63,10 +63,11 @@ struct Pending {
 }
 
 impl Pending {
+    /// Takes in a block the input delivered.
     fn absorb(&mut self, block: &[u8]) {
-        if !self.absorb_whole(block) {
-            self.absorb_by_line(block);
-        }
+        let from = self.bytes.len();
+        self.bytes.extend_from_slice(block);
+        self.absorb_appended(from);
     }
 
     /// Where the lines of `block` end, when none of them is too long (the usual case): how
@@ -92,17 +93,8 @@ impl Pending {
         (tail < cap).then_some((newlines, line_start, tail))
     }
 
-    /// Takes in a whole block at once when no line in it is too long.
-    fn absorb_whole(&mut self, block: &[u8]) -> bool {
-        let Some((newlines, line_start, tail)) = self.scan(block) else {
-            return false;
-        };
-        self.bytes.extend_from_slice(block);
-        self.commit(newlines, block.len() - line_start, tail);
-        true
-    }
-
-    /// Accounts for bytes appended to `bytes` from `from` on (read straight into it).
+    /// Accounts for bytes appended to `bytes` from `from` on: all at once when no line in them
+    /// is too long (the usual case), else line by line.
     fn absorb_appended(&mut self, from: usize) {
         match self.scan(&self.bytes[from..]) {
             Some((newlines, line_start, tail)) => {
@@ -219,7 +211,8 @@ impl<R: BufRead> Chunker<R> {
                 let from = self.pending.bytes.len();
                 let want = self.min_bytes.max(1 << 16);
                 self.pending.bytes.reserve(want);
-                let read = std::io::Read::take(&mut self.input, want as u64)
+                let read = (&mut self.input)
+                    .take(want as u64)
                     .read_to_end(&mut self.pending.bytes)
                     .map_err(|source| Error::Read {
                         name: self.name.clone(),
