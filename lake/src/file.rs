@@ -7,14 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
+use crate::LakeError;
+use crate::encode::{EncodedColumn, Route, RowGroupEncoder};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
-};
+use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{
@@ -22,9 +22,6 @@ use parquet::file::properties::{
 };
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
-use rayon::prelude::*;
-
-use crate::LakeError;
 
 /// How files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +96,7 @@ const NO_DICTIONARY: &[&str] = &[
 pub struct FileWriter<W: Write + Send> {
     file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
-    schema: SchemaRef,
+    encoder: Arc<RowGroupEncoder>,
     row_group_rows: usize,
     /// Rows of the row group being gathered.
     pending: Vec<RecordBatch>,
@@ -107,7 +104,7 @@ pub struct FileWriter<W: Write + Send> {
     /// Row groups handed out so far (the index of the next one).
     row_groups: usize,
     /// Row groups being encoded, oldest first.
-    in_flight: VecDeque<Receiver<Result<Vec<ArrowColumnChunk>, ParquetError>>>,
+    in_flight: VecDeque<Receiver<Result<Vec<EncodedColumn>, ParquetError>>>,
     /// 0: encode on the calling thread.
     threads: usize,
     rows: u64,
@@ -136,14 +133,54 @@ impl<W: Write + Send> FileWriter<W> {
         opts: WriteOptions,
         threads: usize,
     ) -> Result<FileWriter<W>, LakeError> {
+        let level = ZstdLevel::try_new(opts.zstd_level)?;
+        let routes = schema
+            .fields()
+            .iter()
+            .map(|f| Route::for_type(f.data_type(), level))
+            .collect();
+        FileWriter::open(
+            out,
+            schema,
+            opts,
+            writer_properties_builder(opts)?,
+            routes,
+            threads,
+        )
+    }
+
+    /// `props` as the options give them; columns routed [`Route::Zstd`] are switched to
+    /// uncompressed here, as that route requires.
+    fn open(
+        out: W,
+        schema: SchemaRef,
+        opts: WriteOptions,
+        mut props: WriterPropertiesBuilder,
+        routes: Vec<Route>,
+        threads: usize,
+    ) -> Result<FileWriter<W>, LakeError> {
+        for (field, route) in schema.fields().iter().zip(&routes) {
+            if let Route::Zstd(_) = route {
+                props = props.set_column_compression(
+                    ColumnPath::from(field.name().as_str()),
+                    Compression::UNCOMPRESSED,
+                );
+            }
+        }
         // ArrowWriter sets up the file the way every reader expects (the Arrow schema in the
         // footer for types Parquet lacks, like time zones); its parts then do the work.
-        let arrow = ArrowWriter::try_new(out, Arc::clone(&schema), Some(writer_properties(opts)?))?;
+        let arrow = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props.build()))?;
         let (file, factory) = arrow.into_serialized_writer()?;
+        let encoder = RowGroupEncoder::new(
+            schema,
+            file.schema_descr(),
+            Arc::clone(file.properties()),
+            routes,
+        );
         Ok(FileWriter {
             file,
             factory,
-            schema,
+            encoder: Arc::new(encoder),
             row_group_rows: opts.row_group_rows.max(1),
             pending: Vec::new(),
             pending_rows: 0,
@@ -182,14 +219,14 @@ impl<W: Write + Send> FileWriter<W> {
         self.pending_rows = 0;
         let writers = self.factory.create_column_writers(self.row_groups)?;
         self.row_groups += 1;
-        let schema = Arc::clone(&self.schema);
         if self.threads == 0 {
-            let chunks = encode_row_group(&schema, &batches, writers, false)?;
-            return self.append(chunks);
+            let columns = self.encoder.encode(&batches, writers, false)?;
+            return self.append(columns);
         }
         let (tx, rx) = sync_channel(1);
+        let encoder = Arc::clone(&self.encoder);
         rayon::spawn(move || {
-            let _ = tx.send(encode_row_group(&schema, &batches, writers, true));
+            let _ = tx.send(encoder.encode(&batches, writers, true));
         });
         self.in_flight.push_back(rx);
         while self.in_flight.len() > self.threads {
@@ -202,16 +239,16 @@ impl<W: Write + Send> FileWriter<W> {
         let Some(rx) = self.in_flight.pop_front() else {
             return Ok(());
         };
-        let chunks = rx
+        let columns = rx
             .recv()
             .map_err(|_| ParquetError::General("a row group encoder stopped".into()))??;
-        self.append(chunks)
+        self.append(columns)
     }
 
-    fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<(), LakeError> {
+    fn append(&mut self, columns: Vec<EncodedColumn>) -> Result<(), LakeError> {
         let mut row_group = self.file.next_row_group()?;
-        for chunk in chunks {
-            chunk.append_to_row_group(&mut row_group)?;
+        for column in columns {
+            column.append_to(&mut row_group)?;
         }
         row_group.close()?;
         Ok(())
@@ -227,62 +264,32 @@ impl<W: Write + Send> FileWriter<W> {
     }
 }
 
-/// Encodes and compresses one row group: each column's pages, in column order.
-fn encode_row_group(
-    schema: &Schema,
-    batches: &[RecordBatch],
-    writers: Vec<ArrowColumnWriter>,
-    parallel: bool,
-) -> Result<Vec<ArrowColumnChunk>, ParquetError> {
-    // One Arrow field can be several Parquet leaf columns (nested types): group the writers
-    // by field, in order.
-    let mut writers = writers.into_iter();
-    let mut groups = Vec::with_capacity(schema.fields().len());
-    for (i, field) in schema.fields().iter().enumerate() {
-        let leaves = match batches.first() {
-            Some(b) => compute_leaves(field, b.column(i))?.len(),
-            None => 1,
-        };
-        groups.push((i, writers.by_ref().take(leaves).collect::<Vec<_>>()));
-    }
-    let encode = |(i, mut group): (usize, Vec<ArrowColumnWriter>)| {
-        let field = schema.field(i);
-        for batch in batches {
-            for (writer, leaf) in group
-                .iter_mut()
-                .zip(compute_leaves(field, batch.column(i))?)
-            {
-                writer.write(&leaf)?;
-            }
-        }
-        group
-            .into_iter()
-            .map(ArrowColumnWriter::close)
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let encoded: Vec<Vec<ArrowColumnChunk>> = if parallel {
-        groups
-            .into_par_iter()
-            .map(encode)
-            .collect::<Result<_, _>>()?
-    } else {
-        groups.into_iter().map(encode).collect::<Result<_, _>>()?
-    };
-    Ok(encoded.into_iter().flatten().collect())
-}
-
-/// Writes batches into an in-memory Parquet file (a lake partition).
+/// Writes batches into an in-memory Parquet file (a lake partition), on the calling thread.
 ///
 /// A column with nothing to compress in this file (every value null, or one dictionary
-/// value repeated) is stored uncompressed: zstd cannot shrink its few bytes of levels, and
-/// each compressed column costs a zstd context whose set-up, on a lake of 20,000 small
-/// partitions, is a noticeable part of the run.
+/// value repeated) is stored uncompressed: zstd cannot shrink its few bytes of levels.
 pub fn to_bytes(
     schema: SchemaRef,
     batches: &[RecordBatch],
     opts: WriteOptions,
 ) -> Result<Vec<u8>, LakeError> {
+    let (props, routes) = partition_layout(&schema, batches, opts)?;
+    let mut w = FileWriter::open(Vec::new(), schema, opts, props, routes, 0)?;
+    for b in batches {
+        w.write(b)?;
+    }
+    w.finish()
+}
+
+/// The properties and column routes of a partition file: trivial columns uncompressed.
+pub(crate) fn partition_layout(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    opts: WriteOptions,
+) -> Result<(WriterPropertiesBuilder, Vec<Route>), LakeError> {
+    let level = ZstdLevel::try_new(opts.zstd_level)?;
     let mut props = writer_properties_builder(opts)?;
+    let mut routes = Vec::with_capacity(schema.fields().len());
     for (i, field) in schema.fields().iter().enumerate() {
         let trivial = batches.iter().all(|b| {
             let column = b.column(i);
@@ -296,13 +303,12 @@ pub fn to_bytes(
                 ColumnPath::from(field.name().as_str()),
                 Compression::UNCOMPRESSED,
             );
+            routes.push(Route::Arrow);
+        } else {
+            routes.push(Route::for_type(field.data_type(), level));
         }
     }
-    let mut w = ArrowWriter::try_new(Vec::new(), schema, Some(props.build()))?;
-    for b in batches {
-        w.write(b)?;
-    }
-    Ok(w.into_inner()?)
+    Ok((props, routes))
 }
 
 /// Every batch of a Parquet file.

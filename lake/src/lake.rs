@@ -79,6 +79,14 @@ impl PartitionKey {
         }
     }
 
+    /// Whether `bar` belongs to this partition.
+    pub fn holds(&self, bar: &Bar) -> bool {
+        match self {
+            PartitionKey::SymbolYear(s, y) => *y == bar.date.year() && *s == bar.symbol,
+            PartitionKey::YearMonth(y, m) => *y == bar.date.year() && *m == bar.date.month(),
+        }
+    }
+
     /// Directory of the partition below the lake root.
     pub fn dir(&self, root: &Path) -> PathBuf {
         match self {

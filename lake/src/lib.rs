@@ -5,6 +5,7 @@
 //! (`to-parquet`, `qa-check`, `qlib-bin`, `ohlcv-fetch --since-lake`).
 
 pub mod bars;
+mod encode;
 pub mod file;
 pub mod lake;
 pub mod records;

@@ -597,7 +597,37 @@ impl std::io::Write for ParquetOut {
 /// Rows waiting for their partition, with a rough size.
 struct Pending {
     rows: BTreeMap<PartitionKey, Vec<Bar>>,
+    /// The partition the latest rows went to, not yet in `rows`: input runs partition by
+    /// partition, so most rows join it without a key to build or a map to search.
+    run: Option<(PartitionKey, Vec<Bar>)>,
     bytes: u64,
+}
+
+impl Pending {
+    fn push(&mut self, layout: Layout, bar: Bar) {
+        self.bytes += BAR_BYTES;
+        if let Some((key, rows)) = &mut self.run
+            && key.holds(&bar)
+        {
+            rows.push(bar);
+            return;
+        }
+        self.end_run();
+        self.run = Some((PartitionKey::of(layout, &bar), vec![bar]));
+    }
+
+    fn end_run(&mut self) {
+        if let Some((key, mut rows)) = self.run.take() {
+            self.rows.entry(key).or_default().append(&mut rows);
+        }
+    }
+
+    /// Every pending partition with its rows.
+    fn take(&mut self) -> Vec<(PartitionKey, Vec<Bar>)> {
+        self.end_run();
+        self.bytes = 0;
+        std::mem::take(&mut self.rows).into_iter().collect()
+    }
 }
 
 /// Estimated heap and inline size of a bar in memory.
@@ -612,6 +642,7 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     let mut writer = LakeWriter::new(dir, layout, opts.prices, opts.write)?;
     let mut pending = Pending {
         rows: BTreeMap::new(),
+        run: None,
         bytes: 0,
     };
     let mut summary = Summary::default();
@@ -685,9 +716,7 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
                 current = Some(bar.symbol.clone());
             }
         }
-        let key = PartitionKey::of(layout, &bar);
-        pending.rows.entry(key).or_default().push(bar);
-        pending.bytes += BAR_BYTES;
+        pending.push(layout, bar);
         if pending.bytes >= opts.max_memory {
             flush(&mut writer, &mut pending)?;
         }
@@ -778,11 +807,9 @@ fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
 
 /// Merges and stages every pending partition, on all cores.
 fn flush(writer: &mut LakeWriter, pending: &mut Pending) -> Result<(), Error> {
-    let jobs: Vec<(PartitionKey, Vec<Bar>)> =
-        std::mem::take(&mut pending.rows).into_iter().collect();
+    let jobs = pending.take();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     writer.upsert_many(jobs, threads)?;
-    pending.bytes = 0;
     Ok(())
 }
 
