@@ -159,7 +159,7 @@ def main() -> int:
     jobs = {k: v for k, v in jobs.items() if k.split(" ")[0] in wanted}
 
     lines = [
-        f"# Benchmarks, {datetime.date.today().isoformat()}",
+        f"# Benchmarks, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {machine()}. Medians of {a.repeat} alternating runs, whole process, page cache warm.",
         "",
@@ -172,11 +172,14 @@ def main() -> int:
         walls: dict[str, list[float]] = {n: [] for n, _, _ in cmds}
         rss: dict[str, list[float]] = {n: [] for n, _, _ in cmds}
         sizes_out: dict[str, int] = {}
-        for _ in range(a.repeat):
+        for round_no in range(a.repeat):
             if lake and a.settle > 0:
                 settle([c for _, _, c in cmds], a.settle)
                 settled.append(job)
-            for name, cmd, clean in cmds:
+            # Each round starts with the next program, so that none always runs first after
+            # the settle (or always last, on a page cache the others have churned).
+            k = round_no % len(cmds)
+            for name, cmd, clean in cmds[k:] + cmds[:k]:
                 w, r = run_once(cmd, clean)
                 walls[name].append(w)
                 rss[name].append(r)
@@ -201,8 +204,13 @@ def main() -> int:
     out_dir = os.path.join(HERE, "results")
     os.makedirs(out_dir, exist_ok=True)
     out = os.path.join(out_dir, f"{datetime.date.today().isoformat()}-{platform.node() or 'machine'}.md")
+    # A day's runs go into one file, the latest last; an earlier run is never overwritten.
+    before = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            before = f.read().rstrip("\n") + "\n\n"
     with open(out + ".tmp", "w") as f:
-        f.write(text + "\n")
+        f.write(before + text + "\n")
     os.replace(out + ".tmp", out)
     print(f"written to {os.path.relpath(out, ROOT)}", file=sys.stderr)
     return 0

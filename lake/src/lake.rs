@@ -207,6 +207,8 @@ pub struct LakeWriter {
     created_dirs: Vec<PathBuf>,
     rounded: u64,
     rounded_examples: Vec<Rounded>,
+    /// A file-system flush running while the load goes on (see `start_background_sync`).
+    background_sync: Option<std::thread::JoinHandle<()>>,
 }
 
 impl LakeWriter {
@@ -286,6 +288,7 @@ impl LakeWriter {
             created_dirs: Vec::new(),
             rounded: 0,
             rounded_examples: Vec::new(),
+            background_sync: None,
         })
     }
 
@@ -361,7 +364,32 @@ impl LakeWriter {
                 }
             }
         }
+        self.start_background_sync();
         Ok(())
+    }
+
+    /// Starts writing the staged files to disk while the load goes on, on a bulk load.
+    ///
+    /// The commit's first flush must wait for every staged byte to reach the disk; started
+    /// early, most of that writing overlaps with encoding the partitions that follow, and the
+    /// commit waits only for the rest. One flush at a time; its result does not matter (the
+    /// commit's own flush is the one that counts, and reports).
+    fn start_background_sync(&mut self) {
+        if self.staged.len() < SYNCFS_FROM
+            || self
+                .background_sync
+                .as_ref()
+                .is_some_and(|h| !h.is_finished())
+        {
+            return;
+        }
+        let root = self.root.clone();
+        self.background_sync = std::thread::Builder::new()
+            .name("lake-sync".into())
+            .spawn(move || {
+                let _ = sync_file_system(&root);
+            })
+            .ok();
     }
 
     fn context(&self) -> JobContext<'_> {
@@ -381,6 +409,9 @@ impl LakeWriter {
             ..WriteSummary::default()
         };
         let staged: Vec<Staged> = std::mem::take(&mut self.staged).into_values().collect();
+        if let Some(h) = self.background_sync.take() {
+            let _ = h.join();
+        }
         // A bulk load flushes the whole file system twice (syncfs: one journal commit each)
         // rather than syncing every file and directory on its own, which for thousands of
         // partitions is most of the run. If syncfs is unavailable or fails, the per-file path
@@ -399,19 +430,29 @@ impl LakeWriter {
             }
         }
         // 2. The renames: each partition switches from its old to its new content at once.
+        //    They are independent of each other, so a bulk load does them on a few threads.
         let mut dirs = BTreeSet::new();
-        for s in staged {
+        for s in &staged {
             summary.partitions_touched += 1;
             summary.partitions_created += u64::from(!s.existed);
             summary.rows_written += s.rows;
             summary.bytes_written += s.bytes;
-            s.temp.persist(&s.target).map_err(|e| LakeError::Io {
-                path: s.target.display().to_string(),
-                source: e.error,
-            })?;
             if let Some(d) = s.target.parent() {
                 dirs.insert(d.to_path_buf());
             }
+        }
+        let rename_threads = if staged.len() >= SYNCFS_FROM {
+            RENAME_THREADS
+        } else {
+            1
+        };
+        for r in run_parallel(staged, rename_threads, |s: Staged| {
+            s.temp.persist(&s.target).map_err(|e| LakeError::Io {
+                path: s.target.display().to_string(),
+                source: e.error,
+            })
+        }) {
+            r?;
         }
         // 3. The directories that got new entries (renamed files, created directories), each once.
         for d in std::mem::take(&mut self.created_dirs) {
@@ -446,6 +487,9 @@ fn sync_file_system(dir: &Path) -> std::io::Result<()> {
 fn sync_file_system(_dir: &Path) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
+
+/// Threads for the renames of a bulk load: a rename is a few microseconds of kernel work.
+const RENAME_THREADS: usize = 2;
 
 /// Threads for fsync, which waits on the disk rather than the CPU.
 const IO_THREADS: usize = 16;
