@@ -617,8 +617,14 @@ impl Pending {
     }
 
     fn end_run(&mut self) {
+        use std::collections::btree_map::Entry;
         if let Some((key, mut rows)) = self.run.take() {
-            self.rows.entry(key).or_default().append(&mut rows);
+            match self.rows.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(rows);
+                }
+                Entry::Occupied(o) => o.into_mut().append(&mut rows),
+            }
         }
     }
 
