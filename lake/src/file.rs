@@ -12,16 +12,17 @@ use crate::encode::{EncodedColumn, Route, RowGroupEncoder};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
+use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, ArrowWriterOptions};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{
     EnabledStatistics, WriterProperties, WriterPropertiesBuilder, WriterVersion,
 };
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 /// How files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,8 +169,19 @@ impl<W: Write + Send> FileWriter<W> {
             }
         }
         // ArrowWriter sets up the file the way every reader expects (the Arrow schema in the
-        // footer for types Parquet lacks, like time zones); its parts then do the work.
-        let arrow = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props.build()))?;
+        // footer for types Parquet lacks, like time zones); its parts then do the work. The
+        // Parquet schema and the encoded Arrow schema are made once per thread and schema,
+        // not once per file (a lake writes thousands of files with one schema).
+        let (parquet_schema, arrow_schema_kv) = file_schemas(&schema)?;
+        let options = ArrowWriterOptions::new()
+            .with_properties(
+                props
+                    .set_key_value_metadata(Some(vec![arrow_schema_kv]))
+                    .build(),
+            )
+            .with_parquet_schema(parquet_schema)
+            .with_skip_arrow_metadata(true);
+        let arrow = ArrowWriter::try_new_with_options(out, Arc::clone(&schema), options)?;
         let (file, factory) = arrow.into_serialized_writer()?;
         let encoder = RowGroupEncoder::new(
             schema,
@@ -262,6 +274,34 @@ impl<W: Write + Send> FileWriter<W> {
         }
         Ok(self.file.into_inner()?)
     }
+}
+
+thread_local! {
+    static FILE_SCHEMAS: std::cell::RefCell<Option<(SchemaRef, SchemaDescriptor, KeyValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The Parquet schema of files of `schema`, and the footer entry holding the Arrow schema, as
+/// `ArrowWriter` makes them; remembered for the thread's last schema.
+fn file_schemas(schema: &SchemaRef) -> Result<(SchemaDescriptor, KeyValue), LakeError> {
+    FILE_SCHEMAS.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if let Some((s, descr, kv)) = cached.as_ref()
+            && (Arc::ptr_eq(s, schema) || s == schema)
+        {
+            return Ok((descr.clone(), kv.clone()));
+        }
+        let descr = ArrowSchemaConverter::new().convert(schema)?;
+        let mut props = WriterProperties::builder().build();
+        add_encoded_arrow_schema_to_metadata(schema, &mut props);
+        let kv = props
+            .key_value_metadata()
+            .and_then(|m| m.first())
+            .cloned()
+            .ok_or_else(|| ParquetError::General("no Arrow schema entry".into()))?;
+        *cached = Some((Arc::clone(schema), descr.clone(), kv.clone()));
+        Ok((descr, kv))
+    })
 }
 
 /// Writes batches into an in-memory Parquet file (a lake partition), on the calling thread.
