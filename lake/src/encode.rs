@@ -80,12 +80,13 @@ impl EncodedColumn {
 
 /// What encoding a row group needs besides its rows: the file's schemas, properties and
 /// the route of each field.
-#[derive(Clone)]
 pub(crate) struct RowGroupEncoder {
-    pub(crate) schema: Arc<Schema>,
-    pub(crate) descriptors: Vec<ColumnDescPtr>,
-    pub(crate) props: WriterPropertiesPtr,
-    pub(crate) routes: Vec<Route>,
+    schema: Arc<Schema>,
+    descriptors: Vec<ColumnDescPtr>,
+    props: WriterPropertiesPtr,
+    routes: Vec<Route>,
+    /// Parquet leaf columns of each field: one, or several for a nested type.
+    leaves: Vec<usize>,
 }
 
 impl RowGroupEncoder {
@@ -97,15 +98,24 @@ impl RowGroupEncoder {
         props: WriterPropertiesPtr,
         mut routes: Vec<Route>,
     ) -> RowGroupEncoder {
-        let flat = parquet.num_columns() == schema.fields().len();
-        if !flat {
-            routes.iter_mut().for_each(|r| *r = Route::Arrow);
+        let mut leaves = vec![0; schema.fields().len()];
+        for leaf in 0..parquet.num_columns() {
+            if let Some(n) = leaves.get_mut(parquet.get_column_root_idx(leaf)) {
+                *n += 1;
+            }
+        }
+        routes.resize(leaves.len(), Route::Arrow);
+        for (route, &n) in routes.iter_mut().zip(&leaves) {
+            if n != 1 {
+                *route = Route::Arrow;
+            }
         }
         RowGroupEncoder {
             schema,
             descriptors: parquet.columns().to_vec(),
             props,
             routes,
+            leaves,
         }
     }
 
@@ -122,14 +132,9 @@ impl RowGroupEncoder {
         // writers by field, in order.
         let mut writers = writers.into_iter();
         let mut leaf = 0;
-        let mut tasks = Vec::with_capacity(self.schema.fields().len());
-        for (i, field) in self.schema.fields().iter().enumerate() {
-            let leaves = match batches.first() {
-                Some(b) => compute_leaves(field, b.column(i))?.len(),
-                None => 1,
-            };
+        let mut tasks = Vec::with_capacity(self.leaves.len());
+        for (i, (&leaves, &route)) in self.leaves.iter().zip(&self.routes).enumerate() {
             let group: Vec<ArrowColumnWriter> = writers.by_ref().take(leaves).collect();
-            let route = self.routes.get(i).copied().unwrap_or(Route::Arrow);
             tasks.push((i, leaf, route, group));
             leaf += leaves;
         }
