@@ -5,14 +5,15 @@
 //! Python `Decimal` objects. A price with more than 6 decimals is rounded half-to-even to 6 and
 //! counted; a price that does not fit `decimal(18,6)` is bad input.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
-    StringDictionaryBuilder, TimestampMillisecondBuilder,
+    Date32Builder, Decimal128Builder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMillisecondBuilder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 use tickerlake::records::{Bar, BarRef};
@@ -121,8 +122,8 @@ pub struct BarBatchBuilder {
     flt: Vec<Float64Builder>,
     volume: Int64Builder,
     transactions: Int64Builder,
-    currency: StringDictionaryBuilder<Int32Type>,
-    provider: StringDictionaryBuilder<Int32Type>,
+    currency: RepeatedStrings,
+    provider: RepeatedStrings,
     source_ts: TimestampMillisecondBuilder,
     rows: usize,
     /// Prices rounded to 6 decimals so far, and the first few of them.
@@ -167,8 +168,8 @@ impl BarBatchBuilder {
             flt,
             volume: Int64Builder::with_capacity(rows),
             transactions: Int64Builder::with_capacity(rows),
-            currency: StringDictionaryBuilder::new(),
-            provider: StringDictionaryBuilder::new(),
+            currency: RepeatedStrings::with_capacity(rows),
+            provider: RepeatedStrings::with_capacity(rows),
             source_ts: TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC"),
             rows: 0,
             rounded: 0,
@@ -240,11 +241,8 @@ impl BarBatchBuilder {
         self.date.append_value(days_since_epoch(bar.date));
         self.volume.append_option(bar.volume);
         self.transactions.append_option(bar.transactions);
-        match bar.currency {
-            Some(c) => self.currency.append_value(c),
-            None => self.currency.append_null(),
-        }
-        self.provider.append_value(bar.provider);
+        self.currency.append(bar.currency);
+        self.provider.append(Some(bar.provider));
         self.source_ts
             .append_option(bar.source_ts.map(|t| t.timestamp_millis()));
         self.rows += 1;
@@ -279,11 +277,67 @@ impl BarBatchBuilder {
         cols.push(Arc::new(self.volume.finish()));
         cols.push(vwap);
         cols.push(Arc::new(self.transactions.finish()));
-        cols.push(Arc::new(self.currency.finish()));
-        cols.push(Arc::new(self.provider.finish()));
+        cols.push(Arc::new(self.currency.finish()?));
+        cols.push(Arc::new(self.provider.finish()?));
         cols.push(Arc::new(self.source_ts.finish().with_timezone("UTC")));
         self.rows = 0;
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), cols)?)
+    }
+}
+
+/// A dictionary-encoded string column of a few values that repeat row after row (a bar's
+/// provider and currency): the same array as arrow's `StringDictionaryBuilder` builds (keys
+/// in order of first appearance), without hashing the value of every row.
+struct RepeatedStrings {
+    keys: Int32Builder,
+    values: StringBuilder,
+    /// Every value so far with its key.
+    seen: HashMap<Box<str>, i32>,
+    /// The latest value with its key: most rows repeat it.
+    last: Option<(Box<str>, i32)>,
+}
+
+impl RepeatedStrings {
+    fn with_capacity(rows: usize) -> RepeatedStrings {
+        RepeatedStrings {
+            keys: Int32Builder::with_capacity(rows),
+            values: StringBuilder::new(),
+            seen: HashMap::new(),
+            last: None,
+        }
+    }
+
+    fn append(&mut self, value: Option<&str>) {
+        let Some(value) = value else {
+            self.keys.append_null();
+            return;
+        };
+        let key = match &self.last {
+            Some((v, key)) if &**v == value => *key,
+            _ => {
+                let key = match self.seen.get(value) {
+                    Some(&key) => key,
+                    None => {
+                        let key = i32::try_from(self.seen.len()).unwrap_or(i32::MAX);
+                        self.values.append_value(value);
+                        self.seen.insert(value.into(), key);
+                        key
+                    }
+                };
+                self.last = Some((value.into(), key));
+                key
+            }
+        };
+        self.keys.append_value(key);
+    }
+
+    /// The column so far; the builder starts a new dictionary afterwards.
+    fn finish(&mut self) -> Result<DictionaryArray<Int32Type>, LakeError> {
+        self.seen.clear();
+        self.last = None;
+        let keys = self.keys.finish();
+        let values = self.values.finish();
+        Ok(DictionaryArray::try_new(keys, Arc::new(values))?)
     }
 }
 
@@ -460,6 +514,33 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn repeated_strings_build_what_arrows_dictionary_builder_builds() {
+        use arrow_array::builder::StringDictionaryBuilder;
+        let words = ["yahoo", "polygon", "USD", "GBp", "", "é"];
+        for seed in 0..20 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut ours = RepeatedStrings::with_capacity(4);
+            let mut arrows = StringDictionaryBuilder::<Int32Type>::new();
+            for batch in 0..3 {
+                for _ in 0..rng.usize(0..300) {
+                    let value = match rng.u8(0..10) {
+                        0 => None,
+                        1 => Some(format!("v{}", rng.u32(0..500))),
+                        _ => Some(words[rng.usize(0..words.len())].to_string()),
+                    };
+                    ours.append(value.as_deref());
+                    arrows.append_option(value.as_deref());
+                }
+                assert_eq!(
+                    ours.finish().unwrap(),
+                    arrows.finish(),
+                    "seed {seed} batch {batch}"
+                );
+            }
+        }
     }
 
     #[test]

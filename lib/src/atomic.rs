@@ -11,6 +11,67 @@ use std::path::{Path, PathBuf};
 pub struct AtomicFile {
     target: PathBuf,
     temp: BufWriter<tempfile::NamedTempFile>,
+    writeback: Option<Writeback>,
+}
+
+/// Flushes a large file to disk while it is still being written, on a thread of its own, so
+/// that the fsync before the rename finds little left to write and the run does not end
+/// waiting on the disk.
+///
+/// The thread syncs a duplicate of the file's descriptor. That descriptor shares the file's
+/// open file description, and Linux reports a writeback error to only one fsync per
+/// description, so the thread keeps the first error it sees and [`AtomicFile::commit`] fails
+/// with it.
+struct Writeback {
+    /// Bytes written since the last request.
+    unsynced: u64,
+    every: u64,
+    requests: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<io::Result<()>>,
+}
+
+impl Writeback {
+    fn start(file: File, every: u64) -> io::Result<Writeback> {
+        let (requests, pending) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("writeback".into())
+            .spawn(move || {
+                let mut first_error = Ok(());
+                while pending.recv().is_ok() {
+                    // Requests that came in during the last sync are covered by this one.
+                    while pending.try_recv().is_ok() {}
+                    if let Err(e) = file.sync_data()
+                        && first_error.is_ok()
+                    {
+                        first_error = Err(e);
+                    }
+                }
+                first_error
+            })?;
+        Ok(Writeback {
+            unsynced: 0,
+            every,
+            requests,
+            thread,
+        })
+    }
+
+    fn wrote(&mut self, n: usize) {
+        self.unsynced += n as u64;
+        if self.unsynced >= self.every {
+            self.unsynced = 0;
+            // A closed channel means the thread is gone; commit reports why.
+            let _ = self.requests.send(());
+        }
+    }
+
+    /// Waits for the thread and returns the first error it met.
+    fn finish(self) -> io::Result<()> {
+        drop(self.requests);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the writeback thread panicked")))
+    }
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -60,7 +121,17 @@ impl AtomicFile {
         Ok(AtomicFile {
             target,
             temp: BufWriter::with_capacity(1 << 16, temp),
+            writeback: None,
         })
+    }
+
+    /// Starts flushing the file to disk on a background thread after every `every` bytes
+    /// written, for large outputs: the fsync at [`commit`](Self::commit) then has only the
+    /// last bytes left to write. Costs a thread; errors surface at `commit`.
+    pub fn flush_in_background(mut self, every: u64) -> io::Result<AtomicFile> {
+        let file = self.temp.get_ref().as_file().try_clone()?;
+        self.writeback = Some(Writeback::start(file, every.max(1))?);
+        Ok(self)
     }
 
     pub fn path(&self) -> &Path {
@@ -71,6 +142,9 @@ impl AtomicFile {
     /// rename itself survives a power cut.
     pub fn commit(self) -> io::Result<()> {
         let temp = self.temp.into_inner().map_err(|e| e.into_error())?;
+        if let Some(writeback) = self.writeback {
+            writeback.finish()?;
+        }
         temp.as_file().sync_all()?;
         temp.persist(&self.target).map_err(|e| e.error)?;
         sync_dir(parent_dir(&self.target))
@@ -79,11 +153,19 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.temp.write(buf)
+        let n = self.temp.write(buf)?;
+        if let Some(w) = &mut self.writeback {
+            w.wrote(n);
+        }
+        Ok(n)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.temp.write_all(buf)
+        self.temp.write_all(buf)?;
+        if let Some(w) = &mut self.writeback {
+            w.wrote(buf.len());
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -136,6 +218,31 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers.len(), 1, "temp files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn background_flushing_writes_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.bin");
+        let bytes: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut f = AtomicFile::create(&p)
+            .unwrap()
+            .flush_in_background(10_000)
+            .unwrap();
+        for chunk in bytes.chunks(4093) {
+            f.write_all(chunk).unwrap();
+        }
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
+
+        // Dropped without commit: nothing replaced, the thread ends.
+        let mut f = AtomicFile::create(&p)
+            .unwrap()
+            .flush_in_background(10)
+            .unwrap();
+        f.write_all(b"never committed").unwrap();
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
     }
 
     #[test]

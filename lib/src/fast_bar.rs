@@ -349,46 +349,60 @@ impl<'a> Scanner<'a> {
         self.text.get(start..end)
     }
 
-    /// How many ASCII digits follow.
-    fn skip_digits(&mut self) -> usize {
+    /// Digits from the cursor on: how many, and their value (wrapped on overflow, so only
+    /// meaningful for up to 19 digits).
+    fn digits(&mut self) -> (usize, u64) {
         let start = self.i;
-        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+        let mut value = 0u64;
+        while let Some(&c) = self.b.get(self.i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
             self.i += 1;
         }
-        self.i - start
+        (self.i - start, value)
     }
 
     /// A JSON number without exponent and with at most 15 significant digits, read straight
-    /// into normalised form (trailing fractional zeros dropped).
+    /// into normalised form (trailing fractional zeros dropped), in one pass over its digits.
     fn decimal(&mut self) -> Option<Decimal> {
         let negative = self.peek() == Some(b'-');
         if negative {
             self.i += 1;
         }
         let int_start = self.i;
-        let int_len = self.skip_digits();
+        let (int_len, mut mantissa) = self.digits();
         if int_len == 0 || (int_len > 1 && self.b[int_start] == b'0') {
             return None; // not JSON
         }
-        let (mut frac_start, mut frac_len) = (self.i, 0);
+        // The mantissa up to the last non-zero fractional digit, and that digit's place.
+        let (mut frac_len, mut kept) = (0, 0);
         if self.peek() == Some(b'.') {
             self.i += 1;
-            frac_start = self.i;
-            frac_len = self.skip_digits();
+            let mut all = mantissa;
+            while let Some(&c) = self.b.get(self.i) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                all = all.wrapping_mul(10).wrapping_add(u64::from(d));
+                frac_len += 1;
+                if d != 0 {
+                    kept = frac_len;
+                    mantissa = all;
+                }
+                self.i += 1;
+            }
             if frac_len == 0 {
                 return None;
             }
         }
-        // 18 digits in all keep the mantissa within an i64.
+        // 18 digits in all keep the mantissa within an i64 (and unwrapped).
         if matches!(self.peek(), Some(b'e' | b'E')) || int_len + frac_len > 18 {
             return None;
         }
-        let frac = &self.b[frac_start..frac_start + frac_len];
-        let kept = frac.iter().rposition(|&c| c != b'0').map_or(0, |i| i + 1);
-        let digits = self.b[int_start..int_start + int_len]
-            .iter()
-            .chain(&frac[..kept]);
-        let mantissa = digits.fold(0u64, |m, &c| m * 10 + u64::from(c - b'0'));
         // Leading zeros add nothing; any more digits and the f64 may not spell them back.
         if mantissa >= 10u64.pow(EXACT_DIGITS) {
             return None;
@@ -404,19 +418,14 @@ impl<'a> Scanner<'a> {
     /// A non-negative JSON integer that fits an `i64`.
     fn whole(&mut self) -> Option<i64> {
         let start = self.i;
-        let len = self.skip_digits();
+        let (len, value) = self.digits();
         if len == 0 || len > 18 || (len > 1 && self.b[start] == b'0') {
             return None;
         }
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let digits = &self.b[start..self.i];
-        Some(
-            digits
-                .iter()
-                .fold(0i64, |n, &c| n * 10 + i64::from(c - b'0')),
-        )
+        i64::try_from(value).ok()
     }
 }
 

@@ -538,6 +538,10 @@ fn push(builder: &mut BarBatchBuilder, bar: &Bar, input: &str, line: u64) -> Res
     })
 }
 
+/// A single file is flushed to disk in the background after every this many bytes, so that a
+/// large file's last fsync does not keep the run waiting on the disk.
+const WRITEBACK_BYTES: u64 = 16 << 20;
+
 /// Where a single Parquet file goes: a file replaced atomically, or stdout (`-`). Not the
 /// library's [`Output`]: the Parquet writer needs a `Send` writer, and a stdout lock is not one.
 enum ParquetOut {
@@ -554,6 +558,7 @@ impl ParquetOut {
             )));
         }
         tickerlake::atomic::AtomicFile::create(path)
+            .and_then(|f| f.flush_in_background(WRITEBACK_BYTES))
             .map(ParquetOut::File)
             .map_err(|source| {
                 Error::Lib(tickerlake::Error::Create {
