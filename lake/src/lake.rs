@@ -87,16 +87,21 @@ impl PartitionKey {
         }
     }
 
+    /// The partition's top-level directory in the lake (`symbol=AAPL`, `year=2024`).
+    pub fn top(&self) -> String {
+        match self {
+            PartitionKey::SymbolYear(s, _) => format!("symbol={}", s.file_name()),
+            PartitionKey::YearMonth(y, _) => format!("year={y}"),
+        }
+    }
+
     /// Directory of the partition below the lake root.
     pub fn dir(&self, root: &Path) -> PathBuf {
-        match self {
-            PartitionKey::SymbolYear(s, y) => root
-                .join(format!("symbol={}", s.file_name()))
-                .join(format!("year={y}")),
-            PartitionKey::YearMonth(y, m) => {
-                root.join(format!("year={y}")).join(format!("month={m:02}"))
-            }
-        }
+        let inner = match self {
+            PartitionKey::SymbolYear(_, y) => format!("year={y}"),
+            PartitionKey::YearMonth(_, m) => format!("month={m:02}"),
+        };
+        root.join(self.top()).join(inner)
     }
 
     pub fn file(&self, root: &Path) -> PathBuf {
@@ -195,16 +200,102 @@ pub struct WriteSummary {
 }
 
 struct Staged {
-    temp: tempfile::TempPath,
+    file: StagedFile,
     target: PathBuf,
     existed: bool,
     rows: u64,
     bytes: u64,
 }
 
+/// Where a partition's new file waits for the commit.
+enum StagedFile {
+    /// A hidden temporary file next to its target, renamed over it.
+    Beside(tempfile::TempPath),
+    /// The file at its final name in the staging directory, in a top-level directory that the
+    /// lake does not have yet: that directory moves into the lake whole.
+    InStaging(PathBuf),
+}
+
+impl StagedFile {
+    fn path(&self) -> &Path {
+        match self {
+            StagedFile::Beside(temp) => temp,
+            StagedFile::InStaging(path) => path,
+        }
+    }
+}
+
+/// A directory beside the lake, on the same file system, where the top-level directories the
+/// lake does not have yet (a new symbol's `symbol=…`, a new `year=…`) are built whole, to be
+/// renamed into the lake at the commit: one rename per new symbol rather than one per
+/// partition, which on a first load of thousands of partitions is a good part of the run. A
+/// crash leaves it outside the lake, where no reader looks; the next writer removes it.
+struct Staging {
+    dir: tempfile::TempDir,
+    /// The lake's top-level directories when the writer started.
+    existing_tops: BTreeSet<String>,
+    /// New top-level directories built in `dir`.
+    new_tops: BTreeSet<String>,
+}
+
+impl Staging {
+    /// The staging directory's name prefix for the lake at `root`.
+    fn prefix(root: &Path) -> Option<String> {
+        let name = root.file_name()?.to_str()?;
+        Some(format!(".{name}.tickerlake-staging-"))
+    }
+
+    /// A staging directory for the lake at `root`, or `None` where one cannot be made beside
+    /// it on the same file system (the lake is a mount point, or its parent is read-only):
+    /// partitions are then staged next to their targets.
+    fn create(root: &Path, existing_tops: BTreeSet<String>) -> Option<Staging> {
+        use std::os::unix::fs::MetadataExt;
+        let parent = root.parent()?;
+        let dir = tempfile::Builder::new()
+            .prefix(&Staging::prefix(root)?)
+            .tempdir_in(parent)
+            .ok()?;
+        let same_fs = match (fs::metadata(dir.path()), fs::metadata(root)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev(),
+            _ => false,
+        };
+        same_fs.then_some(Staging {
+            dir,
+            existing_tops,
+            new_tops: BTreeSet::new(),
+        })
+    }
+
+    /// Removes the staging directories of writers of the lake at `root` that were killed
+    /// (only the lock holder may).
+    fn remove_stale(root: &Path) {
+        let (Some(parent), Some(prefix)) = (root.parent(), Staging::prefix(root)) else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(parent) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+                && entry.file_type().is_ok_and(|t| t.is_dir())
+            {
+                let p = entry.path();
+                if fs::remove_dir_all(&p).is_ok() {
+                    tracing::info!(dir = %p.display(), "removed a staging directory left by an interrupted run");
+                }
+            }
+        }
+    }
+}
+
 /// Upserts bars into a lake. Partitions are staged as hidden temporary files next to their
-/// targets and replaced only on [`LakeWriter::commit`]; dropping the writer without committing
-/// removes the staged files and any directory it created, leaving the lake as it was.
+/// targets (or, under a top-level directory the lake does not have yet, in a [`Staging`]
+/// directory beside the lake) and replaced only on [`LakeWriter::commit`]; dropping the writer
+/// without committing removes the staged files and any directory it created, leaving the lake
+/// as it was.
 pub struct LakeWriter {
     /// Held (locked) for the writer's life.
     _lock: fs::File,
@@ -221,6 +312,8 @@ pub struct LakeWriter {
     rounded_examples: Vec<Rounded>,
     /// A file-system flush running while the load goes on (see `start_background_sync`).
     background_sync: Option<std::thread::JoinHandle<()>>,
+    /// Where partitions of new top-level directories are built (see [`Staging`]).
+    staging: Option<Staging>,
 }
 
 impl LakeWriter {
@@ -263,6 +356,16 @@ impl LakeWriter {
             });
         }
         remove_stale_temps(&root)?;
+        Staging::remove_stale(&root);
+        let top_key = match layout {
+            Layout::SymbolYear => "symbol",
+            Layout::YearMonth => "year",
+        };
+        let existing_tops = hive_dirs(&root, top_key)?
+            .into_iter()
+            .filter_map(|(_, d)| Some(d.file_name()?.to_str()?.to_string()))
+            .collect();
+        let staging = Staging::create(&root, existing_tops);
         // The partitions there are (the lock keeps them so for the run), so that a partition
         // being written needs no look-up to know whether it is new.
         let existing: BTreeSet<PartitionKey> = partitions(&root)?.into_iter().collect();
@@ -301,6 +404,7 @@ impl LakeWriter {
             rounded: 0,
             rounded_examples: Vec::new(),
             background_sync: None,
+            staging,
         })
     }
 
@@ -327,28 +431,32 @@ impl LakeWriter {
         jobs: Vec<(PartitionKey, Vec<Bar>)>,
         threads: usize,
     ) -> Result<(), LakeError> {
-        let jobs: Vec<Job<'_>> = jobs
-            .into_iter()
-            .filter(|(_, rows)| !rows.is_empty())
-            .map(|(key, rows)| {
-                let target = key.file(&self.root);
-                let (base, existed) = match self.staged.get(&key) {
-                    Some(s) => (Some(s.temp.to_path_buf()), s.existed),
-                    None => {
-                        let existed = self.existing.contains(&key);
-                        (existed.then(|| target.clone()), existed)
+        let jobs: Vec<Job<'_>> =
+            jobs.into_iter()
+                .filter(|(_, rows)| !rows.is_empty())
+                .map(|(key, rows)| {
+                    let target = key.file(&self.root);
+                    let (base, existed) = match self.staged.get(&key) {
+                        Some(s) => (Some(s.file.path().to_path_buf()), s.existed),
+                        None => {
+                            let existed = self.existing.contains(&key);
+                            (existed.then(|| target.clone()), existed)
+                        }
+                    };
+                    let staging_root = self.staging.as_ref().and_then(|st| {
+                        (!st.existing_tops.contains(&key.top())).then(|| st.dir.path())
+                    });
+                    Job {
+                        key,
+                        rows,
+                        target,
+                        base,
+                        existed,
+                        staging_root,
+                        ctx: self.context(),
                     }
-                };
-                Job {
-                    key,
-                    rows,
-                    target,
-                    base,
-                    existed,
-                    ctx: self.context(),
-                }
-            })
-            .collect();
+                })
+                .collect();
         let results = run_parallel(jobs, threads, Job::run);
         // Directories created by jobs that succeeded are recorded even if another job failed,
         // so that an abandoned run removes them.
@@ -371,6 +479,10 @@ impl LakeWriter {
                 }
                 Some(staged) => {
                     self.unchanged.remove(&done.key);
+                    if let (Some(st), StagedFile::InStaging(_)) = (&mut self.staging, &staged.file)
+                    {
+                        st.new_tops.insert(done.key.top());
+                    }
                     // Replacing an earlier staging of the same partition deletes its temp file.
                     self.staged.insert(done.key, staged);
                 }
@@ -429,43 +541,97 @@ impl LakeWriter {
         // partitions is most of the run. If syncfs is unavailable or fails, the per-file path
         // runs and names the file at fault.
         let bulk = staged.len() >= SYNCFS_FROM && sync_file_system(&self.root).is_ok();
+        let staging = self.staging.take();
         // 1. Every staged file's data reaches the disk before any rename: a power cut can then
         //    never leave a renamed, empty file. Many at once, so the file system can group the
-        //    journal commits (fsync waits for the disk, not the CPU).
+        //    journal commits (fsync waits for the disk, not the CPU). A new top-level directory
+        //    also needs its directories' entries on disk before it moves into the lake.
         if !bulk {
-            for r in run_parallel(staged.iter().collect(), IO_THREADS, |s: &Staged| {
-                fs::File::open(&s.temp)
+            let mut staged_dirs = BTreeSet::new();
+            if let Some(st) = &staging {
+                for s in &staged {
+                    if let StagedFile::InStaging(p) = &s.file {
+                        staged_dirs.extend(
+                            p.ancestors()
+                                .skip(1)
+                                .take_while(|d| *d != st.dir.path())
+                                .map(Path::to_path_buf),
+                        );
+                    }
+                }
+            }
+            let files = staged.iter().map(|s| s.file.path().to_path_buf());
+            for r in run_parallel(files.collect(), IO_THREADS, |p: PathBuf| {
+                fs::File::open(&p)
                     .and_then(|f| f.sync_all())
-                    .map_err(io_err(&s.temp))
+                    .map_err(io_err(&p))
             }) {
                 r?;
             }
+            for r in run_parallel(
+                staged_dirs.into_iter().collect(),
+                IO_THREADS,
+                |d: PathBuf| tickerlake::atomic::sync_dir(&d).map_err(io_err(&d)),
+            ) {
+                r?;
+            }
         }
-        // 2. The renames: each partition switches from its old to its new content at once.
-        //    They are independent of each other, so a bulk load does them on a few threads.
+        // 2. The renames: each partition switches from its old to its new content at once, a
+        //    new top-level directory with all its partitions. They are independent of each
+        //    other, so a bulk load does them on a few threads.
         let mut dirs = BTreeSet::new();
-        for s in &staged {
+        let mut beside = Vec::with_capacity(staged.len());
+        for s in staged {
             summary.partitions_touched += 1;
             summary.partitions_created += u64::from(!s.existed);
             summary.rows_written += s.rows;
             summary.bytes_written += s.bytes;
-            if let Some(d) = s.target.parent() {
-                dirs.insert(d.to_path_buf());
+            if let StagedFile::Beside(temp) = s.file {
+                if let Some(d) = s.target.parent() {
+                    dirs.insert(d.to_path_buf());
+                }
+                beside.push((temp, s.target));
             }
         }
-        let rename_threads = if staged.len() >= SYNCFS_FROM {
+        let rename_threads = if beside.len() >= SYNCFS_FROM {
             RENAME_THREADS
         } else {
             1
         };
-        for r in run_parallel(staged, rename_threads, |s: Staged| {
-            s.temp.persist(&s.target).map_err(|e| LakeError::Io {
-                path: s.target.display().to_string(),
-                source: e.error,
-            })
-        }) {
+        for r in run_parallel(
+            beside,
+            rename_threads,
+            |(temp, target): (tempfile::TempPath, PathBuf)| {
+                temp.persist(&target).map_err(|e| LakeError::Io {
+                    path: target.display().to_string(),
+                    source: e.error,
+                })
+            },
+        ) {
             r?;
         }
+        if let Some(st) = &staging {
+            let moves: Vec<(PathBuf, PathBuf)> = st
+                .new_tops
+                .iter()
+                .map(|top| (st.dir.path().join(top), self.root.join(top)))
+                .collect();
+            if !moves.is_empty() {
+                dirs.insert(self.root.clone());
+            }
+            let threads = if moves.len() >= SYNCFS_FROM {
+                RENAME_THREADS
+            } else {
+                1
+            };
+            for r in run_parallel(moves, threads, |(from, to): (PathBuf, PathBuf)| {
+                fs::rename(&from, &to).map_err(io_err(&to))
+            }) {
+                r?;
+            }
+        }
+        // The staging directory is empty now.
+        drop(staging);
         // 3. The directories that got new entries (renamed files, created directories), each once.
         for d in std::mem::take(&mut self.created_dirs) {
             if let Some(p) = d.parent() {
@@ -523,6 +689,8 @@ struct Job<'a> {
     /// a new partition).
     base: Option<PathBuf>,
     existed: bool,
+    /// The staging directory, when the partition's top-level directory is new to the lake.
+    staging_root: Option<&'a Path>,
     ctx: JobContext<'a>,
 }
 
@@ -543,6 +711,7 @@ impl Job<'_> {
             target,
             base,
             existed,
+            staging_root,
             ctx,
         } = self;
         let all = match &base {
@@ -579,6 +748,22 @@ impl Job<'_> {
         if existed && fs::read(&target).map_err(io_err(&target))? == bytes {
             return Ok(done);
         }
+        if let Some(staging_root) = staging_root {
+            // Outside the lake: written at its final name, without a temporary file of its own
+            // (an earlier staging of the partition in this run is overwritten in place).
+            let path = done.key.file(staging_root);
+            let dir = done.key.dir(staging_root);
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            fs::write(&path, &bytes).map_err(io_err(&path))?;
+            done.staged = Some(Staged {
+                file: StagedFile::InStaging(path),
+                target,
+                existed,
+                rows: merged.len() as u64,
+                bytes: bytes.len() as u64,
+            });
+            return Ok(done);
+        }
         let dir = done.key.dir(ctx.root);
         // Remember every level created, to remove them if the run is abandoned.
         done.created_dirs = create_dirs(&dir, ctx.root)?;
@@ -602,7 +787,7 @@ impl Job<'_> {
             }
         };
         done.staged = Some(Staged {
-            temp: temp.into_temp_path(),
+            file: StagedFile::Beside(temp.into_temp_path()),
             target,
             existed,
             rows: merged.len() as u64,
@@ -1150,6 +1335,99 @@ mod tests {
             // dropped without commit
         }
         assert_eq!(walk(root), before);
+    }
+
+    /// Staging directories beside the lake at `root`.
+    fn staging_dirs(root: &Path) -> Vec<PathBuf> {
+        let prefix = Staging::prefix(root).unwrap();
+        fs::read_dir(root.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn new_top_level_directories_are_built_beside_the_lake_and_moved_in_whole() {
+        for layout in [Layout::SymbolYear, Layout::YearMonth] {
+            let dir = tempfile::tempdir().unwrap();
+            let (staged, beside) = (dir.path().join("staged"), dir.path().join("beside"));
+            let rows = vec![
+                bar("AAPL", "2023-12-29", "1", None),
+                bar("AAPL", "2024-01-02", "2", None),
+                bar("MSFT", "2024-01-02", "3", None),
+                bar("MSFT", "2024-02-01", "4", None),
+            ];
+            // Every top-level directory already there (empty): each partition is staged next
+            // to its target instead. Both ways give the same files.
+            for b in &rows {
+                fs::create_dir_all(beside.join(PartitionKey::of(layout, b).top())).unwrap();
+            }
+            let a = write(&staged, layout, rows.clone());
+            let b = write(&beside, layout, rows.clone());
+            assert_eq!(a, b);
+            assert_eq!(a.partitions_created, a.partitions_touched);
+            let rel = |root: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+                walk(root)
+                    .into_iter()
+                    .map(|(p, bytes)| (p.strip_prefix(root).unwrap().to_path_buf(), bytes))
+                    .collect()
+            };
+            assert_eq!(rel(&staged), rel(&beside), "{layout:?}");
+            assert!(staging_dirs(&staged).is_empty(), "staging left behind");
+            // A later write mixes both: a new year of a known symbol, a new symbol.
+            let more = vec![
+                bar("AAPL", "2025-01-02", "5", None),
+                bar("NVDA", "2025-01-02", "6", None),
+            ];
+            write(&staged, layout, more.clone());
+            write(&beside, layout, more);
+            assert_eq!(rel(&staged), rel(&beside), "{layout:?}");
+            assert_eq!(all(&staged).len(), 6);
+        }
+    }
+
+    #[test]
+    fn a_staging_directory_left_by_a_killed_run_is_removed_by_the_next_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("lake");
+        fs::create_dir(&root).unwrap();
+        let stale = dir
+            .path()
+            .join(format!("{}killed", Staging::prefix(&root).unwrap()));
+        fs::create_dir_all(stale.join("symbol=X/year=2024")).unwrap();
+        fs::write(stale.join("symbol=X/year=2024/part-0.parquet"), b"half").unwrap();
+        // Another lake's staging is not ours to remove.
+        let other = dir.path().join(".lake2.tickerlake-staging-x");
+        fs::create_dir(&other).unwrap();
+        write(
+            &root,
+            Layout::SymbolYear,
+            vec![bar("A", "2024-01-02", "1", None)],
+        );
+        assert!(!stale.exists());
+        assert!(other.exists());
+        assert!(staging_dirs(&root).is_empty());
+        // An abandoned writer removes its own.
+        {
+            let mut w = LakeWriter::new(
+                &root,
+                Layout::SymbolYear,
+                PriceType::Decimal,
+                WriteOptions::default(),
+            )
+            .unwrap();
+            let n = bar("NEW", "2024-01-03", "3", None);
+            w.upsert(&PartitionKey::of(Layout::SymbolYear, &n), vec![n])
+                .unwrap();
+            assert_eq!(staging_dirs(&root).len(), 1);
+        }
+        assert!(staging_dirs(&root).is_empty());
+        assert!(!root.join("symbol=NEW").exists());
     }
 
     fn walk(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {

@@ -613,6 +613,55 @@ fn a_killed_run_leaves_every_partition_old_or_new_and_a_rerun_completes() {
         .filter(|(p, _)| !p.to_string_lossy().ends_with(".tmp"))
         .collect();
     assert_eq!(done, new, "a rerun completes the interrupted upsert");
+
+    // A first load builds new symbols beside the lake and moves each in whole: killed at any
+    // point, the lake holds only complete partitions, and a rerun completes it and removes
+    // what the killed runs left beside it.
+    for delay_ms in [20u64, 80, 250] {
+        let mut child = Command::new(tickerlake_tests::bin("to-parquet"))
+            .arg(&v1)
+            .args(["--lake", "fresh"])
+            .current_dir(w.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if !w.join("fresh").exists() {
+            continue; // killed before it made the lake's directory
+        }
+        for (path, bytes) in rel(&tree(&w.join("fresh")), &w.join("fresh")) {
+            if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with(".tmp"))
+            {
+                continue;
+            }
+            assert_eq!(
+                old.get(&path),
+                Some(&bytes),
+                "after a kill at {delay_ms} ms, {} is not its new content",
+                path.display()
+            );
+        }
+    }
+    w.cmd("to-parquet")
+        .arg(&v1)
+        .args(["--lake", "fresh"])
+        .succeeds();
+    let fresh: BTreeMap<PathBuf, Option<Vec<u8>>> = rel(&tree(&w.join("fresh")), &w.join("fresh"))
+        .into_iter()
+        .filter(|(p, _)| !p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert_eq!(fresh, old, "a rerun completes the interrupted first load");
+    let left: Vec<_> = std::fs::read_dir(w.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".fresh."))
+        .collect();
+    assert!(left.is_empty(), "left beside the lake: {left:?}");
 }
 
 #[test]
