@@ -50,6 +50,13 @@ const POW10: [i64; 19] = {
 /// Powers of ten tried by the fast path of [`Decimal::from_f64`] (all exact in f64).
 const F64_POW10: [f64; 10] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
+/// Every scale's power of ten as an `f64` (all exact: 10^22 is the last power of ten a double
+/// holds exactly).
+const F64_SCALES: [f64; 19] = [
+    1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
+
 impl Decimal {
     pub const ZERO: Decimal = Decimal {
         mantissa: 0,
@@ -135,10 +142,11 @@ impl Decimal {
     }
 
     /// The nearest `f64` (correctly rounded).
+    #[inline]
     pub fn to_f64(self) -> f64 {
         // Both operands are exact in f64 here, and IEEE division rounds correctly.
         if self.mantissa.unsigned_abs() < (1u64 << 53) {
-            self.mantissa as f64 / POW10[usize::from(self.scale)] as f64
+            self.mantissa as f64 / F64_SCALES[usize::from(self.scale)]
         } else {
             self.to_string().parse().unwrap_or(f64::NAN)
         }

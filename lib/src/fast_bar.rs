@@ -148,6 +148,26 @@ impl Field {
         }
     }
 
+    /// Whether `rest` starts with the quoted key: one arm per key, so that each comparison has
+    /// a constant length and compiles to a couple of integer compares instead of a `memcmp`.
+    fn starts(self, rest: &[u8]) -> bool {
+        match self {
+            Field::Symbol => rest.starts_with(b"symbol\""),
+            Field::Date => rest.starts_with(b"date\""),
+            Field::Open => rest.starts_with(b"open\""),
+            Field::High => rest.starts_with(b"high\""),
+            Field::Low => rest.starts_with(b"low\""),
+            Field::Close => rest.starts_with(b"close\""),
+            Field::AdjClose => rest.starts_with(b"adj_close\""),
+            Field::Vwap => rest.starts_with(b"vwap\""),
+            Field::Volume => rest.starts_with(b"volume\""),
+            Field::Transactions => rest.starts_with(b"transactions\""),
+            Field::Currency => rest.starts_with(b"currency\""),
+            Field::Provider => rest.starts_with(b"provider\""),
+            Field::SourceTs => rest.starts_with(b"source_ts\""),
+        }
+    }
+
     /// The key that follows this one in lines tickerlake writes (the Bar's field order, optional
     /// fields left out): the first guess for the next key.
     fn next_written(self) -> Field {
@@ -271,7 +291,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn null(&mut self) -> bool {
-        if self.b[self.i..].starts_with(b"null") {
+        if self.peek() == Some(b'n') && self.b[self.i..].starts_with(b"null") {
             self.i += 4;
             true
         } else {
@@ -317,7 +337,7 @@ impl<'a> Scanner<'a> {
         self.eat(b'"')?;
         let rest = &self.b[self.i..];
         // Lines from one writer repeat one key order: guess first, one comparison.
-        if rest.starts_with(expected.quoted()) {
+        if expected.starts(rest) {
             self.i += expected.quoted().len();
             return Some(expected);
         }
