@@ -233,11 +233,13 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
                     sizes_out[name] = du(clean)
         ours = statistics.median(walls[cmds[0][0]])
         lines += [f"## {job.split(' ')[0]}: {title}", "",
-                  "| program | median s | MB/s | peak RSS MiB | output MB | time vs tickerlake |", "|---|---|---|---|---|---|"]
+                  "| program | median s | runs s | MB/s | peak RSS MiB | output MB | time vs tickerlake |",
+                  "|---|---|---|---|---|---|---|"]
         for name, _, _ in cmds:
             m = statistics.median(walls[name])
             o = f"{sizes_out[name] / 1e6:.1f}" if name in sizes_out else "-"
-            lines.append(f"| {name} | {m:.2f} | {mb / m:.0f} | {statistics.median(rss[name]):.0f} | {o} | {m / ours:.2f}x |")
+            runs = " ".join(f"{w:.2f}" for w in sorted(walls[name]))
+            lines.append(f"| {name} | {m:.2f} | {runs} | {mb / m:.0f} | {statistics.median(rss[name]):.0f} | {o} | {m / ours:.2f}x |")
         lines.append("")
     if settled and lakes:
         lines += [f"Lake jobs: the lakes were written to a new ext4 file system made for this run with mkfs.ext4's "

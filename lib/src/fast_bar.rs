@@ -24,7 +24,12 @@ const EXACT_DIGITS: u32 = 15;
 pub(crate) fn decode(line: &[u8]) -> Option<BarRef<'_>> {
     // One UTF-8 check for the whole line (the strict decoder checks every string); strings
     // are then cut out of it at quote characters, which are always char boundaries.
-    let mut s = Scanner::new(std::str::from_utf8(line).ok()?);
+    decode_text(std::str::from_utf8(line).ok()?)
+}
+
+/// [`decode`] for a line already checked as UTF-8.
+pub(crate) fn decode_text(line: &str) -> Option<BarRef<'_>> {
+    let mut s = Scanner::new(line);
     s.ws();
     s.eat(b'{')?;
     let mut seen = 0u16;

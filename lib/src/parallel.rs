@@ -24,12 +24,27 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// The chunk as text, if it is all UTF-8. Checked once for the whole chunk (much faster than
+    /// line by line), so that the lines cut from it need no check of their own: see
+    /// [`line_text`].
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+
     /// A reader over this chunk whose line numbers are the input's.
     pub fn reader<'a>(&'a self, name: &str, max_line: usize) -> NdjsonReader<&'a [u8]> {
         NdjsonReader::new(&self.bytes[..], name)
             .with_max_line(max_line)
             .starting_after_line(self.lines_before)
     }
+}
+
+/// `line` as text without checking it again, when it is a slice of the chunk whose text is
+/// `text` ([`Chunk::text`]); `None` for any other slice (such as a line the reader had to copy).
+pub fn line_text<'a>(text: &'a str, line: &[u8]) -> Option<&'a str> {
+    // Address arithmetic only: a slice lying inside the chunk's buffer is part of it.
+    let start = (line.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    text.get(start..start.checked_add(line.len())?)
 }
 
 /// Cuts an input into [`Chunk`]s of whole lines: each block the input delivers (at most the
@@ -389,6 +404,42 @@ mod tests {
     use super::*;
     use crate::ndjson::ReadError;
     use crate::records::Bar;
+
+    #[test]
+    fn lines_of_a_checked_chunk_are_text_without_another_check() {
+        let chunk = Chunk {
+            lines_before: 0,
+            bytes: "\u{feff}{\"a\":1}\r\n\n  {\"é\":2}\n{\"b\":3}"
+                .as_bytes()
+                .to_vec(),
+        };
+        let text = chunk.text().expect("UTF-8");
+        let mut reader = chunk.reader("t", 100);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line() {
+            let line = line.unwrap();
+            // The last line, without a newline, is copied by the reader: not a slice.
+            let got = line_text(text, line);
+            if let Some(got) = got {
+                assert_eq!(got.as_bytes(), line);
+            }
+            lines.push(got.map(str::to_string));
+        }
+        assert_eq!(
+            lines,
+            [Some("{\"a\":1}".into()), Some("  {\"é\":2}".into()), None]
+        );
+        // Bytes that are not part of the chunk are not looked up in it.
+        assert_eq!(line_text(text, b"{\"a\":1}"), None);
+        let elsewhere = text.as_bytes().to_vec();
+        assert_eq!(line_text(text, &elsewhere[3..9]), None);
+        // A chunk with a byte that is not UTF-8 has no text: its lines are checked one by one.
+        let bad = Chunk {
+            lines_before: 0,
+            bytes: b"{\"a\":1}\n{\"b\":\"\xff\"}\n".to_vec(),
+        };
+        assert!(bad.text().is_none());
+    }
 
     fn chunks(text: &[u8], max_line: usize) -> Vec<Chunk> {
         let mut c = Chunker::new(std::io::BufReader::with_capacity(4, text), "t", max_line);

@@ -538,6 +538,12 @@ impl<'a> BarRef<'a> {
         crate::fast_bar::decode(line)
     }
 
+    /// [`BarRef::decode_fast`] for a line already known to be UTF-8 (see
+    /// [`crate::parallel::line_text`]).
+    pub fn decode_fast_text(line: &'a str) -> Option<BarRef<'a>> {
+        crate::fast_bar::decode_text(line)
+    }
+
     /// The contract's rules, as [`Record::validate`] checks them for a [`Bar`].
     pub fn validate(&self) -> Result<(), FieldError> {
         check_provider(self.provider)?;

@@ -409,11 +409,12 @@ fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChun
     let mut builder = BarBatchBuilder::with_capacity(prices, true, chunk.bytes.len() / 128 + 16);
     let mut bad = Vec::new();
     let mut out_of_range = None;
+    let text = chunk.text();
     while let Some(line) = reader.next_line() {
         let pushed = match line {
             // The common spelling goes straight from the line into the columns; anything else
             // through the strict decoder, which also words the errors.
-            Ok(bytes) => match BarRef::decode_fast(bytes).filter(|b| b.validate().is_ok()) {
+            Ok(bytes) => match decode_fast(text, bytes).filter(|b| b.validate().is_ok()) {
                 Some(bar) => builder.push_ref(&bar),
                 None => {
                     let bytes = bytes.to_vec();
@@ -814,13 +815,33 @@ fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
         bars: Vec::with_capacity(chunk.bytes.len() / 150),
         bad: Vec::new(),
     };
-    while let Some(item) = reader.next_record::<Bar>() {
-        match item {
+    let text = chunk.text();
+    while let Some(line) = reader.next_line() {
+        let decoded = match line {
+            Ok(bytes) => match decode_fast(text, bytes).filter(|b| b.validate().is_ok()) {
+                Some(bar) => Ok(bar.to_bar()),
+                None => {
+                    let bytes = bytes.to_vec();
+                    reader.decode_line::<Bar>(&bytes)
+                }
+            },
+            Err(e) => Err(e),
+        };
+        match decoded {
             Ok(bar) => out.bars.push((reader.line_number(), bar)),
             Err(e) => out.bad.push((out.bars.len(), e)),
         }
     }
     out
+}
+
+/// The fast decoder on a line of a chunk whose text (`Chunk::text`) was checked as UTF-8
+/// once, or on the line's bytes.
+fn decode_fast<'a>(text: Option<&'a str>, line: &'a [u8]) -> Option<BarRef<'a>> {
+    match text.and_then(|t| tickerlake::parallel::line_text(t, line)) {
+        Some(line) => BarRef::decode_fast_text(line),
+        None => BarRef::decode_fast(line),
+    }
 }
 
 /// Merges and stages every pending partition, on all cores.
