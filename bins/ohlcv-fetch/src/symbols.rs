@@ -1,0 +1,117 @@
+//! From a canonical ticker to the symbol Yahoo knows it by.
+//!
+//! Rules, in order (`config.yaml`, `fetch.yahoo`):
+//! 1. `overrides` (canonical → Yahoo), for whatever no rule covers;
+//! 2. indices and futures (`^GSPC`, `ES=F`) are Yahoo's own spelling already;
+//! 3. a share class takes a dash instead of the dot (`BRK.B` → `BRK-B`, `BT.A` on XLON → `BT-A.L`);
+//! 4. a US preferred series takes `-P` before its letter (`ABR-D` → `ABR-PD`) when the ticker says
+//!    it is a preferred;
+//! 5. the venue's suffix by its MIC (`suffixes`: XLON `.L`, XETR `.DE`, …); Hong Kong codes are
+//!    four digits (`5` → `0005.HK`). US venues have none.
+
+use tickerlake::config::YahooConfig;
+use tickerlake::records::{AssetType, Ticker};
+
+/// The Yahoo symbol for `ticker`.
+pub fn yahoo_symbol(ticker: &Ticker, cfg: &YahooConfig) -> String {
+    let canonical = ticker.symbol.as_str();
+    if let Some(mapped) = cfg.overrides.get(canonical) {
+        return mapped.clone();
+    }
+    if canonical.starts_with('^') || canonical.contains('=') {
+        return canonical.to_string();
+    }
+    let suffix = ticker
+        .exchange
+        .as_deref()
+        .and_then(|mic| cfg.suffixes.get(mic))
+        .map(String::as_str)
+        .unwrap_or("");
+    let mut base = canonical.replace('.', "-");
+    if suffix.is_empty()
+        && ticker.asset_type == Some(AssetType::Preferred)
+        && let Some((root, series)) = base.split_once('-')
+        && !series.starts_with('P')
+    {
+        base = format!("{root}-P{series}");
+    }
+    if ticker.exchange.as_deref() == Some("XHKG")
+        && base.len() < 4
+        && base.bytes().all(|b| b.is_ascii_digit())
+    {
+        base = format!("{base:0>4}");
+    }
+    format!("{base}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickerlake::Symbol;
+
+    fn ticker(symbol: &str, mic: Option<&str>, asset: Option<AssetType>) -> Ticker {
+        Ticker {
+            symbol: Symbol::parse(symbol).unwrap(),
+            name: None,
+            exchange: mic.map(str::to_string),
+            asset_type: asset,
+            currency: None,
+            country: None,
+            source: None,
+            isin: None,
+            market_cap: None,
+            sector: None,
+            industry: None,
+            indexes: Vec::new(),
+            status: Default::default(),
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+
+    #[test]
+    fn canonical_tickers_map_to_yahoo_symbols() {
+        let cfg = YahooConfig::default();
+        for (symbol, mic, asset, yahoo) in [
+            ("AAPL", Some("XNAS"), Some(AssetType::Stock), "AAPL"),
+            ("AAPL", None, None, "AAPL"),
+            ("BRK.B", Some("XNYS"), Some(AssetType::Stock), "BRK-B"),
+            ("BF.B", None, None, "BF-B"),
+            ("ABR-D", Some("XNYS"), Some(AssetType::Preferred), "ABR-PD"),
+            ("WSU", Some("XETR"), None, "WSU.DE"),
+            ("VOD", Some("XLON"), None, "VOD.L"),
+            ("BT.A", Some("XLON"), None, "BT-A.L"),
+            ("AIR", Some("XPAR"), None, "AIR.PA"),
+            ("ASML", Some("XAMS"), None, "ASML.AS"),
+            ("VOLV.B", Some("XSTO"), None, "VOLV-B.ST"),
+            ("NOVO.B", Some("XCSE"), None, "NOVO-B.CO"),
+            ("7203", Some("XTKS"), None, "7203.T"),
+            ("5", Some("XHKG"), None, "0005.HK"),
+            ("0700", Some("XHKG"), None, "0700.HK"),
+            ("BHP", Some("XASX"), None, "BHP.AX"),
+            ("RY", Some("XTSE"), None, "RY.TO"),
+            ("^GSPC", None, None, "^GSPC"),
+            ("ES=F", None, None, "ES=F"),
+        ] {
+            assert_eq!(
+                yahoo_symbol(&ticker(symbol, mic, asset), &cfg),
+                yahoo,
+                "{symbol} {mic:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overrides_win_and_unknown_venues_get_no_suffix() {
+        let mut cfg = YahooConfig::default();
+        cfg.overrides.insert("RDS.A".into(), "SHEL".into());
+        assert_eq!(
+            yahoo_symbol(&ticker("RDS.A", Some("XNYS"), None), &cfg),
+            "SHEL"
+        );
+        assert_eq!(
+            yahoo_symbol(&ticker("XYZ", Some("XXXX"), None), &cfg),
+            "XYZ"
+        );
+    }
+}
