@@ -4,5 +4,6 @@
 //! Built in steps (issue 5); so far the pieces that need no network: the Yahoo chart answer
 //! parser ([`yahoo`]) and the mapping from canonical tickers to Yahoo symbols ([`symbols`]).
 
+pub mod http;
 pub mod symbols;
 pub mod yahoo;

@@ -1,0 +1,220 @@
+//! One GET, classified: an answer (any status, with its body and `Retry-After`), or a failure
+//! that never produced one (timeout, connection refused or reset, a body cut short).
+//!
+//! Statuses are answers, not errors: what a 429 or a 404 means is the caller's decision.
+
+use std::time::Duration;
+
+/// Largest body read (a 10-year daily chart is ~300 KB).
+const MAX_BODY: u64 = 32 << 20;
+
+/// An HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// `Retry-After` in seconds (the HTTP-date form is read as absent).
+    pub retry_after: Option<Duration>,
+}
+
+/// A request that got no complete answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("connection failed: {0}")]
+    Net(String),
+    #[error("the body was cut short: {0}")]
+    Truncated(String),
+}
+
+/// How requests are made.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    /// The whole request, body included.
+    pub timeout: Duration,
+    /// `http://host:port` or `socks5://…`; `None`: direct (environment proxies are not used,
+    /// so a run does exactly what its flags and config say).
+    pub proxy: Option<String>,
+}
+
+/// A client with its connection pool.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(cfg: &ClientConfig) -> Result<Client, String> {
+        let proxy = match &cfg.proxy {
+            Some(url) => Some(
+                ureq::Proxy::new(url).map_err(|e| format!("proxy {}: {e}", redact_proxy(url)))?,
+            ),
+            None => None,
+        };
+        let config = ureq::Agent::config_builder()
+            .user_agent(&cfg.user_agent)
+            .timeout_connect(Some(cfg.connect_timeout))
+            .timeout_global(Some(cfg.timeout))
+            .http_status_as_error(false)
+            .proxy(proxy)
+            .build();
+        Ok(Client {
+            agent: config.into(),
+        })
+    }
+
+    /// GETs `url`.
+    pub fn get(&self, url: &str) -> Result<Answer, Failure> {
+        let mut response = self.agent.get(url).call().map_err(|e| classify(&e))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| match classify(&e) {
+                // Anything that breaks the body after the status line: the answer is incomplete.
+                Failure::Net(m) => Failure::Truncated(m),
+                other => other,
+            })?;
+        Ok(Answer {
+            status,
+            body,
+            retry_after,
+        })
+    }
+}
+
+fn classify(e: &ureq::Error) -> Failure {
+    match e {
+        ureq::Error::Timeout(_) => Failure::Timeout(e.to_string()),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            Failure::Timeout(e.to_string())
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Failure::Truncated(e.to_string())
+        }
+        _ => Failure::Net(e.to_string()),
+    }
+}
+
+/// A proxy URL with its password hidden, for messages.
+pub fn redact_proxy(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replay_server::{ReplayServer, Routes};
+
+    fn server(yaml: &str) -> ReplayServer {
+        let routes = Routes::from_yaml(yaml).unwrap();
+        ReplayServer::start(routes, "127.0.0.1:0".parse().unwrap()).unwrap()
+    }
+
+    fn client(timeout_ms: u64) -> Client {
+        Client::new(&ClientConfig {
+            user_agent: "tickerlake-test".into(),
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_millis(timeout_ms),
+            proxy: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn statuses_are_answers_with_their_retry_after() {
+        let s = server(
+            r#"
+routes:
+  - path: /x
+    body: "fine"
+    faults: { sequence: [429, 503], retry_after: 7 }
+"#,
+        );
+        let c = client(2000);
+        let url = format!("{}/x", s.base_url());
+        let a = c.get(&url).unwrap();
+        assert_eq!(
+            (a.status, a.retry_after),
+            (429, Some(Duration::from_secs(7)))
+        );
+        let a = c.get(&url).unwrap();
+        assert_eq!(a.status, 503);
+        let a = c.get(&url).unwrap();
+        assert_eq!((a.status, a.body.as_slice()), (200, &b"fine"[..]));
+        let missing = c.get(&format!("{}/nothing", s.base_url())).unwrap();
+        assert_eq!(missing.status, 404);
+        // The agent string goes out with every request.
+        assert!(
+            s.requests()
+                .iter()
+                .all(|r| r.user_agent.as_deref() == Some("tickerlake-test"))
+        );
+    }
+
+    #[test]
+    fn timeouts_resets_and_short_bodies_are_failures() {
+        let s = server(
+            r#"
+routes:
+  - path: /slow
+    body: "late"
+    faults: { delay: 1500ms }
+  - path: /cut
+    body: "0123456789012345678901234567890123456789"
+    faults: { sequence: [truncate], truncate_at: 10 }
+  - path: /reset
+    body: "never"
+    faults: { sequence: [reset] }
+"#,
+        );
+        let c = client(300);
+        let base = s.base_url();
+        assert!(matches!(
+            c.get(&format!("{base}/slow")),
+            Err(Failure::Timeout(_))
+        ));
+        assert!(matches!(
+            c.get(&format!("{base}/cut")),
+            Err(Failure::Truncated(_))
+        ));
+        assert!(matches!(
+            c.get(&format!("{base}/reset")),
+            Err(Failure::Net(_) | Failure::Truncated(_))
+        ));
+        // Refused: nothing listens on the port any more.
+        let port = s.addr().port();
+        drop(s);
+        assert!(matches!(
+            c.get(&format!("http://127.0.0.1:{port}/x")),
+            Err(Failure::Net(_) | Failure::Timeout(_))
+        ));
+    }
+
+    #[test]
+    fn proxy_passwords_never_show() {
+        assert_eq!(
+            redact_proxy("socks5://bob:s3cret@10.0.0.1:1080"),
+            "socks5://bob:***@10.0.0.1:1080"
+        );
+        assert_eq!(redact_proxy("http://proxy:3128"), "http://proxy:3128");
+    }
+}
