@@ -65,10 +65,32 @@ fn encode_path_segment(s: &str) -> String {
 pub enum Chart {
     /// Bars (date-ordered, one per trading date, within the requested range) and actions.
     Data(ChartData),
-    /// A well-formed answer with nothing to use: no bars in the range, or no currency.
-    NoData(String),
+    /// A well-formed answer with nothing to use.
+    NoData(NoData),
     /// The API's own error object (an unknown or delisted symbol answers this way).
     Error { code: String, description: String },
+}
+
+/// Why an answer has nothing to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoData {
+    /// A complete answer (meta, currency) without a bar dated in the range: on a range of a
+    /// few days, simply no trading day yet.
+    NoBarsInRange,
+    /// No currency stated: prices of unknown unit are not data.
+    NoCurrency,
+    /// Neither a result nor an error.
+    NoResult,
+}
+
+impl std::fmt::Display for NoData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoData::NoBarsInRange => "no bar in the requested range",
+            NoData::NoCurrency => "the answer states no currency",
+            NoData::NoResult => "the answer has no result",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -218,14 +240,14 @@ pub fn parse_chart(
                 code: e.code.unwrap_or_default(),
                 description: e.description.unwrap_or_default(),
             },
-            None => Chart::NoData("the answer has no result".into()),
+            None => Chart::NoData(NoData::NoResult),
         });
     };
     let meta = result
         .meta
         .ok_or_else(|| field_error("chart.result[0].meta", "missing"))?;
     let Some(currency) = meta.currency.filter(|c| !c.trim().is_empty()) else {
-        return Ok(Chart::NoData("the answer states no currency".into()));
+        return Ok(Chart::NoData(NoData::NoCurrency));
     };
     let time_zone_name = meta
         .exchange_timezone_name
@@ -367,7 +389,7 @@ pub fn parse_chart(
     actions.sort_by_key(|a| (a.date, a.action as u8));
 
     if by_date.is_empty() {
-        return Ok(Chart::NoData(format!("no bars from {start} to {end}")));
+        return Ok(Chart::NoData(NoData::NoBarsInRange));
     }
     Ok(Chart::Data(ChartData {
         bars: by_date.into_values().collect(),
@@ -576,7 +598,7 @@ mod tests {
         assert_eq!(c.actions.len(), 1, "the split on 08-31 is outside");
         let none =
             parse_chart(&body, &sym("AAPL"), date("2021-01-01"), date("2021-01-31")).unwrap();
-        assert!(matches!(none, Chart::NoData(_)));
+        assert_eq!(none, Chart::NoData(NoData::NoBarsInRange));
     }
 
     fn minimal(meta: &str, timestamps: &str, quote: &str) -> Vec<u8> {
