@@ -6,7 +6,7 @@ use tickerlake_tests::{WorkDir, bin, fixture};
 #[test]
 fn help_has_examples_and_version_prints() {
     let w = WorkDir::new();
-    for prog in ["records", "replay-server", "to-parquet"] {
+    for prog in ["ohlcv-fetch", "records", "replay-server", "to-parquet"] {
         w.cmd(prog)
             .arg("--help")
             .succeeds()

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
 
 mod cli_conventions;
+mod ohlcv_fetch;
 mod records;
 mod replay_server;
 mod to_parquet;

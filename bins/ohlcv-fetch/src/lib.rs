@@ -1,15 +1,28 @@
-//! `ohlcv-fetch`: incremental daily bars from a provider (Yahoo Finance first), streamed as Bar
-//! records grouped by symbol.
+//! `ohlcv-fetch`: daily bars from a provider (Yahoo Finance first) for a ticker universe,
+//! streamed as Bar records grouped by symbol, with splits and dividends and a dead-letter list
+//! beside them.
 //!
-//! Built in steps (issue 5). So far: the Yahoo chart answer parser ([`yahoo`]), the mapping from
-//! canonical tickers to Yahoo symbols ([`symbols`]), one classified GET ([`http`]), the
-//! politeness every worker shares: rate limit, retry schedule with `Retry-After`, circuit
-//! breaker ([`polite`]), and the provider trait with Yahoo behind it, which turns each answer
-//! into bars, "up to date", a retry or a dead-letter code ([`provider`]). The program itself
-//! comes when it can fetch a universe end to end.
+//! - [`yahoo`]: the chart answer parser (exchange dates, float32 prices, nulls, events);
+//! - [`symbols`]: canonical ticker → Yahoo symbol;
+//! - [`http`]: one GET, classified into an answer or a failure;
+//! - [`polite`]: what every worker shares: rate limit, retry schedule honouring `Retry-After`,
+//!   circuit breaker;
+//! - [`provider`]: the provider trait, Yahoo behind it: each answer judged into bars, "up to
+//!   date", a retry or a dead-letter code;
+//! - [`workers`]: many symbols on `--workers` threads, results streamed in completion order;
+//! - [`app`]: the program.
+//!
+//! Still to come (issue 5): `--since-lake`, the state file and dead-letter skipping, proxies,
+//! raw responses, the universe freshness guard.
 
+pub mod app;
+pub mod cli;
 pub mod http;
 pub mod polite;
 pub mod provider;
 pub mod symbols;
+pub mod workers;
 pub mod yahoo;
+
+pub use app::{Error, run};
+pub use cli::Cli;

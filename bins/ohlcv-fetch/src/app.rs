@@ -1,0 +1,308 @@
+//! The program: tickers in, bars out, failures on the dead-letter list, a summary at the end.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use tickerlake::config::Config;
+use tickerlake::io::{Input, Output, input_paths};
+use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, ReadError};
+use tickerlake::records::{FetchError, Status, Ticker};
+use tickerlake::{ExitCode, HasExitCode, Symbol};
+
+use crate::cli::Cli;
+use crate::http::{Client, ClientConfig};
+use crate::polite::{Breaker, RateLimiter};
+use crate::provider::{Fetched, Provider, Request, Yahoo};
+use crate::workers::{Done, Pool, fetch_all};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Lib(#[from] tickerlake::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl HasExitCode for Error {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Lib(e) => e.exit_code(),
+            Error::Usage(_) => ExitCode::Usage,
+            Error::Config(_) => ExitCode::Config,
+        }
+    }
+}
+
+/// The run's figures (stderr at the end, `--summary FILE` as JSON).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub requested: u64,
+    pub ok: u64,
+    pub up_to_date: u64,
+    pub failed: u64,
+    /// Not tried because the circuit breaker opened.
+    pub not_tried: u64,
+    pub bars: u64,
+    pub actions: u64,
+    pub retries: u64,
+    pub p50_latency_ms: u64,
+    pub p95_latency_ms: u64,
+    pub seconds: f64,
+}
+
+pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
+    let started = Instant::now();
+    let tickers = read_tickers(&cli)?;
+    let (start, end) = date_range(&cli)?;
+    let provider = match config.fetch.provider.as_str() {
+        "yahoo" => Yahoo::new(config.fetch.yahoo.clone(), cli.base_url.clone()),
+        other => {
+            return Err(Error::Config(format!(
+                "fetch.provider: {other:?} is not a provider ohlcv-fetch knows (yahoo)"
+            )));
+        }
+    };
+    let client = Client::new(&ClientConfig {
+        user_agent: config.http.user_agent.clone(),
+        connect_timeout: config.http.connect_timeout.0,
+        timeout: config.http.timeout.0,
+        proxy: None,
+    })
+    .map_err(Error::Config)?;
+    let requests: Vec<Request> = tickers
+        .iter()
+        .map(|t| Request {
+            symbol: t.symbol.clone(),
+            provider_symbol: provider.provider_symbol(t),
+            start,
+            end,
+        })
+        .collect();
+    let backoff: Vec<Duration> = config.fetch.backoff.iter().map(|s| s.0).collect();
+    let rate = RateLimiter::new(cli.rate.unwrap_or(config.fetch.rate));
+    let breaker = Breaker::new(config.fetch.breaker_failures);
+    let pool = Pool {
+        provider: &provider,
+        client: &client,
+        rate: &rate,
+        breaker: &breaker,
+        backoff: &backoff,
+        workers: cli.workers.unwrap_or(config.fetch.workers).max(1) as usize,
+    };
+
+    let stdout = Output::stdout();
+    let name = stdout.name();
+    let mut bars_out = NdjsonWriter::new(stdout, name);
+    let mut actions_out = open_side(cli.actions.as_deref())?;
+    let mut errors_out = open_side(cli.errors.as_deref())?;
+    let mut summary = Summary {
+        requested: requests.len() as u64,
+        ..Summary::default()
+    };
+    let mut latencies = Vec::with_capacity(requests.len());
+    let run_id = tickerlake::logging::run_id();
+    let not_started = fetch_all(&pool, &requests, |done: Done| -> Result<(), Error> {
+        let request = &requests[done.index];
+        summary.retries += u64::from(done.tries.retries);
+        if done.tries.attempts > 0 {
+            latencies.push(done.elapsed);
+        }
+        match done.result {
+            Ok(Fetched::Data { bars, actions }) => {
+                summary.ok += 1;
+                let n = bars.len();
+                summary.bars += n as u64;
+                // When the provider said so: the lake keeps the newest answer for a date.
+                let fetched_at = Some(done.fetched_at);
+                for mut bar in bars {
+                    bar.source_ts = bar.source_ts.or(fetched_at);
+                    bars_out.write(&bar)?;
+                }
+                summary.actions += actions.len() as u64;
+                if let Some(out) = &mut actions_out {
+                    for action in &actions {
+                        out.write(action)?;
+                    }
+                }
+                tracing::debug!(symbol = %request.symbol, bars = n, "fetched");
+            }
+            Ok(Fetched::UpToDate) => {
+                summary.up_to_date += 1;
+                tracing::debug!(symbol = %request.symbol, "up to date");
+            }
+            Err(failed) if failed.breaker_open && done.tries.attempts == 0 => {
+                summary.not_tried += 1;
+            }
+            Err(failed) => {
+                summary.failed += 1;
+                tracing::warn!(
+                    symbol = %request.symbol,
+                    code = ?failed.code,
+                    attempts = failed.attempts,
+                    "{}", failed.message
+                );
+                if let Some(out) = &mut errors_out {
+                    out.write(&FetchError {
+                        symbol: request.symbol.clone(),
+                        provider: provider.name().to_string(),
+                        code: failed.code,
+                        attempts: failed.attempts,
+                        message: failed.message,
+                        run_id: run_id.to_string(),
+                        ts: Utc::now(),
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    summary.not_tried += not_started as u64;
+    latencies.sort();
+    let percentile = |p: f64| -> u64 {
+        if latencies.is_empty() {
+            return 0;
+        }
+        let i = ((latencies.len() - 1) as f64 * p).round() as usize;
+        latencies[i.min(latencies.len() - 1)].as_millis() as u64
+    };
+    summary.p50_latency_ms = percentile(0.50);
+    summary.p95_latency_ms = percentile(0.95);
+
+    bars_out.into_inner()?.finish()?;
+    for out in [actions_out, errors_out].into_iter().flatten() {
+        out.into_inner()?.finish()?;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    report(&summary, cli.summary.as_deref())?;
+
+    Ok(if breaker.is_open() {
+        tracing::error!(
+            "the provider failed {} requests in a row: stopped (circuit breaker); {} symbols not tried",
+            config.fetch.breaker_failures,
+            summary.not_tried
+        );
+        ExitCode::Unavailable
+    } else if summary.failed > 0 {
+        ExitCode::TempFail
+    } else {
+        ExitCode::Success
+    })
+}
+
+fn open_side(path: Option<&Path>) -> Result<Option<NdjsonWriter<Output>>, Error> {
+    let Some(path) = path else { return Ok(None) };
+    let out = Output::open(Some(path))?;
+    let name = out.name();
+    Ok(Some(NdjsonWriter::new(out, name)))
+}
+
+fn report(summary: &Summary, file: Option<&Path>) -> Result<(), Error> {
+    tracing::info!(
+        requested = summary.requested,
+        ok = summary.ok,
+        up_to_date = summary.up_to_date,
+        failed = summary.failed,
+        not_tried = summary.not_tried,
+        bars = summary.bars,
+        actions = summary.actions,
+        retries = summary.retries,
+        p50_ms = summary.p50_latency_ms,
+        p95_ms = summary.p95_latency_ms,
+        seconds = summary.seconds,
+        "summary"
+    );
+    if let Some(path) = file {
+        let json = serde_json::to_vec_pretty(summary).map_err(|e| tickerlake::Error::Write {
+            name: path.display().to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        tickerlake::atomic::write_atomic(path, &json).map_err(|source| {
+            tickerlake::Error::Write {
+                name: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// The tickers to fetch: `--symbols`, or Ticker records from the inputs (active ones; a
+/// symbol listed twice is fetched once).
+fn read_tickers(cli: &Cli) -> Result<Vec<Ticker>, Error> {
+    let mut tickers = Vec::new();
+    if !cli.symbols.is_empty() {
+        if !cli.inputs.is_empty() {
+            return Err(Error::Usage(
+                "give --symbols or ticker files, not both".into(),
+            ));
+        }
+        for s in &cli.symbols {
+            let symbol =
+                Symbol::parse(s.trim()).map_err(|e| Error::Usage(format!("--symbols: {e}")))?;
+            tickers.push(bare_ticker(symbol));
+        }
+    } else {
+        tickerlake::io::hint_if_stdin_is_tty("ohlcv-fetch", &cli.inputs, cli.common.quiet);
+        for path in input_paths(&cli.inputs) {
+            let input = Input::open(&path)?;
+            let mut reader = NdjsonReader::new(input.reader, input.name);
+            while let Some(record) = reader.next_record::<Ticker>() {
+                match record {
+                    Ok(t) if t.status == Status::Active => tickers.push(t),
+                    Ok(_) => {}
+                    Err(ReadError::Io(e)) => return Err(e.into()),
+                    Err(ReadError::Bad(bad)) => {
+                        return Err(tickerlake::Error::Record(bad.error).into());
+                    }
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    tickers.retain(|t| seen.insert(t.symbol.clone()));
+    Ok(tickers)
+}
+
+fn bare_ticker(symbol: Symbol) -> Ticker {
+    Ticker {
+        symbol,
+        name: None,
+        exchange: None,
+        asset_type: None,
+        currency: None,
+        country: None,
+        source: None,
+        isin: None,
+        market_cap: None,
+        sector: None,
+        industry: None,
+        indexes: Vec::new(),
+        status: Status::Active,
+        first_seen: None,
+        last_seen: None,
+    }
+}
+
+/// `--start`/`--end`, or `--days-back` days up to `--end`; `--end` defaults to today (UTC).
+fn date_range(cli: &Cli) -> Result<(NaiveDate, NaiveDate), Error> {
+    let end = cli.end.unwrap_or_else(|| Utc::now().date_naive());
+    let start = match (cli.start, cli.days_back) {
+        (Some(s), _) => s,
+        (None, Some(n)) => end - chrono::Days::new(u64::from(n)),
+        (None, None) => {
+            return Err(Error::Usage(
+                "which dates? give --start YYYY-MM-DD or --days-back N".into(),
+            ));
+        }
+    };
+    if start > end {
+        return Err(Error::Usage(format!(
+            "--start {start} is after --end {end}"
+        )));
+    }
+    Ok((start, end))
+}

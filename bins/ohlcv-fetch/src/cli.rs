@@ -1,0 +1,91 @@
+//! Command line of `ohlcv-fetch`.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::Parser;
+use tickerlake::cli::{CommonArgs, Program};
+
+const EXAMPLES: &str = "\
+Examples:
+  # A universe's last two weeks of daily bars into the lake.
+  ohlcv-fetch --days-back 14 universe.ndjson | to-parquet --lake data/lake
+
+  # A few symbols over a fixed range (both dates inclusive, exchange dates), with their
+  # splits and dividends and the dead-letter list beside the bars.
+  ohlcv-fetch --symbols AAPL,BRK.B --start 2020-01-01 --end 2020-12-31 \\
+      --actions actions.ndjson --errors errors.ndjson > bars.ndjson
+
+  # Against a mirror or the replay server.
+  ohlcv-fetch --symbols AAPL --days-back 30 --base-url http://127.0.0.1:8080
+
+Input: Ticker records (NDJSON; only `symbol` is required, `exchange` picks the Yahoo suffix);
+tickers whose status is delisted or archived are skipped. Output: Bar records on stdout, each
+symbol's bars together and in date order, written as each symbol completes.
+
+Exit status: 0 every symbol fetched or up to date, 2 usage, 65 bad input, 66 input missing,
+69 the provider is down (circuit breaker open), 74 I/O error, 75 some symbols failed (the
+others' data is complete and written; see --errors), 78 bad configuration.";
+
+/// Daily OHLCV bars from Yahoo Finance for a ticker universe, with retries, a shared rate limit
+/// and a dead-letter list.
+#[derive(Debug, Parser)]
+#[command(name = "ohlcv-fetch", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    /// Ticker record files (NDJSON); none or - reads stdin (unless --symbols is given)
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Fetch these canonical symbols instead of reading tickers (comma-separated)
+    #[arg(long, value_name = "SYMS", value_delimiter = ',')]
+    pub symbols: Vec<String>,
+
+    /// First trading date to fetch (exchange date)
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub start: Option<NaiveDate>,
+
+    /// Last trading date to fetch, inclusive [default: today]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub end: Option<NaiveDate>,
+
+    /// Fetch the N days up to --end (instead of --start)
+    #[arg(long, value_name = "N", conflicts_with = "start")]
+    pub days_back: Option<u32>,
+
+    /// Provider base URL [default: fetch.yahoo.base_url]
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Concurrent symbol fetches [default: fetch.workers]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: Option<u32>,
+
+    /// Requests per second over all workers [default: fetch.rate]
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+
+    /// Write splits and dividends to FILE (NDJSON Action records)
+    #[arg(long, value_name = "FILE")]
+    pub actions: Option<PathBuf>,
+
+    /// Write symbols that failed to FILE (NDJSON FetchError records: the dead-letter list)
+    #[arg(long, value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+
+    /// Also write the run's summary to FILE as JSON
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl Program for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    tickerlake::records::date_format::parse(s)
+}

@@ -1,0 +1,96 @@
+//! Fetching many symbols on `workers` threads, each result handed to the caller's thread as soon
+//! as its symbol is done, so output streams symbol by symbol.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::http::Client;
+use crate::polite::{Breaker, Failed, RateLimiter, Tries};
+use crate::provider::{Fetched, Provider, Request, fetch_symbol};
+
+/// What the workers share.
+pub struct Pool<'a> {
+    pub provider: &'a dyn Provider,
+    pub client: &'a Client,
+    pub rate: &'a RateLimiter,
+    pub breaker: &'a Breaker,
+    pub backoff: &'a [Duration],
+    pub workers: usize,
+}
+
+/// One symbol, done.
+pub struct Done {
+    /// Position in the request list.
+    pub index: usize,
+    pub result: Result<Fetched, Failed>,
+    pub tries: Tries,
+    /// From the first request to the verdict, waits included.
+    pub elapsed: Duration,
+    /// When the verdict came: the `source_ts` of the symbol's bars.
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Fetches every request and calls `sink` with each result, in completion order, on this
+/// thread. Stops taking new symbols once the breaker opens or `sink` fails (its error is
+/// returned after the requests in flight end); the requests never started are counted in the
+/// second value.
+pub fn fetch_all<E>(
+    pool: &Pool<'_>,
+    requests: &[Request],
+    mut sink: impl FnMut(Done) -> Result<(), E>,
+) -> Result<usize, E> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<Done>();
+    let workers = pool.workers.clamp(1, requests.len().max(1));
+    let mut outcome = Ok(());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                loop {
+                    if stop.load(Ordering::Relaxed) || pool.breaker.is_open() {
+                        return;
+                    }
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(index) else {
+                        return;
+                    };
+                    let started = Instant::now();
+                    let (result, tries) = fetch_symbol(
+                        pool.provider,
+                        pool.client,
+                        request,
+                        pool.backoff,
+                        pool.rate,
+                        pool.breaker,
+                    );
+                    let done = Done {
+                        index,
+                        result,
+                        tries,
+                        elapsed: started.elapsed(),
+                        fetched_at: chrono::Utc::now(),
+                    };
+                    if tx.send(done).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for done in rx {
+            if outcome.is_ok()
+                && let Err(e) = sink(done)
+            {
+                outcome = Err(e);
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    outcome?;
+    let started = next.load(Ordering::Relaxed).min(requests.len());
+    Ok(requests.len() - started)
+}

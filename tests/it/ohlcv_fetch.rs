@@ -1,0 +1,224 @@
+//! ohlcv-fetch through the binary, against the replay server serving genuine recordings with
+//! injected faults; assertions on the records and on the server's request log.
+
+use replay_server::{LoggedRequest, ReplayServer, Routes};
+use tickerlake_tests::{WorkDir, fixture, ndjson_values};
+
+fn serve(routes: &str) -> ReplayServer {
+    let dir = fixture("real/yahoo_chart");
+    let yaml = routes.replace("$DIR", &dir.display().to_string());
+    ReplayServer::start(
+        Routes::from_yaml(&yaml).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap()
+}
+
+/// Retries in milliseconds, a short timeout, a breaker after 5 failures in a row.
+fn config(w: &WorkDir) -> std::path::PathBuf {
+    w.write(
+        "config.yaml",
+        "http:\n  timeout: 2s\nfetch:\n  backoff: [20ms, 40ms, 60ms]\n  breaker_failures: 5\n  rate: 1000\n",
+    )
+}
+
+/// Most requests in flight at once, from the log's start and end times.
+fn max_in_flight(log: &[LoggedRequest]) -> usize {
+    let mut edges: Vec<(f64, i32)> = log
+        .iter()
+        .flat_map(|r| [(r.start_ms, 1), (r.end_ms, -1)])
+        .collect();
+    // An end before a start at the same instant: touching is not overlapping.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut most) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+#[test]
+fn recorded_symbols_become_canonical_bars_actions_and_a_dead_letter_list() {
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/AAPL
+    query: { interval: 1d, events: "*" }
+    file: $DIR/AAPL_1d_2020-08-31_2020-11-07_split4to1.body.json
+  - path: /v8/finance/chart/WSU.DE
+    query: { interval: 1d }
+    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
+  - path: /v8/finance/chart/GONE
+    status: 404
+    body: '{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}'
+"#,
+    );
+    let universe = w.write(
+        "universe.ndjson",
+        concat!(
+            "{\"symbol\":\"AAPL\",\"exchange\":\"XNAS\"}\n",
+            "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n",
+            "{\"symbol\":\"GONE\",\"exchange\":\"XNYS\"}\n",
+            "{\"symbol\":\"OLD\",\"status\":\"delisted\"}\n",
+        ),
+    );
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&universe)
+        .args(["--start", "2020-01-01", "--end", "2023-12-31"])
+        .args(["--base-url", &s.base_url()])
+        .args(["--actions", "actions.ndjson", "--errors", "errors.ndjson"])
+        .args(["--summary", "summary.json", "--log-format", "text"])
+        .fails_with(75);
+    let bars = ndjson_values(&run.stdout());
+    assert_eq!(bars.len(), 49 + 3);
+    // Each symbol's bars together, in date order, under the canonical symbol.
+    let groups: Vec<&[serde_json::Value]> =
+        bars.chunk_by(|a, b| a["symbol"] == b["symbol"]).collect();
+    assert_eq!(groups.len(), 2, "symbols interleaved");
+    for group in groups {
+        let dates: Vec<&str> = group.iter().map(|b| b["date"].as_str().unwrap()).collect();
+        assert!(dates.windows(2).all(|d| d[0] < d[1]), "{dates:?}");
+    }
+    let aapl = bars
+        .iter()
+        .find(|b| b["symbol"] == "AAPL" && b["date"] == "2020-08-31")
+        .unwrap();
+    assert_eq!(aapl["close"], serde_json::json!(129.04));
+    assert_eq!(aapl["currency"], "USD");
+    assert!(
+        aapl["source_ts"].is_string(),
+        "the fetch time is the bar's source_ts"
+    );
+    let wsu = bars.iter().find(|b| b["symbol"] == "WSU").unwrap();
+    assert_eq!(
+        (wsu["date"].as_str(), wsu["currency"].as_str()),
+        (Some("2023-08-04"), Some("EUR"))
+    );
+
+    let actions = ndjson_values(&w.read("actions.ndjson"));
+    let kinds: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["date"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("split", "2020-08-31"), ("dividend", "2020-11-06")]);
+    assert_eq!(actions[0]["ratio"], serde_json::json!(4));
+
+    let errors = ndjson_values(&w.read("errors.ndjson"));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0]["symbol"].as_str(), errors[0]["code"].as_str()),
+        (Some("GONE"), Some("NOTFOUND"))
+    );
+    assert_eq!(errors[0]["attempts"], 1, "not found is not retried");
+
+    let summary: serde_json::Value = serde_json::from_str(&w.read("summary.json")).unwrap();
+    assert_eq!(
+        summary["requested"], 3,
+        "the delisted ticker is not fetched"
+    );
+    assert_eq!(
+        (summary["ok"].as_u64(), summary["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(summary["bars"], 52);
+    // Yahoo symbols on the wire: the XETR suffix.
+    assert!(
+        s.requests()
+            .iter()
+            .any(|r| r.target.starts_with("/v8/finance/chart/WSU.DE?"))
+    );
+    assert_eq!(s.requests().len(), 3);
+}
+
+#[test]
+fn a_429_storm_is_ridden_out_within_the_rate_and_the_workers() {
+    let w = WorkDir::new();
+    let mut routes = String::from("routes:\n");
+    for i in 0..6 {
+        routes.push_str(&format!(
+            "  - path: /v8/finance/chart/S{i}\n    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json\n    faults: {{ sequence: [429, 429], retry_after: 1, delay: 30ms }}\n"
+        ));
+    }
+    let s = serve(&routes);
+    let symbols: Vec<String> = (0..6).map(|i| format!("S{i}")).collect();
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .args(["--symbols", &symbols.join(",")])
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args([
+            "--base-url",
+            &s.base_url(),
+            "--workers",
+            "2",
+            "--rate",
+            "10",
+        ])
+        .succeeds();
+    assert_eq!(ndjson_values(&run.stdout()).len(), 6 * 3);
+    let log = s.requests();
+    assert_eq!(log.len(), 18, "two 429s and one answer per symbol");
+    assert!(
+        max_in_flight(&log) <= 2,
+        "more than --workers requests at once"
+    );
+    // 10 requests per second: the i-th request never starts before i × 100 ms.
+    let mut starts: Vec<f64> = log.iter().map(|r| r.start_ms).collect();
+    starts.sort_by(f64::total_cmp);
+    for (i, t) in starts.iter().enumerate() {
+        assert!(
+            *t - starts[0] >= 100.0 * i as f64 - 5.0,
+            "request {i} at {t} ms"
+        );
+    }
+    // Retry-After: 1 s between a symbol's tries, not the 20 ms of the schedule.
+    for sym in &symbols {
+        let mine: Vec<&LoggedRequest> = log
+            .iter()
+            .filter(|r| r.target.starts_with(&format!("/v8/finance/chart/{sym}?")))
+            .collect();
+        for pair in mine.windows(2) {
+            assert!(
+                pair[1].start_ms - pair[0].end_ms >= 990.0,
+                "{sym}: retried too soon"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_provider_that_is_down_stops_the_run_with_69() {
+    let w = WorkDir::new();
+    let symbols: Vec<String> = (0..20).map(|i| format!("D{i}")).collect();
+    let mut routes = String::from("routes:\n");
+    for sym in &symbols {
+        routes.push_str(&format!(
+            "  - path: /v8/finance/chart/{sym}\n    status: 503\n    body: down\n"
+        ));
+    }
+    let s = serve(&routes);
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .args(["--symbols", &symbols.join(",")])
+        .args([
+            "--days-back",
+            "10",
+            "--base-url",
+            &s.base_url(),
+            "--workers",
+            "1",
+        ])
+        .args(["--log-format", "text"])
+        .fails_with(69);
+    assert!(run.stderr().contains("circuit breaker"), "{}", run.stderr());
+    // Five failures in a row open the breaker: no hammering of a dead provider.
+    assert!(s.requests().len() <= 6, "{} requests", s.requests().len());
+}
