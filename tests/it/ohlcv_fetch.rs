@@ -222,3 +222,74 @@ fn a_provider_that_is_down_stops_the_run_with_69() {
     // Five failures in a row open the breaker: no hammering of a dead provider.
     assert!(s.requests().len() <= 6, "{} requests", s.requests().len());
 }
+
+#[test]
+fn since_lake_asks_only_for_the_missing_days_and_the_lake_ends_with_each_bar_once() {
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/AAPL
+    query: { interval: 1d }
+    file: $DIR/AAPL_1d_2020-08-31_2020-11-07_split4to1.body.json
+"#,
+    );
+    let cfg = config(&w);
+    let fetch = |args: &[&str]| {
+        w.cmd("ohlcv-fetch")
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--symbols", "AAPL", "--base-url", &s.base_url()])
+            .args(args)
+            .args(["--summary", "summary.json"])
+            .succeeds()
+            .stdout()
+    };
+    let store = |bars: String| {
+        w.cmd("to-parquet")
+            .args(["--lake", "lake"])
+            .stdin(bars)
+            .succeeds();
+    };
+    // The first night: September.
+    store(fetch(&["--start", "2020-08-01", "--end", "2020-09-30"]));
+    // The next: from the day after the last stored bar (2020-09-30), less 3 days of lookback.
+    let bars = fetch(&[
+        "--since-lake",
+        "lake",
+        "--lookback",
+        "3",
+        "--end",
+        "2020-11-06",
+    ]);
+    let target = s.requests().last().unwrap().target.clone();
+    // 2020-09-28 less the two-day margin: 2020-09-26T00:00Z.
+    assert!(target.contains("period1=1601078400&"), "{target}");
+    let dates: Vec<String> = ndjson_values(&bars)
+        .iter()
+        .map(|b| b["date"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(dates.first().map(String::as_str), Some("2020-09-28"));
+    assert_eq!(dates.last().map(String::as_str), Some("2020-11-06"));
+    store(bars);
+    // Every recorded bar exactly once in the lake.
+    let all = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake", "lake"])
+        .succeeds()
+        .stdout();
+    let dates: Vec<String> = ndjson_values(&all)
+        .iter()
+        .map(|b| b["date"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(dates.len(), 49);
+    let unique: std::collections::BTreeSet<&String> = dates.iter().collect();
+    assert_eq!(unique.len(), 49);
+    // Nothing new on a third night: only the lookback days come back, and that is up to date.
+    fetch(&["--since-lake", "lake", "--end", "2020-11-06"]);
+    let summary: serde_json::Value = serde_json::from_str(&w.read("summary.json")).unwrap();
+    assert_eq!(
+        (summary["up_to_date"].as_u64(), summary["ok"].as_u64()),
+        (Some(1), Some(0))
+    );
+}

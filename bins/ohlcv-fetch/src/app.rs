@@ -25,6 +25,8 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Config(String),
+    #[error("{lake}: {message}")]
+    Lake { lake: String, message: String },
 }
 
 impl HasExitCode for Error {
@@ -33,6 +35,7 @@ impl HasExitCode for Error {
             Error::Lib(e) => e.exit_code(),
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
+            Error::Lake { .. } => ExitCode::DataErr,
         }
     }
 }
@@ -57,7 +60,7 @@ pub struct Summary {
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let tickers = read_tickers(&cli)?;
-    let (start, end) = date_range(&cli)?;
+    let ranges = ranges(&cli, &config, &tickers)?;
     let provider = match config.fetch.provider.as_str() {
         "yahoo" => Yahoo::new(config.fetch.yahoo.clone(), cli.base_url.clone()),
         other => {
@@ -75,11 +78,12 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     .map_err(Error::Config)?;
     let requests: Vec<Request> = tickers
         .iter()
-        .map(|t| Request {
+        .zip(&ranges)
+        .map(|(t, r)| Request {
             symbol: t.symbol.clone(),
             provider_symbol: provider.provider_symbol(t),
-            start,
-            end,
+            start: r.start,
+            end: r.end,
         })
         .collect();
     let backoff: Vec<Duration> = config.fetch.backoff.iter().map(|s| s.0).collect();
@@ -113,7 +117,13 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         }
         match done.result {
             Ok(Fetched::Data { bars, actions }) => {
-                summary.ok += 1;
+                // Only the re-fetched lookback days: nothing new yet.
+                let last_stored = ranges[done.index].last_stored;
+                if last_stored.is_some_and(|l| bars.iter().all(|b| b.date <= l)) {
+                    summary.up_to_date += 1;
+                } else {
+                    summary.ok += 1;
+                }
                 let n = bars.len();
                 summary.bars += n as u64;
                 // When the provider said so: the lake keeps the newest answer for a date.
@@ -287,22 +297,79 @@ fn bare_ticker(symbol: Symbol) -> Ticker {
     }
 }
 
-/// `--start`/`--end`, or `--days-back` days up to `--end`; `--end` defaults to today (UTC).
-fn date_range(cli: &Cli) -> Result<(NaiveDate, NaiveDate), Error> {
+/// The dates one symbol is fetched for, both inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// The symbol's last bar in the lake (`--since-lake`).
+    pub last_stored: Option<NaiveDate>,
+}
+
+/// The start of Yahoo's daily history: a symbol with nothing stored gets all of it.
+const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// Each ticker's range. `--end` defaults to today (UTC). With `--since-lake`, a symbol in the
+/// lake starts the day after its last bar less `--lookback` days (so a long outage is fetched
+/// whole, and a symbol with no new trading day asks for a few days and is up to date); one
+/// the lake lacks starts at `--start` / `--days-back`, else at the start of its history.
+/// Without it, `--start` or `--days-back` is required.
+fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
     let end = cli.end.unwrap_or_else(|| Utc::now().date_naive());
-    let start = match (cli.start, cli.days_back) {
-        (Some(s), _) => s,
-        (None, Some(n)) => end - chrono::Days::new(u64::from(n)),
-        (None, None) => {
-            return Err(Error::Usage(
-                "which dates? give --start YYYY-MM-DD or --days-back N".into(),
-            ));
-        }
+    let given = match (cli.start, cli.days_back) {
+        (Some(s), _) => Some(s),
+        (None, Some(n)) => Some(end - chrono::Days::new(u64::from(n))),
+        (None, None) => None,
     };
-    if start > end {
+    if let Some(start) = given
+        && start > end
+    {
         return Err(Error::Usage(format!(
             "--start {start} is after --end {end}"
         )));
     }
-    Ok((start, end))
+    let Some(lake) = &cli.since_lake else {
+        let start = given.ok_or_else(|| {
+            Error::Usage(
+                "which dates? give --since-lake DIR, --start YYYY-MM-DD or --days-back N".into(),
+            )
+        })?;
+        let range = Range {
+            start,
+            end,
+            last_stored: None,
+        };
+        return Ok(vec![range; tickers.len()]);
+    };
+    if !lake.is_dir() {
+        return Err(tickerlake::Error::Open {
+            path: lake.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such lake directory"),
+        }
+        .into());
+    }
+    let symbols = tickers.iter().map(|t| t.symbol.clone()).collect();
+    let last = lake::lake::last_dates(lake, &symbols).map_err(|e| Error::Lake {
+        lake: lake.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let lookback = u64::from(cli.lookback.unwrap_or(config.fetch.lookback_days));
+    Ok(tickers
+        .iter()
+        .map(|t| match last.get(&t.symbol) {
+            Some(last) => Range {
+                start: (*last + chrono::Days::new(1)) - chrono::Days::new(lookback),
+                end,
+                last_stored: Some(*last),
+            },
+            None => Range {
+                start: given.unwrap_or(WHOLE_HISTORY),
+                end,
+                last_stored: None,
+            },
+        })
+        .collect())
 }

@@ -8,8 +8,13 @@ use tickerlake::cli::{CommonArgs, Program};
 
 const EXAMPLES: &str = "\
 Examples:
-  # A universe's last two weeks of daily bars into the lake.
-  ohlcv-fetch --days-back 14 universe.ndjson | to-parquet --lake data/lake
+  # Nightly: each symbol from the day after its last stored bar (3 days re-fetched for
+  # revisions), into the lake; failures on the dead-letter list.
+  ohlcv-fetch --since-lake data/lake --errors dead-letter.ndjson universe.ndjson \
+      | to-parquet --lake data/lake
+
+  # A universe's last two weeks of daily bars.
+  ohlcv-fetch --days-back 14 universe.ndjson > bars.ndjson
 
   # A few symbols over a fixed range (both dates inclusive, exchange dates), with their
   # splits and dividends and the dead-letter list beside the bars.
@@ -51,6 +56,17 @@ pub struct Cli {
     /// Fetch the N days up to --end (instead of --start)
     #[arg(long, value_name = "N", conflicts_with = "start")]
     pub days_back: Option<u32>,
+
+    /// Start each symbol the day after its last bar in the lake at DIR (read from Parquet
+    /// footers), less --lookback days; symbols the lake lacks start at --start, else get their
+    /// whole history. --start and --days-back then only apply to those new symbols.
+    #[arg(long, value_name = "DIR")]
+    pub since_lake: Option<PathBuf>,
+
+    /// Days re-fetched before each symbol's last stored bar, to pick up revisions
+    /// [default: fetch.lookback_days]
+    #[arg(long, value_name = "N", requires = "since_lake")]
+    pub lookback: Option<u32>,
 
     /// Provider base URL [default: fetch.yahoo.base_url]
     #[arg(long, value_name = "URL")]
