@@ -127,12 +127,12 @@ routes:
     );
     assert_eq!(summary["bars"], 52);
     // Yahoo symbols on the wire: the XETR suffix.
+    let log = s.wait_for_requests(3);
     assert!(
-        s.requests()
-            .iter()
+        log.iter()
             .any(|r| r.target.starts_with("/v8/finance/chart/WSU.DE?"))
     );
-    assert_eq!(s.requests().len(), 3);
+    assert_eq!(log.len(), 3);
 }
 
 #[test]
@@ -162,7 +162,8 @@ fn a_429_storm_is_ridden_out_within_the_rate_and_the_workers() {
         ])
         .succeeds();
     assert_eq!(ndjson_values(&run.stdout()).len(), 6 * 3);
-    let log = s.requests();
+    // A request is logged once its answer is sent: the client may have ended first.
+    let log = s.wait_for_requests(18);
     assert_eq!(log.len(), 18, "two 429s and one answer per symbol");
     assert!(
         max_in_flight(&log) <= 2,
@@ -262,7 +263,7 @@ routes:
         "--end",
         "2020-11-06",
     ]);
-    let target = s.requests().last().unwrap().target.clone();
+    let target = s.wait_for_requests(2).last().unwrap().target.clone();
     // 2020-09-28 less the two-day margin: 2020-09-26T00:00Z.
     assert!(target.contains("period1=1601078400&"), "{target}");
     let dates: Vec<String> = ndjson_values(&bars)

@@ -163,9 +163,10 @@ routes:
         let missing = c.get(&format!("{}/nothing", s.base_url())).unwrap();
         assert_eq!(missing.status, 404);
         // The agent string goes out with every request.
+        let log = s.wait_for_requests(4);
+        assert_eq!(log.len(), 4);
         assert!(
-            s.requests()
-                .iter()
+            log.iter()
                 .all(|r| r.user_agent.as_deref() == Some("tickerlake-test"))
         );
     }

@@ -275,7 +275,7 @@ routes:
             }
         );
         // Retry-After: 1 s after each 429 and the 503, instead of the 10 ms step.
-        let log = s.requests();
+        let log = s.wait_for_requests(5);
         for w in log.windows(2).take(3) {
             let gap = w[1].start_ms - w[0].end_ms;
             assert!(
@@ -358,7 +358,11 @@ routes:
         let (got, _) = fetch_with_retries(&client(), &url, &[MS; 10], &rate, &breaker, judge);
         let failed = got.unwrap_err();
         assert!(failed.breaker_open);
-        assert_eq!(s.requests().len(), 3, "no request once the breaker is open");
+        assert_eq!(
+            s.wait_for_requests(3).len(),
+            3,
+            "no request once the breaker is open"
+        );
         let (got, tries) = fetch_with_retries(&client(), &url, &[MS; 10], &rate, &breaker, judge);
         assert!(got.unwrap_err().breaker_open);
         assert_eq!(tries.attempts, 0);

@@ -260,7 +260,7 @@ routes:
         assert!(actions.is_empty());
         assert!(bars.iter().all(|b| b.symbol.as_str() == "WSU"));
         assert_eq!(tries.attempts, 1);
-        let target = &s.requests()[0].target;
+        let target = s.wait_for_requests(1)[0].target.clone();
         assert!(
             target.starts_with("/v8/finance/chart/WSU.DE?period1="),
             "{target}"
