@@ -294,3 +294,70 @@ routes:
         (Some(1), Some(0))
     );
 }
+
+#[test]
+fn a_symbol_failing_three_runs_in_a_row_is_dead_lettered_and_skipped() {
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/WSU.DE
+    query: { interval: 1d }
+    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
+"#,
+    );
+    let universe = w.write(
+        "universe.ndjson",
+        "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n{\"symbol\":\"GONE\"}\n",
+    );
+    let cfg = config(&w);
+    let night = |code: i32| {
+        w.cmd("ohlcv-fetch")
+            .arg("--config")
+            .arg(&cfg)
+            .arg(&universe)
+            .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+            .args(["--base-url", &s.base_url(), "--state", "state.json"])
+            .args(["--summary", "summary.json"])
+            .fails_with(code);
+        serde_json::from_str::<serde_json::Value>(&w.read("summary.json")).unwrap()
+    };
+    for run in 1..=3 {
+        let summary = night(75);
+        assert_eq!(summary["dead_lettered"], u64::from(run == 3), "run {run}");
+    }
+    let state: serde_json::Value = serde_json::from_str(&w.read("state.json")).unwrap();
+    assert_eq!(state["symbols"]["GONE"]["status"], "dlq");
+    assert_eq!(state["symbols"]["GONE"]["consecutive_failures"], 3);
+    assert_eq!(state["symbols"]["WSU"]["status"], "ok");
+    assert_eq!(state["symbols"]["WSU"]["last_fetched_date"], "2023-08-08");
+    // The fourth night skips it: nothing failed, exit 0.
+    let requests_before = s.wait_for_requests(6).len();
+    let summary = night(0);
+    assert_eq!(summary["skipped_dead_letter"], 1);
+    let log = s.wait_for_requests(requests_before + 1);
+    assert!(
+        !log[requests_before..]
+            .iter()
+            .any(|r| r.target.contains("/GONE?"))
+    );
+}
+
+#[test]
+fn a_stale_universe_is_refused_before_any_request() {
+    let w = WorkDir::new();
+    let s = serve("routes: []\n");
+    let universe = w.write(
+        "universe.ndjson",
+        "{\"symbol\":\"AAPL\",\"last_seen\":\"2020-01-02\"}\n",
+    );
+    w.cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&universe)
+        .args(["--days-back", "5", "--base-url", &s.base_url()])
+        .args(["--max-universe-age", "35d", "--log-format", "text"])
+        .fails_with(78)
+        .stderr_contains("--max-universe-age 35d");
+    assert!(s.requests().is_empty());
+}

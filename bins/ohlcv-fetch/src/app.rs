@@ -15,6 +15,7 @@ use crate::cli::Cli;
 use crate::http::{Client, ClientConfig};
 use crate::polite::{Breaker, RateLimiter};
 use crate::provider::{Fetched, Provider, Request, Yahoo};
+use crate::state::State;
 use crate::workers::{Done, Pool, fetch_all};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum Error {
     Config(String),
     #[error("{lake}: {message}")]
     Lake { lake: String, message: String },
+    #[error("{0}")]
+    State(String),
 }
 
 impl HasExitCode for Error {
@@ -35,7 +38,7 @@ impl HasExitCode for Error {
             Error::Lib(e) => e.exit_code(),
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
-            Error::Lake { .. } => ExitCode::DataErr,
+            Error::Lake { .. } | Error::State(_) => ExitCode::DataErr,
         }
     }
 }
@@ -49,6 +52,10 @@ pub struct Summary {
     pub failed: u64,
     /// Not tried because the circuit breaker opened.
     pub not_tried: u64,
+    /// Put on the dead-letter list by this run.
+    pub dead_lettered: u64,
+    /// Skipped: on the dead-letter list.
+    pub skipped_dead_letter: u64,
     pub bars: u64,
     pub actions: u64,
     pub retries: u64,
@@ -59,7 +66,20 @@ pub struct Summary {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let started = Instant::now();
-    let tickers = read_tickers(&cli)?;
+    let mut tickers = read_tickers(&cli)?;
+    let today = Utc::now().date_naive();
+    if let Some(days) = cli.max_universe_age {
+        check_universe_age(&tickers, days, today)?;
+    }
+    let mut state = match &cli.state {
+        Some(path) => Some(State::load(path).map_err(|e| Error::State(e.to_string()))?),
+        None => None,
+    };
+    let before = tickers.len();
+    if let Some(st) = &state {
+        tickers.retain(|t| !st.skips(t, cli.retry_dlq));
+    }
+    let skipped_dead_letter = (before - tickers.len()) as u64;
     let ranges = ranges(&cli, &config, &tickers)?;
     let provider = match config.fetch.provider.as_str() {
         "yahoo" => Yahoo::new(config.fetch.yahoo.clone(), cli.base_url.clone()),
@@ -105,8 +125,10 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let mut errors_out = open_side(cli.errors.as_deref())?;
     let mut summary = Summary {
         requested: requests.len() as u64,
+        skipped_dead_letter,
         ..Summary::default()
     };
+    let dead_letter_after = config.fetch.dead_letter_after;
     let mut latencies = Vec::with_capacity(requests.len());
     let run_id = tickerlake::logging::run_id();
     let not_started = fetch_all(&pool, &requests, |done: Done| -> Result<(), Error> {
@@ -115,8 +137,16 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         if done.tries.attempts > 0 {
             latencies.push(done.elapsed);
         }
+        let latency_ms = done.elapsed.as_millis() as u64;
         match done.result {
             Ok(Fetched::Data { bars, actions }) => {
+                if let Some(st) = &mut state {
+                    st.record_ok(
+                        request.symbol.as_str(),
+                        bars.last().map(|b| b.date),
+                        latency_ms,
+                    );
+                }
                 // Only the re-fetched lookback days: nothing new yet.
                 let last_stored = ranges[done.index].last_stored;
                 if last_stored.is_some_and(|l| bars.iter().all(|b| b.date <= l)) {
@@ -142,6 +172,9 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             }
             Ok(Fetched::UpToDate) => {
                 summary.up_to_date += 1;
+                if let Some(st) = &mut state {
+                    st.record_ok(request.symbol.as_str(), None, latency_ms);
+                }
                 tracing::debug!(symbol = %request.symbol, "up to date");
             }
             Err(failed) if failed.breaker_open && done.tries.attempts == 0 => {
@@ -149,6 +182,22 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             }
             Err(failed) => {
                 summary.failed += 1;
+                if let Some(st) = &mut state
+                    && st.record_failure(
+                        request.symbol.as_str(),
+                        failed.code,
+                        &failed.message,
+                        latency_ms,
+                        dead_letter_after,
+                        today,
+                    )
+                {
+                    summary.dead_lettered += 1;
+                    tracing::warn!(
+                        symbol = %request.symbol,
+                        "failed on {dead_letter_after} runs in a row: dead-lettered (skipped until --retry-dlq)"
+                    );
+                }
                 tracing::warn!(
                     symbol = %request.symbol,
                     code = ?failed.code,
@@ -183,6 +232,9 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     summary.p95_latency_ms = percentile(0.95);
 
     bars_out.into_inner()?.finish()?;
+    if let (Some(st), Some(path)) = (&state, &cli.state) {
+        st.save(path).map_err(|e| Error::State(e.to_string()))?;
+    }
     for out in [actions_out, errors_out].into_iter().flatten() {
         out.into_inner()?.finish()?;
     }
@@ -217,6 +269,8 @@ fn report(summary: &Summary, file: Option<&Path>) -> Result<(), Error> {
         up_to_date = summary.up_to_date,
         failed = summary.failed,
         not_tried = summary.not_tried,
+        dead_lettered = summary.dead_lettered,
+        skipped_dead_letter = summary.skipped_dead_letter,
         bars = summary.bars,
         actions = summary.actions,
         retries = summary.retries,
@@ -372,4 +426,22 @@ fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, 
             },
         })
         .collect())
+}
+
+/// Refuses a universe older than `days` (its newest `last_seen`): fetching a stale universe
+/// misses new listings and keeps asking for dead ones.
+fn check_universe_age(tickers: &[Ticker], days: u32, today: NaiveDate) -> Result<(), Error> {
+    let newest = tickers.iter().filter_map(|t| t.last_seen).max();
+    let Some(newest) = newest else {
+        return Err(Error::Config(format!(
+            "--max-universe-age {days}d: the tickers carry no last_seen, so the universe's age is unknown"
+        )));
+    };
+    let age = (today - newest).num_days();
+    if age > i64::from(days) {
+        return Err(Error::Config(format!(
+            "the universe is {age} days old (newest last_seen {newest}), more than --max-universe-age {days}d: refresh it (tickers-scrape) first"
+        )));
+    }
+    Ok(())
 }

@@ -88,6 +88,20 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub errors: Option<PathBuf>,
 
+    /// Keep per-symbol fetch state in FILE (JSON, replaced atomically): failures in a row, the
+    /// dead-letter list (symbols failing on fetch.dead_letter_after runs in a row are skipped)
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Fetch dead-lettered symbols again (with --state)
+    #[arg(long, requires = "state")]
+    pub retry_dlq: bool,
+
+    /// Refuse (exit 78, before any request) a universe whose newest last_seen is older than
+    /// this many days (35d)
+    #[arg(long, value_name = "AGE", value_parser = parse_days)]
+    pub max_universe_age: Option<u32>,
+
     /// Also write the run's summary to FILE as JSON
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
@@ -104,4 +118,13 @@ impl Program for Cli {
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     tickerlake::records::date_format::parse(s)
+}
+
+/// `35d` or `35`: a number of days.
+fn parse_days(s: &str) -> Result<u32, String> {
+    s.trim()
+        .strip_suffix('d')
+        .unwrap_or(s.trim())
+        .parse()
+        .map_err(|_| format!("expected a number of days like 35d, found {s:?}"))
 }

@@ -10,16 +10,17 @@
 //! - [`provider`]: the provider trait, Yahoo behind it: each answer judged into bars, "up to
 //!   date", a retry or a dead-letter code;
 //! - [`workers`]: many symbols on `--workers` threads, results streamed in completion order;
+//! - [`state`]: the per-symbol state file and the dead-letter list;
 //! - [`app`]: the program.
 //!
-//! Still to come (issue 5): `--since-lake`, the state file and dead-letter skipping, proxies,
-//! raw responses, the universe freshness guard.
+//! Still to come (issue 5): proxies, raw responses, the benchmark.
 
 pub mod app;
 pub mod cli;
 pub mod http;
 pub mod polite;
 pub mod provider;
+pub mod state;
 pub mod symbols;
 pub mod workers;
 pub mod yahoo;
