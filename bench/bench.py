@@ -12,6 +12,9 @@ Jobs so far (issue 3, the shared plumbing):
                  Peers: DuckDB and pyarrow parsing the same file into memory with an explicit
                  schema (../shared/bench/anchors_run.py parse), and the tightest plain-Python
                  pass over the bytes (anchors_run.py bytes) as a floor.
+  ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
+                 the replay server with 50 ms latency and 8 workers, against the ideal
+                 1,000 x 0.05 s / 8 = 6.25 s (issue 5).
 Later issues add their job beside its peer.
 """
 
@@ -136,6 +139,55 @@ def main() -> int:
     return run(a, None)
 
 
+def fetch_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
+    """ohlcv-fetch (issue 5): 1,000 symbols x 10 years of daily bars through the replay server,
+    50 ms of latency per request, 8 workers. The peer is the ideal: 1,000 x 0.05 s / 8 = 6.25 s."""
+    symbols, days, latency_s, workers = 1000, 2520, 0.05, 8
+    data = os.path.join(a.data, "yahoo")
+    if not os.path.exists(os.path.join(data, "universe.ndjson")):
+        print(f"generating {data} ({symbols} symbols x {days} days of Yahoo chart answers)", file=sys.stderr)
+        subprocess.run([py, os.path.join(HERE, "gen_yahoo.py"), "--symbols", str(symbols), "--days", str(days),
+                        "--latency", f"{int(latency_s * 1000)}ms", "--seed", "1", "-o", data], check=True)
+    cfg = os.path.join(data, "bench-config.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"fetch:\n  rate: 1000\n  workers: {workers}\n")
+    server = subprocess.Popen([os.path.join(release, "replay-server"), os.path.join(data, "routes.yaml"),
+                               "--idle-exit", "120s"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = server.stdout.readline().strip() if server.stdout else ""
+        if not port.isdigit():
+            raise SystemExit("replay-server did not start")
+        cmd = [os.path.join(release, "ohlcv-fetch"), "--config", cfg, os.path.join(data, "universe.ndjson"),
+               "--start", "2015-01-01", "--end", "2024-12-31", "--base-url", f"http://127.0.0.1:{port}",
+               "--workers", str(workers)]
+        run_once(cmd)  # warm the server's and the page cache
+        walls, rss = [], []
+        for _ in range(a.repeat):
+            w, r = run_once(cmd)
+            walls.append(w)
+            rss.append(r)
+    finally:
+        server.kill()
+        server.wait()
+    ideal = symbols * latency_s / workers
+    m = statistics.median(walls)
+    runs = " ".join(f"{w:.2f}" for w in sorted(walls))
+    return [
+        f"## ohlcv-fetch: {symbols:,} symbols x {days:,} days through the replay server, "
+        f"{latency_s * 1000:.0f} ms latency per request, {workers} workers",
+        "",
+        "| program | median s | runs s | peak RSS MiB | time vs ideal |",
+        "|---|---|---|---|---|",
+        f"| tickerlake `ohlcv-fetch` | {m:.2f} | {runs} | {statistics.median(rss):.0f} | {m / ideal:.2f}x |",
+        f"| ideal: {symbols:,} x {latency_s:.2f} s / {workers} | {ideal:.2f} | - | - | 1.00x |",
+        "",
+        f"Output: {symbols * days:,} bars to /dev/null; the server (same machine) serves "
+        f"{du(os.path.join(data, 'chart')) / 1e6:.0f} MB of JSON. Target: within 1.15x of the ideal, "
+        "peak RSS under 100 MiB.",
+        "",
+    ]
+
+
 def run(a: argparse.Namespace, lakes: str | None) -> int:
 
     py = sys.executable
@@ -203,6 +255,7 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
         jobs[f"to-parquet-lake {size}"] = (title + f" -> lake ({sizes[size] * 10:,} partitions, float64 prices)", mb, lake_cmds)
     wanted = set(a.jobs.split(","))
     jobs = {k: v for k, v in jobs.items() if k.split(" ")[0] in wanted}
+    fetch_lines = fetch_job(a, py, release) if "ohlcv-fetch" in wanted else []
 
     lines = [
         f"# Benchmarks, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
@@ -251,6 +304,7 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
                   f"the bench waited {a.settle:.0f} s; each round started with the next program. On this VM's journal-less "
                   f"ext4, creating inodes after deleting many (kernel `recently_deleted()`) costs several times as much, "
                   f"and more with every round: system time of the same run grew from 3 s to 11 s over four rounds.", ""]
+    lines += fetch_lines
     text = "\n".join(lines)
     print(text)
     out_dir = os.path.join(HERE, "results")

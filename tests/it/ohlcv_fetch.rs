@@ -361,3 +361,36 @@ fn a_stale_universe_is_refused_before_any_request() {
         .stderr_contains("--max-universe-age 35d");
     assert!(s.requests().is_empty());
 }
+
+#[test]
+fn a_closed_pipe_ends_the_run_quietly_with_0() {
+    let w = WorkDir::new();
+    let symbols: Vec<String> = (0..12).map(|i| format!("P{i}")).collect();
+    let mut routes = String::from("routes:\n");
+    for sym in &symbols {
+        routes.push_str(&format!(
+            "  - path: /v8/finance/chart/{sym}\n    file: $DIR/AAPL_1d_6mo_20251029.json\n"
+        ));
+    }
+    let s = serve(&routes);
+    let script = format!(
+        "set -euo pipefail; '{}' --config '{}' --symbols {} --start 2025-01-01 --end 2025-12-31 --base-url {} --workers 2 | head -1 > first.ndjson; echo done",
+        tickerlake_tests::bin("ohlcv-fetch").display(),
+        config(&w).display(),
+        symbols.join(","),
+        s.base_url()
+    );
+    let out = w.bash(&script);
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ndjson_values(&w.read("first.ndjson")).len(), 1);
+}

@@ -76,8 +76,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: Option<u32>,
 
-    /// Requests per second over all workers [default: fetch.rate]
-    #[arg(long, value_name = "R")]
+    /// Requests per second over all workers, 0.01 to 1000 [default: fetch.rate]
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Write splits and dividends to FILE (NDJSON Action records)
@@ -127,4 +127,14 @@ fn parse_days(s: &str) -> Result<u32, String> {
         .unwrap_or(s.trim())
         .parse()
         .map_err(|_| format!("expected a number of days like 35d, found {s:?}"))
+}
+
+/// Requests per second, within the range `fetch.rate` accepts.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if (0.01..=1000.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "expected requests per second from 0.01 to 1000, found {s:?}"
+        )),
+    }
 }
