@@ -394,3 +394,40 @@ fn a_closed_pipe_ends_the_run_quietly_with_0() {
     );
     assert_eq!(ndjson_values(&w.read("first.ndjson")).len(), 1);
 }
+
+#[test]
+fn raw_answers_are_kept_as_they_came() {
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/WSU.DE
+    query: { interval: 1d }
+    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
+"#,
+    );
+    let universe = w.write("u.ndjson", "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n");
+    w.cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&universe)
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args([
+            "--base-url",
+            &s.base_url(),
+            "--raw-dir",
+            "raw",
+            "-v",
+            "--log-format",
+            "json",
+        ])
+        .succeeds()
+        .stderr_contains("sha256");
+    let out = w.bash("gzip -dc raw/*/WSU.json.gz");
+    assert!(out.status.success());
+    let recorded = std::fs::read(fixture(
+        "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
+    ))
+    .unwrap();
+    assert_eq!(out.stdout, recorded);
+}

@@ -15,6 +15,7 @@ use crate::cli::Cli;
 use crate::http::{Client, ClientConfig};
 use crate::polite::{Breaker, RateLimiter};
 use crate::provider::{Fetched, Provider, Request, Yahoo};
+use crate::raw::RawDir;
 use crate::state::State;
 use crate::workers::{Done, Pool, fetch_all};
 
@@ -106,6 +107,17 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             end: r.end,
         })
         .collect();
+    let raw = match &cli.raw_dir {
+        Some(dir) => {
+            Some(
+                RawDir::create(dir, today).map_err(|source| tickerlake::Error::Create {
+                    path: dir.display().to_string(),
+                    source,
+                })?,
+            )
+        }
+        None => None,
+    };
     let backoff: Vec<Duration> = config.fetch.backoff.iter().map(|s| s.0).collect();
     let rate = RateLimiter::new(cli.rate.unwrap_or(config.fetch.rate));
     let breaker = Breaker::new(config.fetch.breaker_failures);
@@ -116,6 +128,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         breaker: &breaker,
         backoff: &backoff,
         workers: cli.workers.unwrap_or(config.fetch.workers).max(1) as usize,
+        raw: raw.as_ref(),
     };
 
     let stdout = Output::stdout();

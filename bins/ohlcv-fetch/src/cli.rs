@@ -102,6 +102,10 @@ pub struct Cli {
     #[arg(long, value_name = "AGE", value_parser = parse_days)]
     pub max_universe_age: Option<u32>,
 
+    /// Keep every answer with data as DIR/<date>/<symbol>.json.gz (its SHA-256 logged at -v)
+    #[arg(long, value_name = "DIR")]
+    pub raw_dir: Option<PathBuf>,
+
     /// Also write the run's summary to FILE as JSON
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,

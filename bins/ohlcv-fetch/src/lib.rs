@@ -11,15 +11,17 @@
 //!   date", a retry or a dead-letter code;
 //! - [`workers`]: many symbols on `--workers` threads, results streamed in completion order;
 //! - [`state`]: the per-symbol state file and the dead-letter list;
+//! - [`raw`]: `--raw-dir`, the provider's answers kept as they came;
 //! - [`app`]: the program.
 //!
-//! Still to come (issue 5): proxies, raw responses, the benchmark.
+//! Still to come (issue 5): proxy rotation.
 
 pub mod app;
 pub mod cli;
 pub mod http;
 pub mod polite;
 pub mod provider;
+pub mod raw;
 pub mod state;
 pub mod symbols;
 pub mod workers;

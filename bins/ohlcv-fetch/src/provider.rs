@@ -8,6 +8,7 @@ use tickerlake::records::{Action, Bar, FetchErrorCode, Ticker};
 
 use crate::http::{Answer, Client, Failure};
 use crate::polite::{Breaker, Failed, Judged, RateLimiter, Tries, fetch_with_retries};
+use crate::raw::RawDir;
 use crate::yahoo::{self, Chart, NoData};
 
 /// One symbol's fetch: the canonical symbol records carry, the provider's own symbol, and the
@@ -165,7 +166,7 @@ impl Provider for Yahoo {
     }
 }
 
-/// Fetches one symbol with the shared politeness.
+/// Fetches one symbol with the shared politeness; with `raw`, every 200 answer is kept.
 pub fn fetch_symbol(
     provider: &dyn Provider,
     client: &Client,
@@ -173,9 +174,22 @@ pub fn fetch_symbol(
     backoff: &[std::time::Duration],
     rate: &RateLimiter,
     breaker: &Breaker,
+    raw: Option<&RawDir>,
 ) -> (Result<Fetched, Failed>, Tries) {
     let url = provider.url(request);
     fetch_with_retries(client, &url, backoff, rate, breaker, |answer| {
+        if let (Some(raw), Ok(a)) = (raw, &answer)
+            && a.status == 200
+        {
+            match raw.keep(&request.symbol, &a.body) {
+                Ok((path, sha256)) => {
+                    tracing::info!(symbol = %request.symbol, file = %path.display(), %sha256, "raw answer kept");
+                }
+                Err(e) => {
+                    tracing::warn!(symbol = %request.symbol, "--raw-dir: the answer could not be kept: {e}");
+                }
+            }
+        }
         provider.judge(request, answer)
     })
 }
@@ -246,6 +260,7 @@ routes:
             &[ms, ms, ms],
             &RateLimiter::new(0.0),
             &Breaker::new(0),
+            None,
         )
     }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::http::Client;
 use crate::polite::{Breaker, Failed, RateLimiter, Tries};
 use crate::provider::{Fetched, Provider, Request, fetch_symbol};
+use crate::raw::RawDir;
 
 /// What the workers share.
 pub struct Pool<'a> {
@@ -17,6 +18,8 @@ pub struct Pool<'a> {
     pub breaker: &'a Breaker,
     pub backoff: &'a [Duration],
     pub workers: usize,
+    /// Where 200 answers are kept (`--raw-dir`).
+    pub raw: Option<&'a RawDir>,
 }
 
 /// One symbol, done.
@@ -66,6 +69,7 @@ pub fn fetch_all<E>(
                         pool.backoff,
                         pool.rate,
                         pool.breaker,
+                        pool.raw,
                     );
                     let done = Done {
                         index,

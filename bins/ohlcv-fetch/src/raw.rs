@@ -1,0 +1,69 @@
+//! `--raw-dir DIR`: every answer the provider gave with data, kept gzip-compressed as
+//! `DIR/<run date>/<symbol>.json.gz`, with its SHA-256 logged, so a surprising bar can be traced
+//! to exactly what the provider sent, and re-parsed later.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use tickerlake::Symbol;
+
+pub struct RawDir {
+    dir: PathBuf,
+}
+
+impl RawDir {
+    /// The run's directory, `root/<date>/`, created now.
+    pub fn create(root: &Path, date: NaiveDate) -> std::io::Result<RawDir> {
+        let dir = root.join(date.to_string());
+        std::fs::create_dir_all(&dir)?;
+        Ok(RawDir { dir })
+    }
+
+    /// Keeps `body` for `symbol` (replacing an earlier answer of this run, atomically) and
+    /// returns its path and the SHA-256 of the uncompressed body, in hex.
+    pub fn keep(&self, symbol: &Symbol, body: &[u8]) -> std::io::Result<(PathBuf, String)> {
+        let path = self.dir.join(format!("{}.json.gz", symbol.file_name()));
+        let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::new(6));
+        gz.write_all(body)?;
+        let bytes = gz.finish()?;
+        tickerlake::atomic::write_atomic(&path, &bytes)?;
+        let digest = Sha256::digest(body);
+        let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok((path, hex))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn answers_are_kept_compressed_under_the_run_date_with_their_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = RawDir::create(dir.path(), "2024-01-05".parse().unwrap()).unwrap();
+        let body = br#"{"chart":{"result":null,"error":null}}"#;
+        let (path, sha) = raw.keep(&Symbol::parse("BRK.B").unwrap(), body).unwrap();
+        assert!(path.starts_with(dir.path().join("2024-01-05")));
+        assert!(path.to_string_lossy().ends_with(".json.gz"));
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, body);
+        // sha256 of the body, as `sha256sum` prints it.
+        assert_eq!(sha.len(), 64);
+        assert_eq!(
+            RawDir::create(dir.path(), "2024-01-05".parse().unwrap())
+                .unwrap()
+                .keep(&Symbol::parse("X").unwrap(), b"")
+                .unwrap()
+                .1,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
