@@ -431,3 +431,41 @@ routes:
     .unwrap();
     assert_eq!(out.stdout, recorded);
 }
+
+#[test]
+fn a_proxy_that_fails_is_dropped_with_a_warning_and_its_symbols_go_direct() {
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/WSU.DE
+    query: { interval: 1d }
+    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
+"#,
+    );
+    let universe = w.write("u.ndjson", "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n");
+    // Nothing listens on port 1: the proxy cannot be reached.
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&universe)
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args(["--base-url", &s.base_url()])
+        .args([
+            "--proxy",
+            "http://bob:s3cret@127.0.0.1:1",
+            "--log-format",
+            "text",
+        ])
+        .succeeds();
+    assert_eq!(ndjson_values(&run.stdout()).len(), 3);
+    let err = run.stderr();
+    assert!(err.contains("proxy failed"), "{err}");
+    assert!(err.contains("***@127.0.0.1:1"), "{err}");
+    assert!(
+        !err.contains("s3cret"),
+        "the proxy password was printed: {err}"
+    );
+    assert_eq!(s.wait_for_requests(1).len(), 1);
+}

@@ -5,16 +5,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
-use tickerlake::config::Config;
+use tickerlake::config::{Config, ProxyUrl};
 use tickerlake::io::{Input, Output, input_paths};
 use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, ReadError};
 use tickerlake::records::{FetchError, Status, Ticker};
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::Cli;
-use crate::http::{Client, ClientConfig};
+use crate::http::ClientConfig;
 use crate::polite::{Breaker, RateLimiter};
 use crate::provider::{Fetched, Provider, Request, Yahoo};
+use crate::proxies::Clients;
 use crate::raw::RawDir;
 use crate::state::State;
 use crate::workers::{Done, Pool, fetch_all};
@@ -90,12 +91,21 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             )));
         }
     };
-    let client = Client::new(&ClientConfig {
-        user_agent: config.http.user_agent.clone(),
-        connect_timeout: config.http.connect_timeout.0,
-        timeout: config.http.timeout.0,
-        proxy: None,
-    })
+    let proxies: Vec<ProxyUrl> = if cli.proxy.is_empty() {
+        config.http.proxies.clone()
+    } else {
+        cli.proxy.iter().map(ProxyUrl::new).collect()
+    };
+    let clients = Clients::new(
+        &ClientConfig {
+            user_agent: config.http.user_agent.clone(),
+            connect_timeout: config.http.connect_timeout.0,
+            timeout: config.http.timeout.0,
+            proxy: None,
+        },
+        &proxies,
+        cli.rotate_every.unwrap_or(config.fetch.rotate_every) as usize,
+    )
     .map_err(Error::Config)?;
     let requests: Vec<Request> = tickers
         .iter()
@@ -123,7 +133,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let breaker = Breaker::new(config.fetch.breaker_failures);
     let pool = Pool {
         provider: &provider,
-        client: &client,
+        clients: &clients,
         rate: &rate,
         breaker: &breaker,
         backoff: &backoff,

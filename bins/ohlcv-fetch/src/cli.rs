@@ -102,6 +102,17 @@ pub struct Cli {
     #[arg(long, value_name = "AGE", value_parser = parse_days)]
     pub max_universe_age: Option<u32>,
 
+    /// Fetch through this HTTP or SOCKS proxy (repeat for several; replaces http.proxies).
+    /// Symbols rotate through them in blocks of --rotate-every; a proxy that fails is dropped
+    /// with a warning and its symbols go direct
+    #[arg(long, value_name = "URL")]
+    pub proxy: Vec<String>,
+
+    /// Symbols per proxy before the next one takes over (0: all through the first)
+    /// [default: fetch.rotate_every]
+    #[arg(long, value_name = "N")]
+    pub rotate_every: Option<u32>,
+
     /// Keep every answer with data as DIR/<date>/<symbol>.json.gz (its SHA-256 logged at -v)
     #[arg(long, value_name = "DIR")]
     pub raw_dir: Option<PathBuf>,

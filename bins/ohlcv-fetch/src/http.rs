@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use tickerlake::config::ProxyUrl;
+
 /// Largest body read (a 10-year daily chart is ~300 KB).
 const MAX_BODY: u64 = 32 << 20;
 
@@ -26,6 +28,9 @@ pub enum Failure {
     Net(String),
     #[error("the body was cut short: {0}")]
     Truncated(String),
+    /// The proxy itself could not be reached or refused the tunnel.
+    #[error("proxy failed: {0}")]
+    Proxy(String),
 }
 
 /// How requests are made.
@@ -37,20 +42,22 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// `http://host:port` or `socks5://…`; `None`: direct (environment proxies are not used,
     /// so a run does exactly what its flags and config say).
-    pub proxy: Option<String>,
+    pub proxy: Option<ProxyUrl>,
 }
 
 /// A client with its connection pool.
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
+    proxied: bool,
 }
 
 impl Client {
     pub fn new(cfg: &ClientConfig) -> Result<Client, String> {
         let proxy = match &cfg.proxy {
             Some(url) => Some(
-                ureq::Proxy::new(url).map_err(|e| format!("proxy {}: {e}", redact_proxy(url)))?,
+                ureq::Proxy::new(url.expose())
+                    .map_err(|e| format!("proxy {}: {e}", url.redacted()))?,
             ),
             None => None,
         };
@@ -63,12 +70,17 @@ impl Client {
             .build();
         Ok(Client {
             agent: config.into(),
+            proxied: cfg.proxy.is_some(),
         })
     }
 
     /// GETs `url`.
     pub fn get(&self, url: &str) -> Result<Answer, Failure> {
-        let mut response = self.agent.get(url).call().map_err(|e| classify(&e))?;
+        let mut response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| classify(&e, self.proxied))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -81,7 +93,7 @@ impl Client {
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| match classify(&e) {
+            .map_err(|e| match classify(&e, false) {
                 // Anything that breaks the body after the status line: the answer is incomplete.
                 Failure::Net(m) => Failure::Truncated(m),
                 other => other,
@@ -94,8 +106,16 @@ impl Client {
     }
 }
 
-fn classify(e: &ureq::Error) -> Failure {
+/// `proxied`: the connection goes to a proxy, so failing to connect is the proxy's failure.
+fn classify(e: &ureq::Error, proxied: bool) -> Failure {
     match e {
+        ureq::Error::ConnectProxyFailed(_) => Failure::Proxy(e.to_string()),
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound if proxied => {
+            Failure::Proxy(e.to_string())
+        }
+        ureq::Error::Io(io) if proxied && io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Failure::Proxy(e.to_string())
+        }
         ureq::Error::Timeout(_) => Failure::Timeout(e.to_string()),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             Failure::Timeout(e.to_string())
@@ -104,18 +124,6 @@ fn classify(e: &ureq::Error) -> Failure {
             Failure::Truncated(e.to_string())
         }
         _ => Failure::Net(e.to_string()),
-    }
-}
-
-/// A proxy URL with its password hidden, for messages.
-pub fn redact_proxy(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -208,14 +216,5 @@ routes:
             c.get(&format!("http://127.0.0.1:{port}/x")),
             Err(Failure::Net(_) | Failure::Timeout(_))
         ));
-    }
-
-    #[test]
-    fn proxy_passwords_never_show() {
-        assert_eq!(
-            redact_proxy("socks5://bob:s3cret@10.0.0.1:1080"),
-            "socks5://bob:***@10.0.0.1:1080"
-        );
-        assert_eq!(redact_proxy("http://proxy:3128"), "http://proxy:3128");
     }
 }

@@ -12,15 +12,15 @@
 //! - [`workers`]: many symbols on `--workers` threads, results streamed in completion order;
 //! - [`state`]: the per-symbol state file and the dead-letter list;
 //! - [`raw`]: `--raw-dir`, the provider's answers kept as they came;
+//! - [`proxies`]: rotation through HTTP/SOCKS proxies, falling back to direct;
 //! - [`app`]: the program.
-//!
-//! Still to come (issue 5): proxy rotation.
 
 pub mod app;
 pub mod cli;
 pub mod http;
 pub mod polite;
 pub mod provider;
+pub mod proxies;
 pub mod raw;
 pub mod state;
 pub mod symbols;

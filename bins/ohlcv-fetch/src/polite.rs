@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tickerlake::records::FetchErrorCode;
 
-use crate::http::{Answer, Client, Failure};
+use crate::http::{Answer, Failure};
 
 /// At most `rate` requests per second over all workers: a token bucket holding one token, so
 /// no window of any length ever sees more than its share (a request waits for its slot).
@@ -116,7 +116,7 @@ pub struct Tries {
 /// Requests `url` until `judge` is satisfied, on the `backoff` schedule (one wait per retry; a
 /// longer `Retry-After` wins), within the shared rate and breaker.
 pub fn fetch_with_retries<T>(
-    client: &Client,
+    get: &dyn Fn(&str) -> Result<Answer, Failure>,
     url: &str,
     backoff: &[Duration],
     rate: &RateLimiter,
@@ -139,7 +139,7 @@ pub fn fetch_with_retries<T>(
         }
         rate.acquire();
         tries.attempts += 1;
-        let result = client.get(url);
+        let result = get(url);
         let retry_after = match &result {
             Ok(a) => a.retry_after,
             Err(_) => None,
@@ -200,7 +200,7 @@ pub fn fetch_with_retries<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::ClientConfig;
+    use crate::http::{Client, ClientConfig};
     use replay_server::{ReplayServer, Routes};
 
     fn server(yaml: &str) -> ReplayServer {
@@ -216,6 +216,11 @@ mod tests {
             proxy: None,
         })
         .unwrap()
+    }
+
+    fn get() -> impl Fn(&str) -> Result<Answer, Failure> {
+        let c = client();
+        move |url: &str| c.get(url)
     }
 
     /// 200 is done, 404 final, everything else retried.
@@ -259,7 +264,7 @@ routes:
         let (rate, breaker) = (RateLimiter::new(0.0), Breaker::new(0));
         let backoff = [MS * 10, MS * 10, MS * 10, MS * 10];
         let (got, tries) = fetch_with_retries(
-            &client(),
+            &get(),
             &format!("{}/x", s.base_url()),
             &backoff,
             &rate,
@@ -306,7 +311,7 @@ routes:
         let (rate, breaker) = (RateLimiter::new(0.0), Breaker::new(0));
         let backoff = [MS, MS * 2, MS * 3];
         let (got, tries) = fetch_with_retries(
-            &client(),
+            &get(),
             &format!("{}/down", s.base_url()),
             &backoff,
             &rate,
@@ -317,7 +322,7 @@ routes:
         assert_eq!((failed.code, failed.attempts), (FetchErrorCode::Http5xx, 4));
         assert_eq!(tries.retries, 3);
         let (got, tries) = fetch_with_retries(
-            &client(),
+            &get(),
             &format!("{}/gone", s.base_url()),
             &backoff,
             &rate,
@@ -333,7 +338,7 @@ routes:
         let s = server("routes:\n  - path: /e\n    body: \"\"\n");
         let (rate, breaker) = (RateLimiter::new(0.0), Breaker::new(0));
         let (got, tries) = fetch_with_retries(
-            &client(),
+            &get(),
             &format!("{}/e", s.base_url()),
             &[MS, MS, MS],
             &rate,
@@ -355,7 +360,7 @@ routes:
         let s = server("routes:\n  - path: /x\n    status: 503\n    body: down\n");
         let (rate, breaker) = (RateLimiter::new(0.0), Breaker::new(3));
         let url = format!("{}/x", s.base_url());
-        let (got, _) = fetch_with_retries(&client(), &url, &[MS; 10], &rate, &breaker, judge);
+        let (got, _) = fetch_with_retries(&get(), &url, &[MS; 10], &rate, &breaker, judge);
         let failed = got.unwrap_err();
         assert!(failed.breaker_open);
         assert_eq!(
@@ -363,7 +368,7 @@ routes:
             3,
             "no request once the breaker is open"
         );
-        let (got, tries) = fetch_with_retries(&client(), &url, &[MS; 10], &rate, &breaker, judge);
+        let (got, tries) = fetch_with_retries(&get(), &url, &[MS; 10], &rate, &breaker, judge);
         assert!(got.unwrap_err().breaker_open);
         assert_eq!(tries.attempts, 0);
         assert_eq!(s.requests().len(), 3);

@@ -6,7 +6,7 @@ use tickerlake::Symbol;
 use tickerlake::config::YahooConfig;
 use tickerlake::records::{Action, Bar, FetchErrorCode, Ticker};
 
-use crate::http::{Answer, Client, Failure};
+use crate::http::{Answer, Failure};
 use crate::polite::{Breaker, Failed, Judged, RateLimiter, Tries, fetch_with_retries};
 use crate::raw::RawDir;
 use crate::yahoo::{self, Chart, NoData};
@@ -99,7 +99,7 @@ impl Provider for Yahoo {
         let answer = match answer {
             Ok(a) => a,
             Err(Failure::Timeout(m)) => return retry(FetchErrorCode::Timeout, m),
-            Err(e @ (Failure::Net(_) | Failure::Truncated(_))) => {
+            Err(e @ (Failure::Net(_) | Failure::Truncated(_) | Failure::Proxy(_))) => {
                 return retry(FetchErrorCode::Net, e.to_string());
             }
         };
@@ -169,7 +169,7 @@ impl Provider for Yahoo {
 /// Fetches one symbol with the shared politeness; with `raw`, every 200 answer is kept.
 pub fn fetch_symbol(
     provider: &dyn Provider,
-    client: &Client,
+    get: &dyn Fn(&str) -> Result<Answer, Failure>,
     request: &Request,
     backoff: &[std::time::Duration],
     rate: &RateLimiter,
@@ -177,7 +177,7 @@ pub fn fetch_symbol(
     raw: Option<&RawDir>,
 ) -> (Result<Fetched, Failed>, Tries) {
     let url = provider.url(request);
-    fetch_with_retries(client, &url, backoff, rate, breaker, |answer| {
+    fetch_with_retries(get, &url, backoff, rate, breaker, |answer| {
         if let (Some(raw), Ok(a)) = (raw, &answer)
             && a.status == 200
         {
@@ -197,7 +197,7 @@ pub fn fetch_symbol(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::ClientConfig;
+    use crate::http::{Client, ClientConfig};
     use replay_server::{ReplayServer, Routes};
     use std::time::Duration;
 
@@ -253,9 +253,10 @@ routes:
     fn fetch(s: &ReplayServer, r: &Request) -> (Result<Fetched, Failed>, Tries) {
         let yahoo = Yahoo::new(YahooConfig::default(), Some(s.base_url()));
         let ms = Duration::from_millis(5);
+        let client = client();
         fetch_symbol(
             &yahoo,
-            &client(),
+            &|url: &str| client.get(url),
             r,
             &[ms, ms, ms],
             &RateLimiter::new(0.0),

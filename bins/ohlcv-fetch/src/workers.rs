@@ -5,15 +5,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::http::Client;
 use crate::polite::{Breaker, Failed, RateLimiter, Tries};
 use crate::provider::{Fetched, Provider, Request, fetch_symbol};
+use crate::proxies::Clients;
 use crate::raw::RawDir;
 
 /// What the workers share.
 pub struct Pool<'a> {
     pub provider: &'a dyn Provider,
-    pub client: &'a Client,
+    pub clients: &'a Clients,
     pub rate: &'a RateLimiter,
     pub breaker: &'a Breaker,
     pub backoff: &'a [Duration],
@@ -62,9 +62,10 @@ pub fn fetch_all<E>(
                         return;
                     };
                     let started = Instant::now();
+                    let get = |url: &str| pool.clients.get(index, url);
                     let (result, tries) = fetch_symbol(
                         pool.provider,
-                        pool.client,
+                        &get,
                         request,
                         pool.backoff,
                         pool.rate,
