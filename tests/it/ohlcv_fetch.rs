@@ -489,8 +489,6 @@ fn a_night_killed_mid_way_and_rerun_stores_every_bar_exactly_once() {
             cfg.display().to_string(),
             "--symbols".into(),
             symbols.join(","),
-            "--start".into(),
-            "2025-01-01".into(),
             "--end".into(),
             "2025-12-31".into(),
             "--base-url".into(),
@@ -499,7 +497,10 @@ fn a_night_killed_mid_way_and_rerun_stores_every_bar_exactly_once() {
             "2".into(),
         ];
         if since_lake {
+            // Stored symbols from their last bar on, the others whole.
             a.extend(["--since-lake".into(), "lake".into()]);
+        } else {
+            a.extend(["--start".into(), "2025-01-01".into()]);
         }
         a
     };
@@ -552,4 +553,32 @@ fn a_night_killed_mid_way_and_rerun_stores_every_bar_exactly_once() {
         symbols.len() * 127,
         "every recorded bar of every symbol"
     );
+}
+
+#[test]
+fn a_currency_other_than_the_universe_says_is_kept_and_said_out_loud() {
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/WSU.DE
+    query: { interval: 1d }
+    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
+"#,
+    );
+    let universe = w.write(
+        "u.ndjson",
+        "{\"symbol\":\"WSU\",\"exchange\":\"XETR\",\"currency\":\"GBP\"}\n",
+    );
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&universe)
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args(["--base-url", &s.base_url(), "--log-format", "text"])
+        .succeeds()
+        .stderr_contains("the provider quotes EUR, the universe says GBP");
+    let bars = ndjson_values(&run.stdout());
+    assert!(bars.iter().all(|b| b["currency"] == "EUR"));
 }

@@ -154,15 +154,23 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let dead_letter_after = config.fetch.dead_letter_after;
     let mut latencies = Vec::with_capacity(requests.len());
     let run_id = tickerlake::logging::run_id();
+    // Symbols done, on a terminal only (never in cron mail or a pipe's stderr).
+    let progress = tickerlake::progress::Progress::items(
+        "symbols",
+        Some(requests.len() as u64),
+        cli.common.quiet,
+    );
     let not_started = fetch_all(&pool, &requests, |done: Done| -> Result<(), Error> {
         let request = &requests[done.index];
         summary.retries += u64::from(done.tries.retries);
         if done.tries.attempts > 0 {
             latencies.push(done.elapsed);
         }
+        progress.inc(1);
         let latency_ms = done.elapsed.as_millis() as u64;
         match done.result {
             Ok(Fetched::Data { bars, actions }) => {
+                warn_on_currency(&tickers[done.index], &bars);
                 if let Some(st) = &mut state {
                     st.record_ok(
                         request.symbol.as_str(),
@@ -242,6 +250,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         }
         Ok(())
     })?;
+    progress.finish();
     summary.not_tried += not_started as u64;
     latencies.sort();
     let percentile = |p: f64| -> u64 {
@@ -391,9 +400,9 @@ const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
 
 /// Each ticker's range. `--end` defaults to today (UTC). With `--since-lake`, a symbol in the
 /// lake starts the day after its last bar less `--lookback` days (so a long outage is fetched
-/// whole, and a symbol with no new trading day asks for a few days and is up to date); one
-/// the lake lacks starts at `--start` / `--days-back`, else at the start of its history.
-/// Without it, `--start` or `--days-back` is required.
+/// whole, and a symbol with no new trading day asks for a few days and is up to date), one the
+/// lake lacks at the start of its history; `--start` / `--days-back` override both. Without
+/// `--since-lake`, `--start` or `--days-back` is required.
 fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
     let end = cli.end.unwrap_or_else(|| Utc::now().date_naive());
     let given = match (cli.start, cli.days_back) {
@@ -436,17 +445,16 @@ fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, 
     let lookback = u64::from(cli.lookback.unwrap_or(config.fetch.lookback_days));
     Ok(tickers
         .iter()
-        .map(|t| match last.get(&t.symbol) {
-            Some(last) => Range {
-                start: (*last + chrono::Days::new(1)) - chrono::Days::new(lookback),
+        .map(|t| {
+            let last_stored = last.get(&t.symbol).copied();
+            let from_lake = last_stored.map_or(WHOLE_HISTORY, |last| {
+                (last + chrono::Days::new(1)) - chrono::Days::new(lookback)
+            });
+            Range {
+                start: given.unwrap_or(from_lake),
                 end,
-                last_stored: Some(*last),
-            },
-            None => Range {
-                start: given.unwrap_or(WHOLE_HISTORY),
-                end,
-                last_stored: None,
-            },
+                last_stored,
+            }
         })
         .collect())
 }
@@ -467,4 +475,23 @@ fn check_universe_age(tickers: &[Ticker], days: u32, today: NaiveDate) -> Result
         )));
     }
     Ok(())
+}
+
+/// Prices in another unit than the universe says (`GBp` pence against `GBP` pounds, a listing
+/// that changed its quote currency) are written as Yahoo states them, and said out loud: a lake
+/// must never mix units in silence.
+fn warn_on_currency(ticker: &Ticker, bars: &[tickerlake::records::Bar]) {
+    let Some(expected) = ticker.currency.as_deref() else {
+        return;
+    };
+    if let Some(got) = bars
+        .iter()
+        .filter_map(|b| b.currency.as_deref())
+        .find(|c| *c != expected)
+    {
+        tracing::warn!(
+            symbol = %ticker.symbol,
+            "the provider quotes {got}, the universe says {expected}: bars are written in {got}"
+        );
+    }
 }

@@ -58,8 +58,8 @@ pub struct Cli {
     pub days_back: Option<u32>,
 
     /// Start each symbol the day after its last bar in the lake at DIR (read from Parquet
-    /// footers), less --lookback days; symbols the lake lacks start at --start, else get their
-    /// whole history. --start and --days-back then only apply to those new symbols.
+    /// footers), less --lookback days; symbols the lake lacks get their whole history.
+    /// --start or --days-back override both
     #[arg(long, value_name = "DIR")]
     pub since_lake: Option<PathBuf>,
 
