@@ -582,3 +582,102 @@ routes:
     let bars = ndjson_values(&run.stdout());
     assert!(bars.iter().all(|b| b["currency"] == "EUR"));
 }
+
+/// A minimal HTTP CONNECT proxy on 127.0.0.1: tunnels each connection to the host it names and
+/// keeps every byte the client sent through it, to see which requests it carried.
+struct TunnelProxy {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl TunnelProxy {
+    fn start() -> TunnelProxy {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    loop {
+                        let mut header = String::new();
+                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                            break;
+                        }
+                    }
+                    let upstream = TcpStream::connect(&target).unwrap();
+                    let mut to_client = client.try_clone().unwrap();
+                    to_client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .unwrap();
+                    let mut up_reader = upstream.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut up_reader, &mut to_client);
+                    });
+                    let mut up_writer = upstream;
+                    let mut buf = [0u8; 8192];
+                    // What the reader already buffered, then the rest of the stream.
+                    let pending = reader.buffer().to_vec();
+                    log.lock().unwrap().extend_from_slice(&pending);
+                    let _ = up_writer.write_all(&pending);
+                    let mut inner = reader.into_inner();
+                    while let Ok(n) = inner.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        log.lock().unwrap().extend_from_slice(&buf[..n]);
+                        if up_writer.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        TunnelProxy { port, seen }
+    }
+
+    fn carried(&self, symbol: &str) -> bool {
+        let seen = String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned();
+        seen.contains(&format!("/v8/finance/chart/{symbol}?"))
+    }
+}
+
+#[test]
+fn symbols_rotate_through_the_proxies_in_blocks_of_rotate_every() {
+    let w = WorkDir::new();
+    let symbols: Vec<String> = (0..6).map(|i| format!("R{i}")).collect();
+    let mut routes = String::from("routes:\n");
+    for sym in &symbols {
+        routes.push_str(&format!(
+            "  - path: /v8/finance/chart/{sym}\n    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json\n"
+        ));
+    }
+    let s = serve(&routes);
+    let (p1, p2) = (TunnelProxy::start(), TunnelProxy::start());
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .args(["--symbols", &symbols.join(",")])
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args(["--base-url", &s.base_url(), "--workers", "1"])
+        .args(["--proxy", &format!("http://127.0.0.1:{}", p1.port)])
+        .args(["--proxy", &format!("http://127.0.0.1:{}", p2.port)])
+        .args(["--rotate-every", "2"])
+        .succeeds();
+    assert_eq!(ndjson_values(&run.stdout()).len(), 6 * 3);
+    assert_eq!(s.wait_for_requests(6).len(), 6);
+    let through: Vec<(bool, bool)> = symbols
+        .iter()
+        .map(|sym| (p1.carried(sym), p2.carried(sym)))
+        .collect();
+    let (one, two) = ((true, false), (false, true));
+    assert_eq!(through, [one, one, two, two, one, one]);
+}
