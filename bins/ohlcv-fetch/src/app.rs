@@ -392,8 +392,9 @@ pub struct Range {
     pub last_stored: Option<NaiveDate>,
 }
 
-/// The start of Yahoo's daily history: a symbol with nothing stored gets all of it.
-const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+/// Before the start of any daily history Yahoo has (the S&P 500 from 1927, IBM from 1962): a
+/// symbol with nothing stored gets all of it.
+const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
     Some(d) => d,
     None => NaiveDate::MIN,
 };

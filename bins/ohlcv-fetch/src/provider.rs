@@ -136,10 +136,15 @@ impl Provider for Yahoo {
             }
         }
         match yahoo::parse_chart(&answer.body, &request.symbol, request.start, request.end) {
-            Ok(Chart::Data(d)) => Judged::Done(Fetched::Data {
-                bars: d.bars,
-                actions: d.actions,
-            }),
+            Ok(Chart::Data(d)) => {
+                for what in &d.skipped_events {
+                    tracing::warn!(symbol = %request.symbol, "an event Yahoo sent could not be read and is skipped: {what}");
+                }
+                Judged::Done(Fetched::Data {
+                    bars: d.bars,
+                    actions: d.actions,
+                })
+            }
             Ok(Chart::NoData(NoData::NoBarsInRange))
                 if (request.end - request.start).num_days() < UP_TO_DATE_DAYS =>
             {

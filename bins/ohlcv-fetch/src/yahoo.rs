@@ -103,6 +103,8 @@ pub struct ChartData {
     pub time_zone: String,
     /// Rows dropped because every price and the volume were null.
     pub empty_rows: usize,
+    /// Dividends and splits that could not be read (what and why): skipped, never fatal.
+    pub skipped_events: Vec<String>,
 }
 
 /// Why an answer could not be read.
@@ -193,12 +195,13 @@ struct AdjClose {
     adjclose: Vec<Option<f64>>,
 }
 
+/// Events are read one by one (a malformed one is skipped and reported, never costs the bars).
 #[derive(Deserialize, Default)]
 struct Events {
     #[serde(default)]
-    dividends: BTreeMap<String, Dividend>,
+    dividends: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
-    splits: BTreeMap<String, Split>,
+    splits: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -343,48 +346,68 @@ pub fn parse_chart(
     }
 
     let mut actions = Vec::new();
-    if let Some(events) = result.events {
-        for d in events.dividends.into_values() {
-            let (Some(epoch), Some(amount)) = (d.date, d.amount) else {
-                return Err(field_error(
-                    "events.dividends",
-                    "a dividend without date or amount",
-                ));
-            };
-            let date = local_date(epoch, "events.dividends.date")?;
-            if !in_range(date) {
+    let mut skipped_events = Vec::new();
+    let events = result.events.unwrap_or_default();
+    for (key, value) in events.dividends.unwrap_or_default() {
+        let dividend = serde_json::from_value::<Dividend>(value)
+            .map_err(|e| e.to_string())
+            .and_then(|d| match (d.date, d.amount) {
+                (Some(epoch), Some(amount)) => Ok((epoch, amount, d.currency)),
+                _ => Err("no date or no amount".to_string()),
+            });
+        let (epoch, amount, own_currency) = match dividend {
+            Ok(d) => d,
+            Err(why) => {
+                skipped_events.push(format!("dividend {key}: {why}"));
                 continue;
             }
-            let amount = Decimal::from_f64(amount)
-                .map_err(|e| field_error("events.dividends.amount", e.to_string()))?;
-            actions.push(Action {
-                symbol: symbol.clone(),
-                date,
-                action: ActionKind::Dividend,
-                ratio: None,
-                amount: Some(amount),
-                currency: Some(d.currency.unwrap_or_else(|| currency.clone())),
-                provider: PROVIDER.to_string(),
-            });
+        };
+        let date = local_date(epoch, "events.dividends.date")?;
+        if !in_range(date) {
+            continue;
         }
-        for s in events.splits.into_values() {
-            let Some(epoch) = s.date else {
-                return Err(field_error("events.splits", "a split without a date"));
-            };
-            let date = local_date(epoch, "events.splits.date")?;
-            if !in_range(date) {
+        let amount = match Decimal::from_f64(amount) {
+            Ok(a) if !a.is_negative() => a,
+            _ => {
+                skipped_events.push(format!("dividend {key}: amount {amount}"));
                 continue;
             }
-            actions.push(Action {
-                symbol: symbol.clone(),
-                date,
-                action: ActionKind::Split,
-                ratio: Some(split_ratio(&s)?),
-                amount: None,
-                currency: None,
-                provider: PROVIDER.to_string(),
-            });
+        };
+        actions.push(Action {
+            symbol: symbol.clone(),
+            date,
+            action: ActionKind::Dividend,
+            ratio: None,
+            amount: Some(amount),
+            currency: Some(own_currency.unwrap_or_else(|| currency.clone())),
+            provider: PROVIDER.to_string(),
+        });
+    }
+    for (key, value) in events.splits.unwrap_or_default() {
+        let split = serde_json::from_value::<Split>(value).map_err(|e| e.to_string());
+        let (epoch, ratio) = match split.and_then(|s| {
+            let epoch = s.date.ok_or("no date")?;
+            Ok((epoch, split_ratio(&s).map_err(|e| e.to_string())?))
+        }) {
+            Ok(v) => v,
+            Err(why) => {
+                skipped_events.push(format!("split {key}: {why}"));
+                continue;
+            }
+        };
+        let date = local_date(epoch, "events.splits.date")?;
+        if !in_range(date) {
+            continue;
         }
+        actions.push(Action {
+            symbol: symbol.clone(),
+            date,
+            action: ActionKind::Split,
+            ratio: Some(ratio),
+            amount: None,
+            currency: None,
+            provider: PROVIDER.to_string(),
+        });
     }
     actions.sort_by_key(|a| (a.date, a.action as u8));
 
@@ -397,6 +420,7 @@ pub fn parse_chart(
         currency,
         time_zone: time_zone_name,
         empty_rows,
+        skipped_events,
     }))
 }
 
@@ -703,6 +727,28 @@ mod tests {
                 "{e} does not say {wanted:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_malformed_event_is_skipped_and_reported_the_bars_stay() {
+        let body = br#"{"chart":{"result":[{"meta":{"currency":"USD","exchangeTimezoneName":"America/New_York"},"timestamp":[1704205800],"indicators":{"quote":[{"close":[1.5]}]},"events":{"dividends":{"1":{"amount":"0.2","date":1704205800},"2":{"date":1704205800},"3":{"amount":0.24,"date":1704205800}},"splits":{"4":{"date":1704205800,"numerator":0,"denominator":1},"5":null}}}],"error":null}}"#;
+        let c = data(parse_chart(body, &sym("A"), date("2024-01-01"), date("2024-12-31")).unwrap());
+        assert_eq!(c.bars.len(), 1);
+        assert_eq!(c.actions.len(), 1);
+        assert_eq!(c.actions[0].amount, d("0.24"));
+        assert_eq!(c.skipped_events.len(), 4, "{:?}", c.skipped_events);
+        // Events: null, or absent, are no events.
+        let body = br#"{"chart":{"result":[{"meta":{"currency":"USD","exchangeTimezoneName":"America/New_York"},"timestamp":[1704205800],"indicators":{"quote":[{"close":[1.5]}]},"events":{"dividends":null}}],"error":null}}"#;
+        let c = data(parse_chart(body, &sym("A"), date("2024-01-01"), date("2024-12-31")).unwrap());
+        assert!(c.actions.is_empty() && c.skipped_events.is_empty());
+    }
+
+    #[test]
+    fn history_before_1970_has_its_dates() {
+        // ^GSPC-like: 1962-01-02 14:30Z, a negative epoch.
+        let body = br#"{"chart":{"result":[{"meta":{"currency":"USD","exchangeTimezoneName":"America/New_York"},"timestamp":[-252322200],"indicators":{"quote":[{"close":[70.96]}]}}],"error":null}}"#;
+        let c = data(parse_chart(body, &sym("A"), date("1900-01-01"), date("2024-12-31")).unwrap());
+        assert_eq!(c.bars[0].date, date("1962-01-02"));
     }
 
     #[test]
