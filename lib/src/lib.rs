@@ -6,6 +6,7 @@
 //! ([`cli`], [`logging`], [`progress`]), and the exit codes ([`exit`]).
 
 pub mod atomic;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod decimal;
