@@ -180,6 +180,17 @@ pub fn write_atomic(path: impl Into<PathBuf>, bytes: &[u8]) -> io::Result<()> {
     f.commit()
 }
 
+/// Replaces `path` with `value` as pretty-printed JSON and a final newline, atomically (summary
+/// and state files).
+pub fn write_json_atomic<T: serde::Serialize + ?Sized>(
+    path: impl Into<PathBuf>,
+    value: &T,
+) -> io::Result<()> {
+    let mut json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    json.push(b'\n');
+    write_atomic(path, &json)
+}
+
 /// fsync a directory (no-op where directories cannot be opened for that).
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]

@@ -398,6 +398,29 @@ pub struct Ticker {
     pub last_seen: Option<NaiveDate>,
 }
 
+impl Ticker {
+    /// An active ticker that says nothing but its symbol (`--symbols AAPL,MSFT`).
+    pub fn new(symbol: Symbol) -> Ticker {
+        Ticker {
+            symbol,
+            name: None,
+            exchange: None,
+            asset_type: None,
+            currency: None,
+            country: None,
+            source: None,
+            isin: None,
+            market_cap: None,
+            sector: None,
+            industry: None,
+            indexes: Vec::new(),
+            status: Status::Active,
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+}
+
 impl Record for Ticker {
     const KIND: &'static str = "tickers";
 

@@ -312,11 +312,7 @@ fn report(summary: &Summary, file: Option<&Path>) -> Result<(), Error> {
         "summary"
     );
     if let Some(path) = file {
-        let json = serde_json::to_vec_pretty(summary).map_err(|e| tickerlake::Error::Write {
-            name: path.display().to_string(),
-            source: std::io::Error::other(e),
-        })?;
-        tickerlake::atomic::write_atomic(path, &json).map_err(|source| {
+        tickerlake::atomic::write_json_atomic(path, summary).map_err(|source| {
             tickerlake::Error::Write {
                 name: path.display().to_string(),
                 source,
@@ -339,7 +335,7 @@ fn read_tickers(cli: &Cli) -> Result<Vec<Ticker>, Error> {
         for s in &cli.symbols {
             let symbol =
                 Symbol::parse(s.trim()).map_err(|e| Error::Usage(format!("--symbols: {e}")))?;
-            tickers.push(bare_ticker(symbol));
+            tickers.push(Ticker::new(symbol));
         }
     } else {
         tickerlake::io::hint_if_stdin_is_tty("ohlcv-fetch", &cli.inputs, cli.common.quiet);
@@ -361,26 +357,6 @@ fn read_tickers(cli: &Cli) -> Result<Vec<Ticker>, Error> {
     let mut seen = std::collections::HashSet::new();
     tickers.retain(|t| seen.insert(t.symbol.clone()));
     Ok(tickers)
-}
-
-fn bare_ticker(symbol: Symbol) -> Ticker {
-    Ticker {
-        symbol,
-        name: None,
-        exchange: None,
-        asset_type: None,
-        currency: None,
-        country: None,
-        source: None,
-        isin: None,
-        market_cap: None,
-        sector: None,
-        industry: None,
-        indexes: Vec::new(),
-        status: Status::Active,
-        first_seen: None,
-        last_seen: None,
-    }
 }
 
 /// The dates one symbol is fetched for, both inclusive.

@@ -101,13 +101,10 @@ impl State {
 
     /// Replaces the file atomically.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        let io = |source| StateError::Io {
+        tickerlake::atomic::write_json_atomic(path, self).map_err(|source| StateError::Io {
             path: path.display().to_string(),
             source,
-        };
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        json.push(b'\n');
-        tickerlake::atomic::write_atomic(path, &json).map_err(io)
+        })
     }
 
     /// Whether `ticker` is on the dead-letter list and stays skipped.
@@ -170,8 +167,7 @@ mod tests {
     use tickerlake::Symbol;
 
     fn ticker(symbol: &str, last_seen: Option<&str>) -> Ticker {
-        let mut t: Ticker = serde_json::from_str(&format!(r#"{{"symbol":"{symbol}"}}"#)).unwrap();
-        t.symbol = Symbol::parse(symbol).unwrap();
+        let mut t = Ticker::new(Symbol::parse(symbol).unwrap());
         t.last_seen = last_seen.map(|d| d.parse().unwrap());
         t
     }

@@ -50,23 +50,10 @@ mod tests {
     use tickerlake::Symbol;
 
     fn ticker(symbol: &str, mic: Option<&str>, asset: Option<AssetType>) -> Ticker {
-        Ticker {
-            symbol: Symbol::parse(symbol).unwrap(),
-            name: None,
-            exchange: mic.map(str::to_string),
-            asset_type: asset,
-            currency: None,
-            country: None,
-            source: None,
-            isin: None,
-            market_cap: None,
-            sector: None,
-            industry: None,
-            indexes: Vec::new(),
-            status: Default::default(),
-            first_seen: None,
-            last_seen: None,
-        }
+        let mut t = Ticker::new(Symbol::parse(symbol).unwrap());
+        t.exchange = mic.map(str::to_string);
+        t.asset_type = asset;
+        t
     }
 
     #[test]

@@ -36,8 +36,7 @@ pub struct Done {
 
 /// Fetches every request and calls `sink` with each result, in completion order, on this
 /// thread. Stops taking new symbols once the breaker opens or `sink` fails (its error is
-/// returned after the requests in flight end); the requests never started are counted in the
-/// second value.
+/// returned after the requests in flight end). Returns how many requests were never started.
 pub fn fetch_all<E>(
     pool: &Pool<'_>,
     requests: &[Request],

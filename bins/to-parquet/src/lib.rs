@@ -253,9 +253,7 @@ fn report(opts: &Options, s: &Summary) -> Result<(), Error> {
         let _ = writeln!(std::io::stderr(), "{text}");
     }
     if let Some(path) = &opts.summary {
-        let mut json = serde_json::to_vec_pretty(s).unwrap_or_default();
-        json.push(b'\n');
-        tickerlake::atomic::write_atomic(path, &json).map_err(|source| {
+        tickerlake::atomic::write_json_atomic(path, s).map_err(|source| {
             tickerlake::Error::Create {
                 path: path.display().to_string(),
                 source,
