@@ -9,6 +9,7 @@ mod encode;
 pub mod file;
 pub mod lake;
 pub mod records;
+pub mod series;
 
 pub use bars::{BarBatchBuilder, PriceType, Rounded, bar_schema, bars_from_batch};
 pub use file::WriteOptions;

@@ -7,9 +7,10 @@
 //! 19, since 2022); Independence Day; Labor Day (first Monday of September); Thanksgiving (fourth
 //! Thursday of November); Christmas. A holiday on a Sunday is observed on the Monday after, one on
 //! a Saturday on the Friday before, except New Year's Day, which then is not observed at all (the
-//! Friday closes a year). Plus the special closures since 2000 (September 11, presidents'
-//! funerals and days of mourning, Hurricane Sandy). Early closes are trading days. Checked
-//! against `exchange_calendars` for 2000–2030 (`tests/it/calendar.rs`).
+//! Friday closes a year). Plus the special closures since 1972 (September 11, presidents'
+//! funerals and days of mourning, election days through 1980, the 1977 blackout, hurricanes Gloria and Sandy). Early closes
+//! are trading days. Checked against `exchange_calendars` for 1980–2030 (`tests/it/calendar.rs`);
+//! before 1980 not every closure of the time is modelled.
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
@@ -20,9 +21,17 @@ pub enum Calendar {
     Xnys,
 }
 
-/// Whole-day closures of the NYSE since 2000 that no holiday rule produces.
+/// Whole-day closures of the NYSE since 1972 that no holiday rule produces.
 const XNYS_SPECIAL_CLOSURES: &[(i32, u32, u32)] = &[
-    (2001, 9, 11), // September 11
+    (1972, 11, 7), // presidential election days: closed through 1980
+    (1976, 11, 2),
+    (1980, 11, 4),
+    (1972, 12, 28), // President Truman's funeral
+    (1973, 1, 25),  // President Johnson's funeral
+    (1977, 7, 14),  // New York City blackout
+    (1985, 9, 27),  // Hurricane Gloria
+    (1994, 4, 27),  // President Nixon's funeral
+    (2001, 9, 11),  // September 11
     (2001, 9, 12),
     (2001, 9, 13),
     (2001, 9, 14),

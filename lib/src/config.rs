@@ -423,7 +423,19 @@ pub struct Qa {
     pub price_jump_pct: f64,
     pub iqr_k: f64,
     pub volume_z: f64,
+    /// Bars of history before a day that its volume z-score is measured against.
+    pub volume_window: u32,
     pub fetch_error_failures: u32,
+    /// `coverage`: lowest share (%) of active tickers with fresh data.
+    pub coverage_min_pct: f64,
+    /// `freshness`: most calendar days the newest bar may be older than `--as-of`.
+    pub freshness_days: u32,
+    /// `--calendar infer`: share (%) of the symbols listed on a day that must have a bar for
+    /// the day to count as a trading day.
+    pub infer_min_share_pct: f64,
+    /// Severity of each check's findings, by check id (the built-in severities otherwise).
+    pub severity: BTreeMap<String, crate::records::Severity>,
+    pub training: QaTraining,
 }
 
 impl Default for Qa {
@@ -436,7 +448,38 @@ impl Default for Qa {
             price_jump_pct: 75.0,
             iqr_k: 3.0,
             volume_z: 5.0,
+            volume_window: 60,
             fetch_error_failures: 3,
+            coverage_min_pct: 95.0,
+            freshness_days: 14,
+            infer_min_share_pct: 50.0,
+            severity: BTreeMap::new(),
+            training: QaTraining::default(),
+        }
+    }
+}
+
+/// `qa-check --profile training`: what a training set must hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QaTraining {
+    /// Symbols the set must have (0: any number).
+    pub stocks: u32,
+    /// Distinct calendar years of history each symbol needs.
+    pub min_years: u32,
+    /// Lowest close allowed.
+    pub min_price: f64,
+    /// Lowest volume allowed.
+    pub min_volume: i64,
+}
+
+impl Default for QaTraining {
+    fn default() -> QaTraining {
+        QaTraining {
+            stocks: 0,
+            min_years: 10,
+            min_price: 1.0,
+            min_volume: 50_000,
         }
     }
 }
@@ -668,6 +711,27 @@ impl Config {
             1,
             365,
         )?;
+        range("qa.volume_window", self.qa.volume_window, 5, 10_000)?;
+        range("qa.coverage_min_pct", self.qa.coverage_min_pct, 0.0, 100.0)?;
+        range("qa.freshness_days", self.qa.freshness_days, 1, 3650)?;
+        range(
+            "qa.infer_min_share_pct",
+            self.qa.infer_min_share_pct,
+            1.0,
+            100.0,
+        )?;
+        range(
+            "qa.training.min_price",
+            self.qa.training.min_price,
+            0.0,
+            1e9,
+        )?;
+        range(
+            "qa.training.min_volume",
+            self.qa.training.min_volume,
+            0,
+            i64::MAX,
+        )?;
         const QLIB_FIELDS: [&str; 9] = [
             "open", "high", "low", "close", "volume", "factor", "adjclose", "vwap", "change",
         ];
@@ -802,6 +866,10 @@ mod tests {
         assert_eq!(c.fetch.backoff, d.fetch.backoff);
         assert_eq!(c.fetch.yahoo.suffixes, d.fetch.yahoo.suffixes);
         assert_eq!(c.qa.price_jump_pct, d.qa.price_jump_pct);
+        assert_eq!(c.qa.volume_window, d.qa.volume_window);
+        assert_eq!(c.qa.infer_min_share_pct, d.qa.infer_min_share_pct);
+        assert_eq!(c.qa.training.min_volume, d.qa.training.min_volume);
+        assert!(c.qa.severity.is_empty());
         assert_eq!(c.qlib.fields, d.qlib.fields);
         assert_eq!(c.lake.row_group_rows, d.lake.row_group_rows);
         assert_eq!(c.http.timeout, d.http.timeout);

@@ -2,7 +2,8 @@
 //!
 //! Only what two programs need lives here: the record contracts ([`records`]) and their exact
 //! [`decimal`] prices and safe [`symbol`]s, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
-//! file output ([`atomic`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
+//! file output ([`atomic`]), the fetch state `ohlcv-fetch` keeps and `qa-check` reads
+//! ([`fetch_state`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
 //! ([`cli`], [`logging`], [`progress`]), and the exit codes ([`exit`]).
 
 pub mod atomic;
@@ -13,6 +14,7 @@ pub mod decimal;
 pub mod error;
 pub mod exit;
 mod fast_bar;
+pub mod fetch_state;
 pub mod io;
 mod lenient;
 pub mod logging;

@@ -5,6 +5,7 @@
 mod calendar;
 mod cli_conventions;
 mod ohlcv_fetch;
+mod qa_check;
 mod records;
 mod replay_server;
 mod to_parquet;

@@ -17,8 +17,8 @@ use crate::polite::{Breaker, RateLimiter};
 use crate::provider::{Fetched, Provider, Request, Yahoo};
 use crate::proxies::Clients;
 use crate::raw::RawDir;
-use crate::state::State;
 use crate::workers::{Done, Pool, fetch_all};
+use tickerlake::fetch_state::State;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

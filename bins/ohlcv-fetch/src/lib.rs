@@ -10,7 +10,7 @@
 //! - [`provider`]: the provider trait, Yahoo behind it: each answer judged into bars, "up to
 //!   date", a retry or a dead-letter code;
 //! - [`workers`]: many symbols on `--workers` threads, results streamed in completion order;
-//! - [`state`]: the per-symbol state file and the dead-letter list;
+//! - the per-symbol state file and the dead-letter list: `tickerlake::fetch_state` (qa-check reads it);
 //! - [`raw`]: `--raw-dir`, the provider's answers kept as they came;
 //! - [`proxies`]: rotation through HTTP/SOCKS proxies, falling back to direct;
 //! - [`app`]: the program.
@@ -22,7 +22,6 @@ pub mod polite;
 pub mod provider;
 pub mod proxies;
 pub mod raw;
-pub mod state;
 pub mod symbols;
 pub mod workers;
 pub mod yahoo;

@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::records::{FetchErrorCode, Ticker};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use tickerlake::records::{FetchErrorCode, Ticker};
 
 /// Where a symbol stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ pub enum SymbolStatus {
 pub struct SymbolState {
     pub status: SymbolStatus,
     /// The newest bar date fetched so far.
-    #[serde(default, with = "tickerlake::records::date_format::option")]
+    #[serde(default, with = "crate::records::date_format::option")]
     pub last_fetched_date: Option<NaiveDate>,
     /// Runs in a row on which the symbol failed.
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct SymbolState {
     #[serde(default)]
     pub latency_ms: Option<u64>,
     /// When it went to the dead-letter list.
-    #[serde(default, with = "tickerlake::records::date_format::option")]
+    #[serde(default, with = "crate::records::date_format::option")]
     pub dead_lettered_on: Option<NaiveDate>,
 }
 
@@ -101,7 +101,7 @@ impl State {
 
     /// Replaces the file atomically.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        tickerlake::atomic::write_json_atomic(path, self).map_err(|source| StateError::Io {
+        crate::atomic::write_json_atomic(path, self).map_err(|source| StateError::Io {
             path: path.display().to_string(),
             source,
         })
@@ -164,7 +164,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tickerlake::Symbol;
+    use crate::Symbol;
 
     fn ticker(symbol: &str, last_seen: Option<&str>) -> Ticker {
         let mut t = Ticker::new(Symbol::parse(symbol).unwrap());
