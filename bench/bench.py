@@ -12,6 +12,11 @@ Jobs so far (issue 3, the shared plumbing):
                  Peers: DuckDB and pyarrow parsing the same file into memory with an explicit
                  schema (../shared/bench/anchors_run.py parse), and the tightest plain-Python
                  pass over the bytes (anchors_run.py bytes) as a floor.
+  qa-ndjson      `qa-check` on L NDJSON (all twelve checks, --calendar infer, --full-history)
+                 against the same checks as one DuckDB script (anchors_run.py qa --tool duckdb,
+                 ../shared/bench/qa_checks.sql: six of them) and polars (issue 6).
+  qa-lake        the same on the L lake (20,000 partitions, written by to-parquet once):
+                 DuckDB and polars reading it with hive partitioning.
   ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
                  the replay server with 50 ms latency and 8 workers, against the ideal
                  1,000 x 0.05 s / 8 = 6.25 s (issue 5).
@@ -253,6 +258,29 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
         if size == "L" and not a.all_peers:
             lake_cmds = [c for c in lake_cmds if c[0] not in ("DuckDB 2.0 (py)", "pyarrow")]
         jobs[f"to-parquet-lake {size}"] = (title + f" -> lake ({sizes[size] * 10:,} partitions, float64 prices)", mb, lake_cmds)
+        # qa-check: the lake is made once per size (by to-parquet, decimal prices, the default).
+        qa = os.path.join(release, "qa-check")
+        last = ""
+        with open(src, "rb") as fh:
+            fh.seek(-400, os.SEEK_END)
+            last = fh.read().decode().strip().split("\n")[-1]
+        as_of = last.split('"date":"', 1)[1][:10]
+        qa_args = ["--calendar", "infer", "--full-history", "--as-of", as_of]
+        jobs[f"qa-ndjson {size}"] = (title + " -> QA findings", mb, [
+            ("tickerlake `qa-check` (12 checks)", [qa, src, *qa_args], None),
+            ("DuckDB 2.0 (py), qa_checks.sql", [py, anchors, "qa", "--tool", "duckdb", "--src", "ndjson", src, f("duck-qa.csv")], None),
+            ("polars", [py, anchors, "qa", "--tool", "polars", "--src", "ndjson", src, f("pl-qa.csv")], None),
+        ])
+        lake_dir = os.path.join(a.data, f"lake_{size}")
+        if "qa-lake" in a.jobs.split(",") and not os.path.isdir(lake_dir):
+            print(f"writing {lake_dir} with to-parquet", file=sys.stderr)
+            subprocess.run([to_parquet, src, "--lake", lake_dir + ".tmp"], check=True)
+            os.replace(lake_dir + ".tmp", lake_dir)
+        jobs[f"qa-lake {size}"] = (f"{size} lake ({sizes[size] * 10:,} partitions, decimal prices) -> QA findings", mb, [
+            ("tickerlake `qa-check --lake` (12 checks)", [qa, "--lake", lake_dir, *qa_args], None),
+            ("DuckDB 2.0 (py), qa_checks.sql", [py, anchors, "qa", "--tool", "duckdb", "--src", "lake", lake_dir, f("duck-qa-lake.csv")], None),
+            ("polars", [py, anchors, "qa", "--tool", "polars", "--src", "lake", lake_dir, f("pl-qa-lake.csv")], None),
+        ])
     wanted = set(a.jobs.split(","))
     jobs = {k: v for k, v in jobs.items() if k.split(" ")[0] in wanted}
     fetch_lines = fetch_job(a, py, release) if "ohlcv-fetch" in wanted else []
