@@ -6,7 +6,13 @@ use tickerlake_tests::{WorkDir, bin, fixture};
 #[test]
 fn help_has_examples_and_version_prints() {
     let w = WorkDir::new();
-    for prog in ["ohlcv-fetch", "records", "replay-server", "to-parquet"] {
+    for prog in [
+        "ohlcv-fetch",
+        "qa-check",
+        "records",
+        "replay-server",
+        "to-parquet",
+    ] {
         w.cmd(prog)
             .arg("--help")
             .succeeds()
@@ -68,6 +74,33 @@ fn closed_pipe_is_success() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(w.read("first-cat.ndjson").lines().count(), 1);
+
+    // Findings cut short: 20,000 zero-volume days, one finding each.
+    let zero: String = (0..20_000)
+        .map(|i| {
+            let d = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Days::new(i);
+            format!(
+                "{{\"symbol\":\"Z\",\"date\":\"{d}\",\"open\":1,\"high\":1,\"low\":1,\"close\":1,\"adj_close\":1,\"volume\":0,\"provider\":\"yahoo\"}}\n"
+            )
+        })
+        .collect();
+    let script = format!(
+        "set -euo pipefail; '{}' --checks zero_volume '{}' | head -1 > first-finding.ndjson",
+        bin("qa-check").display(),
+        w.write("zero.ndjson", zero).display()
+    );
+    let out = w.bash(&script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(w.read("first-finding.ndjson").contains("zero_volume"));
 
     // --help | head too.
     let script = format!(
