@@ -238,18 +238,13 @@ fn read_file(
     // A partition is a few kB to a few hundred: read whole, it costs one read(2) instead of a
     // dup, a seek and reads per column chunk (the `File` reader's way), which made the kernel
     // time of a 20,000-partition scan as large as the decoding.
-    let bytes = fs::read(path).map_err(|source| LakeError::Io {
+    let bytes = bytes::Bytes::from(fs::read(path).map_err(|source| LakeError::Io {
         path: path.display().to_string(),
         source,
-    })?;
-    // The Arrow schema hint is skipped: the Parquet types say all these columns need, and
-    // decoding the hint per file is measurable over thousands of files.
-    let options =
-        parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new_with_options(bytes::Bytes::from(bytes), options)
-            .map_err(|e| in_file(LakeError::from(e)))?;
-    let meta = builder.metadata().clone();
+    })?);
+    let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes)
+        .map_err(|e| in_file(LakeError::from(e)))?;
     let schema = meta.file_metadata().schema_descr();
     let index = |name: &str| (0..schema.num_columns()).find(|&i| schema.column(i).name() == name);
     const COLUMNS: [&str; 8] = [
@@ -281,15 +276,25 @@ fn read_file(
         return Ok(());
     }
     let rows: i64 = groups.iter().map(|&i| meta.row_group(i).num_rows()).sum();
-    let mask = ProjectionMask::roots(schema, wanted);
-    let reader = builder
-        .with_projection(mask)
-        .with_row_groups(groups)
-        // Batches as big as the file, not the 64 k-row default: buffers sized for 64 k rows per
-        // column, for a year of ~252 rows, cost page faults by the thousand.
-        .with_batch_size(usize::try_from(rows).unwrap_or(1).clamp(1, 65_536))
-        .build()
-        .map_err(|e| in_file(LakeError::from(e)))?;
+    // Batches as big as the file, not the 64 k-row default: buffers sized for 64 k rows per
+    // column, for a year of ~252 rows, cost page faults by the thousand.
+    let batch_rows = usize::try_from(rows).unwrap_or(1).clamp(1, 65_536);
+    let mask = ProjectionMask::roots(schema, wanted.iter().copied());
+    let reader = if own_pages::handles(&meta, &groups, &wanted) {
+        own_pages::reader(bytes, &meta, groups, mask, batch_rows)
+    } else {
+        // The Arrow schema hint is skipped: the Parquet types say all these columns need, and
+        // decoding the hint per file is measurable over thousands of files.
+        let options =
+            parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        ParquetRecordBatchReaderBuilder::try_new_with_options(bytes, options).and_then(|b| {
+            b.with_projection(mask)
+                .with_row_groups(groups)
+                .with_batch_size(batch_rows)
+                .build()
+        })
+    }
+    .map_err(|e| in_file(LakeError::from(e)))?;
     for batch in reader {
         let batch = batch.map_err(|e| in_file(LakeError::from(e)))?;
         let n = batch.num_rows();
@@ -370,4 +375,447 @@ fn read_file(
         }
     }
     Ok(())
+}
+
+/// Pages read with one zstd decompression context per thread.
+///
+/// parquet-rs (60) creates a zstd compression and a decompression context for every column chunk
+/// it reads; for a lake of small partitions that was half the CPU of a scan (ADR 0005 addendum).
+/// Here parquet-rs reads the pages of a zstd column chunk as if they were uncompressed, a
+/// [`PageReader`] decompresses them with the thread's context, and parquet-rs' Arrow decoding
+/// does the rest, through its public [`RowGroups`] interface. Other codecs go the usual way.
+///
+/// [`PageReader`]: parquet::column::page::PageReader
+/// [`RowGroups`]: parquet::arrow::arrow_reader::RowGroups
+mod own_pages {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, RowGroups};
+    use parquet::basic::Compression;
+    use parquet::column::page::{Page, PageIterator, PageMetadata, PageReader};
+    use parquet::errors::{ParquetError, Result};
+    use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+    use parquet::file::serialized_reader::SerializedPageReader;
+
+    /// Whether every column chunk to read is zstd or uncompressed.
+    pub fn handles(meta: &ParquetMetaData, groups: &[usize], columns: &[usize]) -> bool {
+        groups.iter().all(|&g| {
+            columns.iter().all(|&c| {
+                matches!(
+                    meta.row_group(g).column(c).compression(),
+                    Compression::ZSTD(_) | Compression::UNCOMPRESSED
+                )
+            })
+        })
+    }
+
+    pub fn reader(
+        bytes: Bytes,
+        meta: &ParquetMetaData,
+        groups: Vec<usize>,
+        mask: ProjectionMask,
+        batch_rows: usize,
+    ) -> Result<ParquetRecordBatchReader> {
+        let levels = parquet::arrow::parquet_to_arrow_field_levels(
+            meta.file_metadata().schema_descr(),
+            mask,
+            None,
+        )?;
+        let chunks = Chunks {
+            bytes: Arc::new(bytes),
+            meta,
+            groups,
+        };
+        ParquetRecordBatchReader::try_new_with_row_groups(&levels, &chunks, batch_rows, None)
+    }
+
+    struct Chunks<'a> {
+        bytes: Arc<Bytes>,
+        meta: &'a ParquetMetaData,
+        groups: Vec<usize>,
+    }
+
+    impl RowGroups for Chunks<'_> {
+        fn num_rows(&self) -> usize {
+            self.groups
+                .iter()
+                .map(|&g| usize::try_from(self.meta.row_group(g).num_rows()).unwrap_or(0))
+                .sum()
+        }
+
+        fn column_chunks(&self, i: usize) -> Result<Box<dyn PageIterator>> {
+            let mut readers: Vec<Result<Box<dyn PageReader>>> = Vec::new();
+            for &g in &self.groups {
+                let rg = self.meta.row_group(g);
+                let chunk = rg.column(i);
+                let zstd = matches!(chunk.compression(), Compression::ZSTD(_));
+                // The pages as stored: parquet-rs makes no codec for an uncompressed chunk.
+                let stored = chunk
+                    .clone()
+                    .into_builder()
+                    .set_compression(Compression::UNCOMPRESSED)
+                    .build()?;
+                let rows = usize::try_from(rg.num_rows()).unwrap_or(0);
+                let pages =
+                    SerializedPageReader::new(Arc::clone(&self.bytes), &stored, rows, None)?;
+                readers.push(Ok(Box::new(Unzstd { pages, zstd })));
+            }
+            Ok(Box::new(ChunkPages(readers.into_iter())))
+        }
+
+        fn row_groups(&self) -> Box<dyn Iterator<Item = &RowGroupMetaData> + '_> {
+            Box::new(self.groups.iter().map(|&g| self.meta.row_group(g)))
+        }
+
+        fn metadata(&self) -> &ParquetMetaData {
+            self.meta
+        }
+    }
+
+    struct ChunkPages(std::vec::IntoIter<Result<Box<dyn PageReader>>>);
+
+    impl Iterator for ChunkPages {
+        type Item = Result<Box<dyn PageReader>>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.0.next()
+        }
+    }
+
+    impl PageIterator for ChunkPages {}
+
+    struct Unzstd {
+        pages: SerializedPageReader<Bytes>,
+        zstd: bool,
+    }
+
+    impl Iterator for Unzstd {
+        type Item = Result<Page>;
+        fn next(&mut self) -> Option<Self::Item> {
+            self.get_next_page().transpose()
+        }
+    }
+
+    impl PageReader for Unzstd {
+        fn get_next_page(&mut self) -> Result<Option<Page>> {
+            let page = self.pages.get_next_page()?;
+            if !self.zstd {
+                return Ok(page);
+            }
+            page.map(decompress_page).transpose()
+        }
+
+        fn peek_next_page(&mut self) -> Result<Option<PageMetadata>> {
+            self.pages.peek_next_page()
+        }
+
+        fn skip_next_page(&mut self) -> Result<()> {
+            self.pages.skip_next_page()
+        }
+    }
+
+    fn decompress_page(page: Page) -> Result<Page> {
+        Ok(match page {
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding,
+                def_level_encoding,
+                rep_level_encoding,
+                statistics,
+            } => Page::DataPage {
+                buf: decompress(&buf)?,
+                num_values,
+                encoding,
+                def_level_encoding,
+                rep_level_encoding,
+                statistics,
+            },
+            // Version 2 keeps its levels uncompressed in front of the values.
+            Page::DataPageV2 {
+                buf,
+                num_values,
+                encoding,
+                num_nulls,
+                num_rows,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                is_compressed: true,
+                statistics,
+            } => {
+                let levels =
+                    (def_levels_byte_len as usize).saturating_add(rep_levels_byte_len as usize);
+                if levels > buf.len() {
+                    return Err(ParquetError::General("invalid data page v2 header".into()));
+                }
+                let mut whole = buf[..levels].to_vec();
+                if levels < buf.len() {
+                    whole.extend_from_slice(&decompress(&buf[levels..])?);
+                }
+                Page::DataPageV2 {
+                    buf: Bytes::from(whole),
+                    num_values,
+                    encoding,
+                    num_nulls,
+                    num_rows,
+                    def_levels_byte_len,
+                    rep_levels_byte_len,
+                    is_compressed: false,
+                    statistics,
+                }
+            }
+            Page::DictionaryPage {
+                buf,
+                num_values,
+                encoding,
+                is_sorted,
+            } => Page::DictionaryPage {
+                buf: decompress(&buf)?,
+                num_values,
+                encoding,
+                is_sorted,
+            },
+            other => other,
+        })
+    }
+
+    thread_local! {
+        static CONTEXT: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { RefCell::new(None) };
+    }
+
+    /// One zstd frame, with the thread's context when the frame states its size (zstd's and
+    /// parquet-rs' writers always do), else by streaming.
+    fn decompress(frame: &[u8]) -> Result<Bytes> {
+        let external = |e: std::io::Error| ParquetError::External(Box::new(e));
+        match zstd::zstd_safe::get_frame_content_size(frame) {
+            Ok(Some(size)) => {
+                let size = usize::try_from(size)
+                    .map_err(|_| ParquetError::General("zstd frame too large".into()))?;
+                CONTEXT.with(|cell| {
+                    let mut slot = cell.borrow_mut();
+                    let ctx = match slot.as_mut() {
+                        Some(c) => c,
+                        None => slot.insert(zstd::bulk::Decompressor::new().map_err(external)?),
+                    };
+                    ctx.decompress(frame, size)
+                        .map(Bytes::from)
+                        .map_err(external)
+                })
+            }
+            _ => zstd::stream::decode_all(frame)
+                .map(Bytes::from)
+                .map_err(external),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bars::PriceType;
+    use crate::file::WriteOptions;
+    use crate::lake::{LakeWriter, Layout, read_partition};
+    use tickerlake::records::Bar;
+
+    /// Random bars with nulls in every nullable column.
+    fn bars(rng: &mut fastrand::Rng, symbol: &str, days: u32) -> Vec<Bar> {
+        let start = chrono::NaiveDate::from_ymd_opt(2019, 12, 20).unwrap_or_default();
+        (0..days)
+            .map(|i| {
+                let price = |rng: &mut fastrand::Rng| {
+                    if rng.u8(0..20) == 0 {
+                        "null".to_string()
+                    } else {
+                        format!("{}.{:06}", rng.u32(0..5000), rng.u32(0..1_000_000))
+                    }
+                };
+                let date = start + chrono::Days::new(u64::from(i));
+                let volume = if rng.u8(0..20) == 0 {
+                    "null".to_string()
+                } else {
+                    rng.i64(0..1 << 40).to_string()
+                };
+                let ts = if rng.bool() {
+                    "null".to_string()
+                } else {
+                    format!("\"{date}T21:{:02}:00.{:03}Z\"", rng.u8(0..60), rng.u16(0..1000))
+                };
+                serde_json::from_str(&format!(
+                    r#"{{"symbol":"{symbol}","date":"{date}","open":{},"high":{},"low":{},"close":{},"adj_close":{},"volume":{volume},"provider":"yahoo","source_ts":{ts}}}"#,
+                    price(rng),
+                    price(rng),
+                    price(rng),
+                    price(rng),
+                    price(rng)
+                ))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    type RowBits = (i32, [u64; 5], Option<i64>, Option<i64>);
+
+    fn bits(v: &[SymbolSeries]) -> Vec<(String, Vec<RowBits>)> {
+        v.iter()
+            .map(|s| {
+                let rows = s
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let p = [r.open, r.high, r.low, r.close, r.adj_close].map(f64::to_bits);
+                        (r.date, p, r.volume, r.source_ts)
+                    })
+                    .collect();
+                (s.symbol.to_string(), rows)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn series_read_through_own_pages_equal_the_bars_the_lake_holds() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for prices in [PriceType::Decimal, PriceType::Float64] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("lake");
+            let mut w = LakeWriter::new(&root, Layout::SymbolYear, prices, WriteOptions::default())
+                .unwrap();
+            let mut all = Vec::new();
+            for (sym, days) in [("AAA", 400), ("BRK.B", 30), ("Z", 1)] {
+                all.extend(bars(&mut rng, sym, days));
+            }
+            let keys: BTreeMap<PartitionKey, Vec<Bar>> =
+                all.iter().fold(BTreeMap::new(), |mut m, b| {
+                    m.entry(PartitionKey::of(Layout::SymbolYear, b))
+                        .or_default()
+                        .push(b.clone());
+                    m
+                });
+            for (k, rows) in keys {
+                w.upsert(&k, rows).unwrap();
+            }
+            w.commit().unwrap();
+            let mut got = Vec::new();
+            for threads in [1, 2] {
+                got.clear();
+                for_each_symbol::<LakeError>(&root, &ScanFilter::default(), threads, |s| {
+                    got.push(s);
+                    Ok(())
+                })
+                .unwrap();
+                let mut want: Vec<SymbolSeries> = Vec::new();
+                for key in partitions(&root).unwrap() {
+                    let rows: Vec<DayRow> = read_partition(&root, &key)
+                        .unwrap()
+                        .iter()
+                        .map(|b| DayRow::of(&b.as_ref()))
+                        .collect();
+                    match (want.last_mut(), key.symbol()) {
+                        (Some(s), Some(sym)) if &s.symbol == sym => s.rows.extend(rows),
+                        (_, Some(sym)) => want.push(SymbolSeries {
+                            symbol: sym.clone(),
+                            rows,
+                        }),
+                        _ => unreachable!(),
+                    }
+                }
+                // NaN != NaN: compare the bits.
+                assert_eq!(bits(&got), bits(&want), "{prices:?}, {threads} thread(s)");
+                assert_eq!(got.len(), 3);
+                assert_eq!(got.iter().map(|s| s.rows.len()).sum::<usize>(), 431);
+            }
+            // --from and --to prune by date inside the files too.
+            let filter = ScanFilter {
+                from: chrono::NaiveDate::from_ymd_opt(2020, 1, 1),
+                to: chrono::NaiveDate::from_ymd_opt(2020, 1, 10),
+                ..ScanFilter::default()
+            };
+            let mut dates = Vec::new();
+            for_each_symbol::<LakeError>(&root, &filter, 2, |s| {
+                dates.extend(s.rows.iter().map(|r| r.date));
+                Ok(())
+            })
+            .unwrap();
+            let (lo, hi) = (
+                days_since_epoch(filter.from.unwrap()),
+                days_since_epoch(filter.to.unwrap()),
+            );
+            assert!(!dates.is_empty() && dates.iter().all(|d| (lo..=hi).contains(d)));
+        }
+    }
+
+    #[test]
+    fn files_parquet_rs_compressed_itself_read_the_same_both_ways() {
+        use arrow_array::{Date32Array, Float64Array, Int64Array, RecordBatch};
+        use parquet::arrow::ArrowWriter;
+        use parquet::basic::{Compression, ZstdLevel};
+        use parquet::file::properties::{WriterProperties, WriterVersion};
+        use std::sync::Arc;
+        for (version, compression) in [
+            (
+                WriterVersion::PARQUET_2_0,
+                Compression::ZSTD(ZstdLevel::try_new(3).unwrap()),
+            ),
+            (
+                WriterVersion::PARQUET_1_0,
+                Compression::ZSTD(ZstdLevel::default()),
+            ),
+            (WriterVersion::PARQUET_1_0, Compression::SNAPPY),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.parquet");
+            let n = 300;
+            let batch = RecordBatch::try_from_iter([
+                (
+                    "date",
+                    Arc::new(Date32Array::from((0..n).collect::<Vec<i32>>())) as _,
+                ),
+                (
+                    "close",
+                    Arc::new(Float64Array::from(
+                        (0..n)
+                            .map(|i| (i % 7 != 0).then_some(f64::from(i) / 4.0))
+                            .collect::<Vec<_>>(),
+                    )) as _,
+                ),
+                (
+                    "volume",
+                    Arc::new(Int64Array::from(
+                        (0..n)
+                            .map(|i| (i % 5 != 0).then_some(i64::from(i) * 1000))
+                            .collect::<Vec<_>>(),
+                    )) as _,
+                ),
+            ])
+            .unwrap();
+            let props = WriterProperties::builder()
+                .set_writer_version(version)
+                .set_compression(compression)
+                .set_dictionary_enabled(true)
+                .set_max_row_group_row_count(Some(128))
+                .build();
+            let mut w = ArrowWriter::try_new(
+                fs::File::create(&path).unwrap(),
+                batch.schema(),
+                Some(props),
+            )
+            .unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let mut rows = Vec::new();
+            read_file(&path, Some(10), None, &mut rows).unwrap();
+            assert_eq!(rows.len(), 290, "{version:?} {compression:?}");
+            for r in &rows {
+                let i = r.date;
+                assert_eq!(r.close.is_nan(), i % 7 == 0);
+                if i % 7 != 0 {
+                    assert_eq!(r.close, f64::from(i) / 4.0);
+                }
+                assert_eq!(r.volume, (i % 5 != 0).then_some(i64::from(i) * 1000));
+                assert!(r.open.is_nan() && r.source_ts.is_none());
+            }
+        }
+    }
 }
