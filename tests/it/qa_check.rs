@@ -2,28 +2,11 @@
 //! whole-set checks, the lake, and the exit codes cron gates on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use replay_server::{ReplayServer, Routes};
 use serde_json::Value;
-use tickerlake_tests::{WorkDir, fixture, ndjson_values, shared, venv_python};
-
-fn gen_bars(w: &WorkDir, name: &str, args: &[&str]) -> PathBuf {
-    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
-    let out = std::process::Command::new(python)
-        .arg(shared("bench/gen_bars.py"))
-        .args(args)
-        .arg("-o")
-        .arg(w.join(name))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    w.join(name)
-}
+use tickerlake_tests::{WorkDir, fixture, gen_bars, ndjson_values};
 
 type Key = (String, String, String);
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tickerlake::records::Bar;
-use tickerlake_tests::{WorkDir, fixture, shared, venv_python};
+use tickerlake_tests::{WorkDir, fixture, gen_bars, venv_python};
 
 fn parse_bars(text: &str) -> Vec<Bar> {
     text.lines()
@@ -39,23 +39,6 @@ fn cat_lake(w: &WorkDir, lake: &str) -> String {
         .args(["--cat", "--lake", lake])
         .succeeds()
         .stdout()
-}
-
-fn gen_bars(w: &WorkDir, name: &str, args: &[&str]) -> PathBuf {
-    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
-    let out = std::process::Command::new(python)
-        .arg(shared("bench/gen_bars.py"))
-        .args(args)
-        .arg("-o")
-        .arg(w.join(name))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    w.join(name)
 }
 
 /// Every file below `root` with its bytes (directories too), sorted.

@@ -265,3 +265,22 @@ pub fn ndjson_values(text: &str) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// Runs `../shared/bench/gen_bars.py` (the benchmark data generator, with `.venv`'s numpy) with
+/// `args`, writing `name` in `w`; returns its path.
+pub fn gen_bars(w: &WorkDir, name: &str, args: &[&str]) -> PathBuf {
+    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
+    let out = std::process::Command::new(python)
+        .arg(shared("bench/gen_bars.py"))
+        .args(args)
+        .arg("-o")
+        .arg(w.join(name))
+        .output()
+        .expect("gen_bars.py runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w.join(name)
+}

@@ -57,21 +57,10 @@ impl Check {
         Check::MinVolume,
     ];
 
-    /// The nightly gate (`--profile nightly`, the default).
-    pub const NIGHTLY: [Check; 12] = [
-        Check::Lag,
-        Check::MissingDates,
-        Check::NullFields,
-        Check::ZeroVolume,
-        Check::PriceJump,
-        Check::IqrJump,
-        Check::VolumeSpike,
-        Check::Ohlc,
-        Check::Duplicate,
-        Check::FetchError,
-        Check::Coverage,
-        Check::Freshness,
-    ];
+    /// The nightly gate (`--profile nightly`, the default): the first twelve.
+    pub fn nightly() -> &'static [Check] {
+        &Check::ALL[..12]
+    }
 
     /// The training-set validation (`--profile training`): the set's shape and the row checks a
     /// model would train on; nothing about how recent the data is.
@@ -804,10 +793,35 @@ mod tests {
     }
 
     #[test]
+    fn the_nightly_profile_is_the_twelve_checks_of_the_issue() {
+        let ids: Vec<&str> = Check::nightly().iter().map(|c| c.id()).collect();
+        assert_eq!(
+            ids,
+            [
+                "lag",
+                "missing_dates",
+                "null_fields",
+                "zero_volume",
+                "price_jump",
+                "iqr_jump",
+                "volume_spike",
+                "ohlc",
+                "duplicate",
+                "fetch_error",
+                "coverage",
+                "freshness"
+            ]
+        );
+        for c in Check::ALL {
+            assert_eq!(Check::parse(c.id()), Some(c));
+        }
+    }
+
+    #[test]
     fn unknown_severity_keys_are_refused() {
         let mut qa = Qa::default();
         qa.severity.insert("ohcl".into(), Severity::Critical);
-        let e = Rules::new(&Check::NIGHTLY, &qa).unwrap_err();
+        let e = Rules::new(Check::nightly(), &qa).unwrap_err();
         assert!(e.contains("unknown check \"ohcl\""), "{e}");
     }
 }

@@ -102,7 +102,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     };
     let checks: Vec<Check> = if cli.checks.is_empty() {
         match cli.profile {
-            Profile::Nightly => Check::NIGHTLY.to_vec(),
+            Profile::Nightly => Check::nightly().to_vec(),
             Profile::Training => Check::TRAINING.to_vec(),
         }
     } else {
