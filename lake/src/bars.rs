@@ -37,9 +37,6 @@ pub const SCALE: u8 = 6;
 pub const PRECISION: u8 = 18;
 const MAX_UNITS: i128 = 999_999_999_999_999_999;
 
-/// Days from 0001-01-01 (CE day 1) to 1970-01-01.
-const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
-
 pub const PRICE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "adj_close"];
 
 fn price_type(p: PriceType) -> DataType {
@@ -341,16 +338,7 @@ impl RepeatedStrings {
     }
 }
 
-/// Days since 1970-01-01, Arrow's `date32`.
-pub fn days_since_epoch(d: NaiveDate) -> i32 {
-    use chrono::Datelike;
-    d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS
-}
-
-/// The date of a `date32` value.
-pub fn date_from_days(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_CE_DAYS)?)
-}
+pub use tickerlake::series::{date_from_days, days_since_epoch};
 
 /// Reads bars back out of a batch with the bar schema (with or without a `symbol` column; without
 /// it, `symbol` gives the partition's symbol).

@@ -10,47 +10,11 @@ use std::sync::{Condvar, Mutex};
 
 use tickerlake::Symbol;
 
+pub use tickerlake::series::{DayRow, SymbolSeries};
+
 use crate::LakeError;
 use crate::bars::days_since_epoch;
 use crate::lake::{PartitionKey, ScanFilter, partitions, scan};
-
-/// One day of a symbol. Prices are `NaN` where the bar has null; `date` is days since
-/// 1970-01-01 (Arrow's `date32`); `source_ts` is milliseconds since the epoch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DayRow {
-    pub date: i32,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub adj_close: f64,
-    pub volume: Option<i64>,
-    pub source_ts: Option<i64>,
-}
-
-impl DayRow {
-    /// The row of a bar.
-    pub fn of(bar: &tickerlake::records::BarRef<'_>) -> DayRow {
-        let price = |p: Option<tickerlake::Decimal>| p.map_or(f64::NAN, |d| d.to_f64());
-        DayRow {
-            date: days_since_epoch(bar.date),
-            open: price(bar.open),
-            high: price(bar.high),
-            low: price(bar.low),
-            close: price(bar.close),
-            adj_close: price(bar.adj_close),
-            volume: bar.volume,
-            source_ts: bar.source_ts.map(|t| t.timestamp_millis()),
-        }
-    }
-}
-
-/// A symbol's rows, in date order (as the lake stores them: one row per date).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SymbolSeries {
-    pub symbol: Symbol,
-    pub rows: Vec<DayRow>,
-}
 
 /// Symbols read ahead of the one being handed out, per reading thread.
 const READ_AHEAD_PER_THREAD: usize = 4;

@@ -22,6 +22,7 @@ pub mod ndjson;
 pub mod parallel;
 pub mod progress;
 pub mod records;
+pub mod series;
 pub mod symbol;
 
 pub use decimal::Decimal;

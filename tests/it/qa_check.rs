@@ -465,7 +465,7 @@ fn bad_input_is_65_with_file_and_line_and_usage_errors_are_2() {
     w.cmd("qa-check")
         .arg("ungrouped.ndjson")
         .fails_with(65)
-        .stderr_contains("ungrouped.ndjson:3: AAA appears again");
+        .stderr_contains("ungrouped.ndjson:3: symbol: AAA appears again");
     w.cmd("qa-check").arg("missing.ndjson").fails_with(66);
     w.cmd("qa-check")
         .args(["--lake", "no-such-lake"])

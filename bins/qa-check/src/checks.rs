@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use tickerlake::Symbol;
 use tickerlake::config::Qa;
 use tickerlake::records::{ActionKind, Severity};
+use tickerlake::series::PRICE_NAMES;
 
 /// A check, by its id in findings, `--checks` and `qa.severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -219,59 +220,6 @@ fn num(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
 
-const PRICE_NAMES: [&str; 5] = ["open", "high", "low", "close", "adj_close"];
-
-fn prices(r: &DayRow) -> [f64; 5] {
-    [r.open, r.high, r.low, r.close, r.adj_close]
-}
-
-/// Sorts a symbol's rows by date (input order kept among equal dates) and keeps one row per
-/// date: the newest `source_ts` wins, ties go to the later input — what the lake's upsert keeps.
-/// Returns, for each date that had more than one row, the copies and the fields that differ.
-pub fn dedupe(rows: &mut Vec<DayRow>) -> Vec<(i32, usize, Vec<&'static str>)> {
-    if !rows.windows(2).all(|w| w[0].date <= w[1].date) {
-        rows.sort_by_key(|r| r.date); // stable
-    }
-    if rows.windows(2).all(|w| w[0].date < w[1].date) {
-        return Vec::new();
-    }
-    let mut dups = Vec::new();
-    let mut out: Vec<DayRow> = Vec::with_capacity(rows.len());
-    let mut i = 0;
-    while i < rows.len() {
-        let mut j = i + 1;
-        while j < rows.len() && rows[j].date == rows[i].date {
-            j += 1;
-        }
-        let group = &rows[i..j];
-        // max_by_key returns the last of equal maxima: ties go to the later input.
-        let winner = group
-            .iter()
-            .max_by_key(|r| r.source_ts.map_or(i128::MIN, i128::from))
-            .copied()
-            .unwrap_or(rows[i]);
-        if group.len() > 1 {
-            let mut differ = Vec::new();
-            for (k, name) in PRICE_NAMES.iter().enumerate() {
-                if group
-                    .iter()
-                    .any(|r| prices(r)[k].to_bits() != prices(&group[0])[k].to_bits())
-                {
-                    differ.push(*name);
-                }
-            }
-            if group.iter().any(|r| r.volume != group[0].volume) {
-                differ.push("volume");
-            }
-            dups.push((rows[i].date, group.len(), differ));
-        }
-        out.push(winner);
-        i = j;
-    }
-    *rows = out;
-    dups
-}
-
 /// The per-symbol pass. `rows` are the symbol's bars in input order; `events` its splits and
 /// dividends, sorted by date.
 pub fn analyze(
@@ -280,7 +228,7 @@ pub fn analyze(
     events: &[Event],
     rules: &Rules,
 ) -> SymbolReport {
-    let dups = dedupe(&mut rows);
+    let dups = tickerlake::series::dedupe(&mut rows);
     let mut hits: Vec<Hit> = Vec::new();
     let hit = |check: Check, date: Option<i32>, details: Map<String, Value>| Hit {
         check,
@@ -302,7 +250,7 @@ pub fn analyze(
         if rules.on(Check::NullFields) {
             let mut missing: Vec<&str> = PRICE_NAMES
                 .iter()
-                .zip(prices(r))
+                .zip(r.prices())
                 .filter(|(_, p)| p.is_nan())
                 .map(|(n, _)| *n)
                 .collect();
@@ -323,7 +271,7 @@ pub fn analyze(
         {
             let mut d = Map::new();
             d.insert("rule".into(), json!(rule));
-            for (n, p) in PRICE_NAMES.iter().zip(prices(r)) {
+            for (n, p) in PRICE_NAMES.iter().zip(r.prices()) {
                 d.insert((*n).into(), num(p));
             }
             hits.push(hit(Check::Ohlc, Some(r.date), d));
@@ -352,7 +300,7 @@ pub fn analyze(
 
 /// Which OHLC rule a bar breaks, if any. Null prices are left to `null_fields`.
 pub fn ohlc_violation(r: &DayRow) -> Option<&'static str> {
-    if prices(r).iter().any(|p| *p <= 0.0) {
+    if r.prices().iter().any(|p| *p <= 0.0) {
         return Some("price <= 0");
     }
     let (top, bottom) = match (r.open.is_nan(), r.close.is_nan()) {
@@ -579,7 +527,7 @@ fn training(
         let mut cols: Vec<&str> = PRICE_NAMES
             .iter()
             .enumerate()
-            .filter(|(k, _)| rows.iter().all(|r| prices(r)[*k].is_nan()))
+            .filter(|(k, _)| rows.iter().all(|r| r.prices()[*k].is_nan()))
             .map(|(_, n)| *n)
             .collect();
         if rows.iter().all(|r| r.volume.is_none()) {
@@ -668,7 +616,7 @@ mod tests {
         let mut b = row(1, 11.0, 100);
         b.source_ts = Some(9);
         let mut rows = vec![row(2, 10.0, 100), b, a];
-        let dups = dedupe(&mut rows);
+        let dups = tickerlake::series::dedupe(&mut rows);
         assert_eq!(
             dups,
             vec![(1, 2, vec!["open", "high", "low", "close", "adj_close"])]
@@ -680,7 +628,7 @@ mod tests {
         );
         // Equal source_ts: the later input wins.
         let mut rows = vec![row(1, 10.0, 1), row(1, 12.0, 1)];
-        dedupe(&mut rows);
+        tickerlake::series::dedupe(&mut rows);
         assert_eq!(rows[0].close, 12.0);
     }
 

@@ -2,8 +2,7 @@
 //!
 //! - [`checks`]: the check ids and severities, and the per-symbol pass;
 //! - [`calendar`]: trading days, from the exchange calendar or inferred from the input;
-//! - [`input`]: Bar NDJSON decoded on all cores and regrouped by symbol (the lake is read by
-//!   `lake::series`);
+//! - input: Bar NDJSON regrouped by symbol (`tickerlake::series`) or the lake (`lake::series`);
 //! - [`context`]: actions, universe and fetch state;
 //! - [`report`]: findings out, the summary, the table and the exit status.
 
@@ -11,7 +10,6 @@ pub mod calendar;
 pub mod checks;
 pub mod cli;
 mod context;
-mod input;
 pub mod report;
 
 use std::path::PathBuf;
@@ -38,16 +36,6 @@ pub enum Error {
     Lib(#[from] tickerlake::Error),
     #[error("{0}")]
     Lake(#[from] LakeError),
-    #[error(
-        "{input}:{line}: {symbol} appears again after other symbols' bars: qa-check needs each \
-         symbol's bars together (as ohlcv-fetch and to-parquet --cat write them); read the lake \
-         with --lake, or sort the input by symbol"
-    )]
-    Ungrouped {
-        input: String,
-        line: u64,
-        symbol: String,
-    },
     #[error("{0}")]
     State(String),
     #[error("{0}")]
@@ -66,7 +54,7 @@ impl HasExitCode for Error {
                 ExitCode::NoInput
             }
             Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
-            Error::Lake(_) | Error::Ungrouped { .. } | Error::State(_) => ExitCode::DataErr,
+            Error::Lake(_) | Error::State(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
         }
@@ -218,7 +206,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
                 each(s, &mut pass, &mut findings)
             })?
         }
-        None => input::for_each_symbol(&opts.inputs, threads, |mut s| {
+        None => tickerlake::series::for_each_symbol(&opts.inputs, threads, |mut s| {
             if !opts.filter.symbols.is_empty() && !opts.filter.symbols.contains(&s.symbol) {
                 return Ok(());
             }

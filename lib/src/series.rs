@@ -1,0 +1,256 @@
+//! Daily series as plain numbers, one symbol's whole history at a time: what the analytical
+//! programs (`qa-check`, `qlib-bin`) read, from Bar NDJSON here and from the lake in
+//! `lake::series`.
+//!
+//! NDJSON lines are decoded on all cores (`crate::parallel`) into [`DayRow`]s; the calling thread
+//! stitches each symbol's rows together across chunks and files and hands the symbol on when the
+//! next one starts, so memory holds one symbol's history, not the input. A symbol whose bars
+//! come back after other symbols' is a data error naming the line, never a silently split
+//! history.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::error::Error;
+use crate::io::input_paths;
+use crate::ndjson::{ReadError, RecordError};
+use crate::parallel::{Chunk, Chunker, map_ordered};
+use crate::records::{Bar, BarRef};
+use crate::symbol::Symbol;
+
+/// Days from 0001-01-01 to 1970-01-01.
+const UNIX_EPOCH_CE_DAYS: i32 = 719_163;
+
+/// Days since 1970-01-01 (Arrow's `date32`).
+pub fn days_since_epoch(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS
+}
+
+/// The date of a day count since 1970-01-01.
+pub fn date_from_days(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_CE_DAYS)?)
+}
+
+/// One day of a symbol. Prices are `NaN` where the bar has null; `date` is days since
+/// 1970-01-01 (Arrow's `date32`); `source_ts` is milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayRow {
+    pub date: i32,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub adj_close: f64,
+    pub volume: Option<i64>,
+    pub source_ts: Option<i64>,
+}
+
+impl DayRow {
+    /// The row of a bar.
+    pub fn of(bar: &BarRef<'_>) -> DayRow {
+        let price = |p: Option<crate::Decimal>| p.map_or(f64::NAN, |d| d.to_f64());
+        DayRow {
+            date: days_since_epoch(bar.date),
+            open: price(bar.open),
+            high: price(bar.high),
+            low: price(bar.low),
+            close: price(bar.close),
+            adj_close: price(bar.adj_close),
+            volume: bar.volume,
+            source_ts: bar.source_ts.map(|t| t.timestamp_millis()),
+        }
+    }
+}
+
+/// A symbol's rows, in date order (as the lake stores them: one row per date).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolSeries {
+    pub symbol: Symbol,
+    pub rows: Vec<DayRow>,
+}
+
+/// The price fields of a [`DayRow`], in order.
+pub const PRICE_NAMES: [&str; 5] = ["open", "high", "low", "close", "adj_close"];
+
+impl DayRow {
+    /// open, high, low, close, adj_close.
+    pub fn prices(&self) -> [f64; 5] {
+        [self.open, self.high, self.low, self.close, self.adj_close]
+    }
+}
+
+/// Sorts a symbol's rows by date (input order kept among equal dates) and keeps one row per
+/// date: the newest `source_ts` wins, ties go to the later input — what the lake's upsert keeps.
+/// Returns, for each date that had more than one row, the copies and the fields that differ.
+pub fn dedupe(rows: &mut Vec<DayRow>) -> Vec<(i32, usize, Vec<&'static str>)> {
+    if !rows.windows(2).all(|w| w[0].date <= w[1].date) {
+        rows.sort_by_key(|r| r.date); // stable
+    }
+    if rows.windows(2).all(|w| w[0].date < w[1].date) {
+        return Vec::new();
+    }
+    let mut dups = Vec::new();
+    let mut out: Vec<DayRow> = Vec::with_capacity(rows.len());
+    let mut i = 0;
+    while i < rows.len() {
+        let mut j = i + 1;
+        while j < rows.len() && rows[j].date == rows[i].date {
+            j += 1;
+        }
+        let group = &rows[i..j];
+        // max_by_key returns the last of equal maxima: ties go to the later input.
+        let winner = group
+            .iter()
+            .max_by_key(|r| r.source_ts.map_or(i128::MIN, i128::from))
+            .copied()
+            .unwrap_or(rows[i]);
+        if group.len() > 1 {
+            let mut differ = Vec::new();
+            for (k, name) in PRICE_NAMES.iter().enumerate() {
+                if group
+                    .iter()
+                    .any(|r| r.prices()[k].to_bits() != group[0].prices()[k].to_bits())
+                {
+                    differ.push(*name);
+                }
+            }
+            if group.iter().any(|r| r.volume != group[0].volume) {
+                differ.push("volume");
+            }
+            dups.push((rows[i].date, group.len(), differ));
+        }
+        out.push(winner);
+        i = j;
+    }
+    *rows = out;
+    dups
+}
+
+/// Input block size handed to a decoding thread.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// A chunk's rows as runs of one symbol, each with the line number of its first row.
+struct DecodedChunk {
+    runs: Vec<(Symbol, u64, Vec<DayRow>)>,
+    /// The first bad line, if any: the run stops there.
+    bad: Option<ReadError>,
+}
+
+/// Appends a row to the last run, or starts a run (line number to be filled in) and says so.
+fn push(runs: &mut Vec<(Symbol, u64, Vec<DayRow>)>, symbol: &str, row: DayRow) -> Option<bool> {
+    match runs.last_mut() {
+        Some((s, _, rows)) if s.as_str() == symbol => {
+            rows.push(row);
+            Some(false)
+        }
+        _ => {
+            runs.push((Symbol::parse(symbol).ok()?, 0, vec![row]));
+            Some(true)
+        }
+    }
+}
+
+fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
+    let mut reader = chunk.reader(name, crate::ndjson::DEFAULT_MAX_LINE);
+    let mut out = DecodedChunk {
+        runs: Vec::new(),
+        bad: None,
+    };
+    let text = chunk.text();
+    loop {
+        let started = match reader.next_line() {
+            None => break,
+            Some(Err(e)) => {
+                out.bad = Some(e);
+                break;
+            }
+            Some(Ok(bytes)) => {
+                let fast = match text.and_then(|t| crate::parallel::line_text(t, bytes)) {
+                    Some(l) => BarRef::decode_fast_text(l),
+                    None => BarRef::decode_fast(bytes),
+                };
+                match fast
+                    .filter(|b| b.validate().is_ok())
+                    .and_then(|bar| push(&mut out.runs, bar.symbol, DayRow::of(&bar)))
+                {
+                    Some(started) => started,
+                    None => {
+                        // Anything but the common spelling goes through the strict decoder,
+                        // which also words the error.
+                        let bytes = bytes.to_vec();
+                        match reader.decode_line::<Bar>(&bytes) {
+                            Ok(bar) => push(
+                                &mut out.runs,
+                                bar.symbol.as_str(),
+                                DayRow::of(&bar.as_ref()),
+                            )
+                            .unwrap_or(false),
+                            Err(e) => {
+                                out.bad = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        if started && let Some(run) = out.runs.last_mut() {
+            run.1 = reader.line_number();
+        }
+    }
+    out
+}
+
+/// Calls `each` with every symbol's rows, in input order, on `threads` decoding threads.
+pub fn for_each_symbol<E: From<Error> + Send>(
+    inputs: &[PathBuf],
+    threads: usize,
+    mut each: impl FnMut(SymbolSeries) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut current: Option<SymbolSeries> = None;
+    let mut done: HashSet<Symbol> = HashSet::new();
+    for path in input_paths(inputs) {
+        let input = crate::io::Input::open(&path)?;
+        let name = input.name.clone();
+        let chunker = Chunker::new(input.reader, name.clone(), crate::ndjson::DEFAULT_MAX_LINE)
+            .with_min_bytes(CHUNK_BYTES);
+        let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
+        map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
+            for (symbol, line, rows) in decoded.runs {
+                match &mut current {
+                    Some(s) if s.symbol == symbol => s.rows.extend(rows),
+                    _ => {
+                        if done.contains(&symbol) {
+                            return Err(E::from(Error::Record(RecordError {
+                                input: name.clone(),
+                                line,
+                                field: Some("symbol".into()),
+                                message: format!(
+                                    "{symbol} appears again after other symbols' bars: each \
+                                     symbol's bars must come together (as ohlcv-fetch and \
+                                     to-parquet --cat write them); sort the input by symbol"
+                                ),
+                            })));
+                        }
+                        if let Some(prev) = current.take() {
+                            done.insert(prev.symbol.clone());
+                            each(prev)?;
+                        }
+                        current = Some(SymbolSeries { symbol, rows });
+                    }
+                }
+            }
+            match decoded.bad {
+                Some(ReadError::Bad(bad)) => Err(E::from(Error::Record(bad.error))),
+                Some(ReadError::Io(e)) => Err(E::from(e)),
+                None => Ok(()),
+            }
+        })?;
+    }
+    if let Some(last) = current {
+        each(last)?;
+    }
+    Ok(())
+}
