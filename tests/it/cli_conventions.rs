@@ -9,6 +9,7 @@ fn help_has_examples_and_version_prints() {
     for prog in [
         "ohlcv-fetch",
         "qa-check",
+        "qlib-bin",
         "records",
         "replay-server",
         "to-parquet",

@@ -6,6 +6,7 @@ mod calendar;
 mod cli_conventions;
 mod ohlcv_fetch;
 mod qa_check;
+mod qlib_bin;
 mod records;
 mod replay_server;
 mod to_parquet;

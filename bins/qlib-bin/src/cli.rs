@@ -1,0 +1,127 @@
+//! Command line of `qlib-bin`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tickerlake::cli::{CommonArgs, Program};
+
+const EXAMPLES: &str = "\
+Examples:
+  # The whole lake into a new Qlib store.
+  qlib-bin all --lake data/lake -o data/qlib
+
+  # Replace an existing store (stale symbols and fields go; the old store stays readable until
+  # the new one replaces it in one step).
+  qlib-bin all --lake data/lake -o data/qlib --force
+
+  # CSVs laid out for Qlib's dump_bin (date, symbol, numeric fields), one or many per symbol.
+  qlib-bin all --input-format csv csv_dir/*.csv -o qlib_data
+
+  # Bars straight from a fetch, Yahoo-style directory names (BRK.B -> BRK-B).
+  ohlcv-fetch --symbols AAPL,BRK.B --days-back 400 | qlib-bin all -o qlib_data --symbol-style qlib
+
+  # Read it with pyqlib.
+  python -c 'import qlib; from qlib.data import D; qlib.init(provider_uri=\"qlib_data\");
+             print(D.features([\"AAPL\"], [\"$close\", \"$factor\"]).tail())'
+
+Exit status: 0 done, 2 usage (also: the output directory holds something and --force was not
+given), 65 bad input (nothing is written), 66 input missing, 74 I/O error, 78 bad
+configuration.";
+
+/// Bars to Microsoft Qlib's binary format (calendars/, instruments/, features/), laid out byte
+/// for byte as Qlib's own dump_bin writes it, written whole and swapped in atomically.
+#[derive(Debug, Parser)]
+#[command(name = "qlib-bin", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl Program for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Full export (Qlib's dump_all): the calendar is the union of the input dates
+    All(AllArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AllArgs {
+    /// Input files: Bar NDJSON (each symbol's bars together), or CSV with --input-format csv;
+    /// none or - reads stdin
+    #[arg(value_name = "INPUT", conflicts_with = "lake")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Read the bars from the Hive-partitioned lake in DIR
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
+
+    /// Only these symbols (comma-separated)
+    #[arg(long, value_name = "SYMBOLS", value_delimiter = ',')]
+    pub symbols: Vec<String>,
+
+    /// Only bars on or after this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+
+    /// The Qlib store to write
+    #[arg(short, long, value_name = "QLIB_DIR")]
+    pub output: PathBuf,
+
+    /// Replace a store that is already there
+    #[arg(long)]
+    pub force: bool,
+
+    /// Input format
+    #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
+    pub input_format: InputFormat,
+
+    /// Fields to write (comma-separated) [default: bars: qlib.fields in config.yaml, open
+    /// high low close volume factor adjclose; CSV: every column but date and symbol]
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
+    pub fields: Vec<String>,
+
+    /// Calendar: the union of the input dates (dump_all), or the NYSE's trading days from the
+    /// first to the last date
+    #[arg(long, value_enum, default_value_t = CalendarArg::Union)]
+    pub calendar: CalendarArg,
+
+    /// Instrument names: the canonical symbol (BRK.B), or Qlib's Yahoo collector style (BRK-B)
+    #[arg(long, value_enum, default_value_t = SymbolStyle::Canonical)]
+    pub symbol_style: SymbolStyle,
+
+    /// Also write the summary as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Bar records
+    Ndjson,
+    /// dump_bin's CSV: a date column, a symbol column (else the file name), numeric fields
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalendarArg {
+    /// Every date present in the input (what dump_all does)
+    Union,
+    /// NYSE / Nasdaq trading days (a bar on another day is an error)
+    Xnys,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SymbolStyle {
+    /// As the records spell it: BRK.B
+    Canonical,
+    /// As Qlib's Yahoo US collector spells it: BRK-B
+    Qlib,
+}

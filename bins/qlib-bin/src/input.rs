@@ -1,0 +1,279 @@
+//! Inputs → instruments: one symbol's dates and its field values as float32, the precision of
+//! the store. Bars come from NDJSON or the lake (one symbol at a time); CSV as dump_bin reads it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lake::series::{DayRow, SymbolSeries};
+use tickerlake::Symbol;
+use tickerlake::io::input_paths;
+
+use crate::Error;
+
+/// One symbol, ready to write: dates sorted and unique, a column of values per field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instrument {
+    /// The symbol as the input spells it (before the symbol style is applied).
+    pub symbol: String,
+    pub dates: Vec<i32>,
+    /// `values[f][k]`: field `f` on `dates[k]`; NaN for null.
+    pub values: Vec<Vec<f32>>,
+}
+
+/// The fields a Bar provides.
+pub const BAR_FIELDS: [&str; 8] = [
+    "open", "high", "low", "close", "volume", "factor", "adjclose", "change",
+];
+
+/// A bar field's values from a symbol's rows (deduplicated, in date order). `factor` is
+/// `adj_close / close` (what the bars' adjusted close implies), `adjclose` the adjusted close,
+/// `change` the close's change from the previous bar, as Qlib's Yahoo data defines it.
+fn bar_field(name: &str, rows: &[DayRow]) -> Vec<f32> {
+    let of = |f: &dyn Fn(&DayRow) -> f64| rows.iter().map(|r| f(r) as f32).collect();
+    match name {
+        "open" => of(&|r| r.open),
+        "high" => of(&|r| r.high),
+        "low" => of(&|r| r.low),
+        "close" => of(&|r| r.close),
+        "adjclose" => of(&|r| r.adj_close),
+        "volume" => rows
+            .iter()
+            .map(|r| r.volume.map_or(f32::NAN, |v| v as f32))
+            .collect(),
+        "factor" => of(&|r| {
+            let f = r.adj_close / r.close;
+            if f.is_finite() { f } else { f64::NAN }
+        }),
+        // "change" (the only other name `fields_for_bars` lets through): against the last
+        // close there was, as Qlib's collector computes it on a forward-filled close.
+        _ => {
+            let mut prev = f64::NAN;
+            rows.iter()
+                .map(|r| {
+                    let c = r.close / prev - 1.0;
+                    if r.close.is_finite() {
+                        prev = r.close;
+                    }
+                    if c.is_finite() { c as f32 } else { f32::NAN }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Checks the field names asked for bars.
+pub fn fields_for_bars(fields: &[String]) -> Result<Vec<String>, Error> {
+    let mut out: Vec<String> = Vec::new();
+    for f in fields {
+        let f = f.to_lowercase();
+        if !BAR_FIELDS.contains(&f.as_str()) {
+            return Err(Error::Usage(format!(
+                "--fields: bars have no field {f:?} (known: {})",
+                BAR_FIELDS.join(", ")
+            )));
+        }
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// A symbol's bars as an instrument: one row per date (the newest `source_ts` wins, as in the
+/// lake).
+pub fn from_series(series: SymbolSeries, fields: &[String]) -> Instrument {
+    let SymbolSeries { symbol, mut rows } = series;
+    tickerlake::series::dedupe(&mut rows);
+    Instrument {
+        symbol: symbol.to_string(),
+        dates: rows.iter().map(|r| r.date).collect(),
+        values: fields.iter().map(|f| bar_field(f, &rows)).collect(),
+    }
+}
+
+/// The strings pandas reads as NaN in a numeric column (its default `na_values`).
+const PANDAS_NA: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// CSV files as dump_bin reads them: a `date` column, a `symbol` column (else the file name is
+/// the symbol), and every other column (or those of `fields`) a numeric field, written as
+/// given. A file may hold several symbols; a symbol's first row of a date wins (dump_bin's
+/// `drop_duplicates`). Returns the field names (lower case) and the instruments in input order.
+pub fn read_csv(
+    inputs: &[PathBuf],
+    fields: &[String],
+) -> Result<(Vec<String>, Vec<Instrument>), Error> {
+    let mut names: Option<Vec<String>> = None;
+    let mut order: Vec<String> = Vec::new();
+    let mut by_symbol: HashMap<String, Vec<(i32, Vec<f32>)>> = HashMap::new();
+    for path in input_paths(inputs) {
+        let input = tickerlake::io::Input::open(&path)?;
+        let name = input.name.clone();
+        let mut reader = csv::ReaderBuilder::new().from_reader(input.reader);
+        let bad = |line: u64, field: &str, message: String| Error::Bad {
+            input: name.clone(),
+            line,
+            field: field.to_string(),
+            message,
+        };
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| bad(1, "header", e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let col = |n: &str| header.iter().position(|h| h.eq_ignore_ascii_case(n));
+        let date_col = col("date").ok_or_else(|| bad(1, "date", "no date column".into()))?;
+        let symbol_col = col("symbol");
+        let wanted: Vec<(usize, String)> = if fields.is_empty() {
+            header
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != date_col && Some(*i) != symbol_col)
+                .map(|(i, h)| (i, h.to_lowercase()))
+                .collect()
+        } else {
+            let mut v = Vec::new();
+            for f in fields {
+                let i = col(f).ok_or_else(|| bad(1, f, format!("no {f:?} column")))?;
+                v.push((i, f.to_lowercase()));
+            }
+            v
+        };
+        let these: Vec<String> = wanted.iter().map(|(_, n)| n.clone()).collect();
+        match &names {
+            None => names = Some(these),
+            Some(n) if *n == these => {}
+            Some(n) => {
+                return Err(bad(
+                    1,
+                    "header",
+                    format!(
+                        "fields {} differ from the first file's {}",
+                        these.join(","),
+                        n.join(",")
+                    ),
+                ));
+            }
+        }
+        let stem_symbol = || -> String {
+            Path::new(&name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_uppercase())
+                .unwrap_or_default()
+        };
+        for (k, record) in reader.records().enumerate() {
+            let line = k as u64 + 2;
+            let record = record.map_err(|e| bad(line, "", e.to_string()))?;
+            let cell = |i: usize| record.get(i).unwrap_or("").trim();
+            let date = tickerlake::records::date_format::parse(
+                cell(date_col).get(..10).unwrap_or(cell(date_col)),
+            )
+            .map_err(|e| bad(line, "date", e))?;
+            let symbol = match symbol_col {
+                Some(i) => cell(i).to_uppercase(),
+                None => stem_symbol(),
+            };
+            let mut values = Vec::with_capacity(wanted.len());
+            for (i, field) in &wanted {
+                let text = cell(*i);
+                let v = if PANDAS_NA.contains(&text) {
+                    f32::NAN
+                } else {
+                    match text.parse::<f64>() {
+                        // Correctly rounded to f64, then to f32: what pandas + numpy store.
+                        Ok(x) => x as f32,
+                        Err(_) => {
+                            return Err(bad(
+                                line,
+                                field,
+                                format!(
+                                    "expected a number, found {text:?} (a text column cannot be a Qlib field; leave it out with --fields)"
+                                ),
+                            ));
+                        }
+                    }
+                };
+                values.push(v);
+            }
+            let rows = by_symbol.entry(symbol.clone()).or_insert_with(|| {
+                order.push(symbol.clone());
+                Vec::new()
+            });
+            rows.push((lake::bars::days_since_epoch(date), values));
+        }
+    }
+    let names = names.unwrap_or_default();
+    let mut out = Vec::with_capacity(order.len());
+    for symbol in order {
+        let mut rows = by_symbol.remove(&symbol).unwrap_or_default();
+        rows.sort_by_key(|r| r.0); // stable: the first row of a date stays first
+        rows.dedup_by_key(|r| r.0);
+        let mut values: Vec<Vec<f32>> = vec![Vec::with_capacity(rows.len()); names.len()];
+        for (_, v) in &rows {
+            for (f, x) in v.iter().enumerate() {
+                values[f].push(*x);
+            }
+        }
+        out.push(Instrument {
+            symbol,
+            dates: rows.iter().map(|r| r.0).collect(),
+            values,
+        });
+    }
+    Ok((names, out))
+}
+
+/// `--symbols`: the wanted symbols.
+pub fn parse_symbols(list: &[String]) -> Result<std::collections::BTreeSet<Symbol>, Error> {
+    list.iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| Symbol::parse_lenient(s).map_err(|e| Error::Usage(format!("--symbols: {e}"))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(date: i32, close: f64, adj: f64, volume: Option<i64>) -> DayRow {
+        DayRow {
+            date,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            adj_close: adj,
+            volume,
+            source_ts: None,
+        }
+    }
+
+    #[test]
+    fn bar_fields_factor_change_and_nulls() {
+        let rows = [
+            row(1, 100.0, 99.0, Some(61_169_613)),
+            row(2, f64::NAN, 99.0, None),
+            row(3, 110.0, 108.9, Some(5)),
+        ];
+        assert_eq!(bar_field("factor", &rows)[0], (99.0f64 / 100.0) as f32);
+        assert!(bar_field("factor", &rows)[1].is_nan());
+        // float32 cannot hold 61,169,613: dump_bin stores 61,169,612 too.
+        assert_eq!(bar_field("volume", &rows)[0], 61_169_612.0);
+        assert!(bar_field("volume", &rows)[1].is_nan());
+        let change = bar_field("change", &rows);
+        assert!(change[0].is_nan() && change[1].is_nan());
+        assert_eq!(
+            change[2],
+            (110.0f64 / 100.0 - 1.0) as f32,
+            "against the last close there was"
+        );
+        assert!(fields_for_bars(&["Close".into(), "vwap".into()]).is_err());
+        assert_eq!(
+            fields_for_bars(&["Close".into(), "close".into()]).unwrap(),
+            ["close"]
+        );
+    }
+}

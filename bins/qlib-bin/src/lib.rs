@@ -1,0 +1,322 @@
+//! `qlib-bin`: bars to Microsoft Qlib's binary format, laid out byte for byte as Qlib's own
+//! `scripts/dump_bin.py` writes it (`../shared/notes/qlib-format.md`), and written safely.
+//!
+//! - [`input`]: Bar NDJSON, the lake, or dump_bin's CSV → instruments (dates and float32 values);
+//! - [`store`]: names, directories, the `.bin` layout, and the new store swapped in at once.
+
+pub mod cli;
+pub mod input;
+pub mod store;
+
+use std::path::Path;
+use std::time::Instant;
+
+use lake::{LakeError, ScanFilter};
+use rayon::prelude::*;
+use serde::Serialize;
+use tickerlake::config::Config;
+use tickerlake::{ExitCode, HasExitCode};
+
+use crate::cli::{AllArgs, CalendarArg, Cli, Command, InputFormat};
+use crate::input::Instrument;
+use crate::store::Staging;
+
+/// Everything that ends a run early.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Lib(#[from] tickerlake::Error),
+    #[error("{0}")]
+    Lake(#[from] LakeError),
+    #[error("{input}:{line}: {field}: {message}")]
+    Bad {
+        input: String,
+        line: u64,
+        field: String,
+        message: String,
+    },
+    /// Input that cannot become a store (bad symbols, dates off the calendar); nothing written.
+    #[error("{0}")]
+    Data(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl HasExitCode for Error {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Lib(e) => e.exit_code(),
+            Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
+            Error::Lake(_) | Error::Bad { .. } | Error::Data(_) => ExitCode::DataErr,
+            Error::Usage(_) => ExitCode::Usage,
+        }
+    }
+}
+
+/// `2024-01-05` for days since the epoch.
+pub fn day_text(days: i32) -> String {
+    tickerlake::series::date_from_days(days).map_or_else(|| days.to_string(), |d| d.to_string())
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub symbols: u64,
+    pub fields: Vec<String>,
+    pub values: u64,
+    pub calendar_days: u64,
+    pub files: u64,
+    pub seconds: f64,
+}
+
+pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
+    let verbose = cli.common.verbose > 0;
+    match cli.command {
+        Command::All(args) => {
+            if args.lake.is_none() {
+                tickerlake::io::hint_if_stdin_is_tty("qlib-bin", &args.inputs, cli.common.quiet);
+            }
+            let summary = all(&args, &config)?;
+            report(&summary, args.summary.as_deref(), verbose)?;
+            Ok(ExitCode::Success)
+        }
+    }
+}
+
+fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> {
+    let text = format!(
+        "qlib-bin: {} symbols, {} fields ({}), {} values, {} calendar days, {} files, {:.2} s",
+        s.symbols,
+        s.fields.len(),
+        s.fields.join(" "),
+        s.values,
+        s.calendar_days,
+        s.files,
+        s.seconds
+    );
+    // Quiet under cron: the summary shows on a terminal or with -v; --summary keeps it always.
+    if verbose || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+    if let Some(path) = path {
+        tickerlake::atomic::write_json_atomic(path, s).map_err(|source| {
+            tickerlake::Error::Create {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Reads every instrument of the input.
+fn read_input(args: &AllArgs, config: &Config) -> Result<(Vec<String>, Vec<Instrument>), Error> {
+    let filter = ScanFilter {
+        symbols: input::parse_symbols(&args.symbols)?,
+        from: args
+            .from
+            .as_deref()
+            .map(|t| {
+                tickerlake::records::date_format::parse(t)
+                    .map_err(|e| Error::Usage(format!("--from: {e}")))
+            })
+            .transpose()?,
+        to: None,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (fields, mut instruments) = match (args.input_format, &args.lake) {
+        (InputFormat::Csv, Some(_)) => {
+            return Err(Error::Usage(
+                "--lake holds bars: no --input-format csv".into(),
+            ));
+        }
+        (InputFormat::Csv, None) => input::read_csv(&args.inputs, &args.fields)?,
+        (InputFormat::Ndjson, lake_dir) => {
+            let wanted = if args.fields.is_empty() {
+                &config.qlib.fields
+            } else {
+                &args.fields
+            };
+            let fields = input::fields_for_bars(wanted)?;
+            let mut out = Vec::new();
+            let mut add = |s: lake::series::SymbolSeries| {
+                out.push(input::from_series(s, &fields));
+                Ok::<(), Error>(())
+            };
+            match lake_dir {
+                Some(dir) => {
+                    if !dir.is_dir() {
+                        return Err(Error::Lib(tickerlake::Error::Open {
+                            path: dir.display().to_string(),
+                            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                        }));
+                    }
+                    lake::series::for_each_symbol(dir, &filter, threads, &mut add)?;
+                }
+                None => tickerlake::series::for_each_symbol(&args.inputs, threads, &mut add)?,
+            }
+            (fields, out)
+        }
+    };
+    // --symbols and --from apply to every input the same way.
+    if !filter.symbols.is_empty() {
+        instruments.retain(|i| {
+            tickerlake::Symbol::parse_lenient(&i.symbol).is_ok_and(|s| filter.symbols.contains(&s))
+        });
+    }
+    if let Some(from) = filter.from.map(tickerlake::series::days_since_epoch) {
+        for i in &mut instruments {
+            let keep = i.dates.partition_point(|d| *d < from);
+            i.dates.drain(..keep);
+            for v in &mut i.values {
+                v.drain(..keep);
+            }
+        }
+    }
+    instruments.retain(|i| !i.dates.is_empty());
+    Ok((fields, instruments))
+}
+
+/// `qlib-bin all`.
+pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let target = &args.output;
+    if target.exists() {
+        if !target.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: not a directory",
+                target.display()
+            )));
+        }
+        let empty = std::fs::read_dir(target)
+            .map_err(|source| tickerlake::Error::Open {
+                path: target.display().to_string(),
+                source,
+            })?
+            .next()
+            .is_none();
+        if !empty && !args.force {
+            return Err(Error::Usage(format!(
+                "{} is not empty: --force replaces it with the new store",
+                target.display()
+            )));
+        }
+        if !empty && !store::looks_like_store(target) {
+            return Err(Error::Usage(format!(
+                "{} holds something that is not a Qlib store (no calendars/, instruments/ or \
+                 features/): not replacing it, even with --force",
+                target.display()
+            )));
+        }
+    }
+    let (fields, instruments) = read_input(args, config)?;
+    if fields.is_empty() {
+        return Err(Error::Data("no field to write".into()));
+    }
+    // Names first: a bad or colliding name stops the run before anything is written.
+    let mut named: Vec<(String, Instrument)> = Vec::with_capacity(instruments.len());
+    let mut refused = Vec::new();
+    for i in instruments {
+        match store::instrument_name(&i.symbol, args.symbol_style) {
+            Ok(name) => named.push((name, i)),
+            Err(e) => refused.push(e),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Data(format!(
+            "{} symbol(s) cannot be Qlib instruments: {}",
+            refused.len(),
+            refused.join("; ")
+        )));
+    }
+    // all.txt in the byte order of the names, as dump_all lists `NAME.csv` files.
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = named.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::Data(format!(
+            "two inputs become the instrument {} (--symbol-style maps them together)",
+            w[0].0
+        )));
+    }
+    let calendar = calendar(&named, args.calendar)?;
+    let staging = Staging::new(target)?;
+    staging.write(
+        "calendars/day.txt",
+        store::calendar_text(&calendar).as_bytes(),
+    )?;
+    let spans: Vec<(String, i32, i32)> = named
+        .iter()
+        .map(|(n, i)| (n.clone(), i.dates[0], i.dates[i.dates.len() - 1]))
+        .collect();
+    staging.write(
+        "instruments/all.txt",
+        store::instruments_text(&spans).as_bytes(),
+    )?;
+    // The feature files, on all cores.
+    named
+        .par_iter()
+        .try_for_each(|(name, inst)| -> Result<(), Error> {
+            let dir = store::feature_dir(name);
+            for (field, values) in fields.iter().zip(&inst.values) {
+                let bytes = store::bin_bytes(&calendar, &inst.dates, values)
+                    .map_err(|e| Error::Data(format!("{name}: {e}")))?;
+                staging.write(&format!("features/{dir}/{field}.day.bin"), &bytes)?;
+            }
+            Ok(())
+        })?;
+    staging.commit()?;
+    let values: u64 = named
+        .iter()
+        .map(|(_, i)| i.values.iter().map(|v| v.len() as u64).sum::<u64>())
+        .sum();
+    Ok(Summary {
+        symbols: named.len() as u64,
+        files: (named.len() * fields.len() + 2) as u64,
+        fields,
+        values,
+        calendar_days: calendar.len() as u64,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The store's calendar: the union of the input dates, or the NYSE's trading days over them
+/// (then every input date must be one).
+fn calendar(named: &[(String, Instrument)], which: CalendarArg) -> Result<Vec<i32>, Error> {
+    let mut all: Vec<i32> = named
+        .iter()
+        .flat_map(|(_, i)| i.dates.iter().copied())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    match which {
+        CalendarArg::Union => Ok(all),
+        CalendarArg::Xnys => {
+            let (Some(&lo), Some(&hi)) = (all.first(), all.last()) else {
+                return Ok(all);
+            };
+            let (Some(a), Some(b)) = (
+                tickerlake::series::date_from_days(lo),
+                tickerlake::series::date_from_days(hi),
+            ) else {
+                return Ok(all);
+            };
+            let days: Vec<i32> = tickerlake::calendar::Calendar::Xnys
+                .trading_days(a, b)
+                .map(tickerlake::series::days_since_epoch)
+                .collect();
+            let off: Vec<String> = all
+                .iter()
+                .filter(|d| days.binary_search(d).is_err())
+                .take(5)
+                .map(|d| day_text(*d))
+                .collect();
+            if !off.is_empty() {
+                return Err(Error::Data(format!(
+                    "bars on days the NYSE is closed ({}…): --calendar union keeps them",
+                    off.join(", ")
+                )));
+            }
+            Ok(days)
+        }
+    }
+}
