@@ -6,8 +6,15 @@ use std::path::Path;
 
 use tickerlake_tests::{WorkDir, gen_bars, shared};
 
-/// Every file below `dir`, relative path → bytes.
+/// Every file below `dir`, relative path → bytes, without our own `.tickerlake/` (the
+/// watermark, which Qlib's trees do not have).
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut t = tree_with_watermark(dir);
+    t.retain(|k, _| !k.starts_with(".tickerlake"));
+    t
+}
+
+fn tree_with_watermark(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -187,4 +194,222 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         .args(["all", "--calendar", "xnys", "-o", "new", "holiday.ndjson"])
         .fails_with(65)
         .stderr_contains("2024-12-25");
+}
+
+#[test]
+fn update_is_byte_identical_to_dump_update_and_puts_values_at_the_right_dates() {
+    let w = WorkDir::new();
+    let g = "fixtures/qlib-golden";
+    w.cmd("qlib-bin")
+        .args(["all", "--input-format", "csv", "-o", "qlib"])
+        .args(csvs(&format!("{g}/input_all")))
+        .succeeds();
+    // The update repeats 2024-02-29 with other values: reported, not applied (dump_update
+    // ignores them too), so the tree is Qlib's byte for byte.
+    let run = w
+        .cmd("qlib-bin")
+        .args(["update", "--input-format", "csv", "-o", "qlib"])
+        .args(csvs(&format!("{g}/input_update")))
+        .succeeds();
+    assert!(
+        run.stderr().contains("4 row(s) dated inside"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr()
+            .contains("AAPL 2024-02-29 close: stored 184.07, given 185.07")
+    );
+    let (ours, theirs) = (
+        tree(&w.join("qlib")),
+        tree(&shared(&format!("{g}/expected_after_update"))),
+    );
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &theirs {
+        assert!(ours[path] == *bytes, "{path} differs");
+    }
+    // The same update again changes nothing: nothing is appended twice.
+    let again = w
+        .cmd("qlib-bin")
+        .args(["update", "--input-format", "csv", "-o", "qlib"])
+        .args(csvs(&format!("{g}/input_update")))
+        .succeeds();
+    assert!(again.stderr().contains("4 row(s)"));
+    assert_eq!(tree(&w.join("qlib")), ours);
+    // --rewrite-changed takes the new 2024-02-29 values.
+    w.cmd("qlib-bin")
+        .args([
+            "update",
+            "--rewrite-changed",
+            "--input-format",
+            "csv",
+            "-o",
+            "qlib",
+        ])
+        .args(csvs(&format!("{g}/input_update")))
+        .succeeds();
+    let close = floats(&std::fs::read(w.join("qlib/features/aapl/close.day.bin")).unwrap());
+    // 2024-02-29 is calendar index 40; value k sits at k + 1 after the start index.
+    assert_eq!(close[41], 185.07f32);
+    assert_eq!(close.len(), 1 + 46);
+
+    // Qlib's misalignment case: the values land on their own dates.
+    let q = "fixtures/qlib-golden/quirk_update_misalign";
+    w.cmd("qlib-bin")
+        .args(["all", "--input-format", "csv", "-o", "quirk"])
+        .args(csvs(&format!("{q}/input_all")))
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["update", "--input-format", "csv", "-o", "quirk"])
+        .args(csvs(&format!("{q}/input_update")))
+        .succeeds();
+    let nan = f32::NAN;
+    for (dir, want) in [
+        ("xx", vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, nan, 7.0]),
+        ("yy", vec![0.0, 10.0, 20.0, nan, nan, 50.0, 60.0, 70.0]),
+    ] {
+        let got =
+            floats(&std::fs::read(w.join(&format!("quirk/features/{dir}/close.day.bin"))).unwrap());
+        let same = got.len() == want.len()
+            && got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
+        assert!(same, "{dir}: {got:?}, want {want:?}");
+    }
+}
+
+#[test]
+fn update_from_the_lake_since_the_watermark_equals_a_full_export() {
+    let w = WorkDir::new();
+    let bars = gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "20", "--days", "260", "--seed", "7"],
+    );
+    // The first 200 days into the lake and the store; the rest later.
+    let text = w.read("bars.ndjson");
+    let (early, late): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["date"].as_str().unwrap() < "2016-10-14"
+    });
+    assert!(!early.is_empty() && !late.is_empty());
+    w.write("early.ndjson", early.join("\n") + "\n");
+    w.write("late.ndjson", late.join("\n") + "\n");
+    w.cmd("to-parquet")
+        .args(["early.ndjson", "--lake", "lake"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "--lake", "lake", "-o", "qlib"])
+        .succeeds();
+    w.cmd("to-parquet")
+        .args(["late.ndjson", "--lake", "lake"])
+        .succeeds();
+    let run = w
+        .cmd("qlib-bin")
+        .args([
+            "update",
+            "--lake",
+            "lake",
+            "--since-watermark",
+            "-o",
+            "qlib",
+            "--summary",
+            "s.json",
+        ])
+        .succeeds();
+    assert!(run.stderr().is_empty(), "{}", run.stderr());
+    w.cmd("qlib-bin")
+        .args(["all", "--lake", "lake", "-o", "full"])
+        .succeeds();
+    assert_eq!(tree(&w.join("qlib")), tree(&w.join("full")));
+    let s: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(s["changed_rows"], 0);
+    assert!(s["new_days"].as_u64().unwrap() > 0);
+    let _ = bars;
+}
+
+#[test]
+fn a_killed_update_leaves_a_readable_store_and_a_rerun_completes_it() {
+    let w = WorkDir::new();
+    gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "300", "--days", "120", "--seed", "9"],
+    );
+    let text = w.read("bars.ndjson");
+    let (early, late): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        v["date"].as_str().unwrap() < "2016-06-01"
+    });
+    w.write("early.ndjson", early.join("\n") + "\n");
+    w.write("late.ndjson", late.join("\n") + "\n");
+    // A killed full export leaves only its staging directory, which the next run removes.
+    let mut child = std::process::Command::new(tickerlake_tests::bin("qlib-bin"))
+        .current_dir(w.path())
+        .args(["all", "-o", "killed", "early.ndjson"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    w.cmd("qlib-bin")
+        .args(["all", "--force", "-o", "killed", "early.ndjson"])
+        .succeeds();
+    let staging: Vec<String> = std::fs::read_dir(w.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("tickerlake-staging"))
+        .collect();
+    assert!(staging.is_empty(), "{staging:?}");
+    // The reference: an uninterrupted update.
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "ref", "early.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "ref", "late.ndjson"])
+        .succeeds();
+    let reference = tree(&w.join("ref"));
+    let old_calendar = {
+        w.cmd("qlib-bin")
+            .args(["all", "-o", "base", "early.ndjson"])
+            .succeeds();
+        w.read("base/calendars/day.txt")
+    };
+    for delay_ms in [5u64, 20, 60, 150] {
+        let store = format!("s{delay_ms}");
+        w.cmd("qlib-bin")
+            .args(["all", "-o", &store, "early.ndjson"])
+            .succeeds();
+        let mut child = std::process::Command::new(tickerlake_tests::bin("qlib-bin"))
+            .current_dir(w.path())
+            .args(["update", "-o", &store, "late.ndjson"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment: the calendar is the old one or the new one, whole, and every
+        // instrument's files are whole float32 files.
+        let cal = w.read(&format!("{store}/calendars/day.txt"));
+        assert!(
+            cal == old_calendar || cal == w.read("ref/calendars/day.txt"),
+            "{delay_ms} ms"
+        );
+        for (path, bytes) in tree(&w.join(&store)) {
+            if path.ends_with(".bin") {
+                assert!(bytes.len() >= 4 && bytes.len() % 4 == 0, "{path}");
+            }
+        }
+        // A rerun completes it.
+        w.cmd("qlib-bin")
+            .args(["update", "-o", &store, "late.ndjson"])
+            .succeeds();
+        assert_eq!(tree(&w.join(&store)), reference, "{delay_ms} ms");
+    }
 }

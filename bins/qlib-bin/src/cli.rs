@@ -50,10 +50,13 @@ impl Program for Cli {
 pub enum Command {
     /// Full export (Qlib's dump_all): the calendar is the union of the input dates
     All(AllArgs),
+    /// Append the new days to a store (what Qlib's dump_update means, at the right dates)
+    Update(UpdateArgs),
 }
 
+/// Where the bars come from (both commands).
 #[derive(Debug, Clone, Args)]
-pub struct AllArgs {
+pub struct InputArgs {
     /// Input files: Bar NDJSON (each symbol's bars together), or CSV with --input-format csv;
     /// none or - reads stdin
     #[arg(value_name = "INPUT", conflicts_with = "lake")]
@@ -75,10 +78,6 @@ pub struct AllArgs {
     #[arg(short, long, value_name = "QLIB_DIR")]
     pub output: PathBuf,
 
-    /// Replace a store that is already there
-    #[arg(long)]
-    pub force: bool,
-
     /// Input format
     #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
     pub input_format: InputFormat,
@@ -88,11 +87,6 @@ pub struct AllArgs {
     #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
     pub fields: Vec<String>,
 
-    /// Calendar: the union of the input dates (dump_all), or the NYSE's trading days from the
-    /// first to the last date
-    #[arg(long, value_enum, default_value_t = CalendarArg::Union)]
-    pub calendar: CalendarArg,
-
     /// Instrument names: the canonical symbol (BRK.B), or Qlib's Yahoo collector style (BRK-B)
     #[arg(long, value_enum, default_value_t = SymbolStyle::Canonical)]
     pub symbol_style: SymbolStyle,
@@ -100,6 +94,36 @@ pub struct AllArgs {
     /// Also write the summary as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AllArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Replace a store that is already there
+    #[arg(long)]
+    pub force: bool,
+
+    /// Calendar: the union of the input dates (dump_all), or the NYSE's trading days from the
+    /// first to the last date
+    #[arg(long, value_enum, default_value_t = CalendarArg::Union)]
+    pub calendar: CalendarArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// With --lake: read only bars after the store's watermark (its last date)
+    #[arg(long, requires = "lake")]
+    pub since_watermark: bool,
+
+    /// Rows dated inside a symbol's stored range whose values differ from the store: rewrite
+    /// that symbol's files whole with them (default: report them and leave the store as is)
+    #[arg(long)]
+    pub rewrite_changed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod input;
 pub mod store;
+pub mod update;
 
 use std::path::Path;
 use std::time::Instant;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use tickerlake::config::Config;
 use tickerlake::{ExitCode, HasExitCode};
 
-use crate::cli::{AllArgs, CalendarArg, Cli, Command, InputFormat};
+use crate::cli::{AllArgs, CalendarArg, Cli, Command, InputArgs, InputFormat};
 use crate::input::Instrument;
 use crate::store::Staging;
 
@@ -61,11 +62,21 @@ pub fn day_text(days: i32) -> String {
 /// What a run did.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
+    /// Symbols written (all) or touched (update).
     pub symbols: u64,
+    /// update: symbols the store did not have.
+    pub new_symbols: u64,
     pub fields: Vec<String>,
+    /// Values written (all) or appended (update).
     pub values: u64,
     pub calendar_days: u64,
+    /// update: days added to the calendar.
+    pub new_days: u64,
     pub files: u64,
+    /// update: rows dated inside a symbol's stored range whose values differ from the store.
+    pub changed_rows: u64,
+    /// update: symbols rewritten whole (--rewrite-changed).
+    pub rewritten_symbols: u64,
     pub seconds: f64,
 }
 
@@ -73,25 +84,39 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let verbose = cli.common.verbose > 0;
     match cli.command {
         Command::All(args) => {
-            if args.lake.is_none() {
-                tickerlake::io::hint_if_stdin_is_tty("qlib-bin", &args.inputs, cli.common.quiet);
-            }
+            hint(&args.input, cli.common.quiet);
             let summary = all(&args, &config)?;
-            report(&summary, args.summary.as_deref(), verbose)?;
+            report(&summary, args.input.summary.as_deref(), verbose)?;
+            Ok(ExitCode::Success)
+        }
+        Command::Update(args) => {
+            hint(&args.input, cli.common.quiet);
+            let summary = update::update(&args, &config)?;
+            report(&summary, args.input.summary.as_deref(), verbose)?;
             Ok(ExitCode::Success)
         }
     }
 }
 
+fn hint(input: &InputArgs, quiet: bool) {
+    if input.lake.is_none() {
+        tickerlake::io::hint_if_stdin_is_tty("qlib-bin", &input.inputs, quiet);
+    }
+}
+
 fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> {
     let text = format!(
-        "qlib-bin: {} symbols, {} fields ({}), {} values, {} calendar days, {} files, {:.2} s",
+        "qlib-bin: {} symbols ({} new), {} fields ({}), {} values, {} calendar days ({} new), {} files, {} changed rows, {} symbols rewritten, {:.2} s",
         s.symbols,
+        s.new_symbols,
         s.fields.len(),
         s.fields.join(" "),
         s.values,
         s.calendar_days,
+        s.new_days,
         s.files,
+        s.changed_rows,
+        s.rewritten_symbols,
         s.seconds
     );
     // Quiet under cron: the summary shows on a terminal or with -v; --summary keeps it always.
@@ -110,8 +135,12 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
     Ok(())
 }
 
-/// Reads every instrument of the input.
-fn read_input(args: &AllArgs, config: &Config) -> Result<(Vec<String>, Vec<Instrument>), Error> {
+/// Reads every instrument of the input (`from` overrides `--from`).
+pub fn read_input(
+    args: &InputArgs,
+    config: &Config,
+    from: Option<chrono::NaiveDate>,
+) -> Result<(Vec<String>, Vec<Instrument>), Error> {
     let filter = ScanFilter {
         symbols: input::parse_symbols(&args.symbols)?,
         from: args
@@ -121,7 +150,8 @@ fn read_input(args: &AllArgs, config: &Config) -> Result<(Vec<String>, Vec<Instr
                 tickerlake::records::date_format::parse(t)
                     .map_err(|e| Error::Usage(format!("--from: {e}")))
             })
-            .transpose()?,
+            .transpose()?
+            .max(from),
         to: None,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -181,7 +211,7 @@ fn read_input(args: &AllArgs, config: &Config) -> Result<(Vec<String>, Vec<Instr
 /// `qlib-bin all`.
 pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
     let started = Instant::now();
-    let target = &args.output;
+    let target = &args.input.output;
     if target.exists() {
         if !target.is_dir() {
             return Err(Error::Usage(format!(
@@ -210,34 +240,8 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
             )));
         }
     }
-    let (fields, instruments) = read_input(args, config)?;
-    if fields.is_empty() {
-        return Err(Error::Data("no field to write".into()));
-    }
-    // Names first: a bad or colliding name stops the run before anything is written.
-    let mut named: Vec<(String, Instrument)> = Vec::with_capacity(instruments.len());
-    let mut refused = Vec::new();
-    for i in instruments {
-        match store::instrument_name(&i.symbol, args.symbol_style) {
-            Ok(name) => named.push((name, i)),
-            Err(e) => refused.push(e),
-        }
-    }
-    if !refused.is_empty() {
-        return Err(Error::Data(format!(
-            "{} symbol(s) cannot be Qlib instruments: {}",
-            refused.len(),
-            refused.join("; ")
-        )));
-    }
-    // all.txt in the byte order of the names, as dump_all lists `NAME.csv` files.
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(w) = named.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(Error::Data(format!(
-            "two inputs become the instrument {} (--symbol-style maps them together)",
-            w[0].0
-        )));
-    }
+    let (fields, instruments) = read_input(&args.input, config, None)?;
+    let named = name_all(&fields, instruments, args.input.symbol_style)?;
     let calendar = calendar(&named, args.calendar)?;
     let staging = Staging::new(target)?;
     staging.write(
@@ -264,6 +268,8 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
             }
             Ok(())
         })?;
+    let watermark = store::Watermark::of(&calendar, named.len(), &fields, &args.input);
+    staging.write(store::WATERMARK, &watermark.to_json()?)?;
     staging.commit()?;
     let values: u64 = named
         .iter()
@@ -271,12 +277,50 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         .sum();
     Ok(Summary {
         symbols: named.len() as u64,
-        files: (named.len() * fields.len() + 2) as u64,
+        new_symbols: named.len() as u64,
+        files: (named.len() * fields.len() + 3) as u64,
         fields,
         values,
         calendar_days: calendar.len() as u64,
+        new_days: calendar.len() as u64,
         seconds: started.elapsed().as_secs_f64(),
+        ..Summary::default()
     })
+}
+
+/// Instrument names for the inputs, sorted in the byte order of the names (as dump_all lists
+/// `NAME.csv` files). A bad or colliding name stops the run before anything is written.
+pub fn name_all(
+    fields: &[String],
+    instruments: Vec<Instrument>,
+    style: cli::SymbolStyle,
+) -> Result<Vec<(String, Instrument)>, Error> {
+    if fields.is_empty() {
+        return Err(Error::Data("no field to write".into()));
+    }
+    let mut named: Vec<(String, Instrument)> = Vec::with_capacity(instruments.len());
+    let mut refused = Vec::new();
+    for i in instruments {
+        match store::instrument_name(&i.symbol, style) {
+            Ok(name) => named.push((name, i)),
+            Err(e) => refused.push(e),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Data(format!(
+            "{} symbol(s) cannot be Qlib instruments: {}",
+            refused.len(),
+            refused.join("; ")
+        )));
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = named.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::Data(format!(
+            "two inputs become the instrument {} (--symbol-style maps them together)",
+            w[0].0
+        )));
+    }
+    Ok(named)
 }
 
 /// The store's calendar: the union of the input dates, or the NYSE's trading days over them

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tickerlake::Symbol;
 
 use crate::Error;
-use crate::cli::SymbolStyle;
+use crate::cli::{InputArgs, SymbolStyle};
 
 /// Windows device names, which Qlib's `code_to_fname` prefixes with `_qlib_` on every OS.
 const DEVICE_NAMES: [&str; 24] = [
@@ -105,6 +105,168 @@ pub fn instruments_text(rows: &[(String, i32, i32)]) -> String {
     s
 }
 
+/// The watermark: what the store holds, for `update --since-watermark`.
+pub const WATERMARK: &str = ".tickerlake/watermark.json";
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Watermark {
+    pub version: u32,
+    /// The calendar's last date.
+    pub last_date: Option<String>,
+    pub symbols: u64,
+    pub fields: Vec<String>,
+    /// `lake:DIR`, or the input files.
+    pub source: String,
+}
+
+impl Watermark {
+    pub fn of(calendar: &[i32], symbols: usize, fields: &[String], input: &InputArgs) -> Watermark {
+        let source = match &input.lake {
+            Some(dir) => format!(
+                "lake:{}",
+                std::path::absolute(dir)
+                    .unwrap_or_else(|_| dir.clone())
+                    .display()
+            ),
+            None if input.inputs.is_empty() => "stdin".to_string(),
+            None => input
+                .inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        Watermark {
+            version: 1,
+            last_date: calendar.last().map(|d| crate::day_text(*d)),
+            symbols: symbols as u64,
+            fields: fields.to_vec(),
+            source,
+        }
+    }
+
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        let mut v =
+            serde_json::to_vec_pretty(self).map_err(|e| Error::Data(format!("watermark: {e}")))?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// The store's watermark, if it has one.
+    pub fn load(dir: &Path) -> Result<Option<Watermark>, Error> {
+        let path = dir.join(WATERMARK);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Data(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(open_err(&path, e)),
+        }
+    }
+}
+
+fn open_err(path: &Path, source: io::Error) -> Error {
+    Error::Lib(tickerlake::Error::Open {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// `calendars/day.txt` of a store.
+pub fn read_calendar(dir: &Path) -> Result<Vec<i32>, Error> {
+    let path = dir.join("calendars/day.txt");
+    let text = fs::read_to_string(&path).map_err(|e| open_err(&path, e))?;
+    let mut out = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let d = tickerlake::records::date_format::parse(t.get(..10).unwrap_or(t)).map_err(|e| {
+            Error::Bad {
+                input: path.display().to_string(),
+                line: k as u64 + 1,
+                field: "date".into(),
+                message: e,
+            }
+        })?;
+        out.push(tickerlake::series::days_since_epoch(d));
+    }
+    if !out.windows(2).all(|w| w[0] < w[1]) {
+        return Err(Error::Data(format!(
+            "{}: the dates are not strictly increasing",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// `instruments/all.txt` of a store: (name, first, last) lines, in file order.
+pub fn read_instruments(dir: &Path) -> Result<Vec<(String, i32, i32)>, Error> {
+    let path = dir.join("instruments/all.txt");
+    let text = fs::read_to_string(&path).map_err(|e| open_err(&path, e))?;
+    let mut out = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |m: &str| Error::Bad {
+            input: path.display().to_string(),
+            line: k as u64 + 1,
+            field: "instrument".into(),
+            message: m.to_string(),
+        };
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 {
+            return Err(bad("expected NAME<TAB>start<TAB>end"));
+        }
+        let day = |t: &str| {
+            tickerlake::records::date_format::parse(t.trim().get(..10).unwrap_or(t))
+                .map(tickerlake::series::days_since_epoch)
+                .map_err(|e| bad(&e))
+        };
+        out.push((cols[0].to_string(), day(cols[1])?, day(cols[2])?));
+    }
+    Ok(out)
+}
+
+/// A `.bin` file: its start index and values; `None` when there is no such file.
+pub fn read_bin(path: &Path) -> Result<Option<(usize, Vec<f32>)>, Error> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(open_err(path, e)),
+    };
+    if bytes.len() < 4 || bytes.len() % 4 != 0 {
+        return Err(Error::Data(format!(
+            "{}: {} bytes is not a float32 start index and values",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    let mut floats = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    let start = floats.next().unwrap_or(f32::NAN);
+    if !(start.is_finite() && start >= 0.0 && start.fract() == 0.0) {
+        return Err(Error::Data(format!(
+            "{}: start index {start}",
+            path.display()
+        )));
+    }
+    Ok(Some((start as usize, floats.collect())))
+}
+
+/// The bytes of a `.bin` file from its start index and values.
+pub fn bin_from(start: usize, values: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 * (values.len() + 1));
+    out.extend_from_slice(&(start as f32).to_le_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// Whether a directory looks like a Qlib store (what `--force` may replace).
 pub fn looks_like_store(dir: &Path) -> bool {
     ["calendars", "instruments", "features"]
@@ -130,6 +292,7 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
+        remove_abandoned_staging(parent, &name);
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -188,6 +351,36 @@ impl Staging {
     }
 }
 
+/// Removes the staging directories of `all` runs that were killed (their process is gone).
+fn remove_abandoned_staging(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.tickerlake-staging-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| p != std::process::id() && !process_alive(p)) {
+            let _ = fs::remove_dir_all(entry.path());
+            tracing::info!(dir = %entry.path().display(), "removed the staging directory of an interrupted run");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Without /proc, a staging directory is never assumed abandoned.
+#[cfg(not(target_os = "linux"))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
 impl Drop for Staging {
     fn drop(&mut self) {
         if !self.done {
@@ -201,6 +394,12 @@ fn io_err(path: &Path, source: io::Error) -> Error {
         name: path.display().to_string(),
         source,
     })
+}
+
+/// Flushes what was written below `dir`: one file-system sync on Linux, else every file and
+/// directory.
+pub fn sync_tree_of(dir: &Path) -> Result<(), Error> {
+    sync_tree(dir)
 }
 
 /// Flushes the new store: one file-system sync on Linux, else every file and directory.
