@@ -13,7 +13,7 @@ SHARED   ?= ../shared
 # Programs that get installed: one crate per folder in bins/.
 PROGRAMS := $(notdir $(wildcard bins/*))
 
-.PHONY: all build release test lint fmt bench venv venv-bench schemas install clean
+.PHONY: all build release test lint fmt bench venv venv-bench venv-qlib schemas install clean
 
 all: build
 
@@ -35,6 +35,17 @@ $(VPY).bench-stamp: requirements-bench.txt $(VPY).stamp
 	touch $@
 
 venv-bench: $(VPY).bench-stamp
+
+# Qlib's own tools for the qlib-bin peer benchmark: pyqlib wants pandas < 3 (dump_update dies
+# under pandas 3), so it gets its own venv (~1.4 GB, 1.5 min). dump_bin.py is not in the wheel:
+# put microsoft/qlib's scripts/ at target/qlib-src/scripts (git archive HEAD scripts).
+QLIB_VENV := target/venv-qlib
+$(QLIB_VENV)/stamp:
+	test -x $(QLIB_VENV)/bin/python || $(PYTHON) -m venv $(QLIB_VENV)
+	$(QLIB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pyqlib 'pandas<3' fire loguru tqdm
+	touch $@
+
+venv-qlib: $(QLIB_VENV)/stamp
 
 # The integration tests run the real binaries, so build them first.
 test: venv build
@@ -58,7 +69,7 @@ schemas: build
 # make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
 BENCH_SIZES  ?= S
 BENCH_REPEAT ?= 5
-BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch
+BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin
 bench: venv-bench release
 	$(VPY) bench/bench.py --shared $(SHARED) --sizes $(BENCH_SIZES) --repeat $(BENCH_REPEAT) --jobs $(BENCH_JOBS)
 

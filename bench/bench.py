@@ -17,6 +17,8 @@ Jobs so far (issue 3, the shared plumbing):
                  ../shared/bench/qa_checks.sql: six of them) and polars (issue 6).
   qa-lake        the same on the L lake (20,000 partitions, written by to-parquet once):
                  DuckDB and polars reading it with hive partitioning.
+  qlib-bin       qlib-bin all on S against Qlib's dump_bin.py dump_all, and a one-day update of a
+                 5,000-symbol store (issue 7).
   ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
                  the replay server with 50 ms latency and 8 workers, against the ideal
                  1,000 x 0.05 s / 8 = 6.25 s (issue 5).
@@ -131,6 +133,8 @@ def main() -> int:
     ap.add_argument("--lake-fs", choices=["fresh-ext4", "data"], default=None,
                     help="where the lakes go: a new loop-mounted ext4 with its journal (default when running "
                          "as root with loop devices), or the --data directory")
+    ap.add_argument("--qlib-python", default=None, help="python with pyqlib, fire, loguru (qlib-bin peer)")
+    ap.add_argument("--qlib-src", default=None, help="Qlib source tree with scripts/dump_bin.py (qlib-bin peer)")
     ap.add_argument("--all-peers", action="store_true",
                     help="also run the slow peers (DuckDB py, pyarrow: 44-66 s per run) on the L lake")
     a = ap.parse_args()
@@ -191,6 +195,95 @@ def fetch_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
         "peak RSS under 100 MiB.",
         "",
     ]
+
+
+def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -> list[str]:
+    """qlib-bin (issue 7). Full export of S (500 symbols x 2,520 days, 7 fields) against Qlib's
+    own scripts/dump_bin.py dump_all on the same bars as one CSV per symbol, and a one-day
+    update of a 5,000-symbol store (target: under 1 s).
+
+    The peer needs a Qlib source tree (--qlib-src, default target/qlib-src: `git archive` of
+    microsoft/qlib's scripts/) and a Python with pyqlib, fire and loguru (--qlib-python, default
+    target/venv-qlib/bin/python). Without them the export is measured alone and the table says so."""
+    qbin = os.path.join(release, "qlib-bin")
+    qpy = a.qlib_python or os.path.join(ROOT, "target", "venv-qlib", "bin", "python")
+    qsrc = a.qlib_src or os.path.join(ROOT, "target", "qlib-src")
+    dump_bin = os.path.join(qsrc, "scripts", "dump_bin.py")
+    have_peer = os.path.exists(qpy) and os.path.exists(dump_bin)
+    bars = os.path.join(a.data, "bars_S.ndjson")
+    # Stores go where the lakes go: a fresh ext4 when the bench can make one (see the lake note).
+    out = lakes or os.path.join(a.data, "out")
+    os.makedirs(out, exist_ok=True)
+    lines = ["## qlib-bin: S (500 symbols x 2,520 days, 7 fields) -> Qlib binary store, full export", ""]
+    cmds = [("tickerlake `qlib-bin all`", [qbin, "all", bars, "-o", os.path.join(out, "tl-qlib")], os.path.join(out, "tl-qlib"))]
+    if have_peer:
+        csv_dir = os.path.join(a.data, "qcsv_S")
+        if not os.path.isdir(csv_dir):
+            subprocess.run([qpy, os.path.join(a.shared, "bench", "gen_qlib_csv.py"), "--symbols", "500", "--days", "2520",
+                            "--seed", "1", "--out", csv_dir + ".tmp"], check=True)
+            os.replace(csv_dir + ".tmp", csv_dir)
+        # dump_bin imports its neighbours: it runs from its own directory.
+        peer = ["/bin/sh", "-c", f"cd '{os.path.dirname(dump_bin)}' && exec '{qpy}' dump_bin.py dump_all "
+                f"--data_path '{csv_dir}' --qlib_dir '{os.path.join(out, 'dumpbin-qlib')}' --freq day "
+                "--exclude_fields date,symbol >/dev/null 2>&1"]
+        cmds.append(("Qlib `dump_bin.py dump_all` (16 workers)", peer, os.path.join(out, "dumpbin-qlib")))
+    for _, cmd, clean in cmds:
+        run_once(cmd, clean)
+    walls = {n: [] for n, _, _ in cmds}
+    rss = {n: [] for n, _, _ in cmds}
+    for r in range(a.repeat):
+        k = r % len(cmds)
+        for name, cmd, clean in cmds[k:] + cmds[:k]:
+            # Each run starts with no other run's writes left to flush (qlib-bin syncs the
+            # file system once before it swaps the store in).
+            shutil.rmtree(clean, ignore_errors=True)
+            os.sync()
+            w, m = run_once(cmd, clean)
+            walls[name].append(w)
+            rss[name].append(m)
+    ours = statistics.median(walls[cmds[0][0]])
+    lines += ["| program | median s | runs s | peak RSS MiB (largest process) | time vs tickerlake |", "|---|---|---|---|---|"]
+    for name, _, _ in cmds:
+        m = statistics.median(walls[name])
+        runs = " ".join(f"{w:.2f}" for w in sorted(walls[name]))
+        lines.append(f"| {name} | {m:.2f} | {runs} | {statistics.median(rss[name]):.0f} | {m / ours:.2f}x |")
+    if not have_peer:
+        lines.append("| Qlib `dump_bin.py dump_all`, figure of record (../shared/bench/README.md) | 13.0 | - | 802 (PSS, tree) | "
+                     f"{13.0 / ours:.2f}x |")
+    lines += ["", "Target: at least 10x faster than dump_all, peak memory under 100 MiB.", ""]
+
+    # A one-day update of 5,000 symbols.
+    n_sym, n_days = 5000, 60
+    base = os.path.join(out, f"qlib_update_{n_sym}")
+    gen = os.path.join(a.shared, "bench", "gen_bars.py")
+    src = os.path.join(a.data, f"bars_{n_sym}x{n_days}.ndjson")
+    if not os.path.exists(src):
+        subprocess.run([py, gen, "--symbols", str(n_sym), "--days", str(n_days), "--seed", "2", "-o", src + ".tmp"], check=True)
+        os.replace(src + ".tmp", src)
+    early, last = src + ".early", src + ".last"
+    with open(src) as f, open(early, "w") as e, open(last, "w") as l:
+        rows = f.read().splitlines()
+        last_date = max(r.split('"date":"', 1)[1][:10] for r in rows[:n_days])
+        for r in rows:
+            (l if f'"date":"{last_date}"' in r else e).write(r + "\n")
+    shutil.rmtree(base, ignore_errors=True)
+    # Random tickers include NA, which pandas cannot read back from all.txt.
+    subprocess.run([qbin, "all", early, "-o", base, "--na-tickers", "skip", "-q"], check=True)
+    walls_u, rss_u = [], []
+    for _ in range(a.repeat):
+        store = base + ".run"
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(base, store)
+        os.sync()
+        w, m = run_once([qbin, "update", last, "-o", store, "--na-tickers", "skip", "-q"])
+        walls_u.append(w)
+        rss_u.append(m)
+    m = statistics.median(walls_u)
+    lines += [f"## qlib-bin: one-day update of a {n_sym:,}-symbol store ({n_days - 1} days stored, 7 fields)", "",
+              "| program | median s | runs s | peak RSS MiB |", "|---|---|---|---|",
+              f"| tickerlake `qlib-bin update` | {m:.2f} | {' '.join(f'{w:.2f}' for w in sorted(walls_u))} | {statistics.median(rss_u):.0f} |",
+              "", "Target: under 1 s. Each run updates a fresh copy of the store (copied and synced untimed).", ""]
+    return lines
 
 
 def run(a: argparse.Namespace, lakes: str | None) -> int:
@@ -284,6 +377,7 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
     wanted = set(a.jobs.split(","))
     jobs = {k: v for k, v in jobs.items() if k.split(" ")[0] in wanted}
     fetch_lines = fetch_job(a, py, release) if "ohlcv-fetch" in wanted else []
+    fetch_lines += qlib_jobs(a, py, release, lakes) if "qlib-bin" in wanted else []
 
     lines = [
         f"# Benchmarks, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",

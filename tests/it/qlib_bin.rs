@@ -172,6 +172,19 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         .fails_with(65)
         .stderr_contains("reads this name back from instruments/all.txt as a missing value");
     assert!(!w.join("new").exists());
+    // ... or leaves it out with a warning.
+    w.write(
+        "na2.ndjson",
+        "{\"symbol\":\"NA\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"yahoo\"}\n{\"symbol\":\"NAB\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"yahoo\"}\n",
+    );
+    w.cmd("qlib-bin")
+        .args(["all", "--na-tickers", "skip", "-o", "skipped", "na2.ndjson"])
+        .succeeds()
+        .stderr_contains("left out 1 ticker(s)");
+    assert_eq!(
+        w.read("skipped/instruments/all.txt"),
+        "NAB\t2024-01-02\t2024-01-02\n"
+    );
     // --symbol-style qlib: BRK.B is written as BRK-B, like Qlib's US collector.
     w.write(
         "brk.ndjson",

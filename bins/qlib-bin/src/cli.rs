@@ -91,9 +91,22 @@ pub struct InputArgs {
     #[arg(long, value_enum, default_value_t = SymbolStyle::Canonical)]
     pub symbol_style: SymbolStyle,
 
+    /// Tickers pandas reads back from all.txt as missing (NA, NULL, NAN, N/A…; pyqlib cannot
+    /// list them): refuse the run, or leave them out with a warning
+    #[arg(long, value_enum, default_value_t = NaTickers::Refuse)]
+    pub na_tickers: NaTickers,
+
     /// Also write the summary as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NaTickers {
+    /// Exit 65 naming them, writing nothing
+    Refuse,
+    /// Leave them out, with a warning naming them
+    Skip,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -241,7 +241,12 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         }
     }
     let (fields, instruments) = read_input(&args.input, config, None)?;
-    let named = name_all(&fields, instruments, args.input.symbol_style)?;
+    let named = name_all(
+        &fields,
+        instruments,
+        args.input.symbol_style,
+        args.input.na_tickers,
+    )?;
     let calendar = calendar(&named, args.calendar)?;
     let staging = Staging::new(target)?;
     staging.write(
@@ -294,17 +299,29 @@ pub fn name_all(
     fields: &[String],
     instruments: Vec<Instrument>,
     style: cli::SymbolStyle,
+    na_tickers: cli::NaTickers,
 ) -> Result<Vec<(String, Instrument)>, Error> {
     if fields.is_empty() {
         return Err(Error::Data("no field to write".into()));
     }
     let mut named: Vec<(String, Instrument)> = Vec::with_capacity(instruments.len());
     let mut refused = Vec::new();
+    let mut skipped = Vec::new();
     for i in instruments {
         match store::instrument_name(&i.symbol, style) {
             Ok(name) => named.push((name, i)),
-            Err(e) => refused.push(e),
+            Err(store::BadName::ReadAsNa(name)) if na_tickers == cli::NaTickers::Skip => {
+                skipped.push(name)
+            }
+            Err(e) => refused.push(e.to_string()),
         }
+    }
+    if !skipped.is_empty() {
+        tracing::warn!(
+            "left out {} ticker(s) pandas would read back as missing values: {}",
+            skipped.len(),
+            skipped.join(", ")
+        );
     }
     if !refused.is_empty() {
         return Err(Error::Data(format!(

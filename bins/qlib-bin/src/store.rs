@@ -23,23 +23,43 @@ const READ_AS_NA: [&str; 12] = [
     "1.#QNAN",
 ];
 
+/// Why a symbol cannot be an instrument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BadName {
+    /// pandas reads it back from `all.txt` as a missing value.
+    ReadAsNa(String),
+    /// Not a safe name.
+    Invalid(String),
+}
+
+impl std::fmt::Display for BadName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadName::ReadAsNa(name) => write!(
+                f,
+                "{name:?}: pandas reads this name back from instruments/all.txt as a missing \
+                 value, and pyqlib then cannot list the instruments (--na-tickers skip leaves \
+                 such tickers out)"
+            ),
+            BadName::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
 /// The instrument name written in `all.txt` for a symbol.
-pub fn instrument_name(symbol: &str, style: SymbolStyle) -> Result<String, String> {
+pub fn instrument_name(symbol: &str, style: SymbolStyle) -> Result<String, BadName> {
     let upper = symbol.trim().to_uppercase();
     let name = match style {
         SymbolStyle::Canonical => upper,
         SymbolStyle::Qlib => upper.replace('.', "-"),
     };
     if READ_AS_NA.contains(&name.as_str()) {
-        return Err(format!(
-            "{name:?}: pandas reads this name back from instruments/all.txt as a missing value, \
-             and pyqlib then cannot list the instruments; leave it out with --symbols"
-        ));
+        return Err(BadName::ReadAsNa(name));
     }
     // The symbol rules keep names to letters, digits and . - _ ^ = &: safe as a directory.
     Symbol::parse(&name)
         .map(|_| name.clone())
-        .map_err(|e| format!("{symbol:?}: {e}"))
+        .map_err(|e| BadName::Invalid(format!("{symbol:?}: {e}")))
 }
 
 /// The `features/` directory of an instrument: Qlib's `code_to_fname(name).lower()`.
@@ -467,7 +487,7 @@ mod tests {
         assert_eq!(feature_dir("PRNX"), "prnx");
         for na in ["NA", "na", "Null", "N/A", "NaN"] {
             let e = instrument_name(na, SymbolStyle::Canonical).unwrap_err();
-            assert!(e.contains("missing value"), "{e}");
+            assert!(e.to_string().contains("missing value"), "{e}");
         }
         assert!(instrument_name("../X", SymbolStyle::Canonical).is_err());
         assert!(instrument_name("A/B", SymbolStyle::Canonical).is_err());

@@ -183,7 +183,12 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         _ => None,
     };
     let (fields, instruments) = crate::read_input(&args.input, config, from)?;
-    let named = crate::name_all(&fields, instruments, args.input.symbol_style)?;
+    let named = crate::name_all(
+        &fields,
+        instruments,
+        args.input.symbol_style,
+        args.input.na_tickers,
+    )?;
 
     // The calendar grows by the dates after its last; a date inside it that it lacks has no
     // position: refused before anything is written.
@@ -249,15 +254,12 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         }
         return Err(e);
     }
-    for (path, _) in &files {
-        fs::rename(tmp_of(path), path).map_err(|e| write_err(path, e))?;
-    }
-    for d in files
-        .iter()
-        .filter_map(|(p, _)| p.parent())
-        .collect::<BTreeSet<_>>()
-    {
-        tickerlake::atomic::sync_dir(d).map_err(|e| write_err(d, e))?;
+    files
+        .par_iter()
+        .try_for_each(|(path, _)| fs::rename(tmp_of(path), path).map_err(|e| write_err(path, e)))?;
+    // The renames are durable before the calendar moves: one flush, not a sync per directory.
+    if !files.is_empty() {
+        store::sync_tree_of(dir)?;
     }
 
     // Then the calendar, then all.txt, then the watermark.
