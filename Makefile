@@ -36,19 +36,20 @@ $(VPY).bench-stamp: requirements-bench.txt $(VPY).stamp
 
 venv-bench: $(VPY).bench-stamp
 
-# Qlib's own tools for the qlib-bin peer benchmark: pyqlib wants pandas < 3 (dump_update dies
-# under pandas 3), so it gets its own venv (~1.4 GB, 1.5 min). dump_bin.py is not in the wheel:
-# put microsoft/qlib's scripts/ at target/qlib-src/scripts (git archive HEAD scripts).
+# pyqlib, which reads qlib-bin's stores back in the tests (and runs dump_bin.py, the benchmark
+# peer): it wants pandas < 3 (dump_update dies under pandas 3), so it gets its own venv (~1.4 GB,
+# 1.5-3 min once). dump_bin.py is not in the wheel: for the benchmark, put microsoft/qlib's
+# scripts/ at target/qlib-src/scripts (git archive HEAD scripts).
 QLIB_VENV := target/venv-qlib
 $(QLIB_VENV)/stamp:
 	test -x $(QLIB_VENV)/bin/python || $(PYTHON) -m venv $(QLIB_VENV)
-	$(QLIB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pyqlib 'pandas<3' fire loguru tqdm
+	$(QLIB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pyqlib==0.9.7 'pandas==2.3.3' fire loguru tqdm
 	touch $@
 
 venv-qlib: $(QLIB_VENV)/stamp
 
 # The integration tests run the real binaries, so build them first.
-test: venv build
+test: venv venv-qlib build
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

@@ -426,3 +426,82 @@ fn a_killed_update_leaves_a_readable_store_and_a_rerun_completes_it() {
         assert_eq!(tree(&w.join(&store)), reference, "{delay_ms} ms");
     }
 }
+
+/// `qlib_check.py` (pyqlib itself reading the store) against the bars; returns its last line.
+fn qlib_check(w: &WorkDir, store: &str, bars: &[&str]) -> String {
+    let python = tickerlake_tests::qlib_python()
+        .expect("no target/venv-qlib: run `make venv-qlib` (make test does)");
+    let mut cmd = std::process::Command::new(python);
+    cmd.current_dir(w.path())
+        .arg(shared("bench/qlib_check.py"))
+        .args(["--qlib-dir", store, "--field-map", "adj_close=adjclose"]);
+    for b in bars {
+        cmd.args(["--bars", b]);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().last().unwrap_or("").to_string()
+}
+
+#[test]
+fn pyqlib_reads_back_every_value_after_all_and_after_an_update() {
+    let w = WorkDir::new();
+    gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "20", "--days", "300", "--seed", "5"],
+    );
+    let rows: Vec<serde_json::Value> = w
+        .read("bars.ndjson")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut syms: Vec<&str> = rows.iter().map(|r| r["symbol"].as_str().unwrap()).collect();
+    syms.dedup();
+    let mut dates: Vec<&str> = rows.iter().map(|r| r["date"].as_str().unwrap()).collect();
+    dates.sort_unstable();
+    dates.dedup();
+    // After day 250: one symbol stops (stale), one appears on day 270 (new), one misses three
+    // days (gaps inside the update).
+    let (new, stale, gappy, cut) = (syms[0], syms[1], syms[2], dates[250]);
+    let line = |r: &serde_json::Value| format!("{r}\n");
+    let early: String = rows
+        .iter()
+        .filter(|r| r["date"].as_str().unwrap() < cut && r["symbol"] != new)
+        .map(line)
+        .collect();
+    let late: String = rows
+        .iter()
+        .filter(|r| {
+            let (s, d) = (r["symbol"].as_str().unwrap(), r["date"].as_str().unwrap());
+            d >= cut
+                && s != stale
+                && !(s == gappy && dates[260..263].contains(&d))
+                && !(s == new && d < dates[270])
+        })
+        .map(line)
+        .collect();
+    w.write("early.ndjson", early);
+    w.write("late.ndjson", late);
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "qlib", "early.ndjson"])
+        .succeeds();
+    let after_all = qlib_check(&w, "qlib", &["early.ndjson"]);
+    assert!(after_all.ends_with(" 0 mismatches"), "{after_all}");
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "qlib", "late.ndjson"])
+        .succeeds();
+    let after_update = qlib_check(&w, "qlib", &["early.ndjson", "late.ndjson"]);
+    assert!(after_update.ends_with(" 0 mismatches"), "{after_update}");
+    let checked: u64 = after_update
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(checked > 30_000, "{after_update}");
+}

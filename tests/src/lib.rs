@@ -51,6 +51,15 @@ pub fn venv_python() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// The Python of `target/venv-qlib` (pyqlib; `make venv-qlib`, which `make test` runs), or
+/// `$TICKERLAKE_QLIB_PYTHON`.
+pub fn qlib_python() -> Option<PathBuf> {
+    let p = std::env::var_os("TICKERLAKE_QLIB_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/venv-qlib/bin/python"));
+    p.is_file().then_some(p)
+}
+
 /// A temporary directory for one test.
 pub struct WorkDir {
     dir: tempfile::TempDir,

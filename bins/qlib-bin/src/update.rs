@@ -226,24 +226,29 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         .collect::<Result<_, _>>()?;
 
     // Feature files: written beside, flushed, renamed in.
+    let suffix = format!(".tmp-{}", std::process::id());
     let tmp_of = |p: &Path| {
         let mut s = p.as_os_str().to_owned();
-        s.push(format!(".tmp-{}", std::process::id()));
+        s.push(&suffix);
         PathBuf::from(s)
     };
     let files: Vec<&(PathBuf, Vec<u8>)> = outcomes.iter().flat_map(|o| &o.files).collect();
-    // Temporary files of an update that was killed before it renamed them.
-    for d in files
+    // Each directory once: a new symbol's is made; a known one loses the temporary files of an
+    // update that was killed before it renamed them.
+    let dirs: Vec<&Path> = files
         .iter()
         .filter_map(|(p, _)| p.parent())
         .collect::<BTreeSet<_>>()
-    {
-        remove_stale_temps(d)?;
-    }
-    let written = files.par_iter().try_for_each(|(path, bytes)| {
-        if let Some(p) = path.parent() {
-            fs::create_dir_all(p).map_err(|e| write_err(p, e))?;
+        .into_iter()
+        .collect();
+    dirs.par_iter().try_for_each(|d| {
+        if d.is_dir() {
+            remove_stale_temps(d)
+        } else {
+            fs::create_dir_all(d).map_err(|e| write_err(d, e))
         }
+    })?;
+    let written = files.par_iter().try_for_each(|(path, bytes)| {
         let tmp = tmp_of(path);
         fs::write(&tmp, bytes).map_err(|e| write_err(&tmp, e))
     });
