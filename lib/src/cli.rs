@@ -102,6 +102,25 @@ where
     }
 }
 
+/// Writes a run's summary as JSON to `path`, atomically (`--summary FILE`).
+pub fn write_summary<T: serde::Serialize + ?Sized>(
+    path: &std::path::Path,
+    summary: &T,
+) -> Result<(), crate::Error> {
+    crate::atomic::write_json_atomic(path, summary).map_err(|source| crate::Error::Create {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The end-of-run summary line on stderr, quiet under cron: shown on a terminal or with `-v`
+/// (`show`). `--summary FILE` ([`write_summary`]) keeps it always.
+pub fn print_summary(text: &str, show: bool) {
+    if show || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
 /// The error and its causes on one line, each cause once.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();

@@ -136,6 +136,22 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
             .all(|k| !k.contains("msft") && !k.contains("_qlib_prn"))
     );
     assert_eq!(w.read("qlib/instruments/all.txt").lines().count(), 1);
+    // A store behind a symlink is replaced where it lives; the link stays.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(w.join("qlib"), w.join("link")).unwrap();
+        w.cmd("qlib-bin")
+            .args(["all", "--input-format", "csv", "--force", "-o", "link"])
+            .args(&golden[..2])
+            .succeeds();
+        assert!(
+            std::fs::symlink_metadata(w.join("link"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(w.read("qlib/instruments/all.txt").lines().count(), 2);
+    }
     // No staging directory is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(w.path())
         .unwrap()

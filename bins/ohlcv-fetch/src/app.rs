@@ -312,12 +312,7 @@ fn report(summary: &Summary, file: Option<&Path>) -> Result<(), Error> {
         "summary"
     );
     if let Some(path) = file {
-        tickerlake::atomic::write_json_atomic(path, summary).map_err(|source| {
-            tickerlake::Error::Write {
-                name: path.display().to_string(),
-                source,
-            }
-        })?;
+        tickerlake::cli::write_summary(path, summary)?;
     }
     Ok(())
 }

@@ -398,12 +398,7 @@ impl Findings {
             checks: lines,
         };
         if let Some(path) = &opts.summary {
-            tickerlake::atomic::write_json_atomic(path, &file).map_err(|source| {
-                tickerlake::Error::Create {
-                    path: path.display().to_string(),
-                    source,
-                }
-            })?;
+            tickerlake::cli::write_summary(path, &file)?;
         }
         let stderr = std::io::stderr();
         if !opts.quiet && stderr.is_terminal() {

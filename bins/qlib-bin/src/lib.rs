@@ -119,18 +119,9 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
         s.rewritten_symbols,
         s.seconds
     );
-    // Quiet under cron: the summary shows on a terminal or with -v; --summary keeps it always.
-    if verbose || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "{text}");
-    }
+    tickerlake::cli::print_summary(&text, verbose);
     if let Some(path) = path {
-        tickerlake::atomic::write_json_atomic(path, s).map_err(|source| {
-            tickerlake::Error::Create {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
+        tickerlake::cli::write_summary(path, s)?;
     }
     Ok(())
 }

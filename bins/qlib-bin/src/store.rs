@@ -303,7 +303,11 @@ pub struct Staging {
 
 impl Staging {
     pub fn new(target: &Path) -> Result<Staging, Error> {
-        let target = std::path::absolute(target).map_err(|e| io_err(target, e))?;
+        // A symlinked store is replaced where it lives; the link stays a link.
+        let target = match fs::canonicalize(target) {
+            Ok(real) => real,
+            Err(_) => std::path::absolute(target).map_err(|e| io_err(target, e))?,
+        };
         let parent = target.parent().ok_or_else(|| {
             Error::Usage(format!("{}: not a directory to write", target.display()))
         })?;

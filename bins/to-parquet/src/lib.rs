@@ -247,18 +247,9 @@ fn report(opts: &Options, s: &Summary) -> Result<(), Error> {
         s.bytes,
         s.seconds
     );
-    // Quiet under cron: the summary shows on a terminal or with -v; --summary keeps it always.
-    if opts.verbose_summary || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "{text}");
-    }
+    tickerlake::cli::print_summary(&text, opts.verbose_summary);
     if let Some(path) = &opts.summary {
-        tickerlake::atomic::write_json_atomic(path, s).map_err(|source| {
-            tickerlake::Error::Create {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
+        tickerlake::cli::write_summary(path, s)?;
     }
     Ok(())
 }
