@@ -261,11 +261,13 @@ def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -
         subprocess.run([py, gen, "--symbols", str(n_sym), "--days", str(n_days), "--seed", "2", "-o", src + ".tmp"], check=True)
         os.replace(src + ".tmp", src)
     early, last = src + ".early", src + ".last"
+    # Streamed, line by line: a child forked from a big bench process would report the
+    # parent's pages as its own peak RSS.
+    with open(src) as f:
+        last_date = max(next(f).split('"date":"', 1)[1][:10] for _ in range(n_days))
     with open(src) as f, open(early, "w") as e, open(last, "w") as l:
-        rows = f.read().splitlines()
-        last_date = max(r.split('"date":"', 1)[1][:10] for r in rows[:n_days])
-        for r in rows:
-            (l if f'"date":"{last_date}"' in r else e).write(r + "\n")
+        for r in f:
+            (l if f'"date":"{last_date}"' in r else e).write(r)
     shutil.rmtree(base, ignore_errors=True)
     # Random tickers include NA, which pandas cannot read back from all.txt.
     subprocess.run([qbin, "all", early, "-o", base, "--na-tickers", "skip", "-q"], check=True)
