@@ -656,13 +656,13 @@ const SYNCFS_FROM: usize = 64;
 
 /// Flushes every dirty page and all metadata of the file system holding `dir`.
 #[cfg(target_os = "linux")]
-fn sync_file_system(dir: &Path) -> std::io::Result<()> {
+pub fn sync_file_system(dir: &Path) -> std::io::Result<()> {
     let d = fs::File::open(dir)?;
     rustix::fs::syncfs(&d).map_err(std::io::Error::from)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn sync_file_system(_dir: &Path) -> std::io::Result<()> {
+pub fn sync_file_system(_dir: &Path) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 

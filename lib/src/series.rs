@@ -28,6 +28,11 @@ pub fn days_since_epoch(d: NaiveDate) -> i32 {
     d.num_days_from_ce() - UNIX_EPOCH_CE_DAYS
 }
 
+/// `2024-01-05` for a day count since 1970-01-01 (the count itself when out of range).
+pub fn day_text(days: i32) -> String {
+    date_from_days(days).map_or_else(|| days.to_string(), |d| d.to_string())
+}
+
 /// The date of a day count since 1970-01-01.
 pub fn date_from_days(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_CE_DAYS)?)

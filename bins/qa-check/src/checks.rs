@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use tickerlake::Symbol;
 use tickerlake::config::Qa;
 use tickerlake::records::{ActionKind, Severity};
-use tickerlake::series::PRICE_NAMES;
+use tickerlake::series::{PRICE_NAMES, day_text};
 
 /// A check, by its id in findings, `--checks` and `qa.severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -208,11 +208,6 @@ impl SymbolReport {
     pub fn last(&self) -> Option<i32> {
         self.dates.last().copied()
     }
-}
-
-/// `2024-01-05` for days since the epoch.
-pub fn day_text(days: i32) -> String {
-    lake::bars::date_from_days(days).map_or_else(|| days.to_string(), |d| d.to_string())
 }
 
 /// A price as JSON: a number, or null.

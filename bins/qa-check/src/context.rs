@@ -8,7 +8,7 @@ use lake::bars::days_since_epoch;
 use tickerlake::fetch_state::State;
 use tickerlake::ndjson::NdjsonReader;
 use tickerlake::records::{Action, ActionKind, Status, Ticker};
-use tickerlake::{Record, Symbol};
+use tickerlake::Record;
 
 use crate::Error;
 use crate::checks::{Event, Events};
@@ -70,12 +70,4 @@ pub fn load_state(path: &Path) -> Result<State, Error> {
         }));
     }
     State::load(path).map_err(|e| Error::State(e.to_string()))
-}
-
-/// Symbols of `--symbols`, as the lake names them.
-pub fn parse_symbols(list: &[String]) -> Result<std::collections::BTreeSet<Symbol>, Error> {
-    list.iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| Symbol::parse_lenient(s).map_err(|e| Error::Usage(format!("--symbols: {e}"))))
-        .collect()
 }

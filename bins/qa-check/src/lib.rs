@@ -110,7 +110,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     };
     let rules = Rules::new(&checks, &config.qa).map_err(Error::Config)?;
     let filter = ScanFilter {
-        symbols: context::parse_symbols(&cli.symbols)?,
+        symbols: tickerlake::symbol::parse_list(&cli.symbols).map_err(Error::Usage)?,
         from: date("--from", &cli.from)?,
         to: None,
     };

@@ -15,8 +15,9 @@ use tickerlake::records::{Finding, Severity, Ticker};
 use tickerlake::{ExitCode, Symbol};
 
 use crate::calendar::TradingDays;
-use crate::checks::{Check, Hit, Rules, SymbolReport, day_text};
+use crate::checks::{Check, Hit, Rules, SymbolReport};
 use crate::{Error, Options};
+use tickerlake::series::day_text;
 
 /// A symbol's findings once the calendar is known: its own, plus `missing_dates` and
 /// `zero_volume` on trading days, in date order.

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lake::series::{DayRow, SymbolSeries};
-use tickerlake::Symbol;
 use tickerlake::io::input_paths;
 
 use crate::Error;
@@ -224,14 +223,6 @@ pub fn read_csv(
         });
     }
     Ok((names, out))
-}
-
-/// `--symbols`: the wanted symbols.
-pub fn parse_symbols(list: &[String]) -> Result<std::collections::BTreeSet<Symbol>, Error> {
-    list.iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| Symbol::parse_lenient(s).map_err(|e| Error::Usage(format!("--symbols: {e}"))))
-        .collect()
 }
 
 #[cfg(test)]

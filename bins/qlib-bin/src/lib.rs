@@ -54,10 +54,7 @@ impl HasExitCode for Error {
     }
 }
 
-/// `2024-01-05` for days since the epoch.
-pub fn day_text(days: i32) -> String {
-    tickerlake::series::date_from_days(days).map_or_else(|| days.to_string(), |d| d.to_string())
-}
+pub use tickerlake::series::day_text;
 
 /// What a run did.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -133,7 +130,7 @@ pub fn read_input(
     from: Option<chrono::NaiveDate>,
 ) -> Result<(Vec<String>, Vec<Instrument>), Error> {
     let filter = ScanFilter {
-        symbols: input::parse_symbols(&args.symbols)?,
+        symbols: tickerlake::symbol::parse_list(&args.symbols).map_err(Error::Usage)?,
         from: args
             .from
             .as_deref()

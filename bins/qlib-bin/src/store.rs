@@ -426,19 +426,20 @@ pub fn sync_tree_of(dir: &Path) -> Result<(), Error> {
     sync_tree(dir)
 }
 
-/// Flushes the new store: one file-system sync on Linux, else every file and directory.
-#[cfg(target_os = "linux")]
+/// Flushes the new store: one file-system sync where there is one (`syncfs`), else every file
+/// and directory.
 fn sync_tree(dir: &Path) -> Result<(), Error> {
-    let d = fs::File::open(dir).map_err(|e| io_err(dir, e))?;
-    rustix::fs::syncfs(&d).map_err(|e| io_err(dir, io::Error::from(e)))
+    if lake::lake::sync_file_system(dir).is_ok() {
+        return Ok(());
+    }
+    sync_each(dir)
 }
 
-#[cfg(not(target_os = "linux"))]
-fn sync_tree(dir: &Path) -> Result<(), Error> {
+fn sync_each(dir: &Path) -> Result<(), Error> {
     for entry in fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
         let path = entry.map_err(|e| io_err(dir, e))?.path();
         if path.is_dir() {
-            sync_tree(&path)?;
+            sync_each(&path)?;
         } else {
             fs::File::open(&path)
                 .and_then(|f| f.sync_all())

@@ -120,12 +120,10 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         PartitionBy::YearMonth => Layout::YearMonth,
     };
     let target = if cli.cat {
-        let mut filter = ScanFilter::default();
-        for s in &cli.symbols {
-            filter.symbols.insert(
-                Symbol::parse_lenient(s).map_err(|e| Error::Usage(format!("--symbols: {e}")))?,
-            );
-        }
+        let mut filter = ScanFilter {
+            symbols: tickerlake::symbol::parse_list(&cli.symbols).map_err(Error::Usage)?,
+            ..ScanFilter::default()
+        };
         let date = |flag: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, Error> {
             v.as_deref()
                 .map(|t| {
