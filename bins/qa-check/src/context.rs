@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use lake::bars::days_since_epoch;
+use tickerlake::Record;
 use tickerlake::fetch_state::State;
 use tickerlake::ndjson::NdjsonReader;
 use tickerlake::records::{Action, ActionKind, Status, Ticker};
-use tickerlake::Record;
 
 use crate::Error;
 use crate::checks::{Event, Events};
