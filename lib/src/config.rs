@@ -503,7 +503,7 @@ impl Default for Qlib {
     fn default() -> Qlib {
         Qlib {
             fields: [
-                "open", "high", "low", "close", "volume", "factor", "adjclose",
+                "open", "high", "low", "close", "volume", "factor", "adjclose", "change",
             ]
             .iter()
             .map(|s| s.to_string())

@@ -14,7 +14,39 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     t
 }
 
+/// Every file but the lock (which the first writer creates).
 fn tree_with_watermark(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut t = every_file(dir);
+    t.remove(".tickerlake/lock");
+    t
+}
+
+/// Asserts two trees hold the same files, naming the first that differs (not dumping bytes).
+fn assert_same_tree(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) {
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in b {
+        if a[path] != *bytes && !path.ends_with(".bin") {
+            panic!(
+                "{path} differs:\n{}\nvs\n{}",
+                String::from_utf8_lossy(&a[path]),
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        if a[path] != *bytes {
+            let (x, y) = (floats(&a[path]), floats(bytes));
+            let k = (0..x.len().min(y.len())).find(|&k| x[k].to_bits() != y[k].to_bits());
+            panic!(
+                "{path} differs: {} vs {} values, first at {k:?}: {:?} vs {:?}",
+                x.len(),
+                y.len(),
+                k.map(|k| x[k]),
+                k.map(|k| y[k])
+            );
+        }
+    }
+}
+
+fn every_file(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -56,7 +88,15 @@ fn full_export_is_byte_identical_to_qlibs_dump_all() {
     ] {
         let w = WorkDir::new();
         w.cmd("qlib-bin")
-            .args(["all", "--input-format", "csv", "-o", "qlib"])
+            .args([
+                "all",
+                "--input-format",
+                "csv",
+                "--adjust",
+                "none",
+                "-o",
+                "qlib",
+            ])
             .args(csvs(&format!("{case}/input_all")))
             .succeeds()
             .stderr_is_empty();
@@ -82,7 +122,7 @@ fn bars_from_ndjson_and_from_the_lake_give_the_same_store() {
         &["--symbols", "30", "--days", "300", "--seed", "4"],
     );
     w.cmd("qlib-bin")
-        .args(["all", "-o", "from-ndjson"])
+        .args(["all", "--adjust", "none", "-o", "from-ndjson"])
         .arg(&bars)
         .succeeds();
     w.cmd("to-parquet")
@@ -90,11 +130,19 @@ fn bars_from_ndjson_and_from_the_lake_give_the_same_store() {
         .args(["--lake", "lake"])
         .succeeds();
     w.cmd("qlib-bin")
-        .args(["all", "--lake", "lake", "-o", "from-lake"])
+        .args([
+            "all",
+            "--adjust",
+            "none",
+            "--lake",
+            "lake",
+            "-o",
+            "from-lake",
+        ])
         .succeeds();
     let (a, b) = (tree(&w.join("from-ndjson")), tree(&w.join("from-lake")));
     assert_eq!(a, b);
-    assert_eq!(a.len(), 30 * 7 + 2);
+    assert_eq!(a.len(), 30 * 8 + 2);
     // Spot check against the input: the first symbol's close and factor on its 10th day.
     let first: serde_json::Value =
         serde_json::from_str(w.read("bars.ndjson").lines().nth(9).unwrap()).unwrap();
@@ -113,20 +161,45 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
     let w = WorkDir::new();
     let golden = csvs("fixtures/qlib-golden/input_all");
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "-o", "qlib"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "qlib",
+        ])
         .args(&golden)
         .succeeds();
     let before = tree(&w.join("qlib"));
     // Not empty: refused without --force, the store untouched.
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "-o", "qlib"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "qlib",
+        ])
         .arg(&golden[0])
         .fails_with(2)
         .stderr_contains("--force");
     assert_eq!(tree(&w.join("qlib")), before);
     // With --force: only AAPL is left, the other symbols' directories are gone.
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "--force", "-o", "qlib"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "--force",
+            "-o",
+            "qlib",
+        ])
         .arg(&golden[0])
         .succeeds();
     let after = tree(&w.join("qlib"));
@@ -141,7 +214,16 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
     {
         std::os::unix::fs::symlink(w.join("qlib"), w.join("link")).unwrap();
         w.cmd("qlib-bin")
-            .args(["all", "--input-format", "csv", "--force", "-o", "link"])
+            .args([
+                "all",
+                "--input-format",
+                "csv",
+                "--adjust",
+                "none",
+                "--force",
+                "-o",
+                "link",
+            ])
             .args(&golden[..2])
             .succeeds();
         assert!(
@@ -162,7 +244,16 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
     // A directory that is not a store is never replaced.
     w.write("home/notes.txt", "keep me");
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "--force", "-o", "home"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "--force",
+            "-o",
+            "home",
+        ])
         .arg(&golden[0])
         .fails_with(2)
         .stderr_contains("not a Qlib store");
@@ -174,7 +265,16 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         "date,symbol,close,sector\n2024-01-02,AAA,1.5,Tech\n",
     );
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "-o", "new", "text.csv"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "new",
+            "text.csv",
+        ])
         .fails_with(65)
         .stderr_contains("text.csv:2: sector: expected a number");
     assert!(!w.join("new").exists());
@@ -230,14 +330,30 @@ fn update_is_byte_identical_to_dump_update_and_puts_values_at_the_right_dates() 
     let w = WorkDir::new();
     let g = "fixtures/qlib-golden";
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "-o", "qlib"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "qlib",
+        ])
         .args(csvs(&format!("{g}/input_all")))
         .succeeds();
     // The update repeats 2024-02-29 with other values: reported, not applied (dump_update
     // ignores them too), so the tree is Qlib's byte for byte.
     let run = w
         .cmd("qlib-bin")
-        .args(["update", "--input-format", "csv", "-o", "qlib"])
+        .args([
+            "update",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "qlib",
+        ])
         .args(csvs(&format!("{g}/input_update")))
         .succeeds();
     assert!(
@@ -263,7 +379,15 @@ fn update_is_byte_identical_to_dump_update_and_puts_values_at_the_right_dates() 
     // The same update again changes nothing: nothing is appended twice.
     let again = w
         .cmd("qlib-bin")
-        .args(["update", "--input-format", "csv", "-o", "qlib"])
+        .args([
+            "update",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "qlib",
+        ])
         .args(csvs(&format!("{g}/input_update")))
         .succeeds();
     assert!(again.stderr().contains("4 row(s)"));
@@ -288,11 +412,27 @@ fn update_is_byte_identical_to_dump_update_and_puts_values_at_the_right_dates() 
     // Qlib's misalignment case: the values land on their own dates.
     let q = "fixtures/qlib-golden/quirk_update_misalign";
     w.cmd("qlib-bin")
-        .args(["all", "--input-format", "csv", "-o", "quirk"])
+        .args([
+            "all",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "quirk",
+        ])
         .args(csvs(&format!("{q}/input_all")))
         .succeeds();
     w.cmd("qlib-bin")
-        .args(["update", "--input-format", "csv", "-o", "quirk"])
+        .args([
+            "update",
+            "--input-format",
+            "csv",
+            "--adjust",
+            "none",
+            "-o",
+            "quirk",
+        ])
         .args(csvs(&format!("{q}/input_update")))
         .succeeds();
     let nan = f32::NAN;
@@ -505,7 +645,7 @@ fn pyqlib_reads_back_every_value_after_all_and_after_an_update() {
     w.write("early.ndjson", early);
     w.write("late.ndjson", late);
     w.cmd("qlib-bin")
-        .args(["all", "-o", "qlib", "early.ndjson"])
+        .args(["all", "--adjust", "none", "-o", "qlib", "early.ndjson"])
         .succeeds();
     let after_all = qlib_check(&w, "qlib", &["early.ndjson"]);
     assert!(after_all.ends_with(" 0 mismatches"), "{after_all}");
@@ -520,4 +660,252 @@ fn pyqlib_reads_back_every_value_after_all_and_after_an_update() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(checked > 30_000, "{after_update}");
+}
+
+/// Bars as JSON values, and the symbols and dates they hold (sorted).
+fn bar_rows(w: &WorkDir, name: &str) -> (Vec<serde_json::Value>, Vec<String>, Vec<String>) {
+    let rows: Vec<serde_json::Value> = w
+        .read(name)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut syms: Vec<String> = rows
+        .iter()
+        .map(|r| r["symbol"].as_str().unwrap().to_string())
+        .collect();
+    syms.sort_unstable();
+    syms.dedup();
+    let mut dates: Vec<String> = rows
+        .iter()
+        .map(|r| r["date"].as_str().unwrap().to_string())
+        .collect();
+    dates.sort_unstable();
+    dates.dedup();
+    (rows, syms, dates)
+}
+
+fn ndjson_of<'a>(rows: impl Iterator<Item = &'a serde_json::Value>) -> String {
+    rows.map(|r| format!("{r}\n")).collect()
+}
+
+#[test]
+fn an_adjusted_update_is_bit_identical_to_a_full_export() {
+    let w = WorkDir::new();
+    gen_bars(
+        &w,
+        "bars.ndjson",
+        &[
+            "--symbols",
+            "24",
+            "--days",
+            "300",
+            "--seed",
+            "8",
+            "--inject-faults",
+        ],
+    );
+    let (rows, syms, dates) = bar_rows(&w, "bars.ndjson");
+    // A stale symbol, a new one, one with a gap in the update; the update re-reads the last
+    // stored day (as --since-watermark does).
+    let (new, stale, gappy) = (&syms[0], &syms[1], &syms[2]);
+    let cut = &dates[250];
+    let date = |r: &serde_json::Value| r["date"].as_str().unwrap().to_string();
+    let sym = |r: &serde_json::Value| r["symbol"].as_str().unwrap().to_string();
+    let early = ndjson_of(rows.iter().filter(|r| date(r) < *cut && sym(r) != *new));
+    let late = ndjson_of(rows.iter().filter(|r| {
+        let d = date(r);
+        d >= dates[249] && sym(r) != *stale && !(sym(r) == *gappy && dates[260..263].contains(&d))
+    }));
+    let whole = ndjson_of(rows.iter().filter(|r| {
+        let (d, s) = (date(r), sym(r));
+        let left_out = (s == *stale && d >= *cut)
+            || (s == *new && d < dates[249])
+            || (s == *gappy && dates[260..263].contains(&d));
+        !left_out
+    }));
+    w.write("early.ndjson", early);
+    w.write("late.ndjson", late);
+    w.write("whole.ndjson", whole);
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "updated", "early.ndjson"])
+        .succeeds();
+    let run = w
+        .cmd("qlib-bin")
+        .args([
+            "update",
+            "-o",
+            "updated",
+            "late.ndjson",
+            "--summary",
+            "s.json",
+        ])
+        .succeeds();
+    assert!(run.stderr().is_empty(), "{}", run.stderr());
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(summary["new_days"], 50);
+    assert_eq!(summary["new_symbols"], 1);
+    assert_eq!(summary["changed_rows"], 0, "the re-read day is the same");
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "full", "whole.ndjson"])
+        .succeeds();
+    // all.txt: dump_update appends new instruments at the end, dump_all sorts them.
+    let (mut a, mut b) = (tree(&w.join("updated")), tree(&w.join("full")));
+    let sorted = |t: &mut BTreeMap<String, Vec<u8>>| {
+        let text = String::from_utf8(t.remove("instruments/all.txt").unwrap()).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&mut a), sorted(&mut b));
+    assert_same_tree(&a, &b);
+    // Each series starts at close 1, and the state the next update continues from is the same.
+    let close = floats(&b[&format!("features/{}/close.day.bin", syms[5].to_lowercase())]);
+    assert_eq!(close[1], 1.0);
+    let state = |d: &str| -> serde_json::Value {
+        serde_json::from_str(&w.read(&format!("{d}/.tickerlake/adjust.json"))).unwrap()
+    };
+    assert_eq!(state("updated"), state("full"));
+}
+
+#[test]
+fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
+    let w = WorkDir::new();
+    gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "6", "--days", "120", "--seed", "9"],
+    );
+    let (rows, syms, dates) = bar_rows(&w, "bars.ndjson");
+    let hit = syms[3].clone();
+    let (cut, ex_date) = (dates[100].clone(), dates[105].clone());
+    // A dividend on day 105 restates every earlier adjusted close of one symbol (x 0.97), in
+    // a later fetch.
+    let restated: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r["symbol"] == hit.as_str() {
+                if r["date"].as_str().unwrap() < ex_date.as_str() {
+                    let adj = r["adj_close"].as_f64().unwrap();
+                    r["adj_close"] = serde_json::json!((adj * 0.97 * 1e6).round() / 1e6);
+                }
+                r["source_ts"] = serde_json::json!("2031-01-01T00:00:00.000Z");
+            }
+            r
+        })
+        .collect();
+    let date = |r: &serde_json::Value| r["date"].as_str().unwrap().to_string();
+    w.write(
+        "early.ndjson",
+        ndjson_of(rows.iter().filter(|r| date(r) < cut)),
+    );
+    w.write(
+        "late.ndjson",
+        ndjson_of(restated.iter().filter(|r| date(r) >= dates[99])),
+    );
+    w.write("restated.ndjson", ndjson_of(restated.iter()));
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q", "early.ndjson"])
+        .succeeds();
+    let before = tree_with_watermark(&w.join("q"));
+    // The input starts after the symbol's first day: it cannot be rewritten; nothing is written.
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "q", "late.ndjson"])
+        .fails_with(65)
+        .stderr_contains(&format!(
+            "adjusted history changed (a split or a dividend restated their adjusted closes: {hit})"
+        ));
+    assert!(tree_with_watermark(&w.join("q")) == before);
+    // Given its whole history, the symbol is rewritten from it: the store equals a full export.
+    w.write(
+        "late_and_history.ndjson",
+        ndjson_of(
+            restated
+                .iter()
+                .filter(|r| date(r) >= dates[99] || r["symbol"] == hit.as_str()),
+        ),
+    );
+    w.cmd("qlib-bin")
+        .args([
+            "update",
+            "-o",
+            "q",
+            "late_and_history.ndjson",
+            "--summary",
+            "s.json",
+        ])
+        .succeeds();
+    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(summary["rewritten_symbols"], 1);
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "full", "restated.ndjson"])
+        .succeeds();
+    assert_same_tree(&tree(&w.join("q")), &tree(&w.join("full")));
+
+    // From the lake: the nightly run reads from the watermark's day, sees the restatement there
+    // and takes the symbol's whole history from the lake.
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "early.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "--lake", "lake", "-o", "nightly"])
+        .succeeds();
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "restated.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args([
+            "update",
+            "--lake",
+            "lake",
+            "--since-watermark",
+            "-o",
+            "nightly",
+        ])
+        .succeeds();
+    assert_same_tree(&tree(&w.join("nightly")), &tree(&w.join("full")));
+    // The chain-linked alternative would differ: the restated symbol's early adjclose moved.
+    let adj = |d: &str| {
+        floats(&tree(&w.join(d))[&format!("features/{}/adjclose.day.bin", hit.to_lowercase())])
+    };
+    assert_ne!(
+        adj("nightly")[1],
+        floats(&before[&format!("features/{}/adjclose.day.bin", hit.to_lowercase())])[1]
+    );
+}
+
+#[test]
+fn an_update_keeps_the_stores_adjustment_and_one_writer() {
+    let w = WorkDir::new();
+    let bars = gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "3", "--days", "40", "--seed", "3"],
+    );
+    w.cmd("qlib-bin")
+        .args(["all", "--adjust", "none", "-o", "q"])
+        .arg(&bars)
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["update", "--adjust", "qlib", "-o", "q"])
+        .arg(&bars)
+        .fails_with(2)
+        .stderr_contains("the store was written with --adjust none");
+    let lock = std::fs::File::open(w.join("q/.tickerlake/lock"))
+        .or_else(|_| {
+            std::fs::create_dir_all(w.join("q/.tickerlake"))?;
+            std::fs::File::create(w.join("q/.tickerlake/lock"))
+        })
+        .unwrap();
+    lock.try_lock().unwrap();
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "q"])
+        .arg(&bars)
+        .fails_with(75)
+        .stderr_contains("another qlib-bin is writing this store");
+    drop(lock);
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "q"])
+        .arg(&bars)
+        .succeeds();
 }

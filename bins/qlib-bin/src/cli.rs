@@ -87,6 +87,13 @@ pub struct InputArgs {
     #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
     pub fields: Vec<String>,
 
+    /// Values: adjusted as Qlib's Yahoo collector adjusts them for its models (prices x
+    /// adjclose/close, then every series scaled to start at close 1; $close/$factor is the raw
+    /// close), or written as given [default: qlib.adjust in config.yaml, qlib; update: the
+    /// store's]
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub adjust: Option<Adjust>,
+
     /// Instrument names: the canonical symbol (BRK.B), or Qlib's Yahoo collector style (BRK-B)
     #[arg(long, value_enum, default_value_t = SymbolStyle::Canonical)]
     pub symbol_style: SymbolStyle,
@@ -99,6 +106,15 @@ pub struct InputArgs {
     /// Also write the summary as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Adjust {
+    /// Qlib's Yahoo collector normalization (prices adjusted and scaled, factor, change)
+    Qlib,
+    /// The values as given (bars: factor = adj_close / close; CSV: every column as it is)
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,12 +145,14 @@ pub struct UpdateArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// With --lake: read only bars after the store's watermark (its last date)
+    /// With --lake: read only the bars from the store's watermark (its last date) on; that
+    /// day is read again to see whether a split or dividend restated the history
     #[arg(long, requires = "lake")]
     pub since_watermark: bool,
 
     /// Rows dated inside a symbol's stored range whose values differ from the store: rewrite
-    /// that symbol's files whole with them (default: report them and leave the store as is)
+    /// that symbol's files whole with them (default: report them and leave the store as is;
+    /// with --adjust qlib a changed symbol is always rewritten whole, from its whole history)
     #[arg(long)]
     pub rewrite_changed: bool,
 }

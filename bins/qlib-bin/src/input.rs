@@ -8,6 +8,18 @@ use lake::series::{DayRow, SymbolSeries};
 use tickerlake::io::input_paths;
 
 use crate::Error;
+use crate::adjust::{self, RawRow};
+
+/// What the values of an instrument are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `--adjust none`: the values as given.
+    AsGiven,
+    /// `--adjust qlib`: a whole series adjusted as Qlib's Yahoo collector adjusts it.
+    Qlib,
+    /// The raw rows kept for `update --adjust qlib`, which adjusts them against the store.
+    Raw,
+}
 
 /// One symbol, ready to write: dates sorted and unique, a column of values per field.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,8 +27,50 @@ pub struct Instrument {
     /// The symbol as the input spells it (before the symbol style is applied).
     pub symbol: String,
     pub dates: Vec<i32>,
-    /// `values[f][k]`: field `f` on `dates[k]`; NaN for null.
+    /// `values[f][k]`: field `f` on `dates[k]`; NaN for null (empty for [`Shape::Raw`]).
     pub values: Vec<Vec<f32>>,
+    /// The rows as given ([`Shape::Raw`] only).
+    pub raw: Vec<RawRow>,
+    /// Where the adjusted series stands after its last row ([`Shape::Qlib`] only).
+    pub carry: Option<adjust::Carry>,
+}
+
+impl Instrument {
+    /// Builds the instrument of a symbol's raw rows (sorted, one per date).
+    fn of_raw(symbol: String, raw: Vec<RawRow>, fields: &[String], shape: Shape) -> Instrument {
+        let dates = raw.iter().map(|r| r.date).collect();
+        match shape {
+            Shape::Raw => Instrument {
+                symbol,
+                dates,
+                values: Vec::new(),
+                raw,
+                carry: None,
+            },
+            _ => {
+                let (values, carry) = adjust::adjust(&raw, None, fields);
+                Instrument {
+                    symbol,
+                    dates,
+                    values,
+                    raw: Vec::new(),
+                    carry: Some(carry),
+                }
+            }
+        }
+    }
+}
+
+fn raw_row(r: &DayRow) -> RawRow {
+    RawRow {
+        date: r.date,
+        open: r.open,
+        high: r.high,
+        low: r.low,
+        close: r.close,
+        adjclose: r.adj_close,
+        volume: r.volume.map_or(f64::NAN, |v| v as f64),
+    }
 }
 
 /// The fields a Bar provides.
@@ -78,15 +132,34 @@ pub fn fields_for_bars(fields: &[String]) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
-/// A symbol's bars as an instrument: one row per date (the newest `source_ts` wins, as in the
-/// lake).
-pub fn from_series(series: SymbolSeries, fields: &[String]) -> Instrument {
+/// A symbol's bars from `from` on as an instrument: one row per date (the newest `source_ts`
+/// wins, as in the lake).
+pub fn from_series(
+    series: SymbolSeries,
+    fields: &[String],
+    shape: Shape,
+    from: Option<i32>,
+) -> Instrument {
     let SymbolSeries { symbol, mut rows } = series;
     tickerlake::series::dedupe(&mut rows);
-    Instrument {
-        symbol: symbol.to_string(),
-        dates: rows.iter().map(|r| r.date).collect(),
-        values: fields.iter().map(|f| bar_field(f, &rows)).collect(),
+    if let Some(from) = from {
+        let keep = rows.partition_point(|r| r.date < from);
+        rows.drain(..keep);
+    }
+    match shape {
+        Shape::AsGiven => Instrument {
+            symbol: symbol.to_string(),
+            dates: rows.iter().map(|r| r.date).collect(),
+            values: fields.iter().map(|f| bar_field(f, &rows)).collect(),
+            raw: Vec::new(),
+            carry: None,
+        },
+        _ => Instrument::of_raw(
+            symbol.to_string(),
+            rows.iter().map(raw_row).collect(),
+            fields,
+            shape,
+        ),
     }
 }
 
@@ -96,17 +169,35 @@ const PANDAS_NA: [&str; 19] = [
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ];
 
+/// The raw-bar columns a CSV needs for `--adjust qlib` (Qlib's Yahoo collector's download
+/// layout): `close` and `volume`; `open`, `high`, `low` and `adjclose` when it has them.
+const RAW_COLUMNS: [(&str, &[&str]); 6] = [
+    ("open", &["open"]),
+    ("high", &["high"]),
+    ("low", &["low"]),
+    ("close", &["close"]),
+    ("adjclose", &["adjclose", "adj_close", "adj close"]),
+    ("volume", &["volume"]),
+];
+
 /// CSV files as dump_bin reads them: a `date` column, a `symbol` column (else the file name is
-/// the symbol), and every other column (or those of `fields`) a numeric field, written as
-/// given. A file may hold several symbols; a symbol's first row of a date wins (dump_bin's
-/// `drop_duplicates`). Returns the field names (lower case) and the instruments in input order.
+/// the symbol). With [`Shape::AsGiven`] every other column (or those of `fields`) is a numeric
+/// field written as given; otherwise the columns are raw bars (see [`RAW_COLUMNS`]) and
+/// `fields` the adjusted fields to compute. A file may hold several symbols; a symbol's first
+/// row of a date wins (dump_bin's `drop_duplicates`); rows before `from` are left out. Returns
+/// the field names (lower case) and the instruments in input order.
 pub fn read_csv(
     inputs: &[PathBuf],
     fields: &[String],
+    shape: Shape,
+    from: Option<i32>,
 ) -> Result<(Vec<String>, Vec<Instrument>), Error> {
     let mut names: Option<Vec<String>> = None;
     let mut order: Vec<String> = Vec::new();
-    let mut by_symbol: HashMap<String, Vec<(i32, Vec<f32>)>> = HashMap::new();
+    // A symbol's rows: as float32 values when written as given (as dump_bin keeps them, and
+    // half the memory), else as raw bars.
+    let mut given: HashMap<String, Vec<(i32, Vec<f32>)>> = HashMap::new();
+    let mut raws: HashMap<String, Vec<RawRow>> = HashMap::new();
     for path in input_paths(inputs) {
         let input = tickerlake::io::Input::open(&path)?;
         let name = input.name.clone();
@@ -126,22 +217,53 @@ pub fn read_csv(
         let col = |n: &str| header.iter().position(|h| h.eq_ignore_ascii_case(n));
         let date_col = col("date").ok_or_else(|| bad(1, "date", "no date column".into()))?;
         let symbol_col = col("symbol");
-        let wanted: Vec<(usize, String)> = if fields.is_empty() {
+        // (column, name); a raw column the file lacks is None (NaN).
+        let wanted: Vec<(Option<usize>, String)> = if shape != Shape::AsGiven {
+            if let Some(i) = col("factor") {
+                return Err(bad(
+                    1,
+                    &header[i],
+                    "a factor column: these values look adjusted already (Qlib's normalize \
+                     output); --adjust none writes them as given"
+                        .into(),
+                ));
+            }
+            let mut v = Vec::new();
+            for (raw, aliases) in RAW_COLUMNS {
+                let i = aliases.iter().find_map(|a| col(a));
+                if i.is_none() && (raw == "close" || raw == "volume") {
+                    return Err(bad(
+                        1,
+                        raw,
+                        format!(
+                            "--adjust qlib needs raw bars with a {raw} column (values already \
+                             in Qlib's scale: --adjust none)"
+                        ),
+                    ));
+                }
+                v.push((i, raw.to_string()));
+            }
+            v
+        } else if fields.is_empty() {
             header
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| *i != date_col && Some(*i) != symbol_col)
-                .map(|(i, h)| (i, h.to_lowercase()))
+                .map(|(i, h)| (Some(i), h.to_lowercase()))
                 .collect()
         } else {
             let mut v = Vec::new();
             for f in fields {
                 let i = col(f).ok_or_else(|| bad(1, f, format!("no {f:?} column")))?;
-                v.push((i, f.to_lowercase()));
+                v.push((Some(i), f.to_lowercase()));
             }
             v
         };
-        let these: Vec<String> = wanted.iter().map(|(_, n)| n.clone()).collect();
+        let these: Vec<String> = if shape == Shape::AsGiven {
+            wanted.iter().map(|(_, n)| n.clone()).collect()
+        } else {
+            fields.to_vec()
+        };
         match &names {
             None => names = Some(these),
             Some(n) if *n == these => {}
@@ -171,44 +293,65 @@ pub fn read_csv(
                 cell(date_col).get(..10).unwrap_or(cell(date_col)),
             )
             .map_err(|e| bad(line, "date", e))?;
+            let date = lake::bars::days_since_epoch(date);
+            if from.is_some_and(|from| date < from) {
+                continue;
+            }
             let symbol = match symbol_col {
                 Some(i) => cell(i).to_uppercase(),
                 None => stem_symbol(),
             };
-            let mut values = Vec::with_capacity(wanted.len());
+            let mut values: Vec<f64> = Vec::with_capacity(wanted.len());
             for (i, field) in &wanted {
-                let text = cell(*i);
+                let text = i.map_or("", cell);
                 let v = if PANDAS_NA.contains(&text) {
-                    f32::NAN
+                    f64::NAN
                 } else {
-                    match text.parse::<f64>() {
-                        // Correctly rounded to f64, then to f32: what pandas + numpy store.
-                        Ok(x) => x as f32,
-                        Err(_) => {
-                            return Err(bad(
-                                line,
-                                field,
-                                format!(
-                                    "expected a number, found {text:?} (a text column cannot be a Qlib field; leave it out with --fields)"
-                                ),
-                            ));
-                        }
-                    }
+                    text.parse::<f64>().map_err(|_| {
+                        bad(
+                            line,
+                            field,
+                            format!(
+                                "expected a number, found {text:?} (a text column cannot be a \
+                                 Qlib field; leave it out with --fields)"
+                            ),
+                        )
+                    })?
                 };
                 values.push(v);
             }
-            let rows = by_symbol.entry(symbol.clone()).or_insert_with(|| {
+            if !given.contains_key(&symbol) && !raws.contains_key(&symbol) {
                 order.push(symbol.clone());
-                Vec::new()
-            });
-            rows.push((lake::bars::days_since_epoch(date), values));
+            }
+            if shape == Shape::AsGiven {
+                // Correctly rounded to f64, then to f32: what pandas + numpy store.
+                let values = values.iter().map(|v| *v as f32).collect();
+                given.entry(symbol).or_default().push((date, values));
+            } else {
+                raws.entry(symbol).or_default().push(RawRow {
+                    date,
+                    open: values[0],
+                    high: values[1],
+                    low: values[2],
+                    close: values[3],
+                    adjclose: values[4],
+                    volume: values[5],
+                });
+            }
         }
     }
     let names = names.unwrap_or_default();
     let mut out = Vec::with_capacity(order.len());
     for symbol in order {
-        let mut rows = by_symbol.remove(&symbol).unwrap_or_default();
-        rows.sort_by_key(|r| r.0); // stable: the first row of a date stays first
+        if shape != Shape::AsGiven {
+            let mut raw = raws.remove(&symbol).unwrap_or_default();
+            raw.sort_by_key(|r| r.date); // stable: the first row of a date stays first
+            raw.dedup_by_key(|r| r.date);
+            out.push(Instrument::of_raw(symbol, raw, &names, shape));
+            continue;
+        }
+        let mut rows = given.remove(&symbol).unwrap_or_default();
+        rows.sort_by_key(|r| r.0);
         rows.dedup_by_key(|r| r.0);
         let mut values: Vec<Vec<f32>> = vec![Vec::with_capacity(rows.len()); names.len()];
         for (_, v) in &rows {
@@ -220,6 +363,8 @@ pub fn read_csv(
             symbol,
             dates: rows.iter().map(|r| r.0).collect(),
             values,
+            raw: Vec::new(),
+            carry: None,
         });
     }
     Ok((names, out))

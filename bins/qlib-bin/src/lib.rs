@@ -4,6 +4,7 @@
 //! - [`input`]: Bar NDJSON, the lake, or dump_bin's CSV → instruments (dates and float32 values);
 //! - [`store`]: names, directories, the `.bin` layout, and the new store swapped in at once.
 
+pub mod adjust;
 pub mod cli;
 pub mod input;
 pub mod store;
@@ -18,8 +19,8 @@ use serde::Serialize;
 use tickerlake::config::Config;
 use tickerlake::{ExitCode, HasExitCode};
 
-use crate::cli::{AllArgs, CalendarArg, Cli, Command, InputArgs, InputFormat};
-use crate::input::Instrument;
+use crate::cli::{Adjust, AllArgs, CalendarArg, Cli, Command, InputArgs, InputFormat};
+use crate::input::{Instrument, Shape};
 use crate::store::Staging;
 
 /// Everything that ends a run early.
@@ -41,6 +42,8 @@ pub enum Error {
     Data(String),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}: another qlib-bin is writing this store; try again when it has finished")]
+    Locked(String),
 }
 
 impl HasExitCode for Error {
@@ -50,6 +53,7 @@ impl HasExitCode for Error {
             Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
             Error::Lake(_) | Error::Bad { .. } | Error::Data(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
+            Error::Locked(_) => ExitCode::TempFail,
         }
     }
 }
@@ -123,11 +127,21 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
     Ok(())
 }
 
-/// Reads every instrument of the input (`from` overrides `--from`).
+/// The `--adjust` of a run: the flag, else the store's (update), else `qlib.adjust`.
+pub fn adjust_of(args: &InputArgs, config: &Config) -> Adjust {
+    args.adjust.unwrap_or(match config.qlib.adjust {
+        tickerlake::config::QlibAdjust::Qlib => Adjust::Qlib,
+        tickerlake::config::QlibAdjust::None => Adjust::None,
+    })
+}
+
+/// Reads every instrument of the input from `from` (or `--from`, the later) on, shaped as
+/// `shape` says.
 pub fn read_input(
     args: &InputArgs,
     config: &Config,
     from: Option<chrono::NaiveDate>,
+    shape: Shape,
 ) -> Result<(Vec<String>, Vec<Instrument>), Error> {
     let filter = ScanFilter {
         symbols: tickerlake::symbol::parse_list(&args.symbols).map_err(Error::Usage)?,
@@ -143,23 +157,29 @@ pub fn read_input(
         to: None,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let from_day = filter.from.map(tickerlake::series::days_since_epoch);
+    let bar_fields = || {
+        input::fields_for_bars(if args.fields.is_empty() {
+            &config.qlib.fields
+        } else {
+            &args.fields
+        })
+    };
     let (fields, mut instruments) = match (args.input_format, &args.lake) {
         (InputFormat::Csv, Some(_)) => {
             return Err(Error::Usage(
                 "--lake holds bars: no --input-format csv".into(),
             ));
         }
-        (InputFormat::Csv, None) => input::read_csv(&args.inputs, &args.fields)?,
+        (InputFormat::Csv, None) if shape == Shape::AsGiven => {
+            input::read_csv(&args.inputs, &args.fields, shape, from_day)?
+        }
+        (InputFormat::Csv, None) => input::read_csv(&args.inputs, &bar_fields()?, shape, from_day)?,
         (InputFormat::Ndjson, lake_dir) => {
-            let wanted = if args.fields.is_empty() {
-                &config.qlib.fields
-            } else {
-                &args.fields
-            };
-            let fields = input::fields_for_bars(wanted)?;
+            let fields = bar_fields()?;
             let mut out = Vec::new();
             let mut add = |s: lake::series::SymbolSeries| {
-                out.push(input::from_series(s, &fields));
+                out.push(input::from_series(s, &fields, shape, from_day));
                 Ok::<(), Error>(())
             };
             match lake_dir {
@@ -182,15 +202,6 @@ pub fn read_input(
         instruments.retain(|i| {
             tickerlake::Symbol::parse_lenient(&i.symbol).is_ok_and(|s| filter.symbols.contains(&s))
         });
-    }
-    if let Some(from) = filter.from.map(tickerlake::series::days_since_epoch) {
-        for i in &mut instruments {
-            let keep = i.dates.partition_point(|d| *d < from);
-            i.dates.drain(..keep);
-            for v in &mut i.values {
-                v.drain(..keep);
-            }
-        }
     }
     instruments.retain(|i| !i.dates.is_empty());
     Ok((fields, instruments))
@@ -228,7 +239,17 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
             )));
         }
     }
-    let (fields, instruments) = read_input(&args.input, config, None)?;
+    let shape = match adjust_of(&args.input, config) {
+        Adjust::Qlib => Shape::Qlib,
+        Adjust::None => Shape::AsGiven,
+    };
+    // One writer at a time on an existing store (an update under way is not replaced).
+    let _lock = if store::looks_like_store(target) {
+        Some(store::lock(target)?)
+    } else {
+        None
+    };
+    let (fields, instruments) = read_input(&args.input, config, None, shape)?;
     let named = name_all(
         &fields,
         instruments,
@@ -261,7 +282,18 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
             }
             Ok(())
         })?;
-    let watermark = store::Watermark::of(&calendar, named.len(), &fields, &args.input);
+    let adjust = adjust_of(&args.input, config);
+    if adjust == Adjust::Qlib {
+        let state = store::AdjustState {
+            version: 1,
+            symbols: named
+                .iter()
+                .filter_map(|(n, i)| i.carry.map(|c| (n.clone(), c)))
+                .collect(),
+        };
+        staging.write(store::ADJUST_STATE, &state.to_json()?)?;
+    }
+    let watermark = store::Watermark::of(&calendar, named.len(), &fields, &args.input, adjust);
     staging.write(store::WATERMARK, &watermark.to_json()?)?;
     staging.commit()?;
     let values: u64 = named

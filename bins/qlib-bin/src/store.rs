@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use tickerlake::Symbol;
 
 use crate::Error;
-use crate::cli::{InputArgs, SymbolStyle};
+use crate::adjust::Carry;
+use crate::cli::{Adjust, InputArgs, SymbolStyle};
 
 /// Windows device names, which Qlib's `code_to_fname` prefixes with `_qlib_` on every OS.
 const DEVICE_NAMES: [&str; 24] = [
@@ -137,10 +138,19 @@ pub struct Watermark {
     pub fields: Vec<String>,
     /// `lake:DIR`, or the input files.
     pub source: String,
+    /// How the values were made (absent in a version 1 watermark: written as given).
+    #[serde(default)]
+    pub adjust: Option<Adjust>,
 }
 
 impl Watermark {
-    pub fn of(calendar: &[i32], symbols: usize, fields: &[String], input: &InputArgs) -> Watermark {
+    pub fn of(
+        calendar: &[i32],
+        symbols: usize,
+        fields: &[String],
+        input: &InputArgs,
+        adjust: Adjust,
+    ) -> Watermark {
         let source = match &input.lake {
             Some(dir) => format!(
                 "lake:{}",
@@ -162,6 +172,7 @@ impl Watermark {
             symbols: symbols as u64,
             fields: fields.to_vec(),
             source,
+            adjust: Some(adjust),
         }
     }
 
@@ -185,11 +196,59 @@ impl Watermark {
     }
 }
 
+/// Where each symbol's adjusted series stands (`--adjust qlib`): what `update` continues from.
+pub const ADJUST_STATE: &str = ".tickerlake/adjust.json";
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdjustState {
+    pub version: u32,
+    /// By instrument name.
+    pub symbols: std::collections::BTreeMap<String, Carry>,
+}
+
+impl AdjustState {
+    pub fn to_json(&self) -> Result<Vec<u8>, Error> {
+        let mut v =
+            serde_json::to_vec(self).map_err(|e| Error::Data(format!("adjust state: {e}")))?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// The store's state; empty when it has none.
+    pub fn load(dir: &Path) -> Result<AdjustState, Error> {
+        let path = dir.join(ADJUST_STATE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Data(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AdjustState::default()),
+            Err(e) => Err(open_err(&path, e)),
+        }
+    }
+}
+
 fn open_err(path: &Path, source: io::Error) -> Error {
     Error::Lib(tickerlake::Error::Open {
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Holds the store for one writer at a time (released when the process ends, even on kill -9).
+pub fn lock(dir: &Path) -> Result<fs::File, Error> {
+    let meta = dir.join(".tickerlake");
+    fs::create_dir_all(&meta).map_err(|e| io_err(&meta, e))?;
+    let path = meta.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.display().to_string())),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
+    }
 }
 
 /// `calendars/day.txt` of a store.

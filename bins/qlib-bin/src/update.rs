@@ -5,33 +5,59 @@
 //! (a stale symbol, or a day missing from one symbol's batch, stays aligned; dump_update appends
 //! values back to back and shifts them). A new symbol or a new field starts at its true
 //! position. Rows dated inside a symbol's stored range are compared with the store: identical
-//! ones (a fetch's lookback days) are fine, different ones are reported, or with
+//! ones (a fetch's lookback days) are fine; different ones are reported, or with
 //! `--rewrite-changed` the symbol's files are rewritten whole — never dropped in silence, never
-//! appended twice.
+//! appended twice. With `--adjust qlib` a difference there means the adjusted history moved (a
+//! split or a dividend restates every earlier adjusted close), and the symbol is rewritten whole
+//! from its whole history (the input's, or the lake's), never chain-linked onto stale values.
 //!
-//! Safety: new feature files are written beside the old ones, flushed, and renamed in; then the
-//! calendar, then `all.txt`, then the watermark, each replaced atomically. Readers clip to the
-//! calendar, so until the calendar is replaced they see the old store; after a crash, a second
-//! `update` with the same input finds the values already in place and completes the rest.
+//! Safety. The calendar is the commit point: Qlib reads a feature file only over the calendar,
+//! so values past the calendar's end are invisible. New days are written in place past the old
+//! calendar's end (a few bytes per file instead of a copy of the file), whole files beside and
+//! renamed in; one flush; then the calendar, `all.txt`, the adjustment state and the watermark,
+//! each replaced atomically. A marker file says an update is under way: the next run cuts every
+//! file back to the calendar before it starts, so what a killed run wrote past it is gone, and
+//! a second update with the same input completes the first.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs;
+use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
 use tickerlake::config::Config;
 
-use crate::cli::UpdateArgs;
-use crate::input::Instrument;
-use crate::store::{self, Watermark};
+use crate::adjust::{self, Carry};
+use crate::cli::{Adjust, UpdateArgs};
+use crate::input::{Instrument, Shape};
+use crate::store::{self, AdjustState, Watermark};
 use crate::{Error, Summary, day_text};
+
+/// Present while an update is under way (see the module notes).
+const UNDER_WAY: &str = ".tickerlake/update-under-way";
+/// Whole files are written here, then renamed into `features/`.
+const TEMP_DIR: &str = ".tickerlake/tmp";
+
+/// One write into `features/`.
+#[derive(Debug)]
+enum Write {
+    /// `values` from calendar position `from` on, into the file whose start index is `start`
+    /// (in place: past the committed calendar nothing is visible).
+    Tail {
+        path: PathBuf,
+        start: usize,
+        from: usize,
+        values: Vec<f32>,
+    },
+    /// A new or rewritten file, written beside and renamed in.
+    Whole { path: PathBuf, bytes: Vec<u8> },
+}
 
 /// What one symbol's update writes and found.
 #[derive(Debug, Default)]
 struct Outcome {
-    /// (final path, bytes).
-    files: Vec<(PathBuf, Vec<u8>)>,
+    writes: Vec<Write>,
     /// Calendar positions of the first and last stored value after the update.
     span: Option<(usize, usize)>,
     appended: u64,
@@ -39,88 +65,214 @@ struct Outcome {
     changed: Vec<(i32, String, f32, f32)>,
     changed_rows: u64,
     rewritten: bool,
+    /// `--adjust qlib`: the adjusted history moved; the symbol needs its whole history.
+    restated: bool,
+    /// `--adjust qlib`: where the series stands after the update.
+    carry: Option<Carry>,
+}
+
+/// What every symbol's plan shares.
+struct Context<'a> {
+    dir: &'a Path,
+    fields: &'a [String],
+    /// The calendar after the update.
+    calendar: &'a [i32],
+    /// The length of the calendar on disk: what readers see.
+    committed: usize,
+    adjust: Adjust,
+    rewrite_changed: bool,
+}
+
+/// A feature file as the committed calendar sees it.
+struct StoredFile {
+    file: File,
+    start: usize,
+    /// Values inside the committed calendar (a killed update may have left more).
+    len: usize,
+}
+
+impl StoredFile {
+    fn open(path: &Path, committed: usize) -> Result<Option<StoredFile>, Error> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(read_err(path, e)),
+        };
+        let size = file.metadata().map_err(|e| read_err(path, e))?.len();
+        let mut head = [0u8; 4];
+        read_at(&file, &mut head, 0).map_err(|e| read_err(path, e))?;
+        let start = f32::from_le_bytes(head);
+        if size < 4 || !(start.is_finite() && start >= 0.0 && start.fract() == 0.0) {
+            return Err(Error::Data(format!(
+                "{}: not a Qlib feature file (start index {start}, {size} bytes)",
+                path.display()
+            )));
+        }
+        let start = start as usize;
+        let len = (((size - 4) / 4) as usize).min(committed.saturating_sub(start));
+        Ok(Some(StoredFile { file, start, len }))
+    }
+
+    fn end(&self) -> usize {
+        self.start + self.len
+    }
+
+    /// The stored values at calendar positions `lo..hi` (inside the stored range).
+    fn values(&self, lo: usize, hi: usize, path: &Path) -> Result<Vec<f32>, Error> {
+        let mut bytes = vec![0u8; 4 * (hi - lo)];
+        read_at(&self.file, &mut bytes, 4 + 4 * (lo - self.start) as u64)
+            .map_err(|e| read_err(path, e))?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
 }
 
 fn same(a: f32, b: f32) -> bool {
     a == b || (a.is_nan() && b.is_nan())
 }
 
-/// The update of one instrument against the store in `dir`, on the new calendar.
+/// Equal up to float32 rounding of a value computed from a recovered scale.
+fn close_enough(a: f32, b: f32) -> bool {
+    same(a, b) || (a - b).abs() <= 4.0 * f32::EPSILON * a.abs().max(b.abs())
+}
+
+/// The update of one instrument against the store.
 fn plan(
-    dir: &Path,
+    cx: &Context<'_>,
     name: &str,
     inst: &Instrument,
-    fields: &[String],
-    calendar: &[i32],
-    rewrite: bool,
+    carry: Option<&Carry>,
 ) -> Result<Outcome, Error> {
-    let feature_dir = dir.join("features").join(store::feature_dir(name));
+    let feature_dir = cx.dir.join("features").join(store::feature_dir(name));
+    let paths: Vec<PathBuf> = cx
+        .fields
+        .iter()
+        .map(|f| feature_dir.join(format!("{f}.day.bin")))
+        .collect();
+    let stored: Vec<Option<StoredFile>> = paths
+        .iter()
+        .map(|p| StoredFile::open(p, cx.committed))
+        .collect::<Result<_, _>>()?;
     // Input rows as calendar positions (dates off the calendar were refused before).
     let idx: Vec<usize> = inst
         .dates
         .iter()
-        .filter_map(|d| calendar.binary_search(d).ok())
+        .filter_map(|d| cx.calendar.binary_search(d).ok())
         .collect();
     let mut out = Outcome::default();
-    let mut stored_fields = Vec::with_capacity(fields.len());
+    let values: Vec<Vec<f32>> = match cx.adjust {
+        Adjust::None => inst.values.clone(),
+        Adjust::Qlib => {
+            // Rows up to the state's date are only compared with the store, adjusted from a
+            // state recovered from it; the rows after continue the saved state exactly.
+            let seen = carry.map_or(0, |c| inst.dates.partition_point(|d| *d <= c.date));
+            let (old_rows, new_rows) = inst.raw.split_at(seen);
+            let recovered = if old_rows.is_empty() && carry.is_some() {
+                None
+            } else {
+                recover_carry(cx, name, &paths, &stored, idx.first().copied(), carry)?
+            };
+            let (mut values, after_old) = adjust::adjust(old_rows, recovered.as_ref(), cx.fields);
+            let prefix = carry.copied().unwrap_or(after_old);
+            let (new_values, after) = adjust::adjust(new_rows, Some(&prefix), cx.fields);
+            for (all, new) in values.iter_mut().zip(new_values) {
+                all.extend(new);
+            }
+            out.carry = Some(if new_rows.is_empty() { prefix } else { after });
+            values
+        }
+    };
+
+    // Rows inside a file's stored range (or before its start) are compared with it.
     let mut changed_dates: BTreeSet<usize> = BTreeSet::new();
-    for (f, field) in fields.iter().enumerate() {
-        let path = feature_dir.join(format!("{field}.day.bin"));
-        let stored = store::read_bin(&path)?;
-        if let Some((start, vals)) = &stored {
-            for (k, &i) in idx.iter().enumerate() {
-                let v = inst.values[f][k];
-                let old = if i >= *start {
-                    vals.get(i - start).copied()
-                } else {
-                    None
-                };
-                let inside = i < start + vals.len();
-                if inside && !old.is_some_and(|o| same(o, v)) {
-                    changed_dates.insert(i);
-                    if out.changed.len() < 5 {
-                        out.changed
-                            .push((calendar[i], field.clone(), old.unwrap_or(f32::NAN), v));
-                    }
-                }
+    for (f, field) in cx.fields.iter().enumerate() {
+        let Some(s) = &stored[f] else { continue };
+        if cx.adjust == Adjust::Qlib && field == "change" {
+            // Derived from the closes, which are compared; the first row's depends on a close
+            // recovered from the store.
+            continue;
+        }
+        let inside: Vec<(usize, usize)> = idx
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| **i < s.end())
+            .map(|(k, i)| (k, *i))
+            .collect();
+        let (Some(lo), Some(hi)) = (
+            inside.iter().map(|p| p.1).filter(|i| *i >= s.start).min(),
+            inside.iter().map(|p| p.1).max(),
+        ) else {
+            // Only rows before the file's start: all changed.
+            for (k, i) in inside {
+                note_change(
+                    &mut out,
+                    &mut changed_dates,
+                    cx,
+                    i,
+                    field,
+                    f32::NAN,
+                    values[f][k],
+                );
+            }
+            continue;
+        };
+        let old = s.values(lo, hi + 1, &paths[f])?;
+        for (k, i) in inside {
+            let was = if i >= lo { old[i - lo] } else { f32::NAN };
+            let given = values[f][k];
+            let equal = match cx.adjust {
+                Adjust::None => i >= s.start && same(was, given),
+                Adjust::Qlib => i >= s.start && close_enough(was, given),
+            };
+            if !equal {
+                note_change(&mut out, &mut changed_dates, cx, i, field, was, given);
             }
         }
-        stored_fields.push((path, stored));
     }
     out.changed_rows = changed_dates.len() as u64;
-    out.rewritten = rewrite && !changed_dates.is_empty();
-    for (f, (path, stored)) in stored_fields.into_iter().enumerate() {
-        let given = &inst.values[f];
-        let (start, values) = match stored {
-            // Rewrite: the stored values and every given one, over both ranges.
-            Some((start, vals)) if out.rewritten => {
-                let lo = idx.first().map_or(start, |&i| i.min(start));
-                let hi = idx
-                    .last()
-                    .map_or(start + vals.len(), |&i| (i + 1).max(start + vals.len()));
-                let mut merged = vec![f32::NAN; hi - lo];
-                merged[start - lo..start - lo + vals.len()].copy_from_slice(&vals);
-                for (k, &i) in idx.iter().enumerate() {
-                    merged[i - lo] = given[k];
-                }
-                out.appended += idx.len() as u64;
-                (lo, merged)
+    if out.changed_rows > 0 {
+        match cx.adjust {
+            Adjust::Qlib => {
+                out.restated = true;
+                return Ok(out);
             }
-            // Append: NaN from the stored end up to each new row's position.
-            Some((start, mut vals)) => {
-                let before = vals.len();
-                for (k, &i) in idx.iter().enumerate() {
-                    if i >= start + vals.len() {
-                        vals.resize(i - start, f32::NAN);
-                        vals.push(given[k]);
-                        out.appended += 1;
-                    }
-                }
-                if vals.len() == before {
-                    record_span(&mut out, start, before);
+            Adjust::None if cx.rewrite_changed => {
+                drop(stored);
+                return merge_whole(cx, &paths, &idx, &values, out);
+            }
+            Adjust::None => {}
+        }
+    }
+
+    for (f, s) in stored.iter().enumerate() {
+        let given = &values[f];
+        match s {
+            Some(s) => {
+                // NaN from the stored end up to each new row's position.
+                let new: Vec<(usize, f32)> = idx
+                    .iter()
+                    .zip(given)
+                    .filter(|(i, _)| **i >= s.end())
+                    .map(|(i, v)| (*i, *v))
+                    .collect();
+                let Some(&(last, _)) = new.last() else {
+                    record_span(&mut out, s.start, s.len);
                     continue;
+                };
+                let mut tail = vec![f32::NAN; last + 1 - s.end()];
+                for (i, v) in &new {
+                    tail[i - s.end()] = *v;
                 }
-                (start, vals)
+                out.appended += new.len() as u64;
+                record_span(&mut out, s.start, last + 1 - s.start);
+                out.writes.push(Write::Tail {
+                    path: paths[f].clone(),
+                    start: s.start,
+                    from: s.end(),
+                    values: tail,
+                });
             }
             // A new symbol or a new field: its true start, gaps as NaN.
             None => {
@@ -132,13 +284,166 @@ fn plan(
                     vals[i - lo] = given[k];
                 }
                 out.appended += idx.len() as u64;
-                (lo, vals)
+                record_span(&mut out, lo, vals.len());
+                out.writes.push(Write::Whole {
+                    path: paths[f].clone(),
+                    bytes: store::bin_from(lo, &vals),
+                });
             }
-        };
-        record_span(&mut out, start, values.len());
-        out.files.push((path, store::bin_from(start, &values)));
+        }
     }
     Ok(out)
+}
+
+fn note_change(
+    out: &mut Outcome,
+    dates: &mut BTreeSet<usize>,
+    cx: &Context<'_>,
+    i: usize,
+    field: &str,
+    was: f32,
+    given: f32,
+) {
+    dates.insert(i);
+    if out.changed.len() < 5 {
+        out.changed
+            .push((cx.calendar[i], field.to_string(), was, given));
+    }
+}
+
+/// `--rewrite-changed` (values as given): the stored values and every given one, over both
+/// ranges, each file rewritten whole.
+fn merge_whole(
+    cx: &Context<'_>,
+    paths: &[PathBuf],
+    idx: &[usize],
+    values: &[Vec<f32>],
+    mut out: Outcome,
+) -> Result<Outcome, Error> {
+    out.rewritten = true;
+    for (f, path) in paths.iter().enumerate() {
+        let stored = store::read_bin(path)?.map(|(start, mut vals)| {
+            vals.truncate(cx.committed.saturating_sub(start));
+            (start, vals)
+        });
+        let (lo, hi) = match &stored {
+            Some((start, vals)) => (
+                idx.first().map_or(*start, |&i| i.min(*start)),
+                idx.last()
+                    .map_or(start + vals.len(), |&i| (i + 1).max(start + vals.len())),
+            ),
+            None => match (idx.first(), idx.last()) {
+                (Some(&a), Some(&b)) => (a, b + 1),
+                _ => continue,
+            },
+        };
+        let mut merged = vec![f32::NAN; hi - lo];
+        if let Some((start, vals)) = &stored {
+            merged[start - lo..start - lo + vals.len()].copy_from_slice(vals);
+        }
+        for (k, &i) in idx.iter().enumerate() {
+            merged[i - lo] = values[f][k];
+        }
+        out.appended += idx.len() as u64;
+        record_span(&mut out, lo, merged.len());
+        out.writes.push(Write::Whole {
+            path: path.clone(),
+            bytes: store::bin_from(lo, &merged),
+        });
+    }
+    Ok(out)
+}
+
+/// `--adjust qlib`, a symbol rewritten from its whole history: every field file anew.
+fn plan_history(cx: &Context<'_>, name: &str, inst: &Instrument) -> Result<Outcome, Error> {
+    let feature_dir = cx.dir.join("features").join(store::feature_dir(name));
+    let (values, carry) = adjust::adjust(&inst.raw, None, cx.fields);
+    let mut out = Outcome {
+        rewritten: true,
+        carry: Some(carry),
+        ..Outcome::default()
+    };
+    for (field, vals) in cx.fields.iter().zip(&values) {
+        let bytes = store::bin_bytes(cx.calendar, &inst.dates, vals)
+            .map_err(|e| Error::Data(format!("{name}: {e}")))?;
+        out.writes.push(Write::Whole {
+            path: feature_dir.join(format!("{field}.day.bin")),
+            bytes,
+        });
+        out.appended += vals.len() as u64;
+    }
+    let pos = |d: Option<&i32>| d.and_then(|d| cx.calendar.binary_search(d).ok());
+    if let (Some(a), Some(b)) = (pos(inst.dates.first()), pos(inst.dates.last())) {
+        out.span = Some((a, b));
+    }
+    Ok(out)
+}
+
+/// The state of a symbol's adjusted series right before calendar position `first` (or at its
+/// end), from the store: the last close is `$close / $factor`, the factor `$factor × C0`, and
+/// C0 — when the adjustment state does not have it (a store Qlib's collector wrote) —
+/// `$adjclose / $close`. `None` for a symbol the store does not have.
+fn recover_carry(
+    cx: &Context<'_>,
+    name: &str,
+    paths: &[PathBuf],
+    stored: &[Option<StoredFile>],
+    first: Option<usize>,
+    carry: Option<&Carry>,
+) -> Result<Option<Carry>, Error> {
+    if stored.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let file = |field: &str| -> Option<(&StoredFile, &Path)> {
+        let f = cx.fields.iter().position(|x| x == field)?;
+        stored[f].as_ref().map(|s| (s, paths[f].as_path()))
+    };
+    let (Some((close, close_path)), Some((factor, factor_path))) = (file("close"), file("factor"))
+    else {
+        return Err(Error::Data(format!(
+            "{name}: --adjust qlib continues a series from the store's $close and $factor, and \
+             the store has no such files for it (qlib-bin all --force rebuilds the store)"
+        )));
+    };
+    // The last day with a close and a factor before `first`, within the last 64 days.
+    let hi = first
+        .unwrap_or(usize::MAX)
+        .min(close.end())
+        .min(factor.end());
+    let lo = hi.saturating_sub(64).max(close.start).max(factor.start);
+    if lo >= hi {
+        return Ok(carry.copied());
+    }
+    let closes = close.values(lo, hi, close_path)?;
+    let factors = factor.values(lo, hi, factor_path)?;
+    let Some(k) = (0..closes.len())
+        .rev()
+        .find(|&k| closes[k].is_finite() && factors[k].is_finite() && factors[k] != 0.0)
+    else {
+        return Ok(carry.copied());
+    };
+    let c0 = match carry.and_then(|c| c.c0) {
+        Some(c0) => c0,
+        None => {
+            let Some((adj, adj_path)) = file("adjclose") else {
+                return Err(Error::Data(format!(
+                    "{name}: the store has no adjustment state for it and no $adjclose to \
+                     recover its scale from (qlib-bin all --force rebuilds the store)"
+                )));
+            };
+            let i = lo + k;
+            if i < adj.start || i >= adj.end() {
+                return Ok(carry.copied());
+            }
+            f64::from(adj.values(i, i + 1, adj_path)?[0]) / f64::from(closes[k])
+        }
+    };
+    Ok(Some(Carry {
+        date: cx.calendar[lo + k],
+        c0: Some(c0),
+        close: Some(f64::from(closes[k]) / f64::from(factors[k])),
+        f: Some(f64::from(factors[k]) * c0),
+    }))
 }
 
 fn record_span(out: &mut Outcome, start: usize, len: usize) {
@@ -158,21 +463,39 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
     if !store::looks_like_store(dir) {
         return Err(Error::Lib(tickerlake::Error::Open {
             path: dir.display().to_string(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
+            source: io::Error::new(
+                io::ErrorKind::NotFound,
                 "not a Qlib store (run qlib-bin all first)",
             ),
         }));
     }
+    let _lock = store::lock(dir)?;
+    if dir.join(UNDER_WAY).exists() {
+        finish_interrupted(dir)?;
+    }
     let old_calendar = store::read_calendar(dir)?;
     let instruments_before = store::read_instruments(dir)?;
     let watermark = Watermark::load(dir)?;
+    let stored_adjust = watermark.as_ref().map(|w| w.adjust.unwrap_or(Adjust::None));
+    let adjust = match (args.input.adjust, stored_adjust) {
+        (Some(a), Some(s)) if a != s => {
+            return Err(Error::Usage(format!(
+                "--adjust {}: the store was written with --adjust {} (values on another scale \
+                 would be mixed in); qlib-bin all --force rebuilds it",
+                adjust_name(a),
+                adjust_name(s)
+            )));
+        }
+        (Some(a), _) => a,
+        (None, Some(s)) => s,
+        (None, None) => crate::adjust_of(&args.input, config),
+    };
     let from = match (&watermark, args.since_watermark) {
+        // The watermark's day itself is read again: a restated adjusted close shows there.
         (Some(w), true) => w
             .last_date
             .as_deref()
-            .and_then(|d| tickerlake::records::date_format::parse(d).ok())
-            .and_then(|d| d.succ_opt()),
+            .and_then(|d| tickerlake::records::date_format::parse(d).ok()),
         (None, true) => {
             return Err(Error::Usage(format!(
                 "{}: no watermark ({}): run without --since-watermark",
@@ -182,7 +505,11 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         }
         _ => None,
     };
-    let (fields, instruments) = crate::read_input(&args.input, config, from)?;
+    let shape = match adjust {
+        Adjust::Qlib => Shape::Raw,
+        Adjust::None => Shape::AsGiven,
+    };
+    let (fields, instruments) = crate::read_input(&args.input, config, from, shape)?;
     let named = crate::name_all(
         &fields,
         instruments,
@@ -200,186 +527,422 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         .collect();
     new_days.sort_unstable();
     new_days.dedup();
-    let off: Vec<String> = named
-        .iter()
-        .flat_map(|(n, i)| {
-            i.dates
-                .iter()
-                .filter(|d| **d <= last && old_calendar.binary_search(d).is_err())
-                .map(move |d| format!("{n} {}", day_text(*d)))
-        })
-        .take(5)
-        .collect();
-    if !off.is_empty() {
-        return Err(Error::Data(format!(
-            "rows dated inside the store's calendar on days it does not have ({}): a full \
-             export (qlib-bin all --force) rebuilds the calendar",
-            off.join(", ")
-        )));
-    }
+    check_on_calendar(&named, &old_calendar)?;
     let mut calendar = old_calendar.clone();
     calendar.extend_from_slice(&new_days);
 
-    let outcomes: Vec<Outcome> = named
-        .par_iter()
-        .map(|(name, inst)| plan(dir, name, inst, &fields, &calendar, args.rewrite_changed))
-        .collect::<Result<_, _>>()?;
-
-    // Feature files: written beside, flushed, renamed in.
-    let suffix = format!(".tmp-{}", std::process::id());
-    let tmp_of = |p: &Path| {
-        let mut s = p.as_os_str().to_owned();
-        s.push(&suffix);
-        PathBuf::from(s)
+    let mut state = match adjust {
+        Adjust::Qlib => AdjustState::load(dir)?,
+        Adjust::None => AdjustState::default(),
     };
-    let files: Vec<&(PathBuf, Vec<u8>)> = outcomes.iter().flat_map(|o| &o.files).collect();
-    // Each directory once: a new symbol's is made; a known one loses the temporary files of an
-    // update that was killed before it renamed them.
-    let dirs: Vec<&Path> = files
-        .iter()
-        .filter_map(|(p, _)| p.parent())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    dirs.par_iter().try_for_each(|d| {
-        if d.is_dir() {
-            remove_stale_temps(d)
-        } else {
-            fs::create_dir_all(d).map_err(|e| write_err(d, e))
-        }
-    })?;
-    let written = files.par_iter().try_for_each(|(path, bytes)| {
-        let tmp = tmp_of(path);
-        fs::write(&tmp, bytes).map_err(|e| write_err(&tmp, e))
-    });
-    let flushed = written.and_then(|()| store::sync_tree_of(dir));
-    if let Err(e) = flushed {
-        for (path, _) in &files {
-            let _ = fs::remove_file(tmp_of(path));
-        }
-        return Err(e);
-    }
-    files
+    let cx = Context {
+        dir,
+        fields: &fields,
+        calendar: &calendar,
+        committed: old_calendar.len(),
+        adjust,
+        rewrite_changed: args.rewrite_changed,
+    };
+    let mut outcomes: Vec<Outcome> = named
         .par_iter()
-        .try_for_each(|(path, _)| fs::rename(tmp_of(path), path).map_err(|e| write_err(path, e)))?;
-    // The renames are durable before the calendar moves: one flush, not a sync per directory.
-    if !files.is_empty() {
-        store::sync_tree_of(dir)?;
-    }
+        .map(|(name, inst)| plan(&cx, name, inst, state.symbols.get(name)))
+        .collect::<Result<_, _>>()?;
+    rewrite_restated(
+        args,
+        config,
+        &cx,
+        &named,
+        &instruments_before,
+        &mut outcomes,
+    )?;
 
-    // Then the calendar, then all.txt, then the watermark.
+    write_features(dir, &outcomes)?;
+
+    // Then the calendar, then all.txt, the adjustment state and the watermark.
     if !new_days.is_empty() {
         let path = dir.join("calendars/day.txt");
         tickerlake::atomic::write_atomic(&path, store::calendar_text(&calendar).as_bytes())
             .map_err(|e| write_err(&path, e))?;
     }
-    let spans: HashMap<&str, (usize, usize)> = named
-        .iter()
-        .zip(&outcomes)
-        .filter_map(|((n, _), o)| o.span.map(|s| (n.as_str(), s)))
-        .collect();
-    let known: BTreeSet<&str> = instruments_before
-        .iter()
-        .map(|(n, _, _)| n.as_str())
-        .collect();
-    let mut lines: Vec<(String, i32, i32)> = instruments_before
-        .iter()
-        .map(|(n, a, b)| match spans.get(n.as_str()) {
-            Some(&(x, y)) => (n.clone(), (*a).min(calendar[x]), (*b).max(calendar[y])),
-            None => (n.clone(), *a, *b),
-        })
-        .collect();
-    let mut new_symbols = 0u64;
-    for (n, _) in &named {
-        if !known.contains(n.as_str())
-            && let Some(&(x, y)) = spans.get(n.as_str())
-        {
-            lines.push((n.clone(), calendar[x], calendar[y]));
-            new_symbols += 1;
-        }
-    }
+    let (lines, new_symbols) = instrument_lines(&calendar, &instruments_before, &named, &outcomes);
     let path = dir.join("instruments/all.txt");
     tickerlake::atomic::write_atomic(&path, store::instruments_text(&lines).as_bytes())
         .map_err(|e| write_err(&path, e))?;
+    if adjust == Adjust::Qlib {
+        state.version = 1;
+        for ((name, _), o) in named.iter().zip(&outcomes) {
+            if let Some(c) = o.carry {
+                state.symbols.insert(name.clone(), c);
+            }
+        }
+        let path = dir.join(store::ADJUST_STATE);
+        tickerlake::atomic::write_atomic(&path, &state.to_json()?)
+            .map_err(|e| write_err(&path, e))?;
+    }
     let mut all_fields = watermark.map(|w| w.fields).unwrap_or_default();
     for f in &fields {
         if !all_fields.contains(f) {
             all_fields.push(f.clone());
         }
     }
-    let mark = Watermark::of(&calendar, lines.len(), &all_fields, &args.input);
+    let mark = Watermark::of(&calendar, lines.len(), &all_fields, &args.input, adjust);
     let path = dir.join(store::WATERMARK);
-    if let Some(p) = path.parent() {
-        fs::create_dir_all(p).map_err(|e| write_err(p, e))?;
-    }
     tickerlake::atomic::write_atomic(&path, &mark.to_json()?).map_err(|e| write_err(&path, e))?;
+    remove_marker(dir)?;
 
     let changed_rows: u64 = outcomes.iter().map(|o| o.changed_rows).sum();
-    let rewritten = outcomes.iter().filter(|o| o.rewritten).count() as u64;
-    if changed_rows > rewritten_rows(&outcomes) {
-        let examples: Vec<String> = named
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| !o.rewritten)
-            .flat_map(|((n, _), o)| {
-                o.changed.iter().map(move |(d, f, old, new)| {
-                    format!("{n} {} {f}: stored {old}, given {new}", day_text(*d))
-                })
-            })
-            .take(5)
-            .collect();
-        tracing::warn!(
-            rows = changed_rows - rewritten_rows(&outcomes),
-            "{} row(s) dated inside their symbol's stored range differ from the store and were \
-             not applied ({}); --rewrite-changed rewrites those symbols whole",
-            changed_rows - rewritten_rows(&outcomes),
-            examples.join("; ")
-        );
-    }
+    warn_changed(&named, &outcomes);
     Ok(Summary {
-        symbols: outcomes.iter().filter(|o| !o.files.is_empty()).count() as u64,
+        symbols: outcomes.iter().filter(|o| !o.writes.is_empty()).count() as u64,
         new_symbols,
         fields,
         values: outcomes.iter().map(|o| o.appended).sum(),
         calendar_days: calendar.len() as u64,
         new_days: new_days.len() as u64,
-        files: files.len() as u64,
+        files: outcomes.iter().map(|o| o.writes.len() as u64).sum(),
         changed_rows,
-        rewritten_symbols: rewritten,
+        rewritten_symbols: outcomes.iter().filter(|o| o.rewritten).count() as u64,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// Removes `*.bin.tmp-PID` files in `dir` (an interrupted update's; ours do not exist yet).
-fn remove_stale_temps(dir: &Path) -> Result<(), Error> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(write_err(dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| write_err(dir, e))?;
-        if entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.contains(".bin.tmp-"))
-        {
-            let p = entry.path();
-            fs::remove_file(&p).map_err(|e| write_err(&p, e))?;
+fn adjust_name(a: Adjust) -> &'static str {
+    match a {
+        Adjust::Qlib => "qlib",
+        Adjust::None => "none",
+    }
+}
+
+/// Rows dated inside the stored calendar on a day it lacks have no position.
+fn check_on_calendar(named: &[(String, Instrument)], calendar: &[i32]) -> Result<(), Error> {
+    let last = calendar.last().copied().unwrap_or(i32::MIN);
+    let off: Vec<String> = named
+        .iter()
+        .flat_map(|(n, i)| {
+            i.dates
+                .iter()
+                .filter(|d| **d <= last && calendar.binary_search(d).is_err())
+                .map(move |d| format!("{n} {}", day_text(*d)))
+        })
+        .take(5)
+        .collect();
+    if off.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Data(format!(
+        "rows dated inside the store's calendar on days it does not have ({}): a full export \
+         (qlib-bin all --force) rebuilds the calendar",
+        off.join(", ")
+    )))
+}
+
+/// `--adjust qlib`: the symbols whose adjusted history moved are planned again from their whole
+/// history — the input's when it reaches back to the symbol's first stored day, else the
+/// lake's. Without either, nothing is written.
+fn rewrite_restated(
+    args: &UpdateArgs,
+    config: &Config,
+    cx: &Context<'_>,
+    named: &[(String, Instrument)],
+    before: &[(String, i32, i32)],
+    outcomes: &mut [Outcome],
+) -> Result<(), Error> {
+    let first_stored: HashMap<&str, i32> =
+        before.iter().map(|(n, a, _)| (n.as_str(), *a)).collect();
+    let mut from_lake: Vec<usize> = Vec::new();
+    for (k, (name, inst)) in named.iter().enumerate() {
+        if !outcomes[k].restated {
+            continue;
         }
+        let whole = match (first_stored.get(name.as_str()), inst.dates.first()) {
+            (Some(a), Some(d)) => d <= a,
+            _ => false,
+        };
+        if whole {
+            outcomes[k] = plan_history(cx, name, inst)?;
+        } else {
+            from_lake.push(k);
+        }
+    }
+    if from_lake.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = from_lake.iter().map(|&k| named[k].0.clone()).collect();
+    if args.input.lake.is_none() {
+        return Err(Error::Data(format!(
+            "{} symbol(s) whose adjusted history changed (a split or a dividend restated their \
+             adjusted closes: {}): --adjust qlib rewrites such a symbol from its whole history, \
+             and the input starts after its first stored day; give its whole history, or --lake",
+            names.len(),
+            names
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let mut input = args.input.clone();
+    input.symbols = from_lake
+        .iter()
+        .map(|&k| named[k].1.symbol.clone())
+        .collect();
+    input.from = None;
+    let (_, history) = crate::read_input(&input, config, None, Shape::Raw)?;
+    let mut by_name: HashMap<String, Instrument> = HashMap::new();
+    for inst in history {
+        if let Ok(n) = store::instrument_name(&inst.symbol, args.input.symbol_style) {
+            by_name.insert(n, inst);
+        }
+    }
+    let planned: Vec<(usize, Outcome)> = from_lake
+        .par_iter()
+        .map(|&k| {
+            let name = &named[k].0;
+            let inst = by_name.get(name).ok_or_else(|| {
+                Error::Data(format!("{name}: its history is not in the lake any more"))
+            })?;
+            Ok((k, plan_history(cx, name, inst)?))
+        })
+        .collect::<Result<_, Error>>()?;
+    for (k, o) in planned {
+        outcomes[k] = o;
     }
     Ok(())
 }
 
-fn rewritten_rows(outcomes: &[Outcome]) -> u64 {
-    outcomes
+/// Writes the feature files: tails in place, whole files beside and renamed in, one flush
+/// before the renames and one after, under the marker that a next run cleans up after.
+fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
+    let writes: Vec<&Write> = outcomes.iter().flat_map(|o| &o.writes).collect();
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let marker = dir.join(UNDER_WAY);
+    if let Some(p) = marker.parent() {
+        fs::create_dir_all(p).map_err(|e| write_err(p, e))?;
+    }
+    tickerlake::atomic::write_atomic(&marker, b"").map_err(|e| write_err(&marker, e))?;
+    let temp_dir = dir.join(TEMP_DIR);
+    fs::create_dir_all(&temp_dir).map_err(|e| write_err(&temp_dir, e))?;
+    // The directories of new symbols, each once.
+    let parents: BTreeSet<&Path> = writes
         .iter()
-        .filter(|o| o.rewritten)
-        .map(|o| o.changed_rows)
-        .sum()
+        .filter_map(|w| match w {
+            Write::Whole { path, .. } => path.parent(),
+            Write::Tail { .. } => None,
+        })
+        .collect();
+    parents
+        .par_iter()
+        .try_for_each(|d| fs::create_dir_all(d).map_err(|e| write_err(d, e)))?;
+    let temp_of = |k: usize| temp_dir.join(format!("{k}.bin"));
+    writes
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(k, w)| match w {
+            Write::Tail {
+                path,
+                start,
+                from,
+                values,
+            } => write_tail(path, *start, *from, values),
+            Write::Whole { bytes, .. } => {
+                let temp = temp_of(k);
+                fs::write(&temp, bytes).map_err(|e| write_err(&temp, e))
+            }
+        })?;
+    store::sync_tree_of(dir)?;
+    if !parents.is_empty() {
+        writes
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(k, w)| match w {
+                Write::Whole { path, .. } => {
+                    fs::rename(temp_of(k), path).map_err(|e| write_err(path, e))
+                }
+                Write::Tail { .. } => Ok(()),
+            })?;
+        store::sync_tree_of(dir)?;
+    }
+    Ok(())
 }
 
-fn write_err(path: &Path, source: std::io::Error) -> Error {
+/// Writes `values` at calendar position `from` of a file starting at `start`, and cuts off
+/// whatever a killed update left after them.
+fn write_tail(path: &Path, start: usize, from: usize, values: &[f32]) -> Result<(), Error> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| write_err(path, e))?;
+    let mut bytes = Vec::with_capacity(4 * values.len());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    let offset = 4 + 4 * (from - start) as u64;
+    write_at(&file, &bytes, offset).map_err(|e| write_err(path, e))?;
+    let end = offset + bytes.len() as u64;
+    let size = file.metadata().map_err(|e| write_err(path, e))?.len();
+    if size > end {
+        file.set_len(end).map_err(|e| write_err(path, e))?;
+    }
+    Ok(())
+}
+
+/// After a killed update: every feature file cut back to the calendar on disk (what the killed
+/// run wrote past it is not part of the store), its temporary files removed.
+fn finish_interrupted(dir: &Path) -> Result<(), Error> {
+    let calendar = store::read_calendar(dir)?;
+    let features = dir.join("features");
+    let dirs: Vec<PathBuf> = match fs::read_dir(&features) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(read_err(&features, e)),
+    };
+    dirs.par_iter().try_for_each(|d| -> Result<(), Error> {
+        let Ok(entries) = fs::read_dir(d) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "bin") {
+                continue;
+            }
+            if let Some(s) = StoredFile::open(&path, calendar.len())? {
+                if s.start >= calendar.len() {
+                    // A new symbol's or field's file, all of it past the calendar.
+                    drop(s);
+                    fs::remove_file(&path).map_err(|e| write_err(&path, e))?;
+                    continue;
+                }
+                let end = 4 + 4 * s.len as u64;
+                let size = s.file.metadata().map_err(|e| read_err(&path, e))?.len();
+                if size > end {
+                    drop(s);
+                    OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .and_then(|f| f.set_len(end))
+                        .map_err(|e| write_err(&path, e))?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let temp_dir = dir.join(TEMP_DIR);
+    if temp_dir.exists() {
+        fs::remove_dir_all(&temp_dir).map_err(|e| write_err(&temp_dir, e))?;
+    }
+    store::sync_tree_of(dir)?;
+    tracing::info!("cut the feature files back to the calendar after an interrupted update");
+    remove_marker(dir)
+}
+
+fn remove_marker(dir: &Path) -> Result<(), Error> {
+    let marker = dir.join(UNDER_WAY);
+    match fs::remove_file(&marker) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(write_err(&marker, e)),
+    }
+    let temp_dir = dir.join(TEMP_DIR);
+    let _ = fs::remove_dir(&temp_dir);
+    tickerlake::atomic::sync_dir(&dir.join(".tickerlake")).map_err(|e| write_err(dir, e))
+}
+
+/// `all.txt` after the update: known symbols' spans widened, new symbols added.
+fn instrument_lines(
+    calendar: &[i32],
+    before: &[(String, i32, i32)],
+    named: &[(String, Instrument)],
+    outcomes: &[Outcome],
+) -> (Vec<(String, i32, i32)>, u64) {
+    let spans: HashMap<&str, (usize, usize, bool)> = named
+        .iter()
+        .zip(outcomes)
+        .filter_map(|((n, _), o)| o.span.map(|(a, b)| (n.as_str(), (a, b, o.rewritten))))
+        .collect();
+    let known: BTreeSet<&str> = before.iter().map(|(n, _, _)| n.as_str()).collect();
+    let mut lines: Vec<(String, i32, i32)> = before
+        .iter()
+        .map(|(n, a, b)| match spans.get(n.as_str()) {
+            Some(&(x, y, _)) => (n.clone(), (*a).min(calendar[x]), (*b).max(calendar[y])),
+            None => (n.clone(), *a, *b),
+        })
+        .collect();
+    let mut new_symbols = 0u64;
+    for (n, _) in named {
+        if !known.contains(n.as_str())
+            && let Some(&(x, y, _)) = spans.get(n.as_str())
+        {
+            lines.push((n.clone(), calendar[x], calendar[y]));
+            new_symbols += 1;
+        }
+    }
+    (lines, new_symbols)
+}
+
+/// Rows that differ from the store and were not applied.
+fn warn_changed(named: &[(String, Instrument)], outcomes: &[Outcome]) {
+    let left: u64 = outcomes
+        .iter()
+        .filter(|o| !o.rewritten)
+        .map(|o| o.changed_rows)
+        .sum();
+    if left == 0 {
+        return;
+    }
+    let examples: Vec<String> = named
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| !o.rewritten)
+        .flat_map(|((n, _), o)| {
+            o.changed.iter().map(move |(d, f, old, new)| {
+                format!("{n} {} {f}: stored {old}, given {new}", day_text(*d))
+            })
+        })
+        .take(5)
+        .collect();
+    tracing::warn!(
+        rows = left,
+        "{left} row(s) dated inside their symbol's stored range differ from the store and were \
+         not applied ({}); --rewrite-changed rewrites those symbols whole",
+        examples.join("; ")
+    );
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+#[cfg(not(unix))]
+fn write_at(mut file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(buf)
+}
+
+fn read_err(path: &Path, source: io::Error) -> Error {
+    Error::Lib(tickerlake::Error::Open {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn write_err(path: &Path, source: io::Error) -> Error {
     Error::Lib(tickerlake::Error::Write {
         name: path.display().to_string(),
         source,
