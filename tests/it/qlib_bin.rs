@@ -604,6 +604,28 @@ fn qlib_check(w: &WorkDir, store: &str, bars: &[&str]) -> String {
     text.lines().last().unwrap_or("").to_string()
 }
 
+/// `qlib_adjusted_check.py`: pyqlib reads an `--adjust qlib` store back, checked against the raw
+/// bars by the collector's invariants; returns its last line.
+fn qlib_adjusted_check(w: &WorkDir, store: &str, bars: &[&str]) -> String {
+    let python = tickerlake_tests::qlib_python()
+        .expect("no target/venv-qlib: run `make venv-qlib` (make test does)");
+    let mut cmd = std::process::Command::new(python);
+    cmd.current_dir(w.path())
+        .arg(tickerlake_tests::repo_root().join("tests/interop/qlib_adjusted_check.py"))
+        .args(["--qlib-dir", store]);
+    for b in bars {
+        cmd.args(["--bars", b]);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().last().unwrap_or("").to_string()
+}
+
 #[test]
 fn pyqlib_reads_back_every_value_after_all_and_after_an_update() {
     let w = WorkDir::new();
@@ -653,6 +675,24 @@ fn pyqlib_reads_back_every_value_after_all_and_after_an_update() {
         .args(["update", "-o", "qlib", "late.ndjson"])
         .succeeds();
     let after_update = qlib_check(&w, "qlib", &["early.ndjson", "late.ndjson"]);
+    assert!(after_update.ends_with(" 0 mismatches"), "{after_update}");
+    let checked: u64 = after_update
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(checked > 30_000, "{after_update}");
+
+    // The same with the default --adjust qlib: the collector's invariants hold through pyqlib.
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "adjusted", "early.ndjson"])
+        .succeeds();
+    let after_all = qlib_adjusted_check(&w, "adjusted", &["early.ndjson"]);
+    assert!(after_all.ends_with(" 0 mismatches"), "{after_all}");
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "adjusted", "late.ndjson"])
+        .succeeds();
+    let after_update = qlib_adjusted_check(&w, "adjusted", &["early.ndjson", "late.ndjson"]);
     assert!(after_update.ends_with(" 0 mismatches"), "{after_update}");
     let checked: u64 = after_update
         .split_whitespace()
