@@ -575,12 +575,61 @@ fn a_killed_update_leaves_a_readable_store_and_a_rerun_completes_it() {
                 assert!(bytes.len() >= 4 && bytes.len() % 4 == 0, "{path}");
             }
         }
+        // pyqlib reads a consistent store: the old days, or all of them.
+        let bars: &[&str] = if cal == old_calendar {
+            &["early.ndjson"]
+        } else {
+            &["early.ndjson", "late.ndjson"]
+        };
+        if cal == old_calendar || delay_ms == 150 {
+            let check = qlib_adjusted_check(&w, &store, bars);
+            assert!(check.ends_with(" 0 mismatches"), "{delay_ms} ms: {check}");
+        }
         // A rerun completes it.
         w.cmd("qlib-bin")
             .args(["update", "-o", &store, "late.ndjson"])
             .succeeds();
         assert_eq!(tree(&w.join(&store)), reference, "{delay_ms} ms");
     }
+}
+
+#[test]
+fn values_a_killed_update_wrote_past_the_calendar_are_cut_before_the_next() {
+    let w = WorkDir::new();
+    let bars = gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "4", "--days", "30", "--seed", "6"],
+    );
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q"])
+        .arg(&bars)
+        .succeeds();
+    let before = tree(&w.join("q"));
+    // A killed update appended to a symbol the next input does not have, then died.
+    let (_, syms, _) = bar_rows(&w, "bars.ndjson");
+    let victim = format!("q/features/{}/close.day.bin", syms[0].to_lowercase());
+    let mut bytes = std::fs::read(w.join(&victim)).unwrap();
+    bytes.extend_from_slice(&7.5f32.to_le_bytes());
+    std::fs::write(w.join(&victim), bytes).unwrap();
+    std::fs::write(w.join("q/.tickerlake/update-under-way"), "").unwrap();
+    // ... and was killed while it replaced the calendar.
+    std::fs::write(w.join("q/calendars/.day.txt.Ab12Cd.tmp"), "2016-01-01\n").unwrap();
+    // The next update (another symbol, a new day) cuts it back first.
+    w.write(
+        "next.ndjson",
+        format!(
+            "{{\"symbol\":\"{}\",\"date\":\"2030-01-02\",\"open\":1,\"high\":1,\"low\":1,\"close\":1,\"adj_close\":1,\"volume\":5,\"provider\":\"yahoo\"}}\n",
+            syms[1]
+        ),
+    );
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "q", "next.ndjson"])
+        .succeeds();
+    let victim_rel = victim.trim_start_matches("q/");
+    assert_eq!(tree(&w.join("q"))[victim_rel], before[victim_rel]);
+    assert!(!w.join("q/.tickerlake/update-under-way").exists());
+    assert!(!w.join("q/calendars/.day.txt.Ab12Cd.tmp").exists());
 }
 
 /// `qlib_check.py` (pyqlib itself reading the store) against the bars; returns its last line.

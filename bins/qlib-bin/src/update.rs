@@ -833,6 +833,21 @@ fn finish_interrupted(dir: &Path) -> Result<(), Error> {
     if temp_dir.exists() {
         fs::remove_dir_all(&temp_dir).map_err(|e| write_err(&temp_dir, e))?;
     }
+    // The temporary files of the atomic replacements it was killed in (`.day.txt.XXXX.tmp`);
+    // the lock says no other run is writing them.
+    for sub in ["calendars", "instruments", ".tickerlake"] {
+        let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(|e| write_err(&path, e))?;
+            }
+        }
+    }
     store::sync_tree_of(dir)?;
     tracing::info!("cut the feature files back to the calendar after an interrupted update");
     remove_marker(dir)
