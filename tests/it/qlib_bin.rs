@@ -888,23 +888,62 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
         "early.ndjson",
         ndjson_of(rows.iter().filter(|r| date(r) < cut)),
     );
+    // The late fetch also revised another symbol's volume of the overlap day: a revision of
+    // that day, not a restated history.
+    let revised = syms[1].clone();
     w.write(
         "late.ndjson",
-        ndjson_of(restated.iter().filter(|r| date(r) >= dates[99])),
+        ndjson_of(
+            restated
+                .iter()
+                .filter(|r| date(r) >= dates[99])
+                .map(|r| {
+                    let mut r = r.clone();
+                    if r["symbol"] == revised.as_str() && date(&r) == dates[99] {
+                        r["volume"] = serde_json::json!(r["volume"].as_i64().unwrap() + 1000);
+                    }
+                    r
+                })
+                .collect::<Vec<_>>()
+                .iter(),
+        ),
     );
     w.write("restated.ndjson", ndjson_of(restated.iter()));
     w.cmd("qlib-bin")
         .args(["all", "-o", "q", "early.ndjson"])
         .succeeds();
-    let before = tree_with_watermark(&w.join("q"));
-    // The input starts after the symbol's first day: it cannot be rewritten; nothing is written.
-    w.cmd("qlib-bin")
-        .args(["update", "-o", "q", "late.ndjson"])
-        .fails_with(65)
-        .stderr_contains(&format!(
-            "adjusted history changed (a split or a dividend restated their adjusted closes: {hit})"
-        ));
-    assert!(tree_with_watermark(&w.join("q")) == before);
+    let before = tree(&w.join("q"));
+    let hit_files = |t: &BTreeMap<String, Vec<u8>>| -> Vec<Vec<u8>> {
+        t.iter()
+            .filter(|(k, _)| k.starts_with(&format!("features/{}/", hit.to_lowercase())))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    // The input starts after the symbol's first day: it cannot be rewritten. The others are
+    // updated; it is left as it was (nothing chained onto it), waits, and the run exits 1 —
+    // again on the next run without its history.
+    for _ in 0..2 {
+        let run = w
+            .cmd("qlib-bin")
+            .args(["update", "-o", "q", "late.ndjson", "--summary", "s.json"])
+            .fails_with(1)
+            .stderr_contains(&format!("1 symbol(s) wait for their whole history ({hit})"));
+        assert!(
+            run.stderr()
+                .contains(&format!("{revised} {} volume", dates[99])),
+            "{}",
+            run.stderr()
+        );
+        let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+        assert_eq!(summary["waiting_symbols"], 1);
+        assert_eq!(
+            summary["new_days"].as_u64().unwrap() > 0,
+            summary["files"] != 0
+        );
+        let now = tree(&w.join("q"));
+        assert!(hit_files(&now) == hit_files(&before));
+        assert_ne!(now["calendars/day.txt"], before["calendars/day.txt"]);
+    }
     // Given its whole history, the symbol is rewritten from it: the store equals a full export.
     w.write(
         "late_and_history.ndjson",

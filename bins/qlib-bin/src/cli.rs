@@ -17,6 +17,12 @@ Examples:
   # CSVs laid out for Qlib's dump_bin (date, symbol, numeric fields), one or many per symbol.
   qlib-bin all --input-format csv csv_dir/*.csv -o qlib_data
 
+  # The nightly run: the new days from the lake (a split or dividend rewrites a symbol whole).
+  qlib-bin update --lake data/lake --since-watermark -o data/qlib
+
+  # Values as given (dump_bin's behaviour), not adjusted like Qlib's Yahoo collector.
+  qlib-bin all --lake data/lake -o data/qlib-raw --adjust none
+
   # Bars straight from a fetch, Yahoo-style directory names (BRK.B -> BRK-B).
   ohlcv-fetch --symbols AAPL,BRK.B --days-back 400 | qlib-bin all -o qlib_data --symbol-style qlib
 
@@ -24,9 +30,10 @@ Examples:
   python -c 'import qlib; from qlib.data import D; qlib.init(provider_uri=\"qlib_data\");
              print(D.features([\"AAPL\"], [\"$close\", \"$factor\"]).tail())'
 
-Exit status: 0 done, 2 usage (also: the output directory holds something and --force was not
-given), 65 bad input (nothing is written), 66 input missing, 74 I/O error, 78 bad
-configuration.";
+Exit status: 0 done, 1 update left restated symbols waiting for their whole history (the rest
+is done), 2 usage (also: the output directory holds something and --force was not given, an
+--adjust the store was not written with), 65 bad input (nothing is written), 66 input missing,
+74 I/O error, 75 another run is writing the store, 78 bad configuration.";
 
 /// Bars to Microsoft Qlib's binary format (calendars/, instruments/, features/), laid out byte
 /// for byte as Qlib's own dump_bin writes it, written whole and swapped in atomically.

@@ -76,8 +76,10 @@ pub struct Summary {
     pub files: u64,
     /// update: rows dated inside a symbol's stored range whose values differ from the store.
     pub changed_rows: u64,
-    /// update: symbols rewritten whole (--rewrite-changed).
+    /// update: symbols rewritten whole (--rewrite-changed, or restated with --adjust qlib).
     pub rewritten_symbols: u64,
+    /// update: restated symbols left as they were until their whole history comes (exit 1).
+    pub waiting_symbols: u64,
     pub seconds: f64,
 }
 
@@ -94,7 +96,11 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             hint(&args.input, cli.common.quiet);
             let summary = update::update(&args, &config)?;
             report(&summary, args.input.summary.as_deref(), verbose)?;
-            Ok(ExitCode::Success)
+            Ok(if summary.waiting_symbols > 0 {
+                ExitCode::Findings
+            } else {
+                ExitCode::Success
+            })
         }
     }
 }
@@ -107,7 +113,7 @@ fn hint(input: &InputArgs, quiet: bool) {
 
 fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> {
     let text = format!(
-        "qlib-bin: {} symbols ({} new), {} fields ({}), {} values, {} calendar days ({} new), {} files, {} changed rows, {} symbols rewritten, {:.2} s",
+        "qlib-bin: {} symbols ({} new), {} fields ({}), {} values, {} calendar days ({} new), {} files, {} changed rows, {} symbols rewritten, {} waiting, {:.2} s",
         s.symbols,
         s.new_symbols,
         s.fields.len(),
@@ -118,6 +124,7 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
         s.files,
         s.changed_rows,
         s.rewritten_symbols,
+        s.waiting_symbols,
         s.seconds
     );
     tickerlake::cli::print_summary(&text, verbose);
@@ -239,7 +246,8 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
             )));
         }
     }
-    let shape = match adjust_of(&args.input, config) {
+    let adjust = adjust_of(&args.input, config);
+    let shape = match adjust {
         Adjust::Qlib => Shape::Qlib,
         Adjust::None => Shape::AsGiven,
     };
@@ -282,7 +290,6 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
             }
             Ok(())
         })?;
-    let adjust = adjust_of(&args.input, config);
     if adjust == Adjust::Qlib {
         let state = store::AdjustState {
             version: 1,
@@ -290,6 +297,7 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
                 .iter()
                 .filter_map(|(n, i)| i.carry.map(|c| (n.clone(), c)))
                 .collect(),
+            ..store::AdjustState::default()
         };
         staging.write(store::ADJUST_STATE, &state.to_json()?)?;
     }

@@ -204,6 +204,9 @@ pub struct AdjustState {
     pub version: u32,
     /// By instrument name.
     pub symbols: std::collections::BTreeMap<String, Carry>,
+    /// Symbols whose adjusted history was restated and that wait for their whole history.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub waiting: std::collections::BTreeSet<String>,
 }
 
 impl AdjustState {

@@ -65,8 +65,11 @@ struct Outcome {
     changed: Vec<(i32, String, f32, f32)>,
     changed_rows: u64,
     rewritten: bool,
-    /// `--adjust qlib`: the adjusted history moved; the symbol needs its whole history.
+    /// `--adjust qlib`: the adjusted history moved (or `--rewrite-changed`); the symbol needs its
+    /// whole history.
     restated: bool,
+    /// `--adjust qlib`: restated, and its whole history was not at hand: left as it was.
+    waiting: bool,
     /// `--adjust qlib`: where the series stands after the update.
     carry: Option<Carry>,
 }
@@ -144,7 +147,15 @@ fn plan(
     name: &str,
     inst: &Instrument,
     carry: Option<&Carry>,
+    waiting: bool,
 ) -> Result<Outcome, Error> {
+    if waiting {
+        // Restated earlier and still without its whole history: nothing is appended to it.
+        return Ok(Outcome {
+            restated: true,
+            ..Outcome::default()
+        });
+    }
     let feature_dir = cx.dir.join("features").join(store::feature_dir(name));
     let paths: Vec<PathBuf> = cx
         .fields
@@ -187,6 +198,7 @@ fn plan(
 
     // Rows inside a file's stored range (or before its start) are compared with it.
     let mut changed_dates: BTreeSet<usize> = BTreeSet::new();
+    let mut price_changed = false;
     for (f, field) in cx.fields.iter().enumerate() {
         let Some(s) = &stored[f] else { continue };
         if cx.adjust == Adjust::Qlib && field == "change" {
@@ -205,6 +217,7 @@ fn plan(
             inside.iter().map(|p| p.1).max(),
         ) else {
             // Only rows before the file's start: all changed.
+            price_changed |= !inside.is_empty() && field != "volume";
             for (k, i) in inside {
                 note_change(
                     &mut out,
@@ -227,6 +240,7 @@ fn plan(
                 Adjust::Qlib => i >= s.start && close_enough(was, given),
             };
             if !equal {
+                price_changed |= field != "volume";
                 note_change(&mut out, &mut changed_dates, cx, i, field, was, given);
             }
         }
@@ -234,10 +248,14 @@ fn plan(
     out.changed_rows = changed_dates.len() as u64;
     if out.changed_rows > 0 {
         match cx.adjust {
-            Adjust::Qlib => {
+            // A price that moved is a restated history (a split or a dividend changes every
+            // earlier adjusted price); a volume alone is a revision of that day (Yahoo's last
+            // day's volume grows after the close), reported like any other.
+            Adjust::Qlib if price_changed || cx.rewrite_changed => {
                 out.restated = true;
                 return Ok(out);
             }
+            Adjust::Qlib => {}
             Adjust::None if cx.rewrite_changed => {
                 drop(stored);
                 return merge_whole(cx, &paths, &idx, &values, out);
@@ -545,7 +563,10 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
     };
     let mut outcomes: Vec<Outcome> = named
         .par_iter()
-        .map(|(name, inst)| plan(&cx, name, inst, state.symbols.get(name)))
+        .map(|(name, inst)| {
+            let waiting = state.waiting.contains(name);
+            plan(&cx, name, inst, state.symbols.get(name), waiting)
+        })
         .collect::<Result<_, _>>()?;
     rewrite_restated(
         args,
@@ -574,6 +595,11 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
             if let Some(c) = o.carry {
                 state.symbols.insert(name.clone(), c);
             }
+            if o.waiting {
+                state.waiting.insert(name.clone());
+            } else if o.rewritten {
+                state.waiting.remove(name);
+            }
         }
         let path = dir.join(store::ADJUST_STATE);
         tickerlake::atomic::write_atomic(&path, &state.to_json()?)
@@ -592,6 +618,23 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
 
     let changed_rows: u64 = outcomes.iter().map(|o| o.changed_rows).sum();
     warn_changed(&named, &outcomes);
+    if !state.waiting.is_empty() {
+        let names: Vec<&str> = state.waiting.iter().take(10).map(String::as_str).collect();
+        tracing::error!(
+            symbols = state.waiting.len(),
+            "{} symbol(s) wait for their whole history ({}{}): a split or a dividend restated \
+             their adjusted prices, and --adjust qlib rewrites such a symbol whole rather than \
+             chain it onto stale values; they are left as they were until an update brings \
+             their whole history (--lake, or input from their first day)",
+            state.waiting.len(),
+            names.join(", "),
+            if state.waiting.len() > 10 {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
     Ok(Summary {
         symbols: outcomes.iter().filter(|o| !o.writes.is_empty()).count() as u64,
         new_symbols,
@@ -602,6 +645,7 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         files: outcomes.iter().map(|o| o.writes.len() as u64).sum(),
         changed_rows,
         rewritten_symbols: outcomes.iter().filter(|o| o.rewritten).count() as u64,
+        waiting_symbols: state.waiting.len() as u64,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -638,7 +682,8 @@ fn check_on_calendar(named: &[(String, Instrument)], calendar: &[i32]) -> Result
 
 /// `--adjust qlib`: the symbols whose adjusted history moved are planned again from their whole
 /// history — the input's when it reaches back to the symbol's first stored day, else the
-/// lake's. Without either, nothing is written.
+/// lake's. Without either, a symbol is left as it was and waits (nothing is chain-linked onto
+/// it) until an update brings its whole history.
 fn rewrite_restated(
     args: &UpdateArgs,
     config: &Config,
@@ -667,20 +712,15 @@ fn rewrite_restated(
     if from_lake.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = from_lake.iter().map(|&k| named[k].0.clone()).collect();
     if args.input.lake.is_none() {
-        return Err(Error::Data(format!(
-            "{} symbol(s) whose adjusted history changed (a split or a dividend restated their \
-             adjusted closes: {}): --adjust qlib rewrites such a symbol from its whole history, \
-             and the input starts after its first stored day; give its whole history, or --lake",
-            names.len(),
-            names
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        for k in from_lake {
+            outcomes[k] = Outcome {
+                restated: true,
+                waiting: true,
+                ..Outcome::default()
+            };
+        }
+        return Ok(());
     }
     let mut input = args.input.clone();
     input.symbols = from_lake
@@ -699,10 +739,18 @@ fn rewrite_restated(
         .par_iter()
         .map(|&k| {
             let name = &named[k].0;
-            let inst = by_name.get(name).ok_or_else(|| {
-                Error::Data(format!("{name}: its history is not in the lake any more"))
-            })?;
-            Ok((k, plan_history(cx, name, inst)?))
+            match by_name.get(name) {
+                Some(inst) => Ok((k, plan_history(cx, name, inst)?)),
+                // Not in the lake any more: it waits like a symbol without a lake.
+                None => Ok((
+                    k,
+                    Outcome {
+                        restated: true,
+                        waiting: true,
+                        ..Outcome::default()
+                    },
+                )),
+            }
         })
         .collect::<Result<_, Error>>()?;
     for (k, o) in planned {
