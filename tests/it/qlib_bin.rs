@@ -582,8 +582,7 @@ fn a_killed_update_leaves_a_readable_store_and_a_rerun_completes_it() {
             &["early.ndjson", "late.ndjson"]
         };
         if cal == old_calendar || delay_ms == 150 {
-            let check = qlib_adjusted_check(&w, &store, bars);
-            assert!(check.ends_with(" 0 mismatches"), "{delay_ms} ms: {check}");
+            qlib_adjusted_check(&w, &store, bars);
         }
         // A rerun completes it.
         w.cmd("qlib-bin")
@@ -632,47 +631,49 @@ fn values_a_killed_update_wrote_past_the_calendar_are_cut_before_the_next() {
     assert!(!w.join("q/calendars/.day.txt.Ab12Cd.tmp").exists());
 }
 
-/// `qlib_check.py` (pyqlib itself reading the store) against the bars; returns its last line.
-fn qlib_check(w: &WorkDir, store: &str, bars: &[&str]) -> String {
+/// pyqlib itself reading the store, checked against the bars by `script`; returns the number
+/// of values checked after asserting no mismatch.
+fn pyqlib_check(w: &WorkDir, script: &Path, args: &[&str], store: &str, bars: &[&str]) -> u64 {
     let python = tickerlake_tests::qlib_python()
         .expect("no target/venv-qlib: run `make venv-qlib` (make test does)");
     let mut cmd = std::process::Command::new(python);
     cmd.current_dir(w.path())
-        .arg(shared("bench/qlib_check.py"))
-        .args(["--qlib-dir", store, "--field-map", "adj_close=adjclose"]);
+        .arg(script)
+        .args(["--qlib-dir", store])
+        .args(args);
     for b in bars {
         cmd.args(["--bars", b]);
     }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let last = text.lines().last().unwrap_or("");
     assert!(
-        out.status.success(),
+        out.status.success() && last.ends_with(" 0 mismatches"),
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    text.lines().last().unwrap_or("").to_string()
+    last.split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
-/// `qlib_adjusted_check.py`: pyqlib reads an `--adjust qlib` store back, checked against the raw
-/// bars by the collector's invariants; returns its last line.
-fn qlib_adjusted_check(w: &WorkDir, store: &str, bars: &[&str]) -> String {
-    let python = tickerlake_tests::qlib_python()
-        .expect("no target/venv-qlib: run `make venv-qlib` (make test does)");
-    let mut cmd = std::process::Command::new(python);
-    cmd.current_dir(w.path())
-        .arg(tickerlake_tests::repo_root().join("tests/interop/qlib_adjusted_check.py"))
-        .args(["--qlib-dir", store]);
-    for b in bars {
-        cmd.args(["--bars", b]);
-    }
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines().last().unwrap_or("").to_string()
+/// `qlib_check.py`: every value as given.
+fn qlib_check(w: &WorkDir, store: &str, bars: &[&str]) -> u64 {
+    let script = shared("bench/qlib_check.py");
+    pyqlib_check(
+        w,
+        &script,
+        &["--field-map", "adj_close=adjclose"],
+        store,
+        bars,
+    )
+}
+
+/// `qlib_adjusted_check.py`: an `--adjust qlib` store by the collector's invariants.
+fn qlib_adjusted_check(w: &WorkDir, store: &str, bars: &[&str]) -> u64 {
+    let script = tickerlake_tests::repo_root().join("tests/interop/qlib_adjusted_check.py");
+    pyqlib_check(w, &script, &[], store, bars)
 }
 
 #[test]
@@ -715,40 +716,19 @@ fn pyqlib_reads_back_every_value_after_all_and_after_an_update() {
         .collect();
     w.write("early.ndjson", early);
     w.write("late.ndjson", late);
-    w.cmd("qlib-bin")
-        .args(["all", "--adjust", "none", "-o", "qlib", "early.ndjson"])
-        .succeeds();
-    let after_all = qlib_check(&w, "qlib", &["early.ndjson"]);
-    assert!(after_all.ends_with(" 0 mismatches"), "{after_all}");
-    w.cmd("qlib-bin")
-        .args(["update", "-o", "qlib", "late.ndjson"])
-        .succeeds();
-    let after_update = qlib_check(&w, "qlib", &["early.ndjson", "late.ndjson"]);
-    assert!(after_update.ends_with(" 0 mismatches"), "{after_update}");
-    let checked: u64 = after_update
-        .split_whitespace()
-        .nth(2)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    assert!(checked > 30_000, "{after_update}");
-
-    // The same with the default --adjust qlib: the collector's invariants hold through pyqlib.
-    w.cmd("qlib-bin")
-        .args(["all", "-o", "adjusted", "early.ndjson"])
-        .succeeds();
-    let after_all = qlib_adjusted_check(&w, "adjusted", &["early.ndjson"]);
-    assert!(after_all.ends_with(" 0 mismatches"), "{after_all}");
-    w.cmd("qlib-bin")
-        .args(["update", "-o", "adjusted", "late.ndjson"])
-        .succeeds();
-    let after_update = qlib_adjusted_check(&w, "adjusted", &["early.ndjson", "late.ndjson"]);
-    assert!(after_update.ends_with(" 0 mismatches"), "{after_update}");
-    let checked: u64 = after_update
-        .split_whitespace()
-        .nth(2)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    assert!(checked > 30_000, "{after_update}");
+    // As given, and with the default --adjust qlib (the collector's invariants).
+    type Check = fn(&WorkDir, &str, &[&str]) -> u64;
+    for (adjust, check) in [("none", qlib_check as Check), ("qlib", qlib_adjusted_check)] {
+        w.cmd("qlib-bin")
+            .args(["all", "--adjust", adjust, "-o", adjust, "early.ndjson"])
+            .succeeds();
+        check(&w, adjust, &["early.ndjson"]);
+        w.cmd("qlib-bin")
+            .args(["update", "-o", adjust, "late.ndjson"])
+            .succeeds();
+        let checked = check(&w, adjust, &["early.ndjson", "late.ndjson"]);
+        assert!(checked > 30_000, "{adjust}: {checked}");
+    }
 }
 
 /// Bars as JSON values, and the symbols and dates they hold (sorted).
