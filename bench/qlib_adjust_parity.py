@@ -4,8 +4,9 @@ collector makes of the same bars.
 
 For each symbol of the bars (Bar NDJSON; a date's newest source_ts wins, as in the lake), run
 Qlib's `YahooNormalize1d.normalize` (scripts/data_collector/yahoo/collector.py of a Qlib
-source tree, imported as is) on `date symbol open high low close volume adjclose`, without a
-benchmark calendar, and read the store back through pyqlib (`D.features`). Every value of
+source tree, imported as is) on `date symbol open high low close volume adjclose`, with the
+store's calendar as its benchmark calendar, and read the store back through pyqlib
+(`D.features`). Every value of
 open high low close volume factor adjclose change is compared as float32, the precision Qlib
 stores (dump_bin writes `astype("<f")`). Prints `adjust parity: N values checked, M
 mismatches (largest relative difference R)`; exit 0 only when M == 0.
@@ -49,9 +50,14 @@ def main() -> int:
     import qlib  # noqa: E402
     from qlib.data import D  # noqa: E402
 
+    qlib.init(provider_uri=args.qlib_dir, region="us", kernels=1)
+    # The store's calendar stands for the collector's benchmark calendar (^GSPC's days): a
+    # symbol's missing days become rows of NaN, with the factor carried forward.
+    calendar = list(D.calendar(freq="day"))
+
     class Normalize(collector.YahooNormalize1d):
         def _get_calendar_list(self):
-            return None
+            return calendar
 
     normalize = Normalize(date_field_name="date", symbol_field_name="symbol")
     rows = [json.loads(line) for line in open(args.bars) if line.strip()]
@@ -63,7 +69,6 @@ def main() -> int:
     for c in ["open", "high", "low", "close", "adjclose", "volume"]:
         bars[c] = pd.to_numeric(bars[c], errors="coerce").astype("float64")
 
-    qlib.init(provider_uri=args.qlib_dir, region="us", kernels=1)
     checked = mismatches = 0
     worst = 0.0
     sub = args.symbol_sub.split("=") if args.symbol_sub else None

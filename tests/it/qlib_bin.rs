@@ -629,6 +629,30 @@ fn values_a_killed_update_wrote_past_the_calendar_are_cut_before_the_next() {
     assert_eq!(tree(&w.join("q"))[victim_rel], before[victim_rel]);
     assert!(!w.join("q/.tickerlake/update-under-way").exists());
     assert!(!w.join("q/calendars/.day.txt.Ab12Cd.tmp").exists());
+
+    // A run killed while it rewrote a symbol whole: the symbol may be in either version, so it
+    // waits for its whole history.
+    std::fs::write(
+        w.join("q/.tickerlake/update-under-way"),
+        format!("{{\"rewritten\":[\"{}\"]}}", syms[2]),
+    )
+    .unwrap();
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "q", "next.ndjson"])
+        .fails_with(1)
+        .stderr_contains(&format!(
+            "1 symbol(s) wait for their whole history ({})",
+            syms[2]
+        ));
+    let state: serde_json::Value =
+        serde_json::from_str(&w.read("q/.tickerlake/adjust.json")).unwrap();
+    assert_eq!(state["waiting"][0], syms[2].as_str());
+    assert!(state["symbols"].get(&syms[2]).is_none());
+    // Its whole history brings it back.
+    w.cmd("qlib-bin")
+        .args(["update", "-o", "q"])
+        .arg(&bars)
+        .succeeds();
 }
 
 /// pyqlib itself reading the store, checked against the bars by `script`; returns the number
@@ -980,6 +1004,40 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
         adj("nightly")[1],
         floats(&before[&format!("features/{}/adjclose.day.bin", hit.to_lowercase())])[1]
     );
+
+    // A lake that does not reach back to the symbol's first stored day cannot rewrite it: the
+    // symbol waits (exit 1), the rest is updated.
+    w.write(
+        "recent.ndjson",
+        ndjson_of(
+            rows.iter()
+                .filter(|r| date(r) >= dates[50] && date(r) < cut),
+        ),
+    );
+    w.cmd("to-parquet")
+        .args(["--lake", "short", "recent.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "longer", "early.ndjson"])
+        .succeeds();
+    w.write(
+        "recent_restated.ndjson",
+        ndjson_of(restated.iter().filter(|r| date(r) >= dates[50])),
+    );
+    w.cmd("to-parquet")
+        .args(["--lake", "short", "recent_restated.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args([
+            "update",
+            "--lake",
+            "short",
+            "--since-watermark",
+            "-o",
+            "longer",
+        ])
+        .fails_with(1)
+        .stderr_contains(&format!("{hit}: its history starts on {}", dates[50]));
 }
 
 #[test]

@@ -105,7 +105,9 @@ pub fn adjust(rows: &[RawRow], carry: Option<&Carry>, fields: &[String]) -> (Vec
     }
 
     // The factor, forward-filled; a symbol that never had an adjusted close has factor 1.
-    let no_adjclose = carry.is_none_or(|c| c.f.is_none()) && adjclose.iter().all(|a| a.is_nan());
+    // Decided on the rows as given (the collector: whether the column exists), not the masked ones.
+    let no_adjclose =
+        carry.is_none_or(|c| c.f.is_none()) && rows.iter().all(|r| r.adjclose.is_nan());
     let mut last_f = carry.and_then(|c| c.f).unwrap_or(f64::NAN);
     let mut factor = Vec::with_capacity(n);
     for k in 0..n {

@@ -284,7 +284,8 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         .try_for_each(|(name, inst)| -> Result<(), Error> {
             let dir = store::feature_dir(name);
             for (field, values) in fields.iter().zip(&inst.values) {
-                let bytes = store::bin_bytes(&calendar, &inst.dates, values)
+                let carry_gaps = adjust == Adjust::Qlib && field == "factor";
+                let bytes = store::bin_bytes(&calendar, &inst.dates, values, carry_gaps)
                     .map_err(|e| Error::Data(format!("{name}: {e}")))?;
                 staging.write(&format!("features/{dir}/{field}.day.bin"), &bytes)?;
             }

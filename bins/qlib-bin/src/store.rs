@@ -73,8 +73,14 @@ pub fn feature_dir(name: &str) -> String {
 }
 
 /// One `.bin` file: float32 start index, then one float32 per calendar day from the
-/// instrument's first date to its last, NaN where it has no value.
-pub fn bin_bytes(calendar: &[i32], dates: &[i32], values: &[f32]) -> Result<Vec<u8>, String> {
+/// instrument's first date to its last, NaN where it has no value — or, with `carry_gaps`, the
+/// value of the day before (what Qlib's collector gives `$factor` on a day without a row).
+pub fn bin_bytes(
+    calendar: &[i32],
+    dates: &[i32],
+    values: &[f32],
+    carry_gaps: bool,
+) -> Result<Vec<u8>, String> {
     let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
         return Ok(Vec::new());
     };
@@ -87,14 +93,18 @@ pub fn bin_bytes(calendar: &[i32], dates: &[i32], values: &[f32]) -> Result<Vec<
     let mut out = Vec::with_capacity(4 * (end - start + 2));
     out.extend_from_slice(&(start as f32).to_le_bytes());
     let mut k = 0;
+    let mut last = f32::NAN;
     for day in &calendar[start..=end] {
         // Dates are a subset of the calendar, in order: walk both.
         let v = if dates.get(k) == Some(day) {
             k += 1;
             values[k - 1]
+        } else if carry_gaps {
+            last
         } else {
             f32::NAN
         };
+        last = v;
         out.extend_from_slice(&v.to_le_bytes());
     }
     if k != dates.len() {
@@ -514,7 +524,7 @@ fn sync_each(dir: &Path) -> Result<(), Error> {
 /// Swaps two directories in one step (renameat2 RENAME_EXCHANGE): a reader sees the old store
 /// or the new one, never neither.
 #[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
+pub(crate) fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
     rustix::fs::renameat_with(
         rustix::fs::CWD,
         a,
@@ -527,7 +537,7 @@ fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
 
 /// Without an exchange: the old store is moved aside, the new one in, for a moment neither.
 #[cfg(not(target_os = "linux"))]
-fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
+pub(crate) fn exchange(a: &Path, b: &Path) -> Result<(), Error> {
     let aside = a.with_extension("old");
     fs::rename(b, &aside).map_err(|e| io_err(b, e))?;
     fs::rename(a, b).map_err(|e| io_err(b, e))?;
@@ -564,7 +574,7 @@ mod tests {
     #[test]
     fn bin_layout_start_index_then_values_with_nan_gaps() {
         let calendar = [10, 11, 12, 13, 14];
-        let b = bin_bytes(&calendar, &[11, 13, 14], &[1.0, 3.0, 4.0]).unwrap();
+        let b = bin_bytes(&calendar, &[11, 13, 14], &[1.0, 3.0, 4.0], false).unwrap();
         let f: Vec<f32> = b
             .chunks(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -578,6 +588,12 @@ mod tests {
             &[0x00, 0x00, 0xC0, 0x7F],
             "NaN as dump_bin writes it"
         );
-        assert!(bin_bytes(&calendar, &[15], &[1.0]).is_err());
+        assert!(bin_bytes(&calendar, &[15], &[1.0], false).is_err());
+        let filled = bin_bytes(&calendar, &[11, 13, 14], &[1.0, 3.0, 4.0], true).unwrap();
+        assert_eq!(
+            &filled[8..12],
+            &1.0f32.to_le_bytes(),
+            "the gap carries the day before"
+        );
     }
 }

@@ -50,8 +50,16 @@ enum Write {
         from: usize,
         values: Vec<f32>,
     },
-    /// A new or rewritten file, written beside and renamed in.
+    /// A new file (a new symbol's, or a new field's), written beside and renamed in.
     Whole { path: PathBuf, bytes: Vec<u8> },
+    /// A symbol's files rewritten together: its directory is built beside (with links to the
+    /// files it keeps) and swapped in at once, so a reader never sees fields of two versions.
+    Symbol {
+        name: String,
+        dir: PathBuf,
+        /// (file name, bytes).
+        files: Vec<(String, Vec<u8>)>,
+    },
 }
 
 /// What one symbol's update writes and found.
@@ -78,12 +86,23 @@ struct Outcome {
 struct Context<'a> {
     dir: &'a Path,
     fields: &'a [String],
+    /// The fields a whole-history rewrite writes: this run's, and the store's other adjusted
+    /// ones (left alone they would keep the old scale).
+    rewrite_fields: &'a [String],
     /// The calendar after the update.
     calendar: &'a [i32],
     /// The length of the calendar on disk: what readers see.
     committed: usize,
     adjust: Adjust,
     rewrite_changed: bool,
+}
+
+impl Context<'_> {
+    /// Whether a day without a row carries the day before's value (`$factor` under
+    /// `--adjust qlib`, as Qlib's collector forward-fills it over its calendar) or is NaN.
+    fn carries_gaps(&self, field: &str) -> bool {
+        self.adjust == Adjust::Qlib && field == "factor"
+    }
 }
 
 /// A feature file as the committed calendar sees it.
@@ -178,6 +197,11 @@ fn plan(
         Adjust::Qlib => {
             // Rows up to the state's date are only compared with the store, adjusted from a
             // state recovered from it; the rows after continue the saved state exactly.
+            // The saved state is trusted only where the files end on its day (a killed run may
+            // have left them ahead of it).
+            let end = stored.iter().flatten().map(StoredFile::end).max();
+            let end_date = end.and_then(|e| e.checked_sub(1)).map(|e| cx.calendar[e]);
+            let carry = carry.filter(|c| end_date == Some(c.date));
             let seen = carry.map_or(0, |c| inst.dates.partition_point(|d| *d <= c.date));
             let (old_rows, new_rows) = inst.raw.split_at(seen);
             let recovered = if old_rows.is_empty() && carry.is_some() {
@@ -258,7 +282,7 @@ fn plan(
             Adjust::Qlib => {}
             Adjust::None if cx.rewrite_changed => {
                 drop(stored);
-                return merge_whole(cx, &paths, &idx, &values, out);
+                return merge_whole(cx, name, &paths, &idx, &values, out);
             }
             Adjust::None => {}
         }
@@ -280,8 +304,23 @@ fn plan(
                     continue;
                 };
                 let mut tail = vec![f32::NAN; last + 1 - s.end()];
+                let mut filled = vec![false; tail.len()];
                 for (i, v) in &new {
                     tail[i - s.end()] = *v;
+                    filled[i - s.end()] = true;
+                }
+                if cx.carries_gaps(&cx.fields[f]) {
+                    // The days between carry the value before them, from the stored last one.
+                    let mut prev = match s.end().checked_sub(1) {
+                        Some(e) if e >= s.start && s.len > 0 => s.values(e, e + 1, &paths[f])?[0],
+                        _ => f32::NAN,
+                    };
+                    for (v, row) in tail.iter_mut().zip(&filled) {
+                        if !row {
+                            *v = prev;
+                        }
+                        prev = *v;
+                    }
                 }
                 out.appended += new.len() as u64;
                 record_span(&mut out, s.start, last + 1 - s.start);
@@ -300,6 +339,18 @@ fn plan(
                 let mut vals = vec![f32::NAN; hi - lo + 1];
                 for (k, &i) in idx.iter().enumerate() {
                     vals[i - lo] = given[k];
+                }
+                if cx.carries_gaps(&cx.fields[f]) {
+                    let mut at = idx.iter().peekable();
+                    let mut prev = f32::NAN;
+                    for (p, v) in vals.iter_mut().enumerate() {
+                        if at.peek() == Some(&&(lo + p)) {
+                            at.next();
+                        } else {
+                            *v = prev;
+                        }
+                        prev = *v;
+                    }
                 }
                 out.appended += idx.len() as u64;
                 record_span(&mut out, lo, vals.len());
@@ -333,12 +384,14 @@ fn note_change(
 /// ranges, each file rewritten whole.
 fn merge_whole(
     cx: &Context<'_>,
+    name: &str,
     paths: &[PathBuf],
     idx: &[usize],
     values: &[Vec<f32>],
     mut out: Outcome,
 ) -> Result<Outcome, Error> {
     out.rewritten = true;
+    let mut files = Vec::with_capacity(paths.len());
     for (f, path) in paths.iter().enumerate() {
         let stored = store::read_bin(path)?.map(|(start, mut vals)| {
             vals.truncate(cx.committed.saturating_sub(start));
@@ -364,32 +417,43 @@ fn merge_whole(
         }
         out.appended += idx.len() as u64;
         record_span(&mut out, lo, merged.len());
-        out.writes.push(Write::Whole {
-            path: path.clone(),
-            bytes: store::bin_from(lo, &merged),
-        });
+        files.push((file_name(path), store::bin_from(lo, &merged)));
     }
+    out.writes.push(Write::Symbol {
+        name: name.to_string(),
+        dir: cx.dir.join("features").join(store::feature_dir(name)),
+        files,
+    });
     Ok(out)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `--adjust qlib`, a symbol rewritten from its whole history: every field file anew.
 fn plan_history(cx: &Context<'_>, name: &str, inst: &Instrument) -> Result<Outcome, Error> {
     let feature_dir = cx.dir.join("features").join(store::feature_dir(name));
-    let (values, carry) = adjust::adjust(&inst.raw, None, cx.fields);
+    let (values, carry) = adjust::adjust(&inst.raw, None, cx.rewrite_fields);
     let mut out = Outcome {
         rewritten: true,
         carry: Some(carry),
         ..Outcome::default()
     };
-    for (field, vals) in cx.fields.iter().zip(&values) {
-        let bytes = store::bin_bytes(cx.calendar, &inst.dates, vals)
+    let mut files = Vec::with_capacity(cx.rewrite_fields.len());
+    for (field, vals) in cx.rewrite_fields.iter().zip(&values) {
+        let bytes = store::bin_bytes(cx.calendar, &inst.dates, vals, cx.carries_gaps(field))
             .map_err(|e| Error::Data(format!("{name}: {e}")))?;
-        out.writes.push(Write::Whole {
-            path: feature_dir.join(format!("{field}.day.bin")),
-            bytes,
-        });
+        files.push((format!("{field}.day.bin"), bytes));
         out.appended += vals.len() as u64;
     }
+    out.writes.push(Write::Symbol {
+        name: name.to_string(),
+        dir: feature_dir,
+        files,
+    });
     let pos = |d: Option<&i32>| d.and_then(|d| cx.calendar.binary_search(d).ok());
     if let (Some(a), Some(b)) = (pos(inst.dates.first()), pos(inst.dates.last())) {
         out.span = Some((a, b));
@@ -400,7 +464,8 @@ fn plan_history(cx: &Context<'_>, name: &str, inst: &Instrument) -> Result<Outco
 /// The state of a symbol's adjusted series right before calendar position `first` (or at its
 /// end), from the store: the last close is `$close / $factor`, the factor `$factor × C0`, and
 /// C0 — when the adjustment state does not have it (a store Qlib's collector wrote) —
-/// `$adjclose / $close`. `None` for a symbol the store does not have.
+/// `$adjclose / $close`. Float32 precision: used for the rows an update only compares, or when
+/// the saved state does not match the files. `None` for a symbol the store does not have.
 fn recover_carry(
     cx: &Context<'_>,
     name: &str,
@@ -423,44 +488,58 @@ fn recover_carry(
              the store has no such files for it (qlib-bin all --force rebuilds the store)"
         )));
     };
-    // The last day with a close and a factor before `first`, within the last 64 days.
+    let adj = file("adjclose");
     let hi = first
         .unwrap_or(usize::MAX)
         .min(close.end())
         .min(factor.end());
-    let lo = hi.saturating_sub(64).max(close.start).max(factor.start);
-    if lo >= hi {
-        return Ok(carry.copied());
-    }
-    let closes = close.values(lo, hi, close_path)?;
-    let factors = factor.values(lo, hi, factor_path)?;
-    let Some(k) = (0..closes.len())
-        .rev()
-        .find(|&k| closes[k].is_finite() && factors[k].is_finite() && factors[k] != 0.0)
-    else {
-        return Ok(carry.copied());
-    };
-    let c0 = match carry.and_then(|c| c.c0) {
-        Some(c0) => c0,
-        None => {
-            let Some((adj, adj_path)) = file("adjclose") else {
-                return Err(Error::Data(format!(
-                    "{name}: the store has no adjustment state for it and no $adjclose to \
-                     recover its scale from (qlib-bin all --force rebuilds the store)"
-                )));
-            };
-            let i = lo + k;
-            if i < adj.start || i >= adj.end() {
-                return Ok(carry.copied());
-            }
-            f64::from(adj.values(i, i + 1, adj_path)?[0]) / f64::from(closes[k])
+    let start = close.start.max(factor.start);
+    // The last 64 days first (the usual case: the day before), then the whole series.
+    for lo in [hi.saturating_sub(64).max(start), start] {
+        if lo >= hi {
+            break;
         }
-    };
+        let closes = close.values(lo, hi, close_path)?;
+        let factors = factor.values(lo, hi, factor_path)?;
+        let valid =
+            |k: &usize| closes[*k].is_finite() && factors[*k].is_finite() && factors[*k] != 0.0;
+        let Some(k) = (0..closes.len()).rev().find(valid) else {
+            continue;
+        };
+        let c0 = match carry.and_then(|c| c.c0) {
+            Some(c0) => c0,
+            None => {
+                // The scale from a day with an adjusted close: $adjclose / $close.
+                let Some((adj, adj_path)) = adj.filter(|(a, _)| a.start <= lo && a.end() >= hi)
+                else {
+                    return Err(Error::Data(format!(
+                        "{name}: the store has no adjustment state for it and no $adjclose to \
+                         recover its scale from (qlib-bin all --force rebuilds the store)"
+                    )));
+                };
+                let adjs = adj.values(lo, hi, adj_path)?;
+                match (0..=k)
+                    .rev()
+                    .find(|&j| adjs[j].is_finite() && closes[j].is_finite())
+                {
+                    Some(j) => f64::from(adjs[j]) / f64::from(closes[j]),
+                    None => continue,
+                }
+            }
+        };
+        return Ok(Some(Carry {
+            date: cx.calendar[lo + k],
+            c0: Some(c0),
+            close: Some(f64::from(closes[k]) / f64::from(factors[k])),
+            f: Some(f64::from(factors[k]) * c0),
+        }));
+    }
+    // Nothing valid before `first`: the series goes on from its scale alone.
     Ok(Some(Carry {
-        date: cx.calendar[lo + k],
-        c0: Some(c0),
-        close: Some(f64::from(closes[k]) / f64::from(factors[k])),
-        f: Some(f64::from(factors[k]) * c0),
+        date: hi.checked_sub(1).map_or(i32::MIN, |i| cx.calendar[i]),
+        c0: carry.and_then(|c| c.c0),
+        close: None,
+        f: None,
     }))
 }
 
@@ -553,9 +632,22 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         Adjust::Qlib => AdjustState::load(dir)?,
         Adjust::None => AdjustState::default(),
     };
+    let mut all_fields = watermark.map(|w| w.fields).unwrap_or_default();
+    for f in &fields {
+        if !all_fields.contains(f) {
+            all_fields.push(f.clone());
+        }
+    }
+    let mut rewrite_fields = fields.clone();
+    for f in &all_fields {
+        if adjust::FIELDS.contains(&f.as_str()) && !rewrite_fields.contains(f) {
+            rewrite_fields.push(f.clone());
+        }
+    }
     let cx = Context {
         dir,
         fields: &fields,
+        rewrite_fields: &rewrite_fields,
         calendar: &calendar,
         committed: old_calendar.len(),
         adjust,
@@ -604,12 +696,6 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         let path = dir.join(store::ADJUST_STATE);
         tickerlake::atomic::write_atomic(&path, &state.to_json()?)
             .map_err(|e| write_err(&path, e))?;
-    }
-    let mut all_fields = watermark.map(|w| w.fields).unwrap_or_default();
-    for f in &fields {
-        if !all_fields.contains(f) {
-            all_fields.push(f.clone());
-        }
     }
     let mark = Watermark::of(&calendar, lines.len(), &all_fields, &args.input, adjust);
     let path = dir.join(store::WATERMARK);
@@ -704,7 +790,8 @@ fn rewrite_restated(
             _ => false,
         };
         if whole {
-            outcomes[k] = plan_history(cx, name, inst)?;
+            let first = first_stored.get(name.as_str()).copied();
+            outcomes[k] = history_outcome(cx, name, Some(inst), first)?;
         } else {
             from_lake.push(k);
         }
@@ -727,7 +814,6 @@ fn rewrite_restated(
         .iter()
         .map(|&k| named[k].1.symbol.clone())
         .collect();
-    input.from = None;
     let (_, history) = crate::read_input(&input, config, None, Shape::Raw)?;
     let mut by_name: HashMap<String, Instrument> = HashMap::new();
     for inst in history {
@@ -739,18 +825,8 @@ fn rewrite_restated(
         .par_iter()
         .map(|&k| {
             let name = &named[k].0;
-            match by_name.get(name) {
-                Some(inst) => Ok((k, plan_history(cx, name, inst)?)),
-                // Not in the lake any more: it waits like a symbol without a lake.
-                None => Ok((
-                    k,
-                    Outcome {
-                        restated: true,
-                        waiting: true,
-                        ..Outcome::default()
-                    },
-                )),
-            }
+            let first = first_stored.get(name.as_str()).copied();
+            Ok((k, history_outcome(cx, name, by_name.get(name), first)?))
         })
         .collect::<Result<_, Error>>()?;
     for (k, o) in planned {
@@ -759,8 +835,69 @@ fn rewrite_restated(
     Ok(())
 }
 
-/// Writes the feature files: tails in place, whole files beside and renamed in, one flush
-/// before the renames and one after, under the marker that a next run cleans up after.
+/// A restated symbol rewritten from `history` — when it reaches back to the symbol's first
+/// stored day and every day of it is on the calendar — or else left waiting.
+fn history_outcome(
+    cx: &Context<'_>,
+    name: &str,
+    history: Option<&Instrument>,
+    first_stored: Option<i32>,
+) -> Result<Outcome, Error> {
+    let waiting = |why: String| {
+        tracing::warn!("{name}: {why}");
+        Ok(Outcome {
+            restated: true,
+            waiting: true,
+            ..Outcome::default()
+        })
+    };
+    let Some(history) = history else {
+        return waiting("no history to rewrite it from".into());
+    };
+    // Days before the store's calendar are not part of the store.
+    let from = cx.calendar.first().copied().unwrap_or(i32::MIN);
+    let skip = history.dates.partition_point(|d| *d < from);
+    let trimmed = Instrument {
+        symbol: history.symbol.clone(),
+        dates: history.dates[skip..].to_vec(),
+        values: Vec::new(),
+        raw: history.raw[skip..].to_vec(),
+        carry: None,
+    };
+    match (trimmed.dates.first(), first_stored) {
+        (Some(d), Some(f)) if *d > f => {
+            return waiting(format!(
+                "its history starts on {}, after its first stored day {}: not rewritten from it",
+                day_text(*d),
+                day_text(f)
+            ));
+        }
+        (None, _) => return waiting("no history to rewrite it from".into()),
+        _ => {}
+    }
+    if let Some(d) = trimmed
+        .dates
+        .iter()
+        .find(|d| cx.calendar.binary_search(d).is_err())
+    {
+        return waiting(format!(
+            "its history has a bar on {}, a day the store's calendar does not have \
+             (qlib-bin all --force rebuilds the calendar)",
+            day_text(*d)
+        ));
+    }
+    plan_history(cx, name, &trimmed)
+}
+
+/// What the marker of an update under way says: the symbols it rewrites whole.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct UnderWay {
+    rewritten: Vec<String>,
+}
+
+/// Writes the feature files: tails in place, new files beside and renamed in, rewritten
+/// symbols' directories built beside and swapped in; one flush before the renames and one
+/// after, under the marker that a next run cleans up after.
 fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
     let writes: Vec<&Write> = outcomes.iter().flat_map(|o| &o.writes).collect();
     if writes.is_empty() {
@@ -770,7 +907,17 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
     if let Some(p) = marker.parent() {
         fs::create_dir_all(p).map_err(|e| write_err(p, e))?;
     }
-    tickerlake::atomic::write_atomic(&marker, b"").map_err(|e| write_err(&marker, e))?;
+    let under_way = UnderWay {
+        rewritten: writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Symbol { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect(),
+    };
+    let json = serde_json::to_vec(&under_way).map_err(|e| Error::Data(e.to_string()))?;
+    tickerlake::atomic::write_atomic(&marker, &json).map_err(|e| write_err(&marker, e))?;
     let temp_dir = dir.join(TEMP_DIR);
     fs::create_dir_all(&temp_dir).map_err(|e| write_err(&temp_dir, e))?;
     // The directories of new symbols, each once.
@@ -778,13 +925,13 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
         .iter()
         .filter_map(|w| match w {
             Write::Whole { path, .. } => path.parent(),
-            Write::Tail { .. } => None,
+            _ => None,
         })
         .collect();
     parents
         .par_iter()
         .try_for_each(|d| fs::create_dir_all(d).map_err(|e| write_err(d, e)))?;
-    let temp_of = |k: usize| temp_dir.join(format!("{k}.bin"));
+    let temp_of = |k: usize| temp_dir.join(format!("{k}"));
     writes
         .par_iter()
         .enumerate()
@@ -799,9 +946,10 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
                 let temp = temp_of(k);
                 fs::write(&temp, bytes).map_err(|e| write_err(&temp, e))
             }
+            Write::Symbol { dir, files, .. } => build_symbol_dir(&temp_of(k), dir, files),
         })?;
     store::sync_tree_of(dir)?;
-    if !parents.is_empty() {
+    if writes.iter().any(|w| !matches!(w, Write::Tail { .. })) {
         writes
             .par_iter()
             .enumerate()
@@ -809,11 +957,52 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
                 Write::Whole { path, .. } => {
                     fs::rename(temp_of(k), path).map_err(|e| write_err(path, e))
                 }
+                Write::Symbol { dir, .. } => swap_symbol_dir(&temp_of(k), dir),
                 Write::Tail { .. } => Ok(()),
             })?;
         store::sync_tree_of(dir)?;
     }
     Ok(())
+}
+
+/// A rewritten symbol's new directory at `temp`: its new files, and links to the files of
+/// `dir` it keeps (fields this run does not write).
+fn build_symbol_dir(temp: &Path, dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+    fs::create_dir(temp).map_err(|e| write_err(temp, e))?;
+    for (name, bytes) in files {
+        let path = temp.join(name);
+        fs::write(&path, bytes).map_err(|e| write_err(&path, e))?;
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(read_err(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| read_err(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if files.iter().any(|(n, _)| *n == name) || !entry.path().is_file() {
+            continue;
+        }
+        let target = temp.join(&name);
+        if fs::hard_link(entry.path(), &target).is_err() {
+            fs::copy(entry.path(), &target).map_err(|e| write_err(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts a rewritten symbol's directory in place in one step (the old one goes).
+fn swap_symbol_dir(temp: &Path, dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        store::exchange(temp, dir)?;
+        fs::remove_dir_all(temp).map_err(|e| write_err(temp, e))
+    } else {
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|e| write_err(parent, e))?;
+        }
+        fs::rename(temp, dir).map_err(|e| write_err(dir, e))
+    }
 }
 
 /// Writes `values` at calendar position `from` of a file starting at `start`, and cuts off
@@ -838,8 +1027,24 @@ fn write_tail(path: &Path, start: usize, from: usize, values: &[f32]) -> Result<
 }
 
 /// After a killed update: every feature file cut back to the calendar on disk (what the killed
-/// run wrote past it is not part of the store), its temporary files removed.
+/// run wrote past it is not part of the store), its temporary files removed. A symbol it was
+/// rewriting whole may be in its new version or its old, and its saved state in either: it
+/// waits for its whole history (`--adjust qlib`), as a restated symbol does.
 fn finish_interrupted(dir: &Path) -> Result<(), Error> {
+    let under_way: UnderWay = fs::read(dir.join(UNDER_WAY))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if !under_way.rewritten.is_empty() && dir.join(store::ADJUST_STATE).exists() {
+        let mut state = AdjustState::load(dir)?;
+        for name in &under_way.rewritten {
+            state.symbols.remove(name);
+            state.waiting.insert(name.clone());
+        }
+        let path = dir.join(store::ADJUST_STATE);
+        tickerlake::atomic::write_atomic(&path, &state.to_json()?)
+            .map_err(|e| write_err(&path, e))?;
+    }
     let calendar = store::read_calendar(dir)?;
     let features = dir.join("features");
     let dirs: Vec<PathBuf> = match fs::read_dir(&features) {
