@@ -240,8 +240,8 @@ fn plan(
             inside.iter().map(|p| p.1).filter(|i| *i >= s.start).min(),
             inside.iter().map(|p| p.1).max(),
         ) else {
-            // Only rows before the file's start: all changed.
-            price_changed |= !inside.is_empty() && field != "volume";
+            // Only rows before the file's start: all changed (history the store never had,
+            // not a restatement of what it has).
             for (k, i) in inside {
                 note_change(
                     &mut out,
@@ -264,7 +264,8 @@ fn plan(
                 Adjust::Qlib => i >= s.start && close_enough(was, given),
             };
             if !equal {
-                price_changed |= field != "volume";
+                // A stored price that moved (a NaN that got a value is a revision of the day).
+                price_changed |= field != "volume" && was.is_finite();
                 note_change(&mut out, &mut changed_dates, cx, i, field, was, given);
             }
         }
@@ -272,9 +273,10 @@ fn plan(
     out.changed_rows = changed_dates.len() as u64;
     if out.changed_rows > 0 {
         match cx.adjust {
-            // A price that moved is a restated history (a split or a dividend changes every
-            // earlier adjusted price); a volume alone is a revision of that day (Yahoo's last
-            // day's volume grows after the close), reported like any other.
+            // A stored price that moved is a restated history (a split or a dividend changes
+            // every earlier adjusted price); a volume alone, or a day that had no price, is a
+            // revision of that day (Yahoo's last day's volume grows after the close), reported
+            // like any other.
             Adjust::Qlib if price_changed || cx.rewrite_changed => {
                 out.restated = true;
                 return Ok(out);
