@@ -12,12 +12,14 @@
 //! from its whole history (the input's, or the lake's), never chain-linked onto stale values.
 //!
 //! Safety. The calendar is the commit point: Qlib reads a feature file only over the calendar,
-//! so values past the calendar's end are invisible. New days are written in place past the old
-//! calendar's end (a few bytes per file instead of a copy of the file), whole files beside and
-//! renamed in; one flush; then the calendar, `all.txt`, the adjustment state and the watermark,
-//! each replaced atomically. A marker file says an update is under way: the next run cuts every
-//! file back to the calendar before it starts, so what a killed run wrote past it is gone, and
-//! a second update with the same input completes the first.
+//! so values past the calendar's end are invisible. A marker file goes up first. New days are
+//! appended in place past the old calendar's end while each symbol is planned (one open per
+//! file, a few bytes written instead of a copy of the file); new files are written beside and
+//! renamed in, rewritten symbols' directories swapped in whole; one flush; then the calendar,
+//! `all.txt`, the adjustment state and the watermark, each replaced atomically; the marker
+//! comes down. A run that finds the marker cuts every file back to the calendar before it
+//! starts, so what a killed run wrote past it is gone, and a second update with the same input
+//! completes the first.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -39,17 +41,10 @@ const UNDER_WAY: &str = ".tickerlake/update-under-way";
 /// Whole files are written here, then renamed into `features/`.
 const TEMP_DIR: &str = ".tickerlake/tmp";
 
-/// One write into `features/`.
+/// A write into `features/` made after every symbol is planned (appends are made while
+/// planning, in place past the committed calendar).
 #[derive(Debug)]
 enum Write {
-    /// `values` from calendar position `from` on, into the file whose start index is `start`
-    /// (in place: past the committed calendar nothing is visible).
-    Tail {
-        path: PathBuf,
-        start: usize,
-        from: usize,
-        values: Vec<f32>,
-    },
     /// A new file (a new symbol's, or a new field's), written beside and renamed in.
     Whole { path: PathBuf, bytes: Vec<u8> },
     /// A symbol's files rewritten together: its directory is built beside (with links to the
@@ -66,6 +61,8 @@ enum Write {
 #[derive(Debug, Default)]
 struct Outcome {
     writes: Vec<Write>,
+    /// Files appended to in place.
+    tails: u64,
     /// Calendar positions of the first and last stored value after the update.
     span: Option<(usize, usize)>,
     appended: u64,
@@ -108,6 +105,8 @@ impl Context<'_> {
 /// A feature file as the committed calendar sees it.
 struct StoredFile {
     file: File,
+    /// Bytes.
+    size: u64,
     start: usize,
     /// Values inside the committed calendar (a killed update may have left more).
     len: usize,
@@ -115,7 +114,8 @@ struct StoredFile {
 
 impl StoredFile {
     fn open(path: &Path, committed: usize) -> Result<Option<StoredFile>, Error> {
-        let file = match File::open(path) {
+        // Read and write: the new days are appended through the same handle.
+        let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(read_err(path, e)),
@@ -132,11 +132,32 @@ impl StoredFile {
         }
         let start = start as usize;
         let len = (((size - 4) / 4) as usize).min(committed.saturating_sub(start));
-        Ok(Some(StoredFile { file, start, len }))
+        Ok(Some(StoredFile {
+            file,
+            size,
+            start,
+            len,
+        }))
     }
 
     fn end(&self) -> usize {
         self.start + self.len
+    }
+
+    /// Writes `values` at calendar position `from` (past the committed calendar, where no reader
+    /// looks), and cuts off whatever a killed update left after them.
+    fn append(&self, from: usize, values: &[f32], path: &Path) -> Result<(), Error> {
+        let mut bytes = Vec::with_capacity(4 * values.len());
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let offset = 4 + 4 * (from - self.start) as u64;
+        write_at(&self.file, &bytes, offset).map_err(|e| write_err(path, e))?;
+        let end = offset + bytes.len() as u64;
+        if self.size > end {
+            self.file.set_len(end).map_err(|e| write_err(path, e))?;
+        }
+        Ok(())
     }
 
     /// The stored values at calendar positions `lo..hi` (inside the stored range).
@@ -326,12 +347,8 @@ fn plan(
                 }
                 out.appended += new.len() as u64;
                 record_span(&mut out, s.start, last + 1 - s.start);
-                out.writes.push(Write::Tail {
-                    path: paths[f].clone(),
-                    start: s.start,
-                    from: s.end(),
-                    values: tail,
-                });
+                s.append(s.end(), &tail, &paths[f])?;
+                out.tails += 1;
             }
             // A new symbol or a new field: its true start, gaps as NaN.
             None => {
@@ -655,6 +672,10 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         adjust,
         rewrite_changed: args.rewrite_changed,
     };
+    // Planning appends the new days in place: the marker goes up first.
+    if !named.is_empty() {
+        mark_under_way(dir, &UnderWay::default())?;
+    }
     let mut outcomes: Vec<Outcome> = named
         .par_iter()
         .map(|(name, inst)| {
@@ -724,13 +745,19 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         );
     }
     Ok(Summary {
-        symbols: outcomes.iter().filter(|o| !o.writes.is_empty()).count() as u64,
+        symbols: outcomes
+            .iter()
+            .filter(|o| o.tails > 0 || !o.writes.is_empty())
+            .count() as u64,
         new_symbols,
         fields,
         values: outcomes.iter().map(|o| o.appended).sum(),
         calendar_days: calendar.len() as u64,
         new_days: new_days.len() as u64,
-        files: outcomes.iter().map(|o| o.writes.len() as u64).sum(),
+        files: outcomes
+            .iter()
+            .map(|o| o.tails + o.writes.len() as u64)
+            .sum(),
         changed_rows,
         rewritten_symbols: outcomes.iter().filter(|o| o.rewritten).count() as u64,
         waiting_symbols: state.waiting.len() as u64,
@@ -891,6 +918,17 @@ fn history_outcome(
     plan_history(cx, name, &trimmed)
 }
 
+/// Puts up the marker of an update under way (before the first byte of a feature file is
+/// written).
+fn mark_under_way(dir: &Path, under_way: &UnderWay) -> Result<(), Error> {
+    let marker = dir.join(UNDER_WAY);
+    if let Some(p) = marker.parent() {
+        fs::create_dir_all(p).map_err(|e| write_err(p, e))?;
+    }
+    let json = serde_json::to_vec(under_way).map_err(|e| Error::Data(e.to_string()))?;
+    tickerlake::atomic::write_atomic(&marker, &json).map_err(|e| write_err(&marker, e))
+}
+
 /// What the marker of an update under way says: the symbols it rewrites whole.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct UnderWay {
@@ -903,11 +941,11 @@ struct UnderWay {
 fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
     let writes: Vec<&Write> = outcomes.iter().flat_map(|o| &o.writes).collect();
     if writes.is_empty() {
+        // The appends made while planning are durable before the calendar moves.
+        if outcomes.iter().any(|o| o.tails > 0) {
+            store::sync_tree_of(dir)?;
+        }
         return Ok(());
-    }
-    let marker = dir.join(UNDER_WAY);
-    if let Some(p) = marker.parent() {
-        fs::create_dir_all(p).map_err(|e| write_err(p, e))?;
     }
     let under_way = UnderWay {
         rewritten: writes
@@ -918,8 +956,7 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
             })
             .collect(),
     };
-    let json = serde_json::to_vec(&under_way).map_err(|e| Error::Data(e.to_string()))?;
-    tickerlake::atomic::write_atomic(&marker, &json).map_err(|e| write_err(&marker, e))?;
+    mark_under_way(dir, &under_way)?;
     let temp_dir = dir.join(TEMP_DIR);
     fs::create_dir_all(&temp_dir).map_err(|e| write_err(&temp_dir, e))?;
     // The directories of new symbols, each once.
@@ -927,7 +964,7 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
         .iter()
         .filter_map(|w| match w {
             Write::Whole { path, .. } => path.parent(),
-            _ => None,
+            Write::Symbol { .. } => None,
         })
         .collect();
     parents
@@ -938,12 +975,6 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
         .par_iter()
         .enumerate()
         .try_for_each(|(k, w)| match w {
-            Write::Tail {
-                path,
-                start,
-                from,
-                values,
-            } => write_tail(path, *start, *from, values),
             Write::Whole { bytes, .. } => {
                 let temp = temp_of(k);
                 fs::write(&temp, bytes).map_err(|e| write_err(&temp, e))
@@ -951,7 +982,7 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
             Write::Symbol { dir, files, .. } => build_symbol_dir(&temp_of(k), dir, files),
         })?;
     store::sync_tree_of(dir)?;
-    if writes.iter().any(|w| !matches!(w, Write::Tail { .. })) {
+    {
         writes
             .par_iter()
             .enumerate()
@@ -960,7 +991,6 @@ fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
                     fs::rename(temp_of(k), path).map_err(|e| write_err(path, e))
                 }
                 Write::Symbol { dir, .. } => swap_symbol_dir(&temp_of(k), dir),
-                Write::Tail { .. } => Ok(()),
             })?;
         store::sync_tree_of(dir)?;
     }
@@ -1005,27 +1035,6 @@ fn swap_symbol_dir(temp: &Path, dir: &Path) -> Result<(), Error> {
         }
         fs::rename(temp, dir).map_err(|e| write_err(dir, e))
     }
-}
-
-/// Writes `values` at calendar position `from` of a file starting at `start`, and cuts off
-/// whatever a killed update left after them.
-fn write_tail(path: &Path, start: usize, from: usize, values: &[f32]) -> Result<(), Error> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| write_err(path, e))?;
-    let mut bytes = Vec::with_capacity(4 * values.len());
-    for v in values {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    let offset = 4 + 4 * (from - start) as u64;
-    write_at(&file, &bytes, offset).map_err(|e| write_err(path, e))?;
-    let end = offset + bytes.len() as u64;
-    let size = file.metadata().map_err(|e| write_err(path, e))?.len();
-    if size > end {
-        file.set_len(end).map_err(|e| write_err(path, e))?;
-    }
-    Ok(())
 }
 
 /// After a killed update: every feature file cut back to the calendar on disk (what the killed
