@@ -273,15 +273,22 @@ def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -
     shutil.rmtree(base, ignore_errors=True)
     # Random tickers include NA, which pandas cannot read back from all.txt.
     subprocess.run([qbin, "all", early, "-o", base, "--na-tickers", "skip", "-q"], check=True)
-    walls_u, rss_u = [], []
-    for _ in range(a.repeat):
-        store = base + ".run"
-        shutil.rmtree(store, ignore_errors=True)
-        shutil.copytree(base, store)
-        os.sync()
-        w, m = run_once([qbin, "update", last, "-o", store, "--na-tickers", "skip", "-q"])
-        walls_u.append(w)
-        rss_u.append(m)
+
+    def updates(stored: str, args: list[str]) -> tuple[list[float], list[float]]:
+        """Times `qlib-bin update ARGS` on a fresh copy of `stored` each run (copied and synced
+        untimed)."""
+        walls, rss = [], []
+        for _ in range(a.repeat):
+            store = stored + ".run"
+            shutil.rmtree(store, ignore_errors=True)
+            shutil.copytree(stored, store)
+            os.sync()
+            w, m = run_once([qbin, "update", *args, "-o", store, "--na-tickers", "skip", "-q"])
+            walls.append(w)
+            rss.append(m)
+        return walls, rss
+
+    walls_u, rss_u = updates(base, [last])
     # The nightly path: the same day from the lake, from the store's watermark on (that day is
     # read again to see restatements).
     lake = base + ".lake"
@@ -292,15 +299,7 @@ def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -
     subprocess.run([tp, "--lake", lake, early, "-q"], check=True)
     subprocess.run([qbin, "all", "--lake", lake, "-o", lake_base, "--na-tickers", "skip", "-q"], check=True)
     subprocess.run([tp, "--lake", lake, last, "-q"], check=True)
-    walls_l, rss_l = [], []
-    for _ in range(a.repeat):
-        store = lake_base + ".run"
-        shutil.rmtree(store, ignore_errors=True)
-        shutil.copytree(lake_base, store)
-        os.sync()
-        w, m = run_once([qbin, "update", "--lake", lake, "--since-watermark", "-o", store, "--na-tickers", "skip", "-q"])
-        walls_l.append(w)
-        rss_l.append(m)
+    walls_l, rss_l = updates(lake_base, ["--lake", lake, "--since-watermark"])
     m = statistics.median(walls_u)
     ml = statistics.median(walls_l)
     lines += [f"## qlib-bin: one-day update of a {n_sym:,}-symbol store ({n_days - 1} days stored, 8 fields, --adjust qlib)", "",
