@@ -89,8 +89,9 @@ pub struct InputArgs {
     #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
     pub input_format: InputFormat,
 
-    /// Fields to write (comma-separated) [default: bars: qlib.fields in config.yaml, open
-    /// high low close volume factor adjclose; CSV: every column but date and symbol]
+    /// Fields to write (comma-separated) [default: qlib.fields in config.yaml, open high low
+    /// close volume factor adjclose change; CSV with --adjust none: every column but date and
+    /// symbol]
     #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
     pub fields: Vec<String>,
 
