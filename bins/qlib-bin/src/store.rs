@@ -322,33 +322,6 @@ pub fn read_instruments(dir: &Path) -> Result<Vec<(String, i32, i32)>, Error> {
     Ok(out)
 }
 
-/// A `.bin` file: its start index and values; `None` when there is no such file.
-pub fn read_bin(path: &Path) -> Result<Option<(usize, Vec<f32>)>, Error> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(open_err(path, e)),
-    };
-    if bytes.len() < 4 || bytes.len() % 4 != 0 {
-        return Err(Error::Data(format!(
-            "{}: {} bytes is not a float32 start index and values",
-            path.display(),
-            bytes.len()
-        )));
-    }
-    let mut floats = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-    let start = floats.next().unwrap_or(f32::NAN);
-    if !(start.is_finite() && start >= 0.0 && start.fract() == 0.0) {
-        return Err(Error::Data(format!(
-            "{}: start index {start}",
-            path.display()
-        )));
-    }
-    Ok(Some((start as usize, floats.collect())))
-}
-
 /// The bytes of a `.bin` file from its start index and values.
 pub fn bin_from(start: usize, values: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 * (values.len() + 1));

@@ -304,8 +304,7 @@ fn plan(
             }
             Adjust::Qlib => {}
             Adjust::None if cx.rewrite_changed => {
-                drop(stored);
-                return merge_whole(cx, name, &paths, &idx, &values, out);
+                return merge_whole(cx, name, &paths, &stored, &idx, &values, out);
             }
             Adjust::None => {}
         }
@@ -405,6 +404,7 @@ fn merge_whole(
     cx: &Context<'_>,
     name: &str,
     paths: &[PathBuf],
+    stored_files: &[Option<StoredFile>],
     idx: &[usize],
     values: &[Vec<f32>],
     mut out: Outcome,
@@ -412,10 +412,11 @@ fn merge_whole(
     out.rewritten = true;
     let mut files = Vec::with_capacity(paths.len());
     for (f, path) in paths.iter().enumerate() {
-        let stored = store::read_bin(path)?.map(|(start, mut vals)| {
-            vals.truncate(cx.committed.saturating_sub(start));
-            (start, vals)
-        });
+        // What the committed calendar sees of the file.
+        let stored = match &stored_files[f] {
+            Some(s) => Some((s.start, s.values(s.start, s.end(), path)?)),
+            None => None,
+        };
         let (lo, hi) = match &stored {
             Some((start, vals)) => (
                 idx.first().map_or(*start, |&i| i.min(*start)),
@@ -599,7 +600,7 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
                 "--adjust {}: the store was written with --adjust {} (values on another scale \
                  would be mixed in); qlib-bin all --force rebuilds it",
                 adjust_name(a),
-                adjust_name(s)
+                adjust_name(s),
             )));
         }
         (Some(a), _) => a,
@@ -765,11 +766,8 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
     })
 }
 
-fn adjust_name(a: Adjust) -> &'static str {
-    match a {
-        Adjust::Qlib => "qlib",
-        Adjust::None => "none",
-    }
+fn adjust_name(a: Adjust) -> String {
+    clap::ValueEnum::to_possible_value(&a).map_or_else(String::new, |v| v.get_name().to_string())
 }
 
 /// Rows dated inside the stored calendar on a day it lacks have no position.
