@@ -32,10 +32,10 @@ pub enum PriceType {
 }
 
 /// Digits after the point of `decimal(18,6)`.
-pub const SCALE: u8 = 6;
+pub const SCALE: u8 = tickerlake::records::PRICE_SCALE;
 /// Total digits of `decimal(18,6)`.
 pub const PRECISION: u8 = 18;
-const MAX_UNITS: i128 = 999_999_999_999_999_999;
+const MAX_UNITS: i128 = tickerlake::records::MAX_PRICE_UNITS;
 
 pub const PRICE_COLUMNS: [&str; 5] = ["open", "high", "low", "close", "adj_close"];
 
@@ -77,21 +77,8 @@ pub fn bar_schema(prices: PriceType, with_symbol: bool) -> SchemaRef {
 /// Rounds a decimal half-to-even to 6 decimals and returns it in millionths, with whether
 /// rounding changed it. `None` if it does not fit `decimal(18,6)`.
 pub fn to_units(d: Decimal) -> Option<(i128, bool)> {
-    let m = i128::from(d.mantissa());
-    let units = if d.scale() <= SCALE {
-        m * 10i128.pow(u32::from(SCALE - d.scale()))
-    } else {
-        let div = 10i128.pow(u32::from(d.scale() - SCALE));
-        let (q, r) = (m.div_euclid(div), m.rem_euclid(div));
-        // Half-to-even on the remainder (div_euclid rounds toward −∞, r ≥ 0).
-        let twice = 2 * r;
-        if twice > div || (twice == div && q % 2 != 0) {
-            q + 1
-        } else {
-            q
-        }
-    };
-    (units.abs() <= MAX_UNITS).then_some((units, d.scale() > SCALE))
+    let (units, rounded) = d.round_to_units(SCALE);
+    (units.abs() <= MAX_UNITS).then_some((units, rounded))
 }
 
 /// The decimal a stored value stands for.

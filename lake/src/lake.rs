@@ -33,6 +33,105 @@ pub const FILE_NAME: &str = "part-0.parquet";
 /// The lock file a writer holds (hidden from `*.parquet` globs).
 pub const LOCK_FILE: &str = ".tickerlake.lock";
 
+/// The file that says a directory is a tickerlake lake (its format and layout): written by the
+/// first writer, read before anything is read or written. Hidden, so Spark, DuckDB and pyarrow
+/// skip it.
+pub const MARKER_FILE: &str = ".tickerlake-lake.json";
+
+/// What the marker says.
+const MARKER_FORMAT: &str = "tickerlake.lake/1";
+
+/// Whether `root` is a lake: it has the marker, or — written before the marker existed — the
+/// writer's lock file.
+pub fn is_lake(root: &Path) -> bool {
+    root.join(MARKER_FILE).is_file() || root.join(LOCK_FILE).is_file()
+}
+
+/// Checks that `root` is a lake before it is read: a directory that is missing, or is not a
+/// lake (a lake's parent, a Qlib store, an empty directory), is [`LakeError::NotALake`] (exit
+/// 66), never read as a lake with no rows.
+pub fn check_readable(root: &Path) -> Result<(), LakeError> {
+    if !root.is_dir() {
+        return Err(LakeError::NotALake {
+            path: root.display().to_string(),
+            why: if root.exists() {
+                "not a directory".into()
+            } else {
+                "no such directory".into()
+            },
+        });
+    }
+    if is_lake(root) {
+        return Ok(());
+    }
+    Err(LakeError::NotALake {
+        path: root.display().to_string(),
+        why: format!(
+            "not a tickerlake lake (no {MARKER_FILE}){}",
+            lake_below_hint(root)
+        ),
+    })
+}
+
+/// ` (DIR/lake is one)` when a directory just below `root` is a lake: the usual slip is giving
+/// the lake's parent.
+fn lake_below_hint(root: &Path) -> String {
+    let Ok(entries) = fs::read_dir(root) else {
+        return String::new();
+    };
+    let mut below: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && is_lake(p))
+        .collect();
+    below.sort();
+    match below.first() {
+        Some(p) => format!("; {} is one", p.display()),
+        None => String::new(),
+    }
+}
+
+/// Makes `root` a lake for a writer: a new or empty directory gets the marker; a lake written
+/// before the marker existed gets it too; any other directory is refused
+/// ([`LakeError::NotOurs`]), so nothing is ever written into a directory that is not ours.
+fn claim_for_writing(root: &Path, layout: Layout, prices: PriceType) -> Result<(), LakeError> {
+    if root.join(MARKER_FILE).is_file() {
+        return Ok(());
+    }
+    let legacy = root.join(LOCK_FILE).is_file();
+    if !legacy {
+        let mut entries = fs::read_dir(root).map_err(io_err(root))?;
+        if let Some(entry) = entries.next() {
+            let entry = entry.map_err(io_err(root))?;
+            return Err(LakeError::NotOurs {
+                path: root.display().to_string(),
+                found: entry
+                    .file_name()
+                    .to_string_lossy()
+                    .chars()
+                    .take(64)
+                    .collect(),
+            });
+        }
+    }
+    let marker = serde_json::json!({
+        "format": MARKER_FORMAT,
+        "layout": match layout {
+            Layout::SymbolYear => "symbol-year",
+            Layout::YearMonth => "year-month",
+        },
+        "price_type": match prices {
+            PriceType::Decimal => "decimal",
+            PriceType::Float64 => "float64",
+        },
+    });
+    let mut bytes =
+        serde_json::to_vec_pretty(&marker).map_err(|_| LakeError::Internal("marker"))?;
+    bytes.push(b'\n');
+    let path = root.join(MARKER_FILE);
+    tickerlake::atomic::write_atomic(&path, &bytes).map_err(io_err(&path))
+}
+
 /// Removes staged files that a killed run left behind (only the lock holder may).
 fn remove_stale_temps(root: &Path) -> Result<(), LakeError> {
     let is_temp = |n: &str| n.starts_with(".part-0.parquet.") && n.ends_with(".tmp");
@@ -324,6 +423,17 @@ impl LakeWriter {
         opts: WriteOptions,
     ) -> Result<LakeWriter, LakeError> {
         let root = root.into();
+        if root.exists() && !root.is_dir() {
+            return Err(LakeError::NotOurs {
+                path: root.display().to_string(),
+                found: "a file".into(),
+            });
+        }
+        // Claimed before the lock file is created in it (which would make it look like a lake).
+        if !root.exists() || !is_lake(&root) {
+            fs::create_dir_all(&root).map_err(io_err(&root))?;
+            claim_for_writing(&root, layout, prices)?;
+        }
         fs::create_dir_all(&root).map_err(io_err(&root))?;
         // Absolute, so that creating each staged file does not look up the working directory.
         let root = std::path::absolute(&root).map_err(io_err(&root))?;
@@ -355,6 +465,7 @@ impl LakeWriter {
                 found: other,
             });
         }
+        claim_for_writing(&root, layout, prices)?;
         remove_stale_temps(&root)?;
         Staging::remove_stale(&root);
         let top_key = match layout {
@@ -938,6 +1049,7 @@ fn canonical_year(text: &str) -> Option<i32> {
 
 /// The partitions of a lake, in key order, for one layout (detected from the directories).
 pub fn partitions(root: &Path) -> Result<Vec<PartitionKey>, LakeError> {
+    check_readable(root)?;
     let mut keys = Vec::new();
     for (sym, dir) in hive_dirs(root, "symbol")? {
         let Some(symbol) = Symbol::from_file_name(&sym) else {
@@ -1364,6 +1476,8 @@ mod tests {
             ];
             // Every top-level directory already there (empty): each partition is staged next
             // to its target instead. Both ways give the same files.
+            fs::create_dir_all(&beside).unwrap();
+            claim_for_writing(&beside, layout, PriceType::Decimal).unwrap();
             for b in &rows {
                 fs::create_dir_all(beside.join(PartitionKey::of(layout, b).top())).unwrap();
             }

@@ -47,15 +47,87 @@ pub enum LakeError {
         "{root} holds prices as {found}: write it with the same --price-type (or into a new lake)"
     )]
     PriceTypeMismatch { root: String, found: String },
+    #[error("{path}: {why}")]
+    NotALake { path: String, why: String },
+    #[error(
+        "{path}: not a tickerlake lake and not empty (it holds {found:?}): not writing into it; \
+         give a new or empty directory, or the lake itself"
+    )]
+    NotOurs { path: String, found: String },
     #[error("internal error: {0}")]
     Internal(&'static str),
+}
+
+impl tickerlake::HasExitCode for LakeError {
+    /// One mapping for every program: a missing lake or one that is not a lake 66, an I/O
+    /// failure (a full disk included) 74, a lake another run writes 75, a lake of another
+    /// layout or price type (or a directory that is not ours) 2, anything wrong with the data 65.
+    fn exit_code(&self) -> tickerlake::ExitCode {
+        use tickerlake::ExitCode;
+        match self {
+            LakeError::NotALake { .. } => ExitCode::NoInput,
+            LakeError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ExitCode::NoInput
+            }
+            LakeError::Io { .. } => ExitCode::IoErr,
+            LakeError::Parquet(e) if io_cause(e).is_some() => ExitCode::IoErr,
+            LakeError::Arrow(arrow_schema::ArrowError::IoError(..)) => ExitCode::IoErr,
+            LakeError::Locked(_) => ExitCode::TempFail,
+            LakeError::LayoutMismatch { .. }
+            | LakeError::PriceTypeMismatch { .. }
+            | LakeError::NotOurs { .. } => ExitCode::Usage,
+            LakeError::OutOfRange { .. }
+            | LakeError::MissingColumn(_)
+            | LakeError::ColumnType(_)
+            | LakeError::Corrupt(_)
+            | LakeError::Arrow(_)
+            | LakeError::Parquet(_)
+            | LakeError::Internal(_) => ExitCode::DataErr,
+        }
+    }
+}
+
+/// The I/O error under a Parquet error (writing a file to a full disk comes back this way).
+fn io_cause(e: &parquet::errors::ParquetError) -> Option<&std::io::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        if let Some(parquet::errors::ParquetError::External(inner)) =
+            err.downcast_ref::<parquet::errors::ParquetError>()
+            && let Some(io) = inner.downcast_ref::<std::io::Error>()
+        {
+            return Some(io);
+        }
+        cur = err.source();
+    }
+    None
 }
 
 impl LakeError {
     /// Adds the file the error happened in.
     pub fn in_file(self, path: &std::path::Path) -> LakeError {
         match self {
-            LakeError::Io { .. } => self,
+            LakeError::Io { .. } | LakeError::NotALake { .. } | LakeError::NotOurs { .. } => self,
+            // A failed read or write (a full disk) stays an I/O error, not a corrupt file.
+            LakeError::Parquet(parquet::errors::ParquetError::External(inner)) => {
+                match inner.downcast::<std::io::Error>() {
+                    Ok(source) => LakeError::Io {
+                        path: path.display().to_string(),
+                        source: *source,
+                    },
+                    Err(inner) => LakeError::Corrupt(format!(
+                        "{}: {}",
+                        path.display(),
+                        parquet::errors::ParquetError::External(inner)
+                    )),
+                }
+            }
+            LakeError::Arrow(arrow_schema::ArrowError::IoError(message, source)) => LakeError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(source.kind(), message),
+            },
             other => LakeError::Corrupt(format!("{}: {other}", path.display())),
         }
     }

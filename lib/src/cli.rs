@@ -121,6 +121,8 @@ pub fn print_summary(text: &str, show: bool) {
     }
 }
 
+pub use crate::echo::echo;
+
 /// The error and its causes on one line, each cause once.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
@@ -137,7 +139,7 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn report(program: &str, err: &(dyn std::error::Error + 'static), code: ExitCode, json: bool) {
-    let text = error_chain(err);
+    let text = crate::echo::shorten(&error_chain(err));
     if json {
         tracing::error!(exit_code = code.code(), "{text}");
     } else {

@@ -284,6 +284,8 @@ pub struct Fetch {
     pub rate: f64,
     /// Wait before each retry; the number of entries is the number of retries.
     pub backoff: Vec<Span>,
+    /// The longest `Retry-After` honoured; a provider asking for more fails the symbol.
+    pub max_retry_after: Span,
     pub lookback_days: u32,
     /// Switch proxy every N symbols (0 = never).
     pub rotate_every: u32,
@@ -304,6 +306,7 @@ impl Default for Fetch {
                 .iter()
                 .map(|s| Span(Duration::from_secs(*s)))
                 .collect(),
+            max_retry_after: Span(Duration::from_secs(300)),
             lookback_days: 3,
             rotate_every: 400,
             breaker_failures: 20,
@@ -497,6 +500,9 @@ pub enum QlibAdjust {
 pub struct Qlib {
     pub fields: Vec<String>,
     pub adjust: QlibAdjust,
+    /// `qlib-bin all --force` refuses a new store with more than this share (percent) fewer
+    /// instruments than the one it replaces, unless `--allow-shrink`.
+    pub max_shrink_pct: f64,
 }
 
 impl Default for Qlib {
@@ -509,6 +515,7 @@ impl Default for Qlib {
             .map(|s| s.to_string())
             .collect(),
             adjust: QlibAdjust::Qlib,
+            max_shrink_pct: 20.0,
         }
     }
 }
@@ -554,8 +561,11 @@ impl Config {
         if tree.is_null() {
             tree = Value::Object(Default::default());
         }
-        substitute_tree(&mut tree, "", env)
+        // Values that came from the environment may be secrets: no message echoes them.
+        let mut used: Vec<(String, String)> = Vec::new();
+        substitute_tree(&mut tree, "", env, &mut used)
             .map_err(|(key, msg)| ConfigError::new(name, &key, msg))?;
+        let redacted = |key: &str, msg: String| ConfigError::new(name, key, redact(&msg, &used));
         let mut track = serde_path_to_error::Track::new();
         let config = Config::deserialize(serde_path_to_error::Deserializer::new(
             crate::lenient::Lenient(tree),
@@ -577,14 +587,12 @@ impl Config {
                     } else {
                         format!("{path}.{key}")
                     };
-                    ConfigError::new(name, &full, format!("unknown setting{rest}"))
+                    redacted(&full, format!("unknown setting{rest}"))
                 }
-                None => ConfigError::new(name, &path, msg),
+                None => redacted(&path, msg),
             }
         })?;
-        config
-            .validate()
-            .map_err(|(key, msg)| ConfigError::new(name, key, msg))?;
+        config.validate().map_err(|(key, msg)| redacted(key, msg))?;
         Ok(config)
     }
 
@@ -732,6 +740,7 @@ impl Config {
             0,
             i64::MAX,
         )?;
+        range("qlib.max_shrink_pct", self.qlib.max_shrink_pct, 0.0, 100.0)?;
         const QLIB_FIELDS: [&str; 9] = [
             "open", "high", "low", "close", "volume", "factor", "adjclose", "vwap", "change",
         ];
@@ -754,15 +763,16 @@ fn substitute_tree(
     v: &mut Value,
     path: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    used: &mut Vec<(String, String)>,
 ) -> Result<(), (String, String)> {
     match v {
         Value::String(s) => {
-            *s = substitute(s, env).map_err(|m| (path.to_string(), m))?;
+            *s = substitute_noting(s, env, used).map_err(|m| (path.to_string(), m))?;
             Ok(())
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                substitute_tree(item, &format!("{path}[{i}]"), env)?;
+                substitute_tree(item, &format!("{path}[{i}]"), env, used)?;
             }
             Ok(())
         }
@@ -774,7 +784,7 @@ fn substitute_tree(
                 } else {
                     format!("{path}.{k}")
                 };
-                substitute_tree(item, &p, env)?;
+                substitute_tree(item, &p, env, used)?;
             }
             Ok(())
         }
@@ -784,6 +794,69 @@ fn substitute_tree(
 
 /// Expands the templates in one string.
 pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    substitute_noting(text, env, &mut Vec::new())
+}
+
+/// `message` with every value taken from the environment (`used`: variable, value) replaced by
+/// `${VARIABLE}`: a setting's error says which variable held the bad value, never the value,
+/// which may be a secret. A value is replaced where it stands as a whole word (a `6` from
+/// `${WORKERS}` is not cut out of `64`), plainly or as `{:?}` quotes it.
+pub fn redact(message: &str, used: &[(String, String)]) -> String {
+    let mut out = message.to_string();
+    let mut by_length: Vec<&(String, String)> =
+        used.iter().filter(|(_, v)| !v.is_empty()).collect();
+    by_length.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    for (name, value) in by_length {
+        // The value as it was given, as `{:?}` quotes it, and as the number a setting read it
+        // as (`0009` is reported as 9).
+        let mut forms = vec![value.clone(), value.escape_debug().to_string()];
+        let trimmed = value.trim();
+        forms.push(trimmed.to_string());
+        if let Ok(i) = trimmed.parse::<i128>() {
+            forms.push(i.to_string());
+        }
+        if let Ok(f) = trimmed.parse::<f64>() {
+            forms.push(f.to_string());
+        }
+        for form in forms.iter().filter(|f| !f.is_empty()) {
+            out = replace_words(&out, form, &format!("${{{name}}}"));
+        }
+    }
+    out
+}
+
+/// Replaces `word` in `text` where it is not part of a longer run of letters and digits.
+fn replace_words(text: &str, word: &str, with: &str) -> String {
+    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(i) = rest.find(word) {
+        let prev = rest[..i].chars().next_back().or(before);
+        let next = rest[i + word.len()..].chars().next();
+        let starts_word = word.chars().next().is_some_and(char::is_alphanumeric);
+        let ends_word = word.chars().next_back().is_some_and(char::is_alphanumeric);
+        let inside_word = (starts_word && is_word(prev)) || (ends_word && is_word(next));
+        let bounded = !inside_word;
+        out.push_str(&rest[..i]);
+        if bounded {
+            out.push_str(with);
+        } else {
+            out.push_str(word);
+        }
+        before = word.chars().next_back();
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// [`substitute`], noting each variable used and its value.
+fn substitute_noting(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    used: &mut Vec<(String, String)>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find('$') {
@@ -818,7 +891,10 @@ pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<St
             ));
         }
         match (env(name).filter(|v| !v.is_empty()), default) {
-            (Some(v), _) => out.push_str(&v),
+            (Some(v), _) => {
+                out.push_str(&v);
+                used.push((name.to_string(), v));
+            }
             (None, Some(d)) => out.push_str(d),
             (None, None) => {
                 return Err(format!(
@@ -957,6 +1033,42 @@ mod tests {
         assert_eq!(c.http.user_agent, "true");
         let e = load("fetch:\n  workers: ${W}\n", &[("W", "six")]).unwrap_err();
         assert!(e.to_string().contains("fetch.workers"), "{e}");
+    }
+
+    #[test]
+    fn values_from_the_environment_are_never_echoed_in_errors() {
+        let cases = [
+            "qa:\n  fail_on: ${SECRET}\n",
+            "qa:\n  severity:\n    price_jump: ${SECRET}\n",
+            "lake:\n  price_type: ${SECRET}\n",
+            "lake:\n  zstd_level: ${SECRET}\n",
+            "http:\n  timeout: ${SECRET}\n",
+            "qlib:\n  fields: [close, \"${SECRET}\"]\n",
+            "fetch:\n  yahoo:\n    suffixes:\n      XLON: ${SECRET}\n",
+            "fetch:\n  yahoo:\n    base_url: ${SECRET}\n",
+            "fetch:\n  yahoo:\n    base_url: \"ftp://${SECRET}/x\"\n",
+            "fetch:\n  workers: ${SECRET}\n",
+            "logging:\n  level: ${SECRET}\n",
+        ];
+        for secret in ["hunter2", "0009", "99999", "a\"b"] {
+            for text in cases {
+                let e = match load(text, &[("SECRET", secret)]) {
+                    Err(e) => e.to_string(),
+                    // A number can be a valid setting: nothing to echo then.
+                    Ok(_) if secret != "hunter2" => continue,
+                    Ok(_) => panic!("{text}: hunter2 accepted"),
+                };
+                assert!(!e.contains(secret), "{text} with {secret}: {e}");
+                let bare = secret.trim_start_matches('0');
+                assert!(!e.contains(bare), "{text} with {secret}: {e}");
+                assert!(e.contains("${SECRET}"), "{text}: {e}");
+            }
+        }
+        // A value is cut out only as a whole word.
+        assert_eq!(
+            redact("6 is out of range (1 to 64)", &[("W".into(), "6".into())]),
+            "${W} is out of range (1 to 64)"
+        );
     }
 
     #[test]

@@ -165,6 +165,25 @@ impl Decimal {
             .and_then(|p| i128::from(self.mantissa).checked_mul(p))
     }
 
+    /// The value as a count of `10^-scale` units, rounded half to even, and whether it was
+    /// rounded (it had more than `scale` decimals).
+    pub fn round_to_units(self, scale: u8) -> (i128, bool) {
+        let m = i128::from(self.mantissa);
+        if self.scale <= scale {
+            return (m * 10i128.pow(u32::from(scale - self.scale)), false);
+        }
+        let div = 10i128.pow(u32::from(self.scale - scale));
+        let (q, r) = (m.div_euclid(div), m.rem_euclid(div));
+        // Half-to-even on the remainder (div_euclid rounds toward −∞, r ≥ 0).
+        let twice = 2 * r;
+        let units = if twice > div || (twice == div && q % 2 != 0) {
+            q + 1
+        } else {
+            q
+        };
+        (units, true)
+    }
+
     fn cmp_value(self, other: Decimal) -> Ordering {
         let s = self.scale.max(other.scale);
         // Scales are ≤ 18 and mantissas < 10^19, so the products fit an i128.

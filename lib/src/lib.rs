@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod decimal;
+pub mod echo;
 pub mod error;
 pub mod exit;
 mod fast_bar;

@@ -30,13 +30,11 @@ pub struct RecordError {
 
 impl std::fmt::Display for RecordError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The message may quote the offending value whole (serde's, csv's): cut it short.
+        let message = crate::echo::shorten(&self.message);
         match &self.field {
-            Some(field) => write!(
-                f,
-                "{}:{}: {}: {}",
-                self.input, self.line, field, self.message
-            ),
-            None => write!(f, "{}:{}: {}", self.input, self.line, self.message),
+            Some(field) => write!(f, "{}:{}: {}: {}", self.input, self.line, field, message),
+            None => write!(f, "{}:{}: {}", self.input, self.line, message),
         }
     }
 }

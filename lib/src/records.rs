@@ -247,6 +247,27 @@ pub mod whole_number {
     }
 }
 
+/// Decimals a price keeps in the lake (`decimal(18,6)`); more are rounded half to even.
+pub const PRICE_SCALE: u8 = 6;
+/// The largest price in units of `10^-6`: 12 digits before the point, as `decimal(18,6)` holds.
+pub const MAX_PRICE_UNITS: i128 = 999_999_999_999_999_999;
+
+/// Checks that a price fits the lake's `decimal(18,6)` (after rounding to 6 decimals): a bar
+/// the lake cannot hold is refused by every program alike, not only when it reaches the lake.
+pub fn check_price(field: &'static str, price: Decimal) -> Result<(), FieldError> {
+    if price.round_to_units(PRICE_SCALE).0.abs() <= MAX_PRICE_UNITS {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!(
+                "expected a price with at most 12 digits before the point, found {}",
+                crate::echo::echo(&price.to_string())
+            ),
+        ))
+    }
+}
+
 /// Checks a currency code: three ASCII letters, case kept as the source states it
 /// (`GBp` is pence, `GBP` pounds, `ZAc` cents).
 pub fn check_currency(code: &str) -> Result<(), String> {
@@ -254,7 +275,8 @@ pub fn check_currency(code: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "expected a 3-letter currency code (USD, EUR, GBp…), found {code:?}"
+            "expected a 3-letter currency code (USD, EUR, GBp…), found {}",
+            crate::echo::echo(code)
         ))
     }
 }
@@ -276,7 +298,10 @@ fn check_provider(p: &str) -> Result<(), FieldError> {
     } else {
         Err(FieldError::new(
             "provider",
-            format!("expected a lower-case provider name like \"yahoo\", found {p:?}"),
+            format!(
+                "expected a lower-case provider name like \"yahoo\", found {}",
+                crate::echo::echo(p)
+            ),
         ))
     }
 }
@@ -570,6 +595,18 @@ impl<'a> BarRef<'a> {
     /// The contract's rules, as [`Record::validate`] checks them for a [`Bar`].
     pub fn validate(&self) -> Result<(), FieldError> {
         check_provider(self.provider)?;
+        for (field, price) in [
+            ("open", self.open),
+            ("high", self.high),
+            ("low", self.low),
+            ("close", self.close),
+            ("adj_close", self.adj_close),
+            ("vwap", self.vwap),
+        ] {
+            if let Some(p) = price {
+                check_price(field, p)?;
+            }
+        }
         match self.currency {
             Some(c) => check_currency(c).map_err(|e| FieldError::new("currency", e)),
             None => Ok(()),

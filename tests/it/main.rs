@@ -4,6 +4,7 @@
 
 mod calendar;
 mod cli_conventions;
+mod data_safety;
 mod ohlcv_fetch;
 mod qa_check;
 mod qlib_bin;

@@ -188,7 +188,8 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         .fails_with(2)
         .stderr_contains("--force");
     assert_eq!(tree(&w.join("qlib")), before);
-    // With --force: only AAPL is left, the other symbols' directories are gone.
+    // With --force (and --allow-shrink: one instrument where there were four): only AAPL is
+    // left, the other symbols' directories are gone.
     w.cmd("qlib-bin")
         .args([
             "all",
@@ -197,6 +198,7 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
             "--adjust",
             "none",
             "--force",
+            "--allow-shrink",
             "-o",
             "qlib",
         ])

@@ -145,8 +145,8 @@ fn lake_from_generated_bars_matches_input_deduped_and_sorted() {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            if rel == ".tickerlake.lock" {
-                continue; // the writers' lock, hidden from *.parquet globs
+            if rel == ".tickerlake.lock" || rel == ".tickerlake-lake.json" {
+                continue; // the writers' lock and the lake's marker, hidden from readers
             }
             let parts: Vec<&str> = rel.split('/').collect();
             assert!(parts[0].starts_with("symbol="), "{rel}");
@@ -400,13 +400,20 @@ fn extra_decimals_are_rounded_half_to_even_or_refused() {
         .stdin(input)
         .fails_with(65);
     assert!(!w.join("b.parquet").exists());
-    // Out of range for decimal(18,6): bad input with its line, in one file as in the lake.
+    // Out of range for decimal(18,6): a bar the contract refuses, with its line, in one file as
+    // in the lake (with --rejects it is rejected like any other bad line).
     w.cmd("to-parquet")
         .args(["-o", "c.parquet", "--log-format", "text", "--rejects", "r.ndjson"])
         .stdin("not json\n{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"p\"}\n{\"symbol\":\"A\",\"date\":\"2024-01-03\",\"close\":1e13,\"provider\":\"p\"}\n")
+        .fails_with(1)
+        .stderr_contains("<stdin>:3: close: expected a price with at most 12 digits");
+    assert_eq!(w.read("r.ndjson").lines().count(), 2);
+    w.cmd("to-parquet")
+        .args(["-o", "d.parquet", "--log-format", "text"])
+        .stdin("{\"symbol\":\"A\",\"date\":\"2024-01-03\",\"close\":1e13,\"provider\":\"p\"}\n")
         .fails_with(65)
-        .stderr_contains("<stdin>:3: close: ");
-    assert!(!w.join("c.parquet").exists());
+        .stderr_contains("<stdin>:1: close: ");
+    assert!(!w.join("d.parquet").exists());
     w.cmd("to-parquet")
         .args(["--lake", "lake", "--log-format", "text"])
         .stdin("{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"close\":1e13,\"provider\":\"p\"}\n")

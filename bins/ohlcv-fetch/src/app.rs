@@ -1,7 +1,7 @@
 //! The program: tickers in, bars out, failures on the dead-letter list, a summary at the end.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
@@ -28,8 +28,11 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Config(String),
-    #[error("{lake}: {message}")]
-    Lake { lake: String, message: String },
+    #[error("{lake}: {source}")]
+    Lake {
+        lake: String,
+        source: lake::LakeError,
+    },
     #[error("{0}")]
     State(String),
 }
@@ -40,8 +43,45 @@ impl HasExitCode for Error {
             Error::Lib(e) => e.exit_code(),
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
-            Error::Lake { .. } | Error::State(_) => ExitCode::DataErr,
+            Error::Lake { source, .. } => source.exit_code(),
+            Error::State(_) => ExitCode::DataErr,
         }
+    }
+}
+
+/// An answer holding a record the contract refuses (a currency that is not three letters, a
+/// price the lake cannot hold) becomes that symbol's `PARSE` failure: what ohlcv-fetch writes is
+/// always what to-parquet, qa-check and qlib-bin accept, and one odd answer never stops the
+/// night's load of every other symbol.
+fn refuse_invalid(
+    result: Result<Fetched, crate::polite::Failed>,
+    attempts: u32,
+) -> Result<Fetched, crate::polite::Failed> {
+    use tickerlake::Record;
+    let Ok(Fetched::Data { bars, actions }) = &result else {
+        return result;
+    };
+    let bad = bars
+        .iter()
+        .find_map(|b| b.validate().err().map(|e| (b.date, e)))
+        .or_else(|| {
+            actions
+                .iter()
+                .find_map(|a| a.validate().err().map(|e| (a.date, e)))
+        });
+    match bad {
+        None => result,
+        Some((date, e)) => Err(crate::polite::Failed {
+            code: tickerlake::records::FetchErrorCode::Parse,
+            attempts: attempts.max(1),
+            message: format!(
+                "the answer holds a record no tickerlake program accepts ({date}: {}: {}): none \
+                 of this symbol's records written",
+                e.field,
+                tickerlake::echo::shorten(&e.expected)
+            ),
+            breaker_open: false,
+        }),
     }
 }
 
@@ -128,7 +168,10 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         }
         None => None,
     };
-    let backoff: Vec<Duration> = config.fetch.backoff.iter().map(|s| s.0).collect();
+    let retry = crate::polite::RetryPolicy {
+        steps: config.fetch.backoff.iter().map(|s| s.0).collect(),
+        max_retry_after: config.fetch.max_retry_after.0,
+    };
     let rate = RateLimiter::new(cli.rate.unwrap_or(config.fetch.rate));
     let breaker = Breaker::new(config.fetch.breaker_failures);
     let pool = Pool {
@@ -136,7 +179,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         clients: &clients,
         rate: &rate,
         breaker: &breaker,
-        backoff: &backoff,
+        retry: &retry,
         workers: cli.workers.unwrap_or(config.fetch.workers).max(1) as usize,
         raw: raw.as_ref(),
     };
@@ -168,7 +211,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         }
         progress.inc(1);
         let latency_ms = done.elapsed.as_millis() as u64;
-        match done.result {
+        match refuse_invalid(done.result, done.tries.attempts) {
             Ok(Fetched::Data { bars, actions }) => {
                 warn_on_currency(&tickers[done.index], &bars);
                 if let Some(st) = &mut state {
@@ -402,17 +445,18 @@ fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, 
         };
         return Ok(vec![range; tickers.len()]);
     };
-    if !lake.is_dir() {
-        return Err(tickerlake::Error::Open {
-            path: lake.display().to_string(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such lake directory"),
-        }
-        .into());
-    }
     let symbols = tickers.iter().map(|t| t.symbol.clone()).collect();
-    let last = lake::lake::last_dates(lake, &symbols).map_err(|e| Error::Lake {
-        lake: lake.display().to_string(),
-        message: e.to_string(),
+    // A directory that is not a lake (its parent, say) is refused, never read as an empty lake
+    // that would send every symbol back to 1900.
+    let last = lake::lake::last_dates(lake, &symbols).map_err(|source| match source {
+        lake::LakeError::NotALake { .. } => Error::Lake {
+            lake: "--since-lake".into(),
+            source,
+        },
+        source => Error::Lake {
+            lake: lake.display().to_string(),
+            source,
+        },
     })?;
     let lookback = u64::from(cli.lookback.unwrap_or(config.fetch.lookback_days));
     Ok(tickers

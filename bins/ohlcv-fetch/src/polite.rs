@@ -113,12 +113,33 @@ pub struct Tries {
     pub retries: u32,
 }
 
-/// Requests `url` until `judge` is satisfied, on the `backoff` schedule (one wait per retry; a
-/// longer `Retry-After` wins), within the shared rate and breaker.
+/// When to retry: one wait per retry; a longer `Retry-After` wins, up to a cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The wait before each retry; as many retries as steps.
+    pub steps: Vec<Duration>,
+    /// The longest `Retry-After` honoured: a provider asking for more (a day, say) fails the
+    /// symbol at once instead of silently holding a cron job for that long.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    /// `steps`, with the default cap (five minutes).
+    pub fn steps(steps: &[Duration]) -> RetryPolicy {
+        RetryPolicy {
+            steps: steps.to_vec(),
+            max_retry_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Requests `url` until `judge` is satisfied, on the retry policy's schedule (one wait per
+/// retry; a longer `Retry-After` wins, up to the policy's cap), within the shared rate and
+/// breaker.
 pub fn fetch_with_retries<T>(
     get: &dyn Fn(&str) -> Result<Answer, Failure>,
     url: &str,
-    backoff: &[Duration],
+    policy: &RetryPolicy,
     rate: &RateLimiter,
     breaker: &Breaker,
     mut judge: impl FnMut(Result<Answer, Failure>) -> Judged<T>,
@@ -170,6 +191,7 @@ pub fn fetch_with_retries<T>(
                 (code, message, once)
             }
         };
+        let backoff = &policy.steps;
         let retry_no = tries.retries as usize;
         let allowed = if once {
             !retried_once
@@ -185,6 +207,20 @@ pub fn fetch_with_retries<T>(
             };
             return (Err(failed), tries);
         }
+        if let Some(asked) = retry_after.filter(|r| *r > policy.max_retry_after) {
+            let failed = Failed {
+                code,
+                attempts: tries.attempts,
+                message: format!(
+                    "{message}; the provider asked to wait {} s before retrying (Retry-After), \
+                     more than fetch.max_retry_after ({} s): not waiting",
+                    asked.as_secs(),
+                    policy.max_retry_after.as_secs()
+                ),
+                breaker_open: false,
+            };
+            return (Err(failed), tries);
+        }
         retried_once |= once;
         let step = backoff
             .get(retry_no)
@@ -192,6 +228,14 @@ pub fn fetch_with_retries<T>(
             .copied()
             .unwrap_or(Duration::ZERO);
         let wait = retry_after.map_or(step, |r| r.max(step));
+        if retry_after.is_some_and(|r| r > step && r >= Duration::from_secs(1)) {
+            // A wait the provider chose: said at the default level, so a slow night is explained.
+            tracing::warn!(
+                url = url.split('?').next().unwrap_or(url),
+                "{message}: waiting {} s before retrying, as the provider's Retry-After asks",
+                wait.as_secs()
+            );
+        }
         tries.retries += 1;
         std::thread::sleep(wait);
     }
@@ -266,7 +310,7 @@ routes:
         let (got, tries) = fetch_with_retries(
             &get(),
             &format!("{}/x", s.base_url()),
-            &backoff,
+            &RetryPolicy::steps(&backoff),
             &rate,
             &breaker,
             judge,
@@ -313,7 +357,7 @@ routes:
         let (got, tries) = fetch_with_retries(
             &get(),
             &format!("{}/down", s.base_url()),
-            &backoff,
+            &RetryPolicy::steps(&backoff),
             &rate,
             &breaker,
             judge,
@@ -324,7 +368,7 @@ routes:
         let (got, tries) = fetch_with_retries(
             &get(),
             &format!("{}/gone", s.base_url()),
-            &backoff,
+            &RetryPolicy::steps(&backoff),
             &rate,
             &breaker,
             judge,
@@ -340,7 +384,7 @@ routes:
         let (got, tries) = fetch_with_retries(
             &get(),
             &format!("{}/e", s.base_url()),
-            &[MS, MS, MS],
+            &RetryPolicy::steps(&[MS, MS, MS]),
             &rate,
             &breaker,
             |_| -> Judged<()> {
@@ -360,7 +404,14 @@ routes:
         let s = server("routes:\n  - path: /x\n    status: 503\n    body: down\n");
         let (rate, breaker) = (RateLimiter::new(0.0), Breaker::new(3));
         let url = format!("{}/x", s.base_url());
-        let (got, _) = fetch_with_retries(&get(), &url, &[MS; 10], &rate, &breaker, judge);
+        let (got, _) = fetch_with_retries(
+            &get(),
+            &url,
+            &RetryPolicy::steps(&[MS; 10]),
+            &rate,
+            &breaker,
+            judge,
+        );
         let failed = got.unwrap_err();
         assert!(failed.breaker_open);
         assert_eq!(
@@ -368,7 +419,14 @@ routes:
             3,
             "no request once the breaker is open"
         );
-        let (got, tries) = fetch_with_retries(&get(), &url, &[MS; 10], &rate, &breaker, judge);
+        let (got, tries) = fetch_with_retries(
+            &get(),
+            &url,
+            &RetryPolicy::steps(&[MS; 10]),
+            &rate,
+            &breaker,
+            judge,
+        );
         assert!(got.unwrap_err().breaker_open);
         assert_eq!(tries.attempts, 0);
         assert_eq!(s.requests().len(), 3);

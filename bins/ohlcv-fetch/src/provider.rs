@@ -176,13 +176,13 @@ pub fn fetch_symbol(
     provider: &dyn Provider,
     get: &dyn Fn(&str) -> Result<Answer, Failure>,
     request: &Request,
-    backoff: &[std::time::Duration],
+    retry: &crate::polite::RetryPolicy,
     rate: &RateLimiter,
     breaker: &Breaker,
     raw: Option<&RawDir>,
 ) -> (Result<Fetched, Failed>, Tries) {
     let url = provider.url(request);
-    fetch_with_retries(get, &url, backoff, rate, breaker, |answer| {
+    fetch_with_retries(get, &url, retry, rate, breaker, |answer| {
         if let (Some(raw), Ok(a)) = (raw, &answer)
             && a.status == 200
         {
@@ -263,7 +263,7 @@ routes:
             &yahoo,
             &|url: &str| client.get(url),
             r,
-            &[ms, ms, ms],
+            &crate::polite::RetryPolicy::steps(&[ms, ms, ms]),
             &RateLimiter::new(0.0),
             &Breaker::new(0),
             None,

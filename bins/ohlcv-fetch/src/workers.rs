@@ -16,7 +16,7 @@ pub struct Pool<'a> {
     pub clients: &'a Clients,
     pub rate: &'a RateLimiter,
     pub breaker: &'a Breaker,
-    pub backoff: &'a [Duration],
+    pub retry: &'a crate::polite::RetryPolicy,
     pub workers: usize,
     /// Where 200 answers are kept (`--raw-dir`).
     pub raw: Option<&'a RawDir>,
@@ -66,7 +66,7 @@ pub fn fetch_all<E>(
                         pool.provider,
                         &get,
                         request,
-                        pool.backoff,
+                        pool.retry,
                         pool.rate,
                         pool.breaker,
                         pool.raw,

@@ -48,13 +48,8 @@ impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {
             Error::Lib(e) => e.exit_code(),
-            Error::Lake(LakeError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                ExitCode::NoInput
-            }
-            Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
-            Error::Lake(_) | Error::State(_) => ExitCode::DataErr,
+            Error::Lake(e) => e.exit_code(),
+            Error::State(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
         }
@@ -195,17 +190,9 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
         pass.add(series, findings)
     };
     match &opts.lake {
-        Some(dir) => {
-            if !dir.is_dir() {
-                return Err(Error::Lib(tickerlake::Error::Open {
-                    path: dir.display().to_string(),
-                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
-                }));
-            }
-            lake::series::for_each_symbol(dir, &opts.filter, threads, |s| {
-                each(s, &mut pass, &mut findings)
-            })?
-        }
+        Some(dir) => lake::series::for_each_symbol(dir, &opts.filter, threads, |s| {
+            each(s, &mut pass, &mut findings)
+        })?,
         None => tickerlake::series::for_each_symbol(&opts.inputs, threads, |mut s| {
             if !opts.filter.symbols.is_empty() && !opts.filter.symbols.contains(&s.symbol) {
                 return Ok(());

@@ -32,7 +32,8 @@ Examples:
 
 Exit status: 0 done, 1 update left restated symbols waiting for their whole history (the rest
 is done), 2 usage (also: the output directory holds something and --force was not given, an
---adjust the store was not written with), 65 bad input (nothing is written), 66 input missing,
+--adjust the store was not written with), 65 bad input (nothing is written; also: no bars at all,
+or far fewer instruments than the store holds without --allow-shrink), 66 input missing,
 74 I/O error, 75 another run is writing the store, 78 bad configuration.";
 
 /// Bars to Microsoft Qlib's binary format (calendars/, instruments/, features/), laid out byte
@@ -141,6 +142,11 @@ pub struct AllArgs {
     /// Replace a store that is already there
     #[arg(long)]
     pub force: bool,
+
+    /// With --force: replace the store even when the new one holds far fewer instruments
+    /// (more than qlib.max_shrink_pct in config.yaml fewer; default: refuse, exit 65)
+    #[arg(long, requires = "force")]
+    pub allow_shrink: bool,
 
     /// Calendar: the union of the input dates (dump_all), or the NYSE's trading days from the
     /// first to the last date

@@ -50,8 +50,8 @@ impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {
             Error::Lib(e) => e.exit_code(),
-            Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
-            Error::Lake(_) | Error::Bad { .. } | Error::Data(_) => ExitCode::DataErr,
+            Error::Lake(e) => e.exit_code(),
+            Error::Bad { .. } | Error::Data(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
             Error::Locked(_) => ExitCode::TempFail,
         }
@@ -191,12 +191,6 @@ pub fn read_input(
             };
             match lake_dir {
                 Some(dir) => {
-                    if !dir.is_dir() {
-                        return Err(Error::Lib(tickerlake::Error::Open {
-                            path: dir.display().to_string(),
-                            source: std::io::Error::from(std::io::ErrorKind::NotFound),
-                        }));
-                    }
                     lake::series::for_each_symbol(dir, &filter, threads, &mut add)?;
                 }
                 None => tickerlake::series::for_each_symbol(&args.inputs, threads, &mut add)?,
@@ -264,6 +258,7 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         args.input.symbol_style,
         args.input.na_tickers,
     )?;
+    refuse_shrinking(target, named.len(), args, config)?;
     let calendar = calendar(&named, args.calendar)?;
     let staging = Staging::new(target)?;
     staging.write(
@@ -320,6 +315,59 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         seconds: started.elapsed().as_secs_f64(),
         ..Summary::default()
     })
+}
+
+/// An export never replaces a store with nothing, nor (without `--allow-shrink`) with one
+/// holding far fewer instruments: a typo in `--symbols`, a `--from` past the data or a lake
+/// that lost symbols would otherwise empty a good store with exit 0.
+fn refuse_shrinking(
+    target: &Path,
+    instruments: usize,
+    args: &AllArgs,
+    config: &Config,
+) -> Result<(), Error> {
+    let filters = {
+        let i = &args.input;
+        let mut f = Vec::new();
+        if !i.symbols.is_empty() {
+            f.push(format!(
+                "--symbols {}",
+                tickerlake::cli::echo(&i.symbols.join(","))
+            ));
+        }
+        if let Some(from) = &i.from {
+            f.push(format!("--from {}", tickerlake::cli::echo(from)));
+        }
+        if f.is_empty() {
+            String::new()
+        } else {
+            format!(" (with {})", f.join(" "))
+        }
+    };
+    if instruments == 0 {
+        return Err(Error::Data(format!(
+            "no bars in the input{filters}: nothing to export{}",
+            if store::looks_like_store(target) {
+                format!("; {} is left as it was", target.display())
+            } else {
+                String::new()
+            }
+        )));
+    }
+    if !store::looks_like_store(target) || args.allow_shrink {
+        return Ok(());
+    }
+    let held = store::read_instruments(target)?.len();
+    let floor = held as f64 * (1.0 - config.qlib.max_shrink_pct / 100.0);
+    if (instruments as f64) < floor {
+        return Err(Error::Data(format!(
+            "the input{filters} has {instruments} instrument(s), the store {} holds {held}: more \
+             than qlib.max_shrink_pct ({}%) fewer; not replacing it (--allow-shrink does)",
+            target.display(),
+            config.qlib.max_shrink_pct
+        )));
+    }
+    Ok(())
 }
 
 /// Instrument names for the inputs, sorted in the byte order of the names (as dump_all lists

@@ -807,13 +807,20 @@ fn rewrite_restated(
 ) -> Result<(), Error> {
     let first_stored: HashMap<&str, i32> =
         before.iter().map(|(n, a, _)| (n.as_str(), *a)).collect();
+    let last_stored: HashMap<&str, i32> = before.iter().map(|(n, _, b)| (n.as_str(), *b)).collect();
     let mut from_lake: Vec<usize> = Vec::new();
     for (k, (name, inst)) in named.iter().enumerate() {
         if !outcomes[k].restated {
             continue;
         }
-        let whole = match (first_stored.get(name.as_str()), inst.dates.first()) {
-            (Some(a), Some(d)) => d <= a,
+        // The input is the symbol's history only if it spans every stored day.
+        let whole = match (
+            first_stored.get(name.as_str()),
+            last_stored.get(name.as_str()),
+            inst.dates.first(),
+            inst.dates.last(),
+        ) {
+            (Some(a), Some(b), Some(d), Some(e)) => d <= a && e >= b,
             _ => false,
         };
         if whole {
@@ -827,6 +834,20 @@ fn rewrite_restated(
         return Ok(());
     }
     if args.input.lake.is_none() {
+        for &k in &from_lake {
+            let (name, inst) = &named[k];
+            let stored =
+                |m: &HashMap<&str, i32>| m.get(name.as_str()).map_or("?".into(), |d| day_text(*d));
+            let given = |d: Option<&i32>| d.map_or("?".into(), |d| day_text(*d));
+            tracing::warn!(
+                "{name}: restated, but the input spans {} to {} of its stored {} to {}, and there \
+                 is no --lake to read its whole history from: left as it was",
+                given(inst.dates.first()),
+                given(inst.dates.last()),
+                stored(&first_stored),
+                stored(&last_stored),
+            );
+        }
         for k in from_lake {
             outcomes[k] = Outcome {
                 restated: true,
@@ -902,6 +923,15 @@ fn history_outcome(
         (None, _) => return waiting("no history to rewrite it from".into()),
         _ => {}
     }
+    // An update never shortens what is stored: every day the store holds a value on must be
+    // in the history the symbol is rewritten from.
+    if let Some(d) = first_uncovered(cx, name, &trimmed.dates)? {
+        return waiting(format!(
+            "its history lacks {}, a day the store holds values for: not rewritten from it \
+             (the store is never shortened)",
+            day_text(d)
+        ));
+    }
     if let Some(d) = trimmed
         .dates
         .iter()
@@ -914,6 +944,42 @@ fn history_outcome(
         ));
     }
     plan_history(cx, name, &trimmed)
+}
+
+/// The first day on which the store holds a value of `name` (in any of its feature files)
+/// that `dates` has no row for. `$factor` under `--adjust qlib` is skipped: it carries values
+/// over days without a row.
+fn first_uncovered(cx: &Context<'_>, name: &str, dates: &[i32]) -> Result<Option<i32>, Error> {
+    let feature_dir = cx.dir.join("features").join(store::feature_dir(name));
+    let entries = match fs::read_dir(&feature_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(&feature_dir, e)),
+    };
+    let mut first: Option<i32> = None;
+    for entry in entries {
+        let entry = entry.map_err(|e| read_err(&feature_dir, e))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(field) = file_name.strip_suffix(".day.bin") else {
+            continue;
+        };
+        if cx.carries_gaps(field) {
+            continue;
+        }
+        let path = entry.path();
+        let Some(stored) = StoredFile::open(&path, cx.committed)? else {
+            continue;
+        };
+        let values = stored.values(stored.start, stored.end(), &path)?;
+        for (k, v) in values.iter().enumerate() {
+            let day = cx.calendar[stored.start + k];
+            if v.is_finite() && dates.binary_search(&day).is_err() {
+                first = Some(first.map_or(day, |f| f.min(day)));
+                break;
+            }
+        }
+    }
+    Ok(first)
 }
 
 /// Puts up the marker of an update under way (before the first byte of a feature file is

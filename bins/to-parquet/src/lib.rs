@@ -49,13 +49,7 @@ impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {
             Error::Lib(e) => e.exit_code(),
-            Error::Lake(LakeError::Io { .. }) => ExitCode::IoErr,
-            Error::Lake(LakeError::Locked(_)) => ExitCode::TempFail,
-            Error::Lake(LakeError::LayoutMismatch { .. })
-            | Error::Lake(LakeError::PriceTypeMismatch { .. }) => ExitCode::Usage,
-            Error::Lake(LakeError::OutOfRange { .. }) => ExitCode::DataErr,
-            // An existing file that cannot be read back is bad input too.
-            Error::Lake(_) => ExitCode::DataErr,
+            Error::Lake(e) => e.exit_code(),
             Error::BadRow { .. } | Error::Strict { .. } => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
         }
@@ -844,12 +838,8 @@ fn flush(writer: &mut LakeWriter, pending: &mut Pending) -> Result<(), Error> {
 const GROUPED_FLUSH_BYTES: u64 = 16 << 20;
 
 fn cat_lake(dir: &Path, filter: &ScanFilter) -> Result<ExitCode, Error> {
-    if !dir.is_dir() {
-        return Err(Error::Lib(tickerlake::Error::Open {
-            path: dir.display().to_string(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such lake directory"),
-        }));
-    }
+    // A directory that is not a lake is refused before anything is written.
+    lake::lake::check_readable(dir)?;
     let out = Output::stdout();
     let name = out.name();
     let mut writer = NdjsonWriter::new(out, name);

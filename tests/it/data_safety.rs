@@ -1,0 +1,245 @@
+//! Regression tests for the ways a program could lose data or pass bad data silently: each
+//! tries to break one rule through the real binaries.
+
+use tickerlake_tests::WorkDir;
+
+/// One Bar NDJSON line.
+fn bar(symbol: &str, date: &str, close: f64) -> String {
+    format!(
+        "{{\"symbol\":\"{symbol}\",\"date\":\"{date}\",\"open\":10,\"high\":11,\"low\":9,\
+         \"close\":{close},\"adj_close\":{close},\"volume\":1000,\"provider\":\"yahoo\",\
+         \"source_ts\":null}}\n"
+    )
+}
+
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+// ---- qlib-bin: a store is never shortened or emptied ----
+
+#[test]
+fn qlib_update_never_shortens_a_symbols_stored_history() {
+    let w = WorkDir::new();
+    let hist: String = [
+        ("2024-01-02", 10.0),
+        ("2024-01-03", 10.5),
+        ("2024-01-04", 11.0),
+    ]
+    .iter()
+    .map(|(d, c)| bar("XYZ", d, *c))
+    .collect();
+    w.write("hist.ndjson", &hist);
+    w.write("fix.ndjson", bar("XYZ", "2024-01-02", 10.1));
+    w.cmd("qlib-bin")
+        .args(["all", "hist.ndjson", "-o", "q"])
+        .succeeds();
+    let before = std::fs::read(w.join("q/features/xyz/close.day.bin")).unwrap();
+    let all_txt = w.read("q/instruments/all.txt");
+    // A one-row restatement on the first stored day is not a whole history: the symbol waits.
+    w.cmd("qlib-bin")
+        .args(["update", "fix.ndjson", "-o", "q"])
+        .fails_with(1)
+        .stderr_contains("XYZ: restated, but the input spans 2024-01-02 to 2024-01-02");
+    let after = std::fs::read(w.join("q/features/xyz/close.day.bin")).unwrap();
+    assert_eq!(floats(&after).len(), 4, "start index + three days");
+    assert_eq!(after, before);
+    assert_eq!(w.read("q/instruments/all.txt"), all_txt);
+    // A history with a hole in the middle is no whole history either.
+    let holed: String = [("2024-01-02", 10.1), ("2024-01-04", 11.0)]
+        .iter()
+        .map(|(d, c)| bar("XYZ", d, *c))
+        .collect();
+    w.write("holed.ndjson", holed);
+    w.cmd("qlib-bin")
+        .args(["update", "holed.ndjson", "-o", "q"])
+        .fails_with(1)
+        .stderr_contains("XYZ: its history lacks 2024-01-03");
+    assert_eq!(
+        std::fs::read(w.join("q/features/xyz/close.day.bin")).unwrap(),
+        before
+    );
+    // The whole restated history rewrites it, every day kept.
+    let whole: String = [
+        ("2024-01-02", 10.1),
+        ("2024-01-03", 10.5),
+        ("2024-01-04", 11.0),
+    ]
+    .iter()
+    .map(|(d, c)| bar("XYZ", d, *c))
+    .collect();
+    w.write("whole.ndjson", whole);
+    w.cmd("qlib-bin")
+        .args(["update", "whole.ndjson", "-o", "q"])
+        .succeeds();
+    let after = floats(&std::fs::read(w.join("q/features/xyz/close.day.bin")).unwrap());
+    assert_eq!(after.len(), 4);
+    assert!(after[1..].iter().all(|v| v.is_finite()), "{after:?}");
+}
+
+#[test]
+fn qlib_all_refuses_to_replace_a_store_with_nothing() {
+    let w = WorkDir::new();
+    let hist: String = ["AAA", "BBB", "CCC", "DDD"]
+        .iter()
+        .flat_map(|s| [bar(s, "2024-01-02", 10.0), bar(s, "2024-01-03", 10.5)])
+        .collect();
+    w.write("hist.ndjson", &hist);
+    w.cmd("qlib-bin")
+        .args(["all", "hist.ndjson", "-o", "q"])
+        .succeeds();
+    let all_txt = w.read("q/instruments/all.txt");
+    std::fs::create_dir_all(w.join("empty_dir")).unwrap();
+    std::fs::create_dir_all(w.join("not_a_lake/sub")).unwrap();
+    let tries: Vec<Vec<&str>> = vec![
+        vec!["all", "-o", "q", "--force", "-"],
+        vec![
+            "all",
+            "-o",
+            "q",
+            "--force",
+            "hist.ndjson",
+            "--symbols",
+            "TYPO",
+        ],
+        vec![
+            "all",
+            "-o",
+            "q",
+            "--force",
+            "hist.ndjson",
+            "--from",
+            "2030-01-01",
+        ],
+    ];
+    for args in &tries {
+        w.cmd("qlib-bin")
+            .args(args)
+            .stdin("")
+            .fails_with(65)
+            .stderr_contains("no bars");
+        assert_eq!(w.read("q/instruments/all.txt"), all_txt, "{args:?}");
+    }
+    for lake in ["empty_dir", "not_a_lake"] {
+        w.cmd("qlib-bin")
+            .args(["all", "-o", "q", "--force", "--lake", lake])
+            .fails_with(66)
+            .stderr_contains("not a tickerlake lake");
+        assert_eq!(w.read("q/instruments/all.txt"), all_txt, "{lake}");
+    }
+    // Far fewer instruments than the store holds: refused unless said so.
+    w.write("one.ndjson", bar("AAA", "2024-01-02", 10.0));
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q", "--force", "one.ndjson"])
+        .fails_with(65)
+        .stderr_contains("--allow-shrink");
+    assert_eq!(w.read("q/instruments/all.txt"), all_txt);
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q", "--force", "--allow-shrink", "one.ndjson"])
+        .succeeds();
+    assert_eq!(w.read("q/instruments/all.txt").lines().count(), 1);
+}
+
+// ---- secrets from the environment are never printed ----
+
+#[test]
+fn a_config_value_from_the_environment_is_never_echoed_in_any_program() {
+    let w = WorkDir::new();
+    let cases = [
+        "qa:\n  fail_on: ${SECRET}\n",
+        "lake:\n  price_type: ${SECRET}\n",
+        "lake:\n  zstd_level: ${SECRET}\n",
+        "http:\n  timeout: ${SECRET}\n",
+        "qlib:\n  fields: [\"${SECRET}\"]\n",
+        "fetch:\n  yahoo:\n    suffixes:\n      XLON: ${SECRET}\n",
+        "fetch:\n  yahoo:\n    base_url: ${SECRET}\n",
+    ];
+    for (k, text) in cases.iter().enumerate() {
+        let config = w.write(&format!("c{k}.yaml"), text);
+        for program in ["to-parquet", "qa-check", "qlib-bin", "ohlcv-fetch"] {
+            for format in ["text", "json"] {
+                let run = w
+                    .cmd(program)
+                    .arg("--config")
+                    .arg(&config)
+                    .args(["--log-format", format])
+                    .arg("--help")
+                    .env("SECRET", "hunter2")
+                    .run();
+                assert!(!run.stdout().contains("hunter2") && !run.stderr().contains("hunter2"));
+                let args: &[&str] = if program == "qlib-bin" {
+                    &["all", "-o", "q", "-"]
+                } else {
+                    &[]
+                };
+                let run = w
+                    .cmd(program)
+                    .args(args)
+                    .arg("--config")
+                    .arg(&config)
+                    .args(["--log-format", format])
+                    .env("SECRET", "hunter2")
+                    .stdin("")
+                    .fails_with(78);
+                assert!(
+                    !run.stderr().contains("hunter2") && run.stderr().contains("${SECRET}"),
+                    "{program} {text}: {}",
+                    run.stderr()
+                );
+            }
+        }
+    }
+}
+
+// ---- a full disk is an I/O error (74), not bad input ----
+
+#[test]
+fn a_full_disk_is_exit_74_in_every_write_path() {
+    let w = WorkDir::new();
+    let bars: String = (1..=28)
+        .map(|d| bar("AAA", &format!("2024-02-{d:02}"), 10.0 + f64::from(d)))
+        .collect();
+    w.write("bars.ndjson", &bars);
+    let bin = |p: &str| tickerlake_tests::bin(p).display().to_string();
+    // stdout on a full device.
+    for cmd in [
+        format!("{} -o - bars.ndjson > /dev/full", bin("to-parquet")),
+        format!(
+            "{} --kind bars -o - bars.ndjson > /dev/full",
+            bin("to-parquet")
+        ),
+    ] {
+        let out = w.bash(&cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(74),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A file that cannot grow (a file-size limit gives EFBIG, as a full disk gives ENOSPC).
+    for (cmd, target) in [
+        (
+            format!("{} -o out.parquet bars.ndjson", bin("to-parquet")),
+            "out.parquet",
+        ),
+        (
+            format!("{} --lake lake bars.ndjson", bin("to-parquet")),
+            "lake",
+        ),
+        (format!("{} all -o q bars.ndjson", bin("qlib-bin")), "q"),
+    ] {
+        let out = w.bash(&format!("trap '' XFSZ; ulimit -f 0; {cmd}"));
+        assert_eq!(
+            out.status.code(),
+            Some(74),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!w.join(target).join("features").exists());
+        assert!(!w.join(target).is_file());
+    }
+}
