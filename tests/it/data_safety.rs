@@ -243,3 +243,185 @@ fn a_full_disk_is_exit_74_in_every_write_path() {
         assert!(!w.join(target).is_file());
     }
 }
+
+// ---- ohlcv-fetch: one odd answer never loses the night ----
+
+fn serve(routes: &str) -> replay_server::ReplayServer {
+    replay_server::ReplayServer::start(
+        replay_server::Routes::from_yaml(routes).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap()
+}
+
+fn fetch_config(w: &WorkDir, extra: &str) -> std::path::PathBuf {
+    w.write(
+        "fetch.yaml",
+        format!(
+            "http:\n  timeout: 2s\nfetch:\n  backoff: [20ms, 40ms]\n  rate: 1000\n{extra}"
+        ),
+    )
+}
+
+/// Ticker records listed on Xetra (Yahoo's `.DE`).
+fn universe(w: &WorkDir, symbols: &[&str]) -> std::path::PathBuf {
+    let text: String = symbols
+        .iter()
+        .map(|s| format!("{{\"symbol\":\"{s}\",\"exchange\":\"XETR\"}}\n"))
+        .collect();
+    w.write("universe.ndjson", text)
+}
+
+/// A genuine recording with `edit` applied to its JSON.
+fn edited_recording(w: &WorkDir, name: &str, edit: impl Fn(&mut serde_json::Value)) -> String {
+    let text = std::fs::read_to_string(tickerlake_tests::fixture(
+        "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
+    ))
+    .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut v["chart"]["result"][0]);
+    w.write(name, v.to_string()).display().to_string()
+}
+
+#[test]
+fn an_answer_the_record_contract_refuses_fails_only_its_symbol() {
+    let w = WorkDir::new();
+    let good = tickerlake_tests::fixture(
+        "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
+    );
+    let odd_currency = edited_recording(&w, "cur.json", |r| {
+        r["meta"]["currency"] = serde_json::json!("EURO");
+    });
+    let huge_price = edited_recording(&w, "huge.json", |r| {
+        r["indicators"]["quote"][0]["close"][1] = serde_json::json!(1.5e13);
+    });
+    let s = serve(&format!(
+        "routes:\n  - path: /v8/finance/chart/GOOD.DE\n    file: {}\n  - path: /v8/finance/chart/CUR.DE\n    file: {odd_currency}\n  - path: /v8/finance/chart/HUGE.DE\n    file: {huge_price}\n",
+        good.display()
+    ));
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(fetch_config(&w, ""))
+        .arg(universe(&w, &["GOOD", "CUR", "HUGE"]))
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args(["--base-url", &s.base_url(), "--errors", "errors.ndjson"])
+        .fails_with(75);
+    w.write("bars.ndjson", run.stdout());
+    let errors = tickerlake_tests::ndjson_values(&w.read("errors.ndjson"));
+    let mut failed: Vec<(String, String)> = errors
+        .iter()
+        .map(|e| (e["symbol"].as_str().unwrap().to_string(), e["code"].as_str().unwrap().to_string()))
+        .collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        vec![("CUR".into(), "PARSE".into()), ("HUGE".into(), "PARSE".into())]
+    );
+    // The good symbol's bars flow into the lake; nothing of the odd ones was written.
+    let bars = tickerlake_tests::ndjson_values(&w.read("bars.ndjson"));
+    assert!(!bars.is_empty() && bars.iter().all(|b| b["symbol"] == "GOOD"));
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "bars.ndjson"])
+        .succeeds();
+    w.cmd("records")
+        .args(["check", "bars.ndjson"])
+        .succeeds();
+}
+
+#[test]
+fn a_retry_after_beyond_the_cap_fails_the_symbol_at_once() {
+    let w = WorkDir::new();
+    let good = tickerlake_tests::fixture(
+        "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
+    );
+    let s = serve(&format!(
+        "routes:\n  - path: /v8/finance/chart/SLOW.DE\n    file: {}\n    faults: {{ sequence: [429, 200], retry_after: 86400 }}\n  - path: /v8/finance/chart/OK.DE\n    file: {}\n    faults: {{ sequence: [503, 200], retry_after: 1 }}\n",
+        good.display(),
+        good.display()
+    ));
+    let started = std::time::Instant::now();
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(fetch_config(&w, "  max_retry_after: 2s\n"))
+        .arg(universe(&w, &["SLOW", "OK"]))
+        .args(["--start", "2023-08-01", "--end", "2023-08-31"])
+        .args(["--base-url", &s.base_url(), "--errors", "errors.ndjson"])
+        .args(["--log-format", "text"])
+        .run();
+    assert!(started.elapsed().as_secs() < 60, "it waited");
+    assert_ne!(run.code(), Some(0));
+    let errors = tickerlake_tests::ndjson_values(&w.read("errors.ndjson"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["symbol"], "SLOW");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("86400 s"),
+        "{errors:?}"
+    );
+    // The wait it did honour (1 s, within the cap) is said at the default level.
+    assert!(
+        run.stderr().contains("Retry-After"),
+        "{}",
+        run.stderr()
+    );
+    assert!(tickerlake_tests::ndjson_values(&run.stdout())
+        .iter()
+        .any(|b| b["symbol"] == "OK"));
+}
+
+// ---- a directory that is not a lake ----
+
+#[test]
+fn a_directory_that_is_not_a_lake_is_never_read_as_one_nor_written_into() {
+    let w = WorkDir::new();
+    w.write("bars.ndjson", bar("AAA", "2024-01-02", 10.0));
+    w.cmd("to-parquet")
+        .args(["--lake", "data/lake", "bars.ndjson"])
+        .succeeds();
+    // A Qlib store and a docs directory: not lakes.
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q", "bars.ndjson"])
+        .succeeds();
+    w.write("docs/readme.md", "# notes\n");
+    for dir in ["data", "q", "docs", "missing"] {
+        w.cmd("to-parquet")
+            .args(["--cat", "--lake", dir])
+            .fails_with(66)
+            .stderr_contains(dir);
+        w.cmd("qa-check")
+            .args(["--lake", dir])
+            .fails_with(66);
+        w.cmd("qlib-bin")
+            .args(["all", "-o", "q2", "--lake", dir])
+            .fails_with(66);
+        w.cmd("ohlcv-fetch")
+            .args(["--symbols", "AAA", "--since-lake", dir, "--base-url", "http://127.0.0.1:9"])
+            .fails_with(66);
+    }
+    // The lake's parent: the hint names the lake.
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "data"])
+        .fails_with(66)
+        .stderr_contains("data/lake is one");
+    let before_q = std::fs::read_dir(w.join("q")).unwrap().count();
+    for dir in ["q", "docs", "data"] {
+        w.cmd("to-parquet")
+            .args(["--lake", dir, "bars.ndjson"])
+            .fails_with(2)
+            .stderr_contains("not a tickerlake lake");
+    }
+    assert_eq!(std::fs::read_dir(w.join("q")).unwrap().count(), before_q);
+    assert!(!w.join("docs/symbol=AAA").exists());
+    // A new or empty directory becomes a lake; the lake itself takes more.
+    std::fs::create_dir_all(w.join("empty")).unwrap();
+    for dir in ["empty", "new", "data/lake"] {
+        w.cmd("to-parquet")
+            .args(["--lake", dir, "bars.ndjson"])
+            .succeeds();
+        w.cmd("to-parquet")
+            .args(["--cat", "--lake", dir])
+            .succeeds()
+            .stdout_contains("\"AAA\"");
+    }
+}
