@@ -248,21 +248,53 @@ fn read_partition_file(path: &Path, key: &PartitionKey) -> Result<Vec<Bar>, Lake
     Ok(out)
 }
 
-/// Keeps one bar per (symbol, date): the newest `source_ts`, the later one on a tie. `rows` is in
-/// input order (older input first). The result is sorted by symbol, then date.
+/// Keeps one bar per (symbol, date): the newest `source_ts`, the later one on a tie — field by
+/// field, a null in the newer bar never erases a value the older one has (see
+/// [`keep_stored_values`]). `rows` is in input order (older input first). The result is sorted
+/// by symbol, then date.
 pub fn dedupe_sorted(rows: Vec<Bar>) -> Vec<Bar> {
+    dedupe_counting(rows).0
+}
+
+/// [`dedupe_sorted`], with the number of bars in which a null left an older value in place.
+pub fn dedupe_counting(rows: Vec<Bar>) -> (Vec<Bar>, u64) {
     // Already in strictly increasing (symbol, date) order, as a partition of grouped input
     // is: nothing to sort, nothing to drop.
     if rows
         .windows(2)
         .all(|w| (w[0].symbol.as_str(), w[0].date) < (w[1].symbol.as_str(), w[1].date))
     {
-        return rows;
+        return (rows, 0);
     }
     sort_and_dedupe(rows)
 }
 
-fn sort_and_dedupe(rows: Vec<Bar>) -> Vec<Bar> {
+/// The newer bar of a (symbol, date), with each field it has no value for taken from the older
+/// one: a re-fetched day whose answer lacks the quote arrays must not erase the prices the lake
+/// holds. Returns whether a value was kept that way.
+pub fn keep_stored_values(newer: &mut Bar, older: &Bar) -> bool {
+    fn keep<T: Clone>(new: &mut Option<T>, old: &Option<T>) -> bool {
+        if new.is_none() && old.is_some() {
+            *new = old.clone();
+            true
+        } else {
+            false
+        }
+    }
+    let mut kept = false;
+    kept |= keep(&mut newer.open, &older.open);
+    kept |= keep(&mut newer.high, &older.high);
+    kept |= keep(&mut newer.low, &older.low);
+    kept |= keep(&mut newer.close, &older.close);
+    kept |= keep(&mut newer.adj_close, &older.adj_close);
+    kept |= keep(&mut newer.volume, &older.volume);
+    kept |= keep(&mut newer.vwap, &older.vwap);
+    kept |= keep(&mut newer.transactions, &older.transactions);
+    kept |= keep(&mut newer.currency, &older.currency);
+    kept
+}
+
+fn sort_and_dedupe(rows: Vec<Bar>) -> (Vec<Bar>, u64) {
     let mut indexed: Vec<(usize, Bar)> = rows.into_iter().enumerate().collect();
     // Group equal keys together, the winner last: by source_ts (None first) at the millisecond
     // precision the lake stores, so that the winner does not depend on whether a row was staged
@@ -272,13 +304,23 @@ fn sort_and_dedupe(rows: Vec<Bar>) -> Vec<Bar> {
         (a.symbol.as_str(), a.date, ms(a), ia).cmp(&(b.symbol.as_str(), b.date, ms(b), ib))
     });
     let mut out: Vec<Bar> = Vec::with_capacity(indexed.len());
-    for (_, bar) in indexed {
+    let mut kept = 0u64;
+    let mut kept_this = false;
+    for (_, mut bar) in indexed {
         match out.last_mut() {
-            Some(last) if last.symbol == bar.symbol && last.date == bar.date => *last = bar,
-            _ => out.push(bar),
+            Some(last) if last.symbol == bar.symbol && last.date == bar.date => {
+                kept_this |= keep_stored_values(&mut bar, last);
+                *last = bar;
+            }
+            _ => {
+                kept += u64::from(kept_this);
+                kept_this = false;
+                out.push(bar);
+            }
         }
     }
-    out
+    kept += u64::from(kept_this);
+    (out, kept)
 }
 
 /// What a lake write did.
@@ -296,6 +338,8 @@ pub struct WriteSummary {
     pub bytes_written: u64,
     /// Prices rounded to 6 decimals.
     pub prices_rounded: u64,
+    /// Rows whose newer version had nulls where the stored one had values: those values kept.
+    pub nulls_kept: u64,
 }
 
 struct Staged {
@@ -409,6 +453,7 @@ pub struct LakeWriter {
     created_dirs: Vec<PathBuf>,
     rounded: u64,
     rounded_examples: Vec<Rounded>,
+    nulls_kept: u64,
     /// A file-system flush running while the load goes on (see `start_background_sync`).
     background_sync: Option<std::thread::JoinHandle<()>>,
     /// Where partitions of new top-level directories are built (see [`Staging`]).
@@ -513,6 +558,7 @@ impl LakeWriter {
             existing,
             created_dirs: Vec::new(),
             rounded: 0,
+            nulls_kept: 0,
             rounded_examples: Vec::new(),
             background_sync: None,
             staging,
@@ -577,6 +623,7 @@ impl LakeWriter {
         for result in results {
             let done = result?;
             self.rounded += done.rounded;
+            self.nulls_kept += done.nulls_kept;
             for r in done.rounded_examples {
                 if self.rounded_examples.len() < 5 {
                     self.rounded_examples.push(r);
@@ -641,6 +688,7 @@ impl LakeWriter {
         let mut summary = WriteSummary {
             partitions_unchanged: self.unchanged.len() as u64,
             prices_rounded: self.rounded,
+            nulls_kept: self.nulls_kept,
             ..WriteSummary::default()
         };
         let staged: Vec<Staged> = std::mem::take(&mut self.staged).into_values().collect();
@@ -812,6 +860,7 @@ struct JobDone {
     created_dirs: Vec<PathBuf>,
     rounded: u64,
     rounded_examples: Vec<Rounded>,
+    nulls_kept: u64,
 }
 
 impl Job<'_> {
@@ -833,7 +882,7 @@ impl Job<'_> {
             }
             None => rows,
         };
-        let merged = dedupe_sorted(all);
+        let (merged, nulls_kept) = dedupe_counting(all);
         let mut builder = BarBatchBuilder::with_capacity(
             ctx.prices,
             ctx.layout == Layout::YearMonth,
@@ -852,6 +901,7 @@ impl Job<'_> {
             created_dirs: Vec::new(),
             rounded: builder.rounded,
             rounded_examples: std::mem::take(&mut builder.rounded_examples),
+            nulls_kept,
         };
         let bytes = to_bytes(builder.schema(), &batches, ctx.opts)?;
         // Equal to what is on disk (even after an earlier staging in this run changed it):
@@ -1304,7 +1354,7 @@ mod tests {
                     )
                 })
                 .collect();
-            assert_eq!(dedupe_sorted(rows.clone()), sort_and_dedupe(rows));
+            assert_eq!(dedupe_sorted(rows.clone()), sort_and_dedupe(rows).0);
         }
     }
 

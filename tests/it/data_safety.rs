@@ -257,9 +257,7 @@ fn serve(routes: &str) -> replay_server::ReplayServer {
 fn fetch_config(w: &WorkDir, extra: &str) -> std::path::PathBuf {
     w.write(
         "fetch.yaml",
-        format!(
-            "http:\n  timeout: 2s\nfetch:\n  backoff: [20ms, 40ms]\n  rate: 1000\n{extra}"
-        ),
+        format!("http:\n  timeout: 2s\nfetch:\n  backoff: [20ms, 40ms]\n  rate: 1000\n{extra}"),
     )
 }
 
@@ -286,9 +284,8 @@ fn edited_recording(w: &WorkDir, name: &str, edit: impl Fn(&mut serde_json::Valu
 #[test]
 fn an_answer_the_record_contract_refuses_fails_only_its_symbol() {
     let w = WorkDir::new();
-    let good = tickerlake_tests::fixture(
-        "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
-    );
+    let good =
+        tickerlake_tests::fixture("real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json");
     let odd_currency = edited_recording(&w, "cur.json", |r| {
         r["meta"]["currency"] = serde_json::json!("EURO");
     });
@@ -311,12 +308,20 @@ fn an_answer_the_record_contract_refuses_fails_only_its_symbol() {
     let errors = tickerlake_tests::ndjson_values(&w.read("errors.ndjson"));
     let mut failed: Vec<(String, String)> = errors
         .iter()
-        .map(|e| (e["symbol"].as_str().unwrap().to_string(), e["code"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["symbol"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     failed.sort();
     assert_eq!(
         failed,
-        vec![("CUR".into(), "PARSE".into()), ("HUGE".into(), "PARSE".into())]
+        vec![
+            ("CUR".into(), "PARSE".into()),
+            ("HUGE".into(), "PARSE".into())
+        ]
     );
     // The good symbol's bars flow into the lake; nothing of the odd ones was written.
     let bars = tickerlake_tests::ndjson_values(&w.read("bars.ndjson"));
@@ -324,17 +329,14 @@ fn an_answer_the_record_contract_refuses_fails_only_its_symbol() {
     w.cmd("to-parquet")
         .args(["--lake", "lake", "bars.ndjson"])
         .succeeds();
-    w.cmd("records")
-        .args(["check", "bars.ndjson"])
-        .succeeds();
+    w.cmd("records").args(["check", "bars.ndjson"]).succeeds();
 }
 
 #[test]
 fn a_retry_after_beyond_the_cap_fails_the_symbol_at_once() {
     let w = WorkDir::new();
-    let good = tickerlake_tests::fixture(
-        "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
-    );
+    let good =
+        tickerlake_tests::fixture("real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json");
     let s = serve(&format!(
         "routes:\n  - path: /v8/finance/chart/SLOW.DE\n    file: {}\n    faults: {{ sequence: [429, 200], retry_after: 86400 }}\n  - path: /v8/finance/chart/OK.DE\n    file: {}\n    faults: {{ sequence: [503, 200], retry_after: 1 }}\n",
         good.display(),
@@ -360,14 +362,12 @@ fn a_retry_after_beyond_the_cap_fails_the_symbol_at_once() {
         "{errors:?}"
     );
     // The wait it did honour (1 s, within the cap) is said at the default level.
+    assert!(run.stderr().contains("Retry-After"), "{}", run.stderr());
     assert!(
-        run.stderr().contains("Retry-After"),
-        "{}",
-        run.stderr()
+        tickerlake_tests::ndjson_values(&run.stdout())
+            .iter()
+            .any(|b| b["symbol"] == "OK")
     );
-    assert!(tickerlake_tests::ndjson_values(&run.stdout())
-        .iter()
-        .any(|b| b["symbol"] == "OK"));
 }
 
 // ---- a directory that is not a lake ----
@@ -389,14 +389,19 @@ fn a_directory_that_is_not_a_lake_is_never_read_as_one_nor_written_into() {
             .args(["--cat", "--lake", dir])
             .fails_with(66)
             .stderr_contains(dir);
-        w.cmd("qa-check")
-            .args(["--lake", dir])
-            .fails_with(66);
+        w.cmd("qa-check").args(["--lake", dir]).fails_with(66);
         w.cmd("qlib-bin")
             .args(["all", "-o", "q2", "--lake", dir])
             .fails_with(66);
         w.cmd("ohlcv-fetch")
-            .args(["--symbols", "AAA", "--since-lake", dir, "--base-url", "http://127.0.0.1:9"])
+            .args([
+                "--symbols",
+                "AAA",
+                "--since-lake",
+                dir,
+                "--base-url",
+                "http://127.0.0.1:9",
+            ])
             .fails_with(66);
     }
     // The lake's parent: the hint names the lake.
@@ -424,4 +429,59 @@ fn a_directory_that_is_not_a_lake_is_never_read_as_one_nor_written_into() {
             .succeeds()
             .stdout_contains("\"AAA\"");
     }
+}
+
+// ---- an upsert never replaces stored values with nulls ----
+
+#[test]
+fn an_upsert_never_replaces_stored_values_with_nulls() {
+    let w = WorkDir::new();
+    w.write(
+        "day1.ndjson",
+        "{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"open\":10,\"high\":11,\"low\":9,\"close\":10.5,\"adj_close\":10.4,\"volume\":1000,\"currency\":\"USD\",\"provider\":\"yahoo\",\"source_ts\":\"2024-01-02T22:00:00Z\"}\n",
+    );
+    // The look-back re-fetch: the answer lacked the quote arrays, only volume and a newer time.
+    w.write(
+        "refetch.ndjson",
+        "{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"open\":null,\"high\":null,\"low\":null,\"close\":null,\"adj_close\":null,\"volume\":1200,\"provider\":\"yahoo\",\"source_ts\":\"2024-01-05T22:00:00Z\"}\n",
+    );
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "day1.ndjson"])
+        .succeeds();
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "refetch.ndjson", "--summary", "s.json"])
+        .succeeds();
+    let s: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(s["nulls_kept"], 1);
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake", "lake"])
+        .succeeds();
+    let rows = tickerlake_tests::ndjson_values(&cat.stdout());
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["close"], 10.5);
+    assert_eq!(r["open"], 10.0);
+    assert_eq!(r["adj_close"], 10.4);
+    assert_eq!(r["currency"], "USD");
+    // The newer non-null value wins; the newer time is kept.
+    assert_eq!(r["volume"], 1200);
+    assert_eq!(r["source_ts"], "2024-01-05T22:00:00Z");
+    // A newer value corrects an older one.
+    w.write(
+        "fix.ndjson",
+        "{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"close\":10.6,\"provider\":\"yahoo\",\"source_ts\":\"2024-01-06T22:00:00Z\"}\n",
+    );
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "fix.ndjson"])
+        .succeeds();
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake", "lake"])
+        .succeeds();
+    let r = &tickerlake_tests::ndjson_values(&cat.stdout())[0];
+    assert_eq!(
+        (r["close"].as_f64(), r["open"].as_f64()),
+        (Some(10.6), Some(10.0))
+    );
 }

@@ -90,6 +90,8 @@ pub struct Summary {
     pub partitions_created: u64,
     pub partitions_unchanged: u64,
     pub prices_rounded: u64,
+    /// Lake upserts: rows whose newer version had nulls where the lake had values (kept).
+    pub nulls_kept: u64,
     pub bytes: u64,
     pub seconds: f64,
 }
@@ -228,7 +230,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
 
 fn report(opts: &Options, s: &Summary) -> Result<(), Error> {
     let text = format!(
-        "to-parquet: {} rows in, {} rejected, {} rows written, {} partitions touched ({} created, {} unchanged), {} prices rounded, {} bytes, {:.2} s",
+        "to-parquet: {} rows in, {} rejected, {} rows written, {} partitions touched ({} created, {} unchanged), {} prices rounded, {} rows kept stored values over nulls, {} bytes, {:.2} s",
         s.rows_in,
         s.rows_rejected,
         s.rows_written,
@@ -236,6 +238,7 @@ fn report(opts: &Options, s: &Summary) -> Result<(), Error> {
         s.partitions_created,
         s.partitions_unchanged,
         s.prices_rounded,
+        s.nulls_kept,
         s.bytes,
         s.seconds
     );
@@ -733,6 +736,7 @@ fn write_lake(opts: &Options, dir: &Path, layout: Layout) -> Result<(Summary, u6
     summary.partitions_created = written.partitions_created;
     summary.partitions_unchanged = written.partitions_unchanged;
     summary.prices_rounded = rounded;
+    summary.nulls_kept = written.nulls_kept;
     summary.bytes = written.bytes_written;
     Ok((summary, rejected))
 }
