@@ -485,3 +485,74 @@ fn an_upsert_never_replaces_stored_values_with_nulls() {
         (Some(10.6), Some(10.0))
     );
 }
+
+// ---- the QA gate never passes vacuously ----
+
+#[test]
+fn the_qa_gate_never_passes_vacuously() {
+    let w = WorkDir::new();
+    for profile in ["nightly", "training"] {
+        w.cmd("qa-check")
+            .args(["--profile", profile])
+            .stdin("")
+            .fails_with(65)
+            .stderr_contains("no bars");
+    }
+    let good: String = (2..=5)
+        .map(|d| bar("AAA", &format!("2024-01-{d:02}"), 10.0))
+        .collect();
+    w.write("good.ndjson", &good);
+    w.cmd("qa-check")
+        .args(["good.ndjson", "--symbols", "ZZZ", "--as-of", "2024-01-05"])
+        .fails_with(65);
+    for checks in ["", ","] {
+        w.cmd("qa-check")
+            .args(["good.ndjson", "--checks", checks])
+            .fails_with(2)
+            .stderr_contains("no check");
+    }
+    // A negative volume and a bar from the future are critical findings.
+    let bad = good.clone()
+        + &bar("AAA", "2024-01-08", 10.0).replace("\"volume\":1000", "\"volume\":-5")
+        + &bar("AAA", "9999-12-31", 10.0);
+    w.write("bad.ndjson", bad);
+    let run = w
+        .cmd("qa-check")
+        .args([
+            "bad.ndjson",
+            "--as-of",
+            "2024-01-08",
+            "--checks",
+            "negative_volume,future_date",
+        ])
+        .fails_with(1);
+    let findings = tickerlake_tests::ndjson_values(&run.stdout());
+    let got: Vec<(&str, &str, &str)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap(),
+                f["date"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("negative_volume", "2024-01-08", "critical"),
+            ("future_date", "9999-12-31", "critical")
+        ]
+    );
+    // A bar after --as-of (not only far-future ones).
+    w.cmd("qa-check")
+        .args([
+            "good.ndjson",
+            "--as-of",
+            "2024-01-04",
+            "--checks",
+            "future_date",
+        ])
+        .fails_with(1)
+        .stdout_contains("2024-01-05");
+}

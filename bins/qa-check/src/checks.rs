@@ -30,6 +30,8 @@ pub enum Check {
     FetchError,
     Coverage,
     Freshness,
+    NegativeVolume,
+    FutureDate,
     StockCount,
     HistoryYears,
     AllNullColumn,
@@ -38,7 +40,7 @@ pub enum Check {
 }
 
 impl Check {
-    pub const ALL: [Check; 17] = [
+    pub const ALL: [Check; 19] = [
         Check::Lag,
         Check::MissingDates,
         Check::NullFields,
@@ -51,6 +53,8 @@ impl Check {
         Check::FetchError,
         Check::Coverage,
         Check::Freshness,
+        Check::NegativeVolume,
+        Check::FutureDate,
         Check::StockCount,
         Check::HistoryYears,
         Check::AllNullColumn,
@@ -58,14 +62,14 @@ impl Check {
         Check::MinVolume,
     ];
 
-    /// The nightly gate (`--profile nightly`, the default): the first twelve.
+    /// The nightly gate (`--profile nightly`, the default): the first fourteen.
     pub fn nightly() -> &'static [Check] {
-        &Check::ALL[..12]
+        &Check::ALL[..14]
     }
 
     /// The training-set validation (`--profile training`): the set's shape and the row checks a
     /// model would train on; nothing about how recent the data is.
-    pub const TRAINING: [Check; 11] = [
+    pub const TRAINING: [Check; 13] = [
         Check::StockCount,
         Check::HistoryYears,
         Check::AllNullColumn,
@@ -77,6 +81,8 @@ impl Check {
         Check::PriceJump,
         Check::Ohlc,
         Check::Duplicate,
+        Check::NegativeVolume,
+        Check::FutureDate,
     ];
 
     pub fn id(self) -> &'static str {
@@ -93,6 +99,8 @@ impl Check {
             Check::FetchError => "fetch_error",
             Check::Coverage => "coverage",
             Check::Freshness => "freshness",
+            Check::NegativeVolume => "negative_volume",
+            Check::FutureDate => "future_date",
             Check::StockCount => "stock_count",
             Check::HistoryYears => "history_years",
             Check::AllNullColumn => "all_null_column",
@@ -113,6 +121,8 @@ impl Check {
             | Check::FetchError
             | Check::Coverage
             | Check::Freshness
+            | Check::NegativeVolume
+            | Check::FutureDate
             | Check::StockCount
             | Check::HistoryYears
             | Check::AllNullColumn
@@ -135,6 +145,8 @@ pub struct Rules {
     pub enabled: [bool; Check::ALL.len()],
     pub severity: [Severity; Check::ALL.len()],
     pub qa: Qa,
+    /// `--as-of`, in days since the epoch: a bar dated after it is `future_date`.
+    pub as_of: i32,
 }
 
 impl Rules {
@@ -157,6 +169,7 @@ impl Rules {
             enabled,
             severity,
             qa: qa.clone(),
+            as_of: i32::MAX,
         })
     }
 
@@ -260,6 +273,21 @@ pub fn analyze(
         }
         if r.volume == Some(0) {
             zero_volume.push(r.date);
+        }
+        if rules.on(Check::NegativeVolume)
+            && let Some(v) = r.volume.filter(|v| *v < 0)
+        {
+            let mut d = Map::new();
+            d.insert("volume".into(), json!(v));
+            hits.push(hit(Check::NegativeVolume, Some(r.date), d));
+        }
+        if rules.on(Check::FutureDate) && r.date > rules.as_of {
+            let mut d = Map::new();
+            d.insert(
+                "as_of".into(),
+                json!(tickerlake::series::day_text(rules.as_of)),
+            );
+            hits.push(hit(Check::FutureDate, Some(r.date), d));
         }
         if rules.on(Check::Ohlc)
             && let Some(rule) = ohlc_violation(r)
@@ -736,7 +764,7 @@ mod tests {
     }
 
     #[test]
-    fn the_nightly_profile_is_the_twelve_checks_of_the_issue() {
+    fn the_nightly_profile_is_the_twelve_checks_and_the_two_contract_checks() {
         let ids: Vec<&str> = Check::nightly().iter().map(|c| c.id()).collect();
         assert_eq!(
             ids,
@@ -752,7 +780,9 @@ mod tests {
                 "duplicate",
                 "fetch_error",
                 "coverage",
-                "freshness"
+                "freshness",
+                "negative_volume",
+                "future_date"
             ]
         );
         for c in Check::ALL {

@@ -41,10 +41,13 @@ Checks (ids in findings, --checks and qa.severity in config.yaml):
   fetch_error    consecutive_failures >= qa.fetch_error_failures in the fetch state (--state)
   coverage       share of the active universe (--universe) with fresh data < qa.coverage_min_pct
   freshness      newest bar more than qa.freshness_days days before --as-of
+  negative_volume  a volume below 0
+  future_date    a bar dated after --as-of
   training:      stock_count, history_years, all_null_column, min_price, min_volume
 
-Exit status: 0 no finding at or above qa.fail_on (critical), 1 at least one, 2 usage,
-65 unreadable input, 66 input missing, 74 I/O error, 78 bad configuration.";
+Exit status: 0 no finding at or above qa.fail_on (critical), 1 at least one, 2 usage (also:
+--checks names no check), 65 unreadable input or no bars at all, 66 input missing, 74 I/O error,
+78 bad configuration.";
 
 /// Data-quality checks over daily bars: findings as NDJSON on stdout, an exit status cron can
 /// gate on.
@@ -121,11 +124,12 @@ impl Program for Cli {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Profile {
     /// The nightly gate: lag, missing_dates, null_fields, zero_volume, price_jump, iqr_jump,
-    /// volume_spike, ohlc, duplicate, fetch_error, coverage, freshness
+    /// volume_spike, ohlc, duplicate, fetch_error, coverage, freshness, negative_volume,
+    /// future_date
     Nightly,
     /// Training-set validation: stock_count, history_years, all_null_column, min_price,
     /// min_volume, and the row checks (missing_dates, null_fields, zero_volume, price_jump, ohlc,
-    /// duplicate)
+    /// duplicate, negative_volume, future_date)
     Training,
 }
 

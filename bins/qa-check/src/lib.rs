@@ -38,6 +38,9 @@ pub enum Error {
     Lake(#[from] LakeError),
     #[error("{0}")]
     State(String),
+    /// The input (after --symbols and --from) holds no bar.
+    #[error("{0}")]
+    NoBars(String),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -49,7 +52,7 @@ impl HasExitCode for Error {
         match self {
             Error::Lib(e) => e.exit_code(),
             Error::Lake(e) => e.exit_code(),
-            Error::State(_) => ExitCode::DataErr,
+            Error::State(_) | Error::NoBars(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
         }
@@ -101,9 +104,17 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
                 v.push(c);
             }
         }
+        if v.is_empty() {
+            return Err(Error::Usage(format!(
+                "--checks: no check given: a gate that runs nothing would pass anything (known: {})",
+                Check::ALL.map(Check::id).join(", ")
+            )));
+        }
         v
     };
-    let rules = Rules::new(&checks, &config.qa).map_err(Error::Config)?;
+    let as_of = date("--as-of", &cli.as_of)?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let mut rules = Rules::new(&checks, &config.qa).map_err(Error::Config)?;
+    rules.as_of = days_since_epoch(as_of);
     let filter = ScanFilter {
         symbols: tickerlake::symbol::parse_list(&cli.symbols).map_err(Error::Usage)?,
         from: date("--from", &cli.from)?,
@@ -116,7 +127,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         actions: cli.actions.clone(),
         state: cli.state.clone(),
         universe: cli.universe.clone(),
-        as_of: date("--as-of", &cli.as_of)?.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        as_of,
         checks,
         rules,
         calendar: cli.calendar,
@@ -202,6 +213,13 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             }
             each(s, &mut pass, &mut findings)
         })?,
+    }
+    if pass.rows == 0 {
+        // A gate over nothing would pass anything.
+        return Err(Error::NoBars(match &opts.lake {
+            Some(dir) => format!("{}: no bars to check", dir.display()),
+            None => "no bars in the input: nothing was checked".into(),
+        }));
     }
     // Inferred calendar: the trading days are known only now.
     let mut days = match pass.days.take() {

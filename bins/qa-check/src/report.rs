@@ -457,8 +457,11 @@ pub fn colour(
             "red" => "yellow",
             c => c,
         },
+        // A bar no source should give: red at the first one.
         Check::Coverage
         | Check::Freshness
+        | Check::NegativeVolume
+        | Check::FutureDate
         | Check::StockCount
         | Check::HistoryYears
         | Check::AllNullColumn
