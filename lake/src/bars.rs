@@ -351,38 +351,51 @@ pub fn bars_from_batch(
     let dates = col("date")?
         .as_primitive_opt::<Date32Type>()
         .ok_or(LakeError::ColumnType("date"))?;
-    let price =
-        |name: &'static str| -> Result<Box<dyn Fn(usize) -> Option<Decimal> + '_>, LakeError> {
-            let c = match batch.column_by_name(name) {
-                Some(c) => c,
-                None => return Ok(Box::new(|_| None)), // an older file without the column
-            };
-            if let Some(a) = c.as_primitive_opt::<Decimal128Type>() {
-                let scale = match a.data_type() {
-                    DataType::Decimal128(_, s) => *s,
-                    _ => SCALE as i8,
-                };
-                let scale = u8::try_from(scale).map_err(|_| LakeError::ColumnType(name))?;
-                Ok(Box::new(move |i| {
-                    if a.is_null(i) {
-                        return None;
-                    }
-                    i64::try_from(a.value(i))
-                        .ok()
-                        .and_then(|m| Decimal::new(m, scale))
-                }))
-            } else if let Some(a) = c.as_primitive_opt::<Float64Type>() {
-                Ok(Box::new(move |i| {
-                    if a.is_null(i) {
-                        None
-                    } else {
-                        Decimal::from_f64(a.value(i)).ok()
-                    }
-                }))
-            } else {
-                Err(LakeError::ColumnType(name))
-            }
+    // A value no bar can hold (NaN, ±inf, beyond the decimal range — a float64 file written by
+    // another tool) is an error naming it, never read as a null.
+    let unreadable = |name: &'static str, i: usize, value: String| {
+        LakeError::Corrupt(format!(
+            "{name}, row {}: {} is not a price a bar can hold (NaN, infinite or out of range)",
+            i + 1,
+            tickerlake::echo::echo(&value)
+        ))
+    };
+    type PriceAt<'a> = Box<dyn Fn(usize) -> Result<Option<Decimal>, LakeError> + 'a>;
+    let price = |name: &'static str| -> Result<PriceAt<'_>, LakeError> {
+        let c = match batch.column_by_name(name) {
+            Some(c) => c,
+            None => return Ok(Box::new(|_| Ok(None))), // an older file without the column
         };
+        if let Some(a) = c.as_primitive_opt::<Decimal128Type>() {
+            let scale = match a.data_type() {
+                DataType::Decimal128(_, s) => *s,
+                _ => SCALE as i8,
+            };
+            let scale = u8::try_from(scale).map_err(|_| LakeError::ColumnType(name))?;
+            Ok(Box::new(move |i| {
+                if a.is_null(i) {
+                    return Ok(None);
+                }
+                i64::try_from(a.value(i))
+                    .ok()
+                    .and_then(|m| Decimal::new(m, scale))
+                    .map(Some)
+                    .ok_or_else(|| unreadable(name, i, a.value(i).to_string()))
+            }))
+        } else if let Some(a) = c.as_primitive_opt::<Float64Type>() {
+            Ok(Box::new(move |i| {
+                if a.is_null(i) {
+                    Ok(None)
+                } else {
+                    Decimal::from_f64(a.value(i))
+                        .map(Some)
+                        .map_err(|_| unreadable(name, i, a.value(i).to_string()))
+                }
+            }))
+        } else {
+            Err(LakeError::ColumnType(name))
+        }
+    };
     let int = |name: &'static str| -> Result<Option<&arrow_array::Int64Array>, LakeError> {
         match batch.column_by_name(name) {
             Some(c) => c
@@ -434,13 +447,13 @@ pub fn bars_from_batch(
         out.push(Bar {
             symbol: sym,
             date,
-            open: open(i),
-            high: high(i),
-            low: low(i),
-            close: close(i),
-            adj_close: adj(i),
+            open: open(i)?,
+            high: high(i)?,
+            low: low(i)?,
+            close: close(i)?,
+            adj_close: adj(i)?,
             volume: opt_int(volume, i),
-            vwap: vwap(i),
+            vwap: vwap(i)?,
             transactions: opt_int(transactions, i),
             currency: currency.as_ref().and_then(|c| c(i)).map(str::to_string),
             provider: provider(i).unwrap_or_default().to_string(),

@@ -44,6 +44,44 @@ pub fn same_destination(a: Option<&Path>, b: Option<&Path>) -> bool {
     }
 }
 
+/// Refuses an output file that is also one of the inputs (`--rejects bars.ndjson` while reading
+/// `bars.ndjson`): it would be replaced by what the run writes, and the input lost. `outputs` are
+/// (flag, path) pairs; stdout and absent outputs are fine. Exit 2.
+pub fn refuse_outputs_over_inputs(
+    outputs: &[(&str, Option<&Path>)],
+    inputs: &[PathBuf],
+) -> Result<(), Error> {
+    for (flag, output) in outputs {
+        let Some(output) = output else { continue };
+        if is_stdio(output) || is_stdout_alias(output) || is_descriptor_alias(output) {
+            continue;
+        }
+        for input in inputs.iter().filter(|i| !is_stdio(i)) {
+            if same_file(output, input) {
+                return Err(Error::Usage(format!(
+                    "{flag} {}: that is also an input, which it would replace: write it elsewhere",
+                    output.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file (the same inode, through links and `..`), or the same
+/// path when neither exists yet.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    a == b
+        || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Name used for stdin/stdout in messages.
 pub const STDIN_NAME: &str = "<stdin>";
 

@@ -556,3 +556,65 @@ fn the_qa_gate_never_passes_vacuously() {
         .fails_with(1)
         .stdout_contains("2024-01-05");
 }
+
+// ---- two silent losses at the edges ----
+
+#[test]
+fn an_output_that_is_also_an_input_is_refused() {
+    let w = WorkDir::new();
+    let bars = bar("AAA", "2024-01-02", 10.0) + "not json\n";
+    w.write("bars.ndjson", &bars);
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "bars.ndjson", "--rejects", "bars.ndjson"])
+        .fails_with(2)
+        .stderr_contains("also an input");
+    w.cmd("to-parquet")
+        .args(["-o", "./bars.ndjson", "bars.ndjson"])
+        .fails_with(2);
+    std::fs::hard_link(w.join("bars.ndjson"), w.join("link.ndjson")).unwrap();
+    w.cmd("records")
+        .args(["check", "bars.ndjson", "--rejects", "link.ndjson"])
+        .fails_with(2);
+    w.cmd("qa-check")
+        .args(["bars.ndjson", "--summary", "bars.ndjson"])
+        .fails_with(2);
+    assert_eq!(w.read("bars.ndjson"), bars);
+}
+
+#[test]
+fn values_a_bar_cannot_hold_in_a_foreign_parquet_file_are_an_error_not_nulls() {
+    let w = WorkDir::new();
+    let python = tickerlake_tests::venv_python().expect("make venv");
+    for (name, value) in [
+        ("nan", "float('nan')"),
+        ("inf", "float('inf')"),
+        ("big", "-1e300"),
+    ] {
+        let script = format!(
+            "import pyarrow as pa, pyarrow.parquet as pq, datetime\n\
+             t = pa.table({{'symbol': ['AAA', 'AAA'], 'date': [datetime.date(2024,1,2), datetime.date(2024,1,3)],\
+             'close': pa.array([10.0, {value}], pa.float64()), 'provider': ['other', 'other']}})\n\
+             pq.write_table(t, '{name}.parquet')\n"
+        );
+        let out = std::process::Command::new(&python)
+            .args(["-c", &script])
+            .current_dir(w.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = w
+            .cmd("to-parquet")
+            .args(["--cat", &format!("{name}.parquet")])
+            .fails_with(65)
+            .stderr_contains("close, row 2");
+        assert!(
+            run.stderr().contains(&format!("{name}.parquet")),
+            "{}",
+            run.stderr()
+        );
+    }
+}

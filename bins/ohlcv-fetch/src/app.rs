@@ -108,6 +108,14 @@ pub struct Summary {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let started = Instant::now();
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[
+            ("--actions", cli.actions.as_deref()),
+            ("--errors", cli.errors.as_deref()),
+            ("--summary", cli.summary.as_deref()),
+        ],
+        &cli.inputs,
+    )?;
     let mut tickers = read_tickers(&cli)?;
     let today = Utc::now().date_naive();
     if let Some(days) = cli.max_universe_age {

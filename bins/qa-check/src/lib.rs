@@ -139,6 +139,15 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let opts = options(&cli, &config)?;
+    let mut inputs = opts.inputs.clone();
+    inputs.extend(
+        opts.actions
+            .iter()
+            .chain(&opts.universe)
+            .chain(&opts.state)
+            .cloned(),
+    );
+    tickerlake::io::refuse_outputs_over_inputs(&[("--summary", opts.summary.as_deref())], &inputs)?;
     if opts.lake.is_none() {
         tickerlake::io::hint_if_stdin_is_tty("qa-check", &opts.inputs, opts.quiet);
     }

@@ -158,6 +158,18 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
             "--rejects and -o must be different files".into(),
         ));
     }
+    let output = match &target {
+        Target::File(f) => Some(f.as_path()),
+        _ => None,
+    };
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[
+            ("--rejects", cli.rejects.as_deref()),
+            ("-o", output),
+            ("--summary", cli.summary.as_deref()),
+        ],
+        &cli.inputs,
+    )?;
     let kind = cli.kind.kind();
     if kind != Kind::Bars {
         if matches!(target, Target::Lake(..) | Target::CatLake(..)) {

@@ -129,6 +129,10 @@ pub fn run(cli: Cli, _config: tickerlake::config::Config) -> Result<ExitCode, Er
                     "--rejects and the output (-o, default stdout) must be different places".into(),
                 ));
             }
+            tickerlake::io::refuse_outputs_over_inputs(
+                &[("--rejects", rejects.as_deref()), ("-o", output.as_deref())],
+                &inputs,
+            )?;
             hint_if_stdin_is_tty("records", &inputs, cli.common.quiet);
             let opts = CheckOptions {
                 kind,
