@@ -114,10 +114,15 @@ pub fn write_summary<T: serde::Serialize + ?Sized>(
 }
 
 /// The end-of-run summary line on stderr, quiet under cron: shown on a terminal or with `-v`
-/// (`show`). `--summary FILE` ([`write_summary`]) keeps it always.
-pub fn print_summary(text: &str, show: bool) {
+/// (`show`), as a plain line or, when stderr carries JSON Lines, as one of them (with the
+/// summary's figures as fields). `--summary FILE` ([`write_summary`]) keeps it always.
+pub fn print_summary<T: serde::Serialize + ?Sized>(text: &str, summary: &T, show: bool) {
     if show || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let _ = writeln!(std::io::stderr(), "{text}");
+        let fields = match serde_json::to_value(summary) {
+            Ok(serde_json::Value::Object(m)) if logging::stderr_is_json() => m,
+            _ => serde_json::Map::new(),
+        };
+        logging::info_line(text, fields);
     }
 }
 

@@ -16,6 +16,42 @@ use crate::config::{LogFormat, LogLevel};
 
 static RUN_ID: OnceLock<String> = OnceLock::new();
 
+/// The program and whether its stderr carries JSON Lines, once logging is set up.
+static STREAM: OnceLock<(&'static str, bool)> = OnceLock::new();
+
+/// Whether this program's stderr is a JSON Lines stream: anything else written there (a summary
+/// line, a table) must then be a JSON line too, or not be written.
+pub fn stderr_is_json() -> bool {
+    STREAM.get().is_some_and(|(_, json)| *json)
+}
+
+/// Writes `message` on stderr as an `info` line in the stream's format, whatever the log level
+/// (the end-of-run summary, asked for with `-v` or shown on a terminal).
+pub fn info_line(message: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    use std::io::Write as _;
+    let (program, json) = STREAM.get().copied().unwrap_or(("tickerlake", false));
+    let text = if json {
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "ts".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        line.insert("level".into(), "info".into());
+        line.insert("program".into(), program.into());
+        line.insert("run_id".into(), run_id().into());
+        line.insert("msg".into(), message.into());
+        for (k, v) in fields {
+            line.entry(k).or_insert(v);
+        }
+        serde_json::to_string(&line).unwrap_or_default()
+    } else {
+        message.to_string()
+    };
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 /// The id of this run: `$RUN_ID` when the caller (cron wrapper, `pipeline.sh`) sets one, so all
 /// programs of a pipeline share it; otherwise made up from the time and the process id.
 pub fn run_id() -> &'static str {
@@ -65,6 +101,7 @@ pub fn is_json(format: LogFormat) -> bool {
 
 /// Installs the global subscriber. Safe to call twice (the second call does nothing).
 pub fn init(program: &'static str, level: Level, json: bool) {
+    let _ = STREAM.set((program, json));
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)

@@ -618,3 +618,70 @@ fn values_a_bar_cannot_hold_in_a_foreign_parquet_file_are_an_error_not_nulls() {
         );
     }
 }
+
+// ---- one log format per stream ----
+
+#[test]
+fn with_json_logs_every_stderr_line_is_json_summaries_included() {
+    let w = WorkDir::new();
+    w.write(
+        "bars.ndjson",
+        bar("AAA", "2024-01-02", 10.0) + &bar("AAA", "2024-01-03", 10.5),
+    );
+    let runs = [
+        w.cmd("to-parquet")
+            .args([
+                "-v",
+                "--log-format",
+                "json",
+                "--lake",
+                "lake",
+                "bars.ndjson",
+            ])
+            .succeeds(),
+        w.cmd("to-parquet")
+            .args([
+                "-v",
+                "--log-format",
+                "json",
+                "-o",
+                "a.parquet",
+                "bars.ndjson",
+            ])
+            .succeeds(),
+        w.cmd("qlib-bin")
+            .args([
+                "-v",
+                "--log-format",
+                "json",
+                "all",
+                "-o",
+                "q",
+                "bars.ndjson",
+            ])
+            .succeeds(),
+        w.cmd("qa-check")
+            .args([
+                "-v",
+                "--log-format",
+                "json",
+                "bars.ndjson",
+                "--as-of",
+                "2024-01-03",
+            ])
+            .succeeds(),
+    ];
+    for (k, run) in runs.iter().enumerate() {
+        let text = run.stderr();
+        // The writers' summaries are there (qa-check's clean run says nothing).
+        assert!(
+            k == 3 || text.contains("rows written") || text.contains("calendar days"),
+            "{text}"
+        );
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            assert!(v["msg"].is_string() && v["level"].is_string(), "{line}");
+        }
+    }
+}

@@ -402,7 +402,8 @@ impl Findings {
             tickerlake::cli::write_summary(path, &file)?;
         }
         let stderr = std::io::stderr();
-        if !opts.quiet && stderr.is_terminal() {
+        // The table is for a person at a terminal; a JSON Lines stream gets none.
+        if !opts.quiet && stderr.is_terminal() && !tickerlake::logging::stderr_is_json() {
             let _ = stderr.lock().write_all(table(&file).as_bytes());
         }
         if failing > 0 {

@@ -127,7 +127,7 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
         s.waiting_symbols,
         s.seconds
     );
-    tickerlake::cli::print_summary(&text, verbose);
+    tickerlake::cli::print_summary(&text, s, verbose);
     if let Some(path) = path {
         tickerlake::cli::write_summary(path, s)?;
     }

@@ -254,7 +254,7 @@ fn report(opts: &Options, s: &Summary) -> Result<(), Error> {
         s.bytes,
         s.seconds
     );
-    tickerlake::cli::print_summary(&text, opts.verbose_summary);
+    tickerlake::cli::print_summary(&text, s, opts.verbose_summary);
     if let Some(path) = &opts.summary {
         tickerlake::cli::write_summary(path, s)?;
     }
