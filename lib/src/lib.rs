@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod csv_cells;
 pub mod decimal;
 pub mod echo;
 pub mod error;

@@ -395,6 +395,21 @@ pub(crate) fn strict_decode<T: Record>(bytes: &[u8]) -> Result<T, (Option<String
     Ok(value)
 }
 
+/// Decodes a record from a JSON object built by a reader of another format (a CSV row), with
+/// the same rules and the same (field, message) errors as an NDJSON line.
+pub fn decode_object<T: Record>(
+    object: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, (Option<String>, String)> {
+    let mut track = serde_path_to_error::Track::new();
+    let record = T::deserialize(serde_path_to_error::Deserializer::new(
+        serde_json::Value::Object(object),
+        &mut track,
+    ))
+    .map_err(|e| describe(&track.path(), &e))?;
+    record.validate().map_err(field_error)?;
+    Ok(record)
+}
+
 fn field_error(e: FieldError) -> (Option<String>, String) {
     (Some(e.field.to_string()), e.expected)
 }

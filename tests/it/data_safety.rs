@@ -685,3 +685,148 @@ fn with_json_logs_every_stderr_line_is_json_summaries_included() {
         }
     }
 }
+
+// ---- CSV: the providers' downloads, the same missing values and errors as NDJSON ----
+
+#[test]
+fn provider_csv_downloads_are_accepted_with_symbol_and_provider() {
+    let w = WorkDir::new();
+    let yahoo = tickerlake_tests::fixture("real/yahoo_v7_csv/AAPL_1980-12-12_2022-04-07.csv");
+    let stooq = tickerlake_tests::fixture("real/stooq/aapl_us_d_1984-09-07_2026-02-03.csv");
+    // Without the columns the download lacks: refused, saying which flag fills them in.
+    w.cmd("to-parquet")
+        .args(["--input-format", "csv", "-o", "y.parquet"])
+        .arg(&yahoo)
+        .fails_with(65)
+        .stderr_contains("--symbol SYM");
+    for (file, provider) in [(&yahoo, "yahoo"), (&stooq, "stooq")] {
+        // Every data row of the download (the header aside).
+        let rows = std::fs::read_to_string(file).unwrap().lines().count() - 1;
+        w.cmd("to-parquet")
+            .args([
+                "--input-format",
+                "csv",
+                "--symbol",
+                "AAPL",
+                "--provider",
+                provider,
+            ])
+            .args(["--lake", provider, "--summary", "s.json"])
+            .arg(file)
+            .succeeds();
+        let s: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+        assert_eq!(s["rows_written"], rows, "{provider}");
+        let cat = w
+            .cmd("to-parquet")
+            .args([
+                "--cat",
+                "--lake",
+                provider,
+                "--from",
+                "2020-01-02",
+                "--to",
+                "2020-01-02",
+            ])
+            .succeeds();
+        let bars = tickerlake_tests::ndjson_values(&cat.stdout());
+        assert_eq!(bars.len(), 1);
+        assert_eq!(bars[0]["provider"], provider);
+        assert!(bars[0]["close"].as_f64().unwrap() > 0.0);
+        // Stooq has no adjusted close: null, not a refusal.
+        assert_eq!(bars[0]["adj_close"].is_null(), provider == "stooq");
+    }
+    // The Polish headers of Stooq's Polish site name the same fields.
+    w.write(
+        "pl.csv",
+        "Data,Otwarcie,Najwyzszy,Najnizszy,Zamkniecie,Wolumen\n2024-01-02,10,11,9,10.5,1200\n",
+    );
+    w.cmd("to-parquet")
+        .args([
+            "--input-format",
+            "csv",
+            "--symbol",
+            "CDR.PL",
+            "--provider",
+            "stooq",
+            "-o",
+            "pl.parquet",
+            "pl.csv",
+        ])
+        .succeeds();
+    w.cmd("to-parquet")
+        .args(["--symbol", "X", "-o", "n.parquet", "pl.csv"])
+        .fails_with(2);
+}
+
+#[test]
+fn csv_and_ndjson_agree_on_missing_values_and_name_the_field() {
+    let w = WorkDir::new();
+    w.write(
+        "m.csv",
+        "symbol,date,open,close,volume,provider\nA,2024-01-02,NA,null,,p\nA,2024-01-03,NaN,1.5,N/A,p\n",
+    );
+    let cat = |out: &str| {
+        tickerlake_tests::ndjson_values(
+            &w.cmd("to-parquet").args(["--cat", out]).succeeds().stdout(),
+        )
+    };
+    w.cmd("to-parquet")
+        .args(["--input-format", "csv", "-o", "m.parquet", "m.csv"])
+        .succeeds();
+    let rows = cat("m.parquet");
+    assert!(rows[0]["open"].is_null() && rows[0]["close"].is_null() && rows[0]["volume"].is_null());
+    assert!(rows[1]["open"].is_null() && rows[1]["close"] == 1.5);
+    // The same rows as NDJSON nulls give the same file content.
+    w.write(
+        "m.ndjson",
+        "{\"symbol\":\"A\",\"date\":\"2024-01-02\",\"open\":null,\"close\":null,\"volume\":null,\"provider\":\"p\"}\n{\"symbol\":\"A\",\"date\":\"2024-01-03\",\"open\":null,\"close\":1.5,\"volume\":null,\"provider\":\"p\"}\n",
+    );
+    w.cmd("to-parquet")
+        .args(["-o", "n.parquet", "m.ndjson"])
+        .succeeds();
+    assert_eq!(cat("n.parquet"), rows);
+    // Text in a number column: the file, the line and the column, as for NDJSON.
+    w.write(
+        "bad.csv",
+        "symbol,date,open,close,provider\nA,2024-01-02,1,oops,p\n",
+    );
+    w.cmd("to-parquet")
+        .args([
+            "--input-format",
+            "csv",
+            "-o",
+            "b.parquet",
+            "bad.csv",
+            "--log-format",
+            "text",
+        ])
+        .fails_with(65)
+        .stderr_contains("bad.csv:2: close: expected a decimal number, found \"oops\"");
+    // A 3 MB field: refused as too long, and echoed short.
+    let big = "9".repeat(3 << 20);
+    w.write(
+        "big.csv",
+        format!("symbol,date,close,provider\nA,2024-01-02,{big},p\n"),
+    );
+    let run = w
+        .cmd("to-parquet")
+        .args(["--input-format", "csv", "-o", "b.parquet", "big.csv"])
+        .fails_with(65);
+    assert!(
+        run.stderr().len() < 2_000,
+        "{} bytes of stderr",
+        run.stderr().len()
+    );
+    let mut huge_ndjson = bar("A", "2024-01-02", 1.0);
+    huge_ndjson.insert_str(1, &format!("\"x\":\"{}\",", "y".repeat(500_000)));
+    w.write("huge.ndjson", huge_ndjson);
+    let run = w
+        .cmd("to-parquet")
+        .args(["-o", "h.parquet", "huge.ndjson"])
+        .fails_with(65);
+    assert!(
+        run.stderr().len() < 2_000,
+        "{} bytes of stderr",
+        run.stderr().len()
+    );
+}

@@ -163,12 +163,6 @@ pub fn from_series(
     }
 }
 
-/// The strings pandas reads as NaN in a numeric column (its default `na_values`).
-const PANDAS_NA: [&str; 19] = [
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-];
-
 /// The raw-bar columns a CSV needs for `--adjust qlib` (Qlib's Yahoo collector's download
 /// layout): `close` and `volume`; `open`, `high`, `low` and `adjclose` when it has them.
 const RAW_COLUMNS: [(&str, &[&str]); 6] = [
@@ -304,7 +298,7 @@ pub fn read_csv(
             let mut values: Vec<f64> = Vec::with_capacity(wanted.len());
             for (i, field) in &wanted {
                 let text = i.map_or("", cell);
-                let v = if PANDAS_NA.contains(&text) {
+                let v = if tickerlake::csv_cells::is_missing(text) {
                     f64::NAN
                 } else {
                     text.parse::<f64>().map_err(|_| {

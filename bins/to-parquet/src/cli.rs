@@ -42,9 +42,18 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = KindArg::Bars)]
     pub kind: KindArg,
 
-    /// Input format (CSV: bars only)
+    /// Input format (CSV: bars only; the record's column names, or a provider's download such
+    /// as Yahoo's Date,Open,High,Low,Close,Adj Close,Volume or Stooq's Date,Open,…,Volume)
     #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
     pub input_format: InputFormat,
+
+    /// CSV without a symbol column: the symbol of every row
+    #[arg(long, value_name = "SYM")]
+    pub symbol: Option<String>,
+
+    /// CSV without a provider column: the provider of every row (yahoo, stooq…)
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
 
     /// Write one Parquet file (atomically)
     #[arg(short, long, value_name = "FILE", conflicts_with = "lake")]

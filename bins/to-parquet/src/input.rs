@@ -5,7 +5,7 @@ use std::path::Path;
 
 use tickerlake::io::Input;
 use tickerlake::ndjson::{BadLine, NdjsonReader, RecordError, Rejects};
-use tickerlake::records::{Bar, Record};
+use tickerlake::records::Bar;
 
 use crate::Error;
 use crate::cli::InputFormat;
@@ -18,10 +18,21 @@ pub enum BarSource {
     Csv(CsvBars),
 }
 
+/// What a provider's CSV download leaves out, given on the command line (`--symbol`,
+/// `--provider`): filled in where the file has no such column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvFill {
+    pub symbol: Option<String>,
+    pub provider: Option<String>,
+}
+
 pub struct CsvBars {
     name: String,
     reader: csv::Reader<Reader>,
     headers: csv::StringRecord,
+    /// The bar field of each column (`Adj Close` → `adj_close`).
+    fields: Vec<String>,
+    fill: CsvFill,
     /// The row as read, then as text.
     raw: csv::ByteRecord,
     record: csv::StringRecord,
@@ -32,7 +43,7 @@ pub struct CsvBars {
 }
 
 impl BarSource {
-    pub fn open(path: &Path, format: InputFormat) -> Result<BarSource, Error> {
+    pub fn open(path: &Path, format: InputFormat, fill: &CsvFill) -> Result<BarSource, Error> {
         let input = Input::open(path)?;
         Ok(match format {
             InputFormat::Ndjson => BarSource::Ndjson(NdjsonReader::new(input.reader, input.name)),
@@ -65,9 +76,35 @@ impl BarSource {
                         }
                     })
                     .collect();
+                let fields: Vec<String> = headers
+                    .iter()
+                    .map(tickerlake::csv_cells::bar_field)
+                    .collect();
+                let bad_header = |message: String| Error::BadRow {
+                    input: input.name.clone(),
+                    line: 1,
+                    message: format!("CSV header: {message}"),
+                };
+                for (i, f) in fields.iter().enumerate() {
+                    if fields[..i].contains(f) {
+                        return Err(bad_header(format!("two columns are {f}")));
+                    }
+                }
+                for (field, given, flag) in [
+                    ("symbol", &fill.symbol, "--symbol SYM"),
+                    ("provider", &fill.provider, "--provider NAME"),
+                ] {
+                    if !fields.iter().any(|f| f == field) && given.is_none() {
+                        return Err(bad_header(format!(
+                            "no {field} column (a provider's download: give {flag})"
+                        )));
+                    }
+                }
                 BarSource::Csv(CsvBars {
                     name: input.name,
                     reader,
+                    fields,
+                    fill: fill.clone(),
                     headers,
                     raw: csv::ByteRecord::new(),
                     record: csv::StringRecord::new(),
@@ -138,7 +175,13 @@ impl CsvBars {
             if self.raw.iter().all(|f| f.trim_ascii().is_empty()) {
                 continue;
             }
-            let structural = if self.raw.len() != self.headers.len() {
+            let structural = if self.raw.as_slice().len() > tickerlake::ndjson::DEFAULT_MAX_LINE {
+                Some(format!(
+                    "a row of {} bytes, longer than the {} MiB a record may take",
+                    self.raw.as_slice().len(),
+                    tickerlake::ndjson::DEFAULT_MAX_LINE >> 20
+                ))
+            } else if self.raw.len() != self.headers.len() {
                 Some(format!(
                     "invalid CSV: {} fields, the header has {}",
                     self.raw.len(),
@@ -193,33 +236,29 @@ impl CsvBars {
                     raw,
                 })
             };
-            let result = match self.record.deserialize::<Bar>(Some(&self.headers)) {
-                Ok(bar) => match bar.validate() {
-                    Ok(()) => Ok(bar),
-                    Err(fe) => Err(bad(Some(fe.field.to_string()), fe.expected, &self.record)),
-                },
-                Err(e) => {
-                    let (field, message) = match e.kind() {
-                        csv::ErrorKind::Deserialize { err, .. } => (
-                            err.field()
-                                .and_then(|i| self.headers.get(i as usize))
-                                .map(str::to_string),
-                            err.kind().to_string(),
-                        ),
-                        _ => (None, e.to_string()),
-                    };
-                    // serde names unknown and missing columns in its message.
-                    let field = field.or_else(|| {
-                        ["unknown field `", "missing field `"].iter().find_map(|p| {
-                            message
-                                .strip_prefix(p)
-                                .and_then(|r| r.split('`').next())
-                                .map(str::to_string)
-                        })
-                    });
-                    Err(bad(field, message, &self.record))
+            // The row as the record's JSON object, decoded by the same rules as an NDJSON line:
+            // the same field names in errors, the same missing values.
+            let mut object = serde_json::Map::with_capacity(self.fields.len() + 2);
+            for (field, cell) in self.fields.iter().zip(self.record.iter()) {
+                let value = if tickerlake::csv_cells::is_missing(cell) {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::Value::String(cell.trim().to_string())
+                };
+                object.insert(field.clone(), value);
+            }
+            for (field, given) in [
+                ("symbol", &self.fill.symbol),
+                ("provider", &self.fill.provider),
+            ] {
+                if let Some(v) = given {
+                    object
+                        .entry(field)
+                        .or_insert_with(|| serde_json::Value::String(v.clone()));
                 }
-            };
+            }
+            let result = tickerlake::ndjson::decode_object::<Bar>(object)
+                .map_err(|(field, message)| bad(field, message, &self.record));
             if result.is_err() {
                 self.rejected_any = true;
             }

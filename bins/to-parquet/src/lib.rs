@@ -24,7 +24,7 @@ use tickerlake::records::{Action, Bar, BarRef, FetchError, Finding, Kind, Ticker
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::{Cli, InputFormat, PartitionBy, PriceTypeArg};
-use crate::input::BarSource;
+use crate::input::{BarSource, CsvFill};
 
 /// Everything that ends a run early.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +62,8 @@ pub struct Options {
     pub kind: Kind,
     pub inputs: Vec<PathBuf>,
     pub format: InputFormat,
+    /// CSV: columns a provider's download leaves out.
+    pub csv_fill: CsvFill,
     pub target: Target,
     pub prices: PriceType,
     pub write: WriteOptions,
@@ -185,10 +187,24 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
             )));
         }
     }
+    if (cli.symbol.is_some() || cli.provider.is_some()) && cli.input_format != InputFormat::Csv {
+        return Err(Error::Usage(
+            "--symbol and --provider fill in a CSV's missing columns: they go with \
+             --input-format csv"
+                .into(),
+        ));
+    }
+    if let Some(s) = &cli.symbol {
+        tickerlake::Symbol::parse(s).map_err(|e| Error::Usage(format!("--symbol: {e}")))?;
+    }
     Ok(Options {
         kind,
         inputs: cli.inputs.clone(),
         format: cli.input_format,
+        csv_fill: CsvFill {
+            symbol: cli.symbol.clone(),
+            provider: cli.provider.clone(),
+        },
         target,
         prices,
         write,
@@ -765,7 +781,7 @@ fn for_each_bar(
     for path in input_paths(&opts.inputs) {
         match opts.format {
             InputFormat::Csv => {
-                let mut source = BarSource::open(&path, opts.format)?;
+                let mut source = BarSource::open(&path, opts.format, &opts.csv_fill)?;
                 while let Some(bar) = source.next_bar(rejects)? {
                     each(bar, source.name(), source.line())?;
                 }
