@@ -640,12 +640,7 @@ impl Config {
                 &self.providers.polygon.base_url,
             ),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err((
-                    key,
-                    format!("expected an http:// or https:// URL, found {url:?}"),
-                ));
-            }
+            check_base_url(url).map_err(|e| (key, e))?;
         }
         for p in &self.http.proxies {
             let ok = [
@@ -754,6 +749,40 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Checks a provider's base URL (`fetch.yahoo.base_url`, `--base-url`): `http://` or
+/// `https://`, a host, and no query string or fragment (paths are appended to it, so a `?…`
+/// would be glued into the path). One rule for the config file and the command line.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let found = || crate::echo::echo(url);
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Err(format!(
+            "expected an http:// or https:// URL, found {}",
+            found()
+        ));
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!(
+            "expected a host after the scheme, found {}",
+            found()
+        ));
+    }
+    if url.contains(['?', '#']) {
+        return Err(format!(
+            "expected a base URL without a query string or fragment (paths and queries are \
+             added to it), found {}",
+            found()
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("expected a URL without blanks, found {}", found()));
+    }
+    Ok(())
 }
 
 /// Substitutes `${VAR}` and `${VAR:-default}` in every string of the tree (keys are not

@@ -830,3 +830,65 @@ fn csv_and_ndjson_agree_on_missing_values_and_name_the_field() {
         run.stderr().len()
     );
 }
+
+// ---- ohlcv-fetch: what it cannot ask for is said, never guessed ----
+
+#[test]
+fn base_urls_are_checked_before_any_request() {
+    let w = WorkDir::new();
+    for url in [
+        "ftp://x",
+        "http://127.0.0.1:9/x?key=1",
+        "https://",
+        "file:///etc",
+    ] {
+        w.cmd("ohlcv-fetch")
+            .args(["--symbols", "AAA", "--days-back", "3", "--base-url", url])
+            .fails_with(2)
+            .stderr_contains("--base-url");
+    }
+}
+
+#[test]
+fn an_unknown_venue_fails_its_symbol_and_is_never_fetched_as_the_us_listing() {
+    let w = WorkDir::new();
+    let good =
+        tickerlake_tests::fixture("real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json");
+    // The US listing of the same letters answers too: it must not be asked.
+    let s = serve(&format!(
+        "routes:\n  - path: /v8/finance/chart/WSU.DE\n    file: {g}\n  - path: /v8/finance/chart/WSU\n    file: {g}\n",
+        g = good.display()
+    ));
+    w.write(
+        "universe2.ndjson",
+        "{\"symbol\":\"WSU\",\"exchange\":\"MARS\"}\n",
+    );
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(fetch_config(&w, ""))
+        .args([
+            "universe2.ndjson",
+            "--start",
+            "2023-08-01",
+            "--end",
+            "2023-08-31",
+        ])
+        .args([
+            "--base-url",
+            &s.base_url(),
+            "--errors",
+            "errors.ndjson",
+            "--log-format",
+            "text",
+        ])
+        .fails_with(75)
+        .stderr_contains("MARS");
+    assert!(run.stdout().is_empty());
+    let errors = tickerlake_tests::ndjson_values(&w.read("errors.ndjson"));
+    assert_eq!(errors[0]["attempts"], 0);
+    assert!(s.requests().is_empty(), "{:?}", s.requests());
+    w.cmd("records")
+        .args(["check", "--kind", "errors", "errors.ndjson"])
+        .succeeds();
+}

@@ -68,8 +68,9 @@ pub struct Cli {
     #[arg(long, value_name = "N", requires = "since_lake")]
     pub lookback: Option<u32>,
 
-    /// Provider base URL [default: fetch.yahoo.base_url]
-    #[arg(long, value_name = "URL")]
+    /// Provider base URL, http:// or https://, without a query string [default:
+    /// fetch.yahoo.base_url]
+    #[arg(long, value_name = "URL", value_parser = base_url)]
     pub base_url: Option<String>,
 
     /// Concurrent symbol fetches [default: fetch.workers]
@@ -152,4 +153,9 @@ fn parse_rate(s: &str) -> Result<f64, String> {
             "expected requests per second from 0.01 to 1000, found {s:?}"
         )),
     }
+}
+
+/// `--base-url`, checked as the config file's base URLs are (exit 2, before any request).
+fn base_url(text: &str) -> Result<String, String> {
+    tickerlake::config::check_base_url(text).map(|()| text.to_string())
 }

@@ -16,9 +16,20 @@ use crate::yahoo::{self, Chart, NoData};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub symbol: Symbol,
-    pub provider_symbol: String,
+    /// The provider's symbol, or why the ticker cannot be asked for (the symbol then fails
+    /// without a request).
+    pub provider_symbol: Result<String, String>,
     pub start: NaiveDate,
     pub end: NaiveDate,
+}
+
+impl Request {
+    /// The provider's symbol, for messages.
+    pub fn name(&self) -> &str {
+        self.provider_symbol
+            .as_deref()
+            .unwrap_or(self.symbol.as_str())
+    }
 }
 
 /// What a symbol's fetch gave.
@@ -40,8 +51,9 @@ const UP_TO_DATE_DAYS: i64 = 7;
 pub trait Provider: Sync {
     /// Written into every record's `provider`.
     fn name(&self) -> &'static str;
-    /// The provider's symbol for a ticker.
-    fn provider_symbol(&self, ticker: &Ticker) -> String;
+    /// The provider's symbol for a ticker, or why there is none (a venue it has no symbol for:
+    /// never guessed as another listing).
+    fn provider_symbol(&self, ticker: &Ticker) -> Result<String, String>;
     fn url(&self, request: &Request) -> String;
     /// What an answer to `request` means.
     fn judge(&self, request: &Request, answer: Result<Answer, Failure>) -> Judged<Fetched>;
@@ -82,14 +94,14 @@ impl Provider for Yahoo {
         yahoo::PROVIDER
     }
 
-    fn provider_symbol(&self, ticker: &Ticker) -> String {
+    fn provider_symbol(&self, ticker: &Ticker) -> Result<String, String> {
         crate::symbols::yahoo_symbol(ticker, &self.config)
     }
 
     fn url(&self, request: &Request) -> String {
         yahoo::chart_url(
             &self.base_url,
-            &request.provider_symbol,
+            request.provider_symbol.as_deref().unwrap_or_default(),
             request.start,
             request.end,
         )
@@ -124,7 +136,7 @@ impl Provider for Yahoo {
                 };
                 return Judged::Fail {
                     code: FetchErrorCode::NotFound,
-                    message: format!("{} not found: {why}", request.provider_symbol),
+                    message: format!("{} not found: {why}", request.name()),
                 };
             }
             status => {
@@ -152,7 +164,7 @@ impl Provider for Yahoo {
             }
             Ok(Chart::NoData(why)) => Judged::Retry {
                 code: FetchErrorCode::YfEmpty,
-                message: format!("{}: {why}", request.provider_symbol),
+                message: format!("{}: {why}", request.name()),
                 once: true,
             },
             Ok(Chart::Error { code, description }) => Judged::Fail {
@@ -161,12 +173,9 @@ impl Provider for Yahoo {
                 } else {
                     FetchErrorCode::Parse
                 },
-                message: format!("{}: {code}: {description}", request.provider_symbol),
+                message: format!("{}: {code}: {description}", request.name()),
             },
-            Err(e) => retry(
-                FetchErrorCode::Parse,
-                format!("{}: {e}", request.provider_symbol),
-            ),
+            Err(e) => retry(FetchErrorCode::Parse, format!("{}: {e}", request.name())),
         }
     }
 }
@@ -181,6 +190,15 @@ pub fn fetch_symbol(
     breaker: &Breaker,
     raw: Option<&RawDir>,
 ) -> (Result<Fetched, Failed>, Tries) {
+    if let Err(why) = &request.provider_symbol {
+        let failed = Failed {
+            code: FetchErrorCode::NotFound,
+            attempts: 0,
+            message: format!("not requested: {why}"),
+            breaker_open: false,
+        };
+        return (Err(failed), Tries::default());
+    }
     let url = provider.url(request);
     fetch_with_retries(get, &url, retry, rate, breaker, |answer| {
         if let (Some(raw), Ok(a)) = (raw, &answer)
@@ -249,7 +267,7 @@ routes:
     fn request(symbol: &str, provider_symbol: &str, start: &str, end: &str) -> Request {
         Request {
             symbol: Symbol::parse(symbol).unwrap(),
-            provider_symbol: provider_symbol.into(),
+            provider_symbol: Ok(provider_symbol.into()),
             start: start.parse().unwrap(),
             end: end.parse().unwrap(),
         }

@@ -12,21 +12,36 @@
 use tickerlake::config::YahooConfig;
 use tickerlake::records::{AssetType, Ticker};
 
-/// The Yahoo symbol for `ticker`.
-pub fn yahoo_symbol(ticker: &Ticker, cfg: &YahooConfig) -> String {
+/// US venues (ISO 10383 operating and segment MICs): Yahoo lists them without a suffix.
+const US_VENUES: [&str; 24] = [
+    "XNAS", "XNGS", "XNMS", "XNCM", "XNYS", "XASE", "ARCX", "XARC", "BATS", "BATY", "EDGA", "EDGX",
+    "IEXG", "XCHI", "XCIS", "XPHL", "XBOS", "MEMX", "LTSE", "XOTC", "OTCM", "PINX", "OOTC", "EXPM",
+];
+
+/// The Yahoo symbol for `ticker`; a venue that is neither a US one nor in
+/// `fetch.yahoo.suffixes` has none (fetching it without a suffix would fetch the US listing of
+/// the same letters, another company's prices).
+pub fn yahoo_symbol(ticker: &Ticker, cfg: &YahooConfig) -> Result<String, String> {
     let canonical = ticker.symbol.as_str();
     if let Some(mapped) = cfg.overrides.get(canonical) {
-        return mapped.clone();
+        return Ok(mapped.clone());
     }
     if canonical.starts_with('^') || canonical.contains('=') {
-        return canonical.to_string();
+        return Ok(canonical.to_string());
     }
-    let suffix = ticker
-        .exchange
-        .as_deref()
-        .and_then(|mic| cfg.suffixes.get(mic))
-        .map(String::as_str)
-        .unwrap_or("");
+    let suffix = match ticker.exchange.as_deref() {
+        None => "",
+        Some(mic) => match cfg.suffixes.get(mic) {
+            Some(s) => s.as_str(),
+            None if US_VENUES.contains(&mic) => "",
+            None => {
+                return Err(format!(
+                    "{mic}: a venue with no Yahoo suffix in fetch.yahoo.suffixes (not a US \
+                     venue either); add one there, or an override for {canonical}"
+                ));
+            }
+        },
+    };
     let mut base = canonical.replace('.', "-");
     if suffix.is_empty()
         && ticker.asset_type == Some(AssetType::Preferred)
@@ -41,7 +56,7 @@ pub fn yahoo_symbol(ticker: &Ticker, cfg: &YahooConfig) -> String {
     {
         base = format!("{base:0>4}");
     }
-    format!("{base}{suffix}")
+    Ok(format!("{base}{suffix}"))
 }
 
 #[cfg(test)]
@@ -81,7 +96,7 @@ mod tests {
             ("ES=F", None, None, "ES=F"),
         ] {
             assert_eq!(
-                yahoo_symbol(&ticker(symbol, mic, asset), &cfg),
+                yahoo_symbol(&ticker(symbol, mic, asset), &cfg).unwrap(),
                 yahoo,
                 "{symbol} {mic:?}"
             );
@@ -89,15 +104,19 @@ mod tests {
     }
 
     #[test]
-    fn overrides_win_and_unknown_venues_get_no_suffix() {
+    fn overrides_win_and_unknown_venues_are_never_fetched_as_us_listings() {
         let mut cfg = YahooConfig::default();
         cfg.overrides.insert("RDS.A".into(), "SHEL".into());
         assert_eq!(
-            yahoo_symbol(&ticker("RDS.A", Some("XNYS"), None), &cfg),
+            yahoo_symbol(&ticker("RDS.A", Some("XNYS"), None), &cfg).unwrap(),
             "SHEL"
         );
+        for mic in ["XLNO", "MARS"] {
+            let e = yahoo_symbol(&ticker("XYZ", Some(mic), None), &cfg).unwrap_err();
+            assert!(e.contains(mic), "{e}");
+        }
         assert_eq!(
-            yahoo_symbol(&ticker("XYZ", Some("XXXX"), None), &cfg),
+            yahoo_symbol(&ticker("XYZ", Some("BATS"), None), &cfg).unwrap(),
             "XYZ"
         );
     }
