@@ -892,3 +892,65 @@ fn an_unknown_venue_fails_its_symbol_and_is_never_fetched_as_the_us_listing() {
         .args(["check", "--kind", "errors", "errors.ndjson"])
         .succeeds();
 }
+
+#[test]
+fn a_column_the_source_does_not_supply_is_one_info_finding_not_a_null_per_row() {
+    let w = WorkDir::new();
+    let stooq = tickerlake_tests::fixture("real/stooq/aapl_us_d_1984-09-07_2026-02-03.csv");
+    w.cmd("to-parquet")
+        .args([
+            "--input-format",
+            "csv",
+            "--symbol",
+            "AAPL",
+            "--provider",
+            "stooq",
+            "--lake",
+            "lake",
+        ])
+        .arg(&stooq)
+        .succeeds();
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake", "lake"])
+        .succeeds();
+    w.write("stooq.ndjson", cat.stdout());
+    let run = w
+        .cmd("qa-check")
+        .args([
+            "stooq.ndjson",
+            "--checks",
+            "null_fields",
+            "--as-of",
+            "2026-02-03",
+        ])
+        .succeeds();
+    let findings = tickerlake_tests::ndjson_values(&run.stdout());
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["severity"], "info");
+    assert_eq!(
+        findings[0]["details"]["fields"],
+        serde_json::json!(["adj_close"])
+    );
+    // A null the source does supply elsewhere is still a finding of its day.
+    let mut rows = tickerlake_tests::ndjson_values(&cat.stdout());
+    rows[5]["close"] = serde_json::Value::Null;
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    w.write("holed.ndjson", text);
+    let run = w
+        .cmd("qa-check")
+        .args([
+            "holed.ndjson",
+            "--checks",
+            "null_fields",
+            "--as-of",
+            "2026-02-03",
+        ])
+        .succeeds();
+    let findings = tickerlake_tests::ndjson_values(&run.stdout());
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert_eq!(
+        findings[1]["details"]["fields"],
+        serde_json::json!(["close"])
+    );
+}

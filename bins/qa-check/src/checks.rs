@@ -253,16 +253,39 @@ pub fn analyze(
             hits.push(hit(Check::Duplicate, Some(*date), d));
         }
     }
+    // A column null on every row is one the source does not supply (Stooq has no adjusted
+    // close): said once, as info, not as a null on every day.
+    let mut unsupplied: Vec<&str> = Vec::new();
+    if rules.on(Check::NullFields) && rows.len() >= 2 {
+        for (k, name) in PRICE_NAMES.iter().enumerate() {
+            if rows.iter().all(|r| r.prices()[k].is_nan()) {
+                unsupplied.push(name);
+            }
+        }
+        if rows.iter().all(|r| r.volume.is_none()) {
+            unsupplied.push("volume");
+        }
+        if !unsupplied.is_empty() {
+            let mut d = Map::new();
+            d.insert("fields".into(), json!(unsupplied));
+            d.insert("not_supplied".into(), json!(true));
+            d.insert("rows".into(), json!(rows.len()));
+            hits.push(Hit {
+                severity: Severity::Info,
+                ..hit(Check::NullFields, rows.first().map(|r| r.date), d)
+            });
+        }
+    }
     let mut zero_volume = Vec::new();
     for r in &rows {
         if rules.on(Check::NullFields) {
             let mut missing: Vec<&str> = PRICE_NAMES
                 .iter()
                 .zip(r.prices())
-                .filter(|(_, p)| p.is_nan())
+                .filter(|(n, p)| p.is_nan() && !unsupplied.contains(n))
                 .map(|(n, _)| *n)
                 .collect();
-            if r.volume.is_none() {
+            if r.volume.is_none() && !unsupplied.contains(&"volume") {
                 missing.push("volume");
             }
             if !missing.is_empty() {
