@@ -178,14 +178,6 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
-fn path_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(s) => Ok(PathBuf::from(s)),
-        Value::Number(n) => Ok(PathBuf::from(n.to_string())),
-        _ => Err(serde::de::Error::custom("expected a path")),
-    }
-}
-
 /// Log verbosity when no `-v`/`-q` is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -213,7 +205,6 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    pub paths: Paths,
     pub logging: Logging,
     pub http: Http,
     pub fetch: Fetch,
@@ -221,30 +212,6 @@ pub struct Config {
     pub lake: Lake,
     pub qa: Qa,
     pub qlib: Qlib,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Paths {
-    #[serde(deserialize_with = "path_or_number")]
-    pub data_dir: PathBuf,
-    #[serde(deserialize_with = "path_or_number")]
-    pub lake_dir: PathBuf,
-    #[serde(deserialize_with = "path_or_number")]
-    pub state_dir: PathBuf,
-    #[serde(deserialize_with = "path_or_number")]
-    pub qlib_dir: PathBuf,
-}
-
-impl Default for Paths {
-    fn default() -> Paths {
-        Paths {
-            data_dir: "data".into(),
-            lake_dir: "data/lake".into(),
-            state_dir: "data/state".into(),
-            qlib_dir: "data/qlib".into(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -965,6 +932,9 @@ mod tests {
     #[test]
     fn repository_config_yaml_loads_and_matches_defaults() {
         let text = include_str!("../../config.yaml");
+        // Every documented value is the built-in one.
+        let c = load(text, &[]).unwrap();
+        assert_eq!(format!("{c:#?}"), format!("{:#?}", Config::default()));
         let c = load(text, &[("POLYGON_API_KEY", "k")]).unwrap();
         let d = Config::default();
         assert_eq!(c.fetch.workers, d.fetch.workers);
