@@ -208,7 +208,15 @@ fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
     out
 }
 
-/// Calls `each` with every symbol's rows, in input order, on `threads` decoding threads.
+/// Rows held back to regroup an input whose symbols are not together: an input this small (a
+/// hand-made example, a few days of a few symbols) is regrouped whatever its order; a larger
+/// one must come grouped (as ohlcv-fetch and to-parquet --cat write it), so memory stays
+/// bounded.
+pub const REGROUP_ROWS: usize = 100_000;
+
+/// Calls `each` with every symbol's rows, in order of first appearance, on `threads` decoding
+/// threads. Each symbol's bars must come together, except in the first [`REGROUP_ROWS`] rows,
+/// which are held and regrouped.
 pub fn for_each_symbol<E: From<Error> + Send>(
     inputs: &[PathBuf],
     threads: usize,
@@ -216,6 +224,10 @@ pub fn for_each_symbol<E: From<Error> + Send>(
 ) -> Result<(), E> {
     let mut current: Option<SymbolSeries> = None;
     let mut done: HashSet<Symbol> = HashSet::new();
+    // While few rows have come: every finished series, in first-appearance order.
+    let mut held: Option<Vec<SymbolSeries>> = Some(Vec::new());
+    let mut held_at: std::collections::HashMap<Symbol, usize> = std::collections::HashMap::new();
+    let mut held_rows = 0usize;
     for path in input_paths(inputs) {
         let input = crate::io::Input::open(&path)?;
         let name = input.name.clone();
@@ -224,6 +236,32 @@ pub fn for_each_symbol<E: From<Error> + Send>(
         let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
         map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
             for (symbol, line, rows) in decoded.runs {
+                if let Some(h) = held.as_mut() {
+                    held_rows += rows.len();
+                    let at = match held_at.get(&symbol) {
+                        Some(&k) => {
+                            h[k].rows.extend(rows);
+                            k
+                        }
+                        None => {
+                            held_at.insert(symbol.clone(), h.len());
+                            h.push(SymbolSeries { symbol, rows });
+                            h.len() - 1
+                        }
+                    };
+                    if held_rows > REGROUP_ROWS {
+                        // Large: from here on the input must come grouped. The series of this
+                        // run may go on in the next rows; the others are finished.
+                        let mut series = held.take().unwrap_or_default();
+                        held_at.clear();
+                        current = Some(series.remove(at));
+                        for s in series {
+                            done.insert(s.symbol.clone());
+                            each(s)?;
+                        }
+                    }
+                    continue;
+                }
                 match &mut current {
                     Some(s) if s.symbol == symbol => s.rows.extend(rows),
                     _ => {
@@ -233,9 +271,10 @@ pub fn for_each_symbol<E: From<Error> + Send>(
                                 line,
                                 field: Some("symbol".into()),
                                 message: format!(
-                                    "{symbol} appears again after other symbols' bars: each \
-                                     symbol's bars must come together (as ohlcv-fetch and \
-                                     to-parquet --cat write them); sort the input by symbol"
+                                    "{symbol} appears again after other symbols' bars: in an \
+                                     input of more than {REGROUP_ROWS} rows each symbol's bars \
+                                     must come together (as ohlcv-fetch and to-parquet --cat \
+                                     write them); sort the input by symbol"
                                 ),
                             })));
                         }
@@ -253,6 +292,9 @@ pub fn for_each_symbol<E: From<Error> + Send>(
                 None => Ok(()),
             }
         })?;
+    }
+    for s in held.into_iter().flatten() {
+        each(s)?;
     }
     if let Some(last) = current {
         each(last)?;

@@ -954,3 +954,48 @@ fn a_column_the_source_does_not_supply_is_one_info_finding_not_a_null_per_row() 
         serde_json::json!(["close"])
     );
 }
+
+// ---- the docs' examples run on the project's own example file ----
+
+#[test]
+fn small_inputs_are_regrouped_so_the_example_file_runs() {
+    let w = WorkDir::new();
+    let example = tickerlake_tests::fixture("records/bars.ndjson");
+    // AAPL appears again after WSU in the example file.
+    w.cmd("qa-check")
+        .arg(&example)
+        .args([
+            "--as-of",
+            "2023-08-09",
+            "--checks",
+            "null_fields,ohlc,duplicate",
+        ])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q"])
+        .arg(&example)
+        .succeeds();
+    let all = w.read("q/instruments/all.txt");
+    assert!(
+        all.starts_with("AAPL\t2020-08-31\t2020-09-04\nWSU\t"),
+        "{all}"
+    );
+    // A large input still has to come grouped (memory stays bounded), and says so.
+    let mut big = String::with_capacity(9 << 20);
+    let day = |k: usize| {
+        chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Days::new(k as u64)
+    };
+    for k in 0..60_000 {
+        big.push_str(&bar("AAA", &day(k).to_string(), 10.0));
+    }
+    big.push_str(&bar("BBB", "2000-01-03", 10.0));
+    for k in 60_000..100_500 {
+        big.push_str(&bar("CCC", &day(k).to_string(), 10.0));
+    }
+    big.push_str(&bar("AAA", "2200-01-03", 10.0));
+    w.write("big.ndjson", big);
+    w.cmd("qa-check")
+        .args(["big.ndjson", "--checks", "ohlc", "--log-format", "text"])
+        .fails_with(65)
+        .stderr_contains("AAA appears again after other symbols' bars");
+}
