@@ -203,6 +203,13 @@ fn a_full_disk_is_exit_74_in_every_write_path() {
         .map(|d| bar("AAA", &format!("2024-02-{d:02}"), 10.0 + f64::from(d)))
         .collect();
     w.write("bars.ndjson", &bars);
+    w.cmd("to-parquet")
+        .args(["--lake", "lake0", "bars.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "-o", "q0", "bars.ndjson"])
+        .succeeds();
+    w.write("more.ndjson", bar("AAA", "2024-03-01", 40.0));
     let bin = |p: &str| tickerlake_tests::bin(p).display().to_string();
     // stdout on a full device.
     for cmd in [
@@ -211,6 +218,10 @@ fn a_full_disk_is_exit_74_in_every_write_path() {
             "{} --kind bars -o - bars.ndjson > /dev/full",
             bin("to-parquet")
         ),
+        format!("{} check bars.ndjson > /dev/full", bin("records")),
+        // Findings (the bars are old: lag and freshness) on a full stdout.
+        format!("{} bars.ndjson > /dev/full", bin("qa-check")),
+        format!("{} --cat --lake lake0 > /dev/full", bin("to-parquet")),
     ] {
         let out = w.bash(&cmd);
         assert_eq!(
@@ -242,6 +253,29 @@ fn a_full_disk_is_exit_74_in_every_write_path() {
         assert!(!w.join(target).join("features").exists());
         assert!(!w.join(target).is_file());
     }
+    // An update of a store and of a lake, and a summary file, on a disk that is full.
+    for cmd in [
+        format!("{} update -o q0 more.ndjson", bin("qlib-bin")),
+        format!("{} --lake lake0 more.ndjson", bin("to-parquet")),
+        format!(
+            "{} bars.ndjson --summary s.json --checks ohlc",
+            bin("qa-check")
+        ),
+    ] {
+        let out = w.bash(&format!("trap '' XFSZ; ulimit -f 0; {cmd}"));
+        assert_eq!(
+            out.status.code(),
+            Some(74),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Nothing of it landed: the stores read as before.
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "lake0", "--from", "2024-03-01"])
+        .succeeds()
+        .stdout_is("");
+    assert_eq!(w.read("q0/calendars/day.txt").lines().count(), 28);
 }
 
 // ---- ohlcv-fetch: one odd answer never loses the night ----
