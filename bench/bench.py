@@ -5,24 +5,23 @@ Each job is one whole process (start-up included), run alternately with its peer
 times; the table gives the median wall time and the median peak RSS. Figures are written to
 bench/results/<date>-<machine>.md and printed.
 
-Jobs so far (issue 3, the shared plumbing):
+Jobs:
   ndjson-check   `records check --kind bars` on S: stream every line through the Bar contract
                  (strict decode, validation, exact decimals) and write it back canonically,
                  on all cores.
                  Peers: DuckDB and pyarrow parsing the same file into memory with an explicit
                  schema (../shared/bench/anchors_run.py parse), and the tightest plain-Python
                  pass over the bytes (anchors_run.py bytes) as a floor.
-  qa-ndjson      `qa-check` on L NDJSON (all twelve checks, --calendar infer, --full-history)
+  qa-ndjson      `qa-check` on L NDJSON (all the nightly checks, --calendar infer, --full-history)
                  against the same checks as one DuckDB script (anchors_run.py qa --tool duckdb,
-                 ../shared/bench/qa_checks.sql: six of them) and polars (issue 6).
+                 ../shared/bench/qa_checks.sql: six of them) and polars.
   qa-lake        the same on the L lake (20,000 partitions, written by to-parquet once):
                  DuckDB and polars reading it with hive partitioning.
   qlib-bin       qlib-bin all on S against Qlib's dump_bin.py dump_all, and a one-day update of a
-                 5,000-symbol store (issue 7).
+                 5,000-symbol store.
   ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
                  the replay server with 50 ms latency and 8 workers, against the ideal
-                 1,000 x 0.05 s / 8 = 6.25 s (issue 5).
-Later issues add their job beside its peer.
+                 1,000 x 0.05 s / 8 = 6.25 s.
 """
 
 from __future__ import annotations
@@ -149,7 +148,7 @@ def main() -> int:
 
 
 def fetch_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
-    """ohlcv-fetch (issue 5): 1,000 symbols x 10 years of daily bars through the replay server,
+    """ohlcv-fetch: 1,000 symbols x 10 years of daily bars through the replay server,
     50 ms of latency per request, 8 workers. The peer is the ideal: 1,000 x 0.05 s / 8 = 6.25 s."""
     symbols, days, latency_s, workers = 1000, 2520, 0.05, 8
     data = os.path.join(a.data, "yahoo")
@@ -198,7 +197,7 @@ def fetch_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
 
 
 def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -> list[str]:
-    """qlib-bin (issue 7). Full export of S (500 symbols x 2,520 days) against Qlib's
+    """qlib-bin. Full export of S (500 symbols x 2,520 days) against Qlib's
     own scripts/dump_bin.py dump_all on the same bars as one CSV per symbol, and a one-day
     update of a 5,000-symbol store (target: under 1 s).
 

@@ -1,5 +1,5 @@
 //! `--adjust qlib`: the values Qlib's Yahoo collector produces for its models
-//! (`YahooNormalize1d.normalize`, `../shared/notes/qlib-format.md` §9), computed the way pandas
+//! (`YahooNormalize1d.normalize`, `docs/qlib-format.md`), computed the way pandas
 //! computes them (float64, the same operations in the same order), then stored as float32.
 //!
 //! For one symbol in date order:

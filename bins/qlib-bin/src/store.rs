@@ -1,4 +1,4 @@
-//! The Qlib store on disk (`../shared/notes/qlib-format.md`): instrument names and directories,
+//! The Qlib store on disk (`docs/qlib-format.md`): instrument names and directories,
 //! the calendar, `all.txt`, the `.bin` files, and putting a new store in place in one step.
 
 use std::fs;
@@ -17,8 +17,8 @@ const DEVICE_NAMES: [&str; 24] = [
     "COM8", "COM9", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
-/// Names pandas reads back from `all.txt` as NaN (its default `na_values`, upper case, plus the
-/// ones the issue names): pyqlib's `D.instruments("all")` then fails on them.
+/// Names pandas reads back from `all.txt` as NaN (its default `na_values`, in upper case, as
+/// symbols are): pyqlib's `D.instruments("all")` then fails on them.
 const READ_AS_NA: [&str; 12] = [
     "NA", "NAN", "NULL", "NONE", "N/A", "#N/A", "#N/A N/A", "#NA", "<NA>", "-NAN", "1.#IND",
     "1.#QNAN",
