@@ -21,15 +21,8 @@ use tickerlake::{Decimal, Symbol};
 
 use crate::LakeError;
 
-/// Column type of prices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PriceType {
-    /// `decimal(18,6)`: exact.
-    #[default]
-    Decimal,
-    /// `float64`: what pandas handles natively.
-    Float64,
-}
+/// Column type of prices (one definition, in the library's configuration).
+pub use tickerlake::config::PriceType;
 
 /// Digits after the point of `decimal(18,6)`.
 pub const SCALE: u8 = tickerlake::records::PRICE_SCALE;

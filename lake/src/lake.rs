@@ -155,11 +155,15 @@ fn remove_stale_temps(root: &Path) -> Result<(), LakeError> {
     Ok(())
 }
 
-/// How bars are split into partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How bars are split into partitions (`to-parquet --partition-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Layout {
+    /// symbol=<SYM>/year=<YYYY>/part-0.parquet
     #[default]
+    #[value(name = "symbol,year")]
     SymbolYear,
+    /// year=<YYYY>/month=<MM>/part-0.parquet, with a symbol column
+    #[value(name = "year,month")]
     YearMonth,
 }
 

@@ -355,12 +355,17 @@ impl Default for Polygon {
     }
 }
 
-/// Column type for prices in Parquet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+/// Column type of prices in Parquet: `lake.price_type`, `to-parquet --price-type`, and what the
+/// lake's marker records.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PriceType {
+    /// decimal(18,6): exact
     #[default]
     Decimal,
+    /// float64: what pandas reads natively
     Float64,
 }
 
@@ -454,19 +459,24 @@ impl Default for QaTraining {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+/// How qlib-bin writes values: `qlib.adjust`, `qlib-bin --adjust`, and what a store remembers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
-pub enum QlibAdjust {
-    None,
+pub enum Adjust {
+    /// Qlib's Yahoo collector normalization (prices adjusted and scaled, factor, change)
     #[default]
     Qlib,
+    /// The values as given (bars: factor = adj_close / close; CSV: every column as it is)
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Qlib {
     pub fields: Vec<String>,
-    pub adjust: QlibAdjust,
+    pub adjust: Adjust,
     /// `qlib-bin all --force` refuses a new store with more than this share (percent) fewer
     /// instruments than the one it replaces, unless `--allow-shrink`.
     pub max_shrink_pct: f64,
@@ -481,7 +491,7 @@ impl Default for Qlib {
             .iter()
             .map(|s| s.to_string())
             .collect(),
-            adjust: QlibAdjust::Qlib,
+            adjust: Adjust::Qlib,
             max_shrink_pct: 20.0,
         }
     }

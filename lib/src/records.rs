@@ -837,10 +837,15 @@ impl Record for FetchError {
 /// The record kinds, for `--kind` flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
+    /// Ticker universes
     Tickers,
+    /// Daily bars
     Bars,
+    /// Splits and dividends
     Actions,
+    /// QA findings
     Findings,
+    /// The fetch dead-letter list
     Errors,
 }
 

@@ -6,6 +6,7 @@ mod calendar;
 mod cli_conventions;
 mod data_safety;
 mod ohlcv_fetch;
+mod one_shape;
 mod qa_check;
 mod qlib_bin;
 mod records;

@@ -38,7 +38,7 @@ others' data is complete and written; see --errors), 78 bad configuration.";
 #[command(name = "ohlcv-fetch", version, after_long_help = EXAMPLES)]
 pub struct Cli {
     /// Ticker record files (NDJSON); none or - reads stdin (unless --symbols is given)
-    #[arg(value_name = "INPUT")]
+    #[arg(value_name = "INPUT", value_parser = tickerlake::cli::LocalPath)]
     pub inputs: Vec<PathBuf>,
 
     /// Fetch these canonical symbols instead of reading tickers (comma-separated)
@@ -60,7 +60,7 @@ pub struct Cli {
     /// Start each symbol the day after its last bar in the lake at DIR (read from Parquet
     /// footers), less --lookback days; symbols the lake lacks get their whole history.
     /// --start or --days-back override both
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub since_lake: Option<PathBuf>,
 
     /// Days re-fetched before each symbol's last stored bar, to pick up revisions
@@ -82,16 +82,16 @@ pub struct Cli {
     pub rate: Option<f64>,
 
     /// Write splits and dividends to FILE (NDJSON Action records)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub actions: Option<PathBuf>,
 
     /// Write symbols that failed to FILE (NDJSON FetchError records: the dead-letter list)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub errors: Option<PathBuf>,
 
     /// Keep per-symbol fetch state in FILE (JSON, replaced atomically): failures in a row, the
     /// dead-letter list (symbols failing on fetch.dead_letter_after runs in a row are skipped)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub state: Option<PathBuf>,
 
     /// Fetch dead-lettered symbols again (with --state)
@@ -115,11 +115,11 @@ pub struct Cli {
     pub rotate_every: Option<u32>,
 
     /// Keep every answer with data as DIR/<date>/<symbol>.json.gz (its SHA-256 logged at -v)
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub raw_dir: Option<PathBuf>,
 
     /// Also write the run's summary to FILE as JSON
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub summary: Option<PathBuf>,
 
     #[command(flatten)]

@@ -56,11 +56,11 @@ Exit status: 0 no finding at or above qa.fail_on (critical), 1 at least one, 2 u
 pub struct Cli {
     /// Bar NDJSON files, each symbol's bars together (as ohlcv-fetch and to-parquet --cat write
     /// them); none or - reads stdin
-    #[arg(value_name = "INPUT", conflicts_with = "lake")]
+    #[arg(value_name = "INPUT", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
     pub inputs: Vec<PathBuf>,
 
     /// Read the bars from the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub lake: Option<PathBuf>,
 
     /// Only these symbols (comma-separated)
@@ -73,16 +73,16 @@ pub struct Cli {
 
     /// Splits and dividends (Action NDJSON, as ohlcv-fetch --actions writes them): a jump they
     /// explain is no price_jump
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub actions: Option<PathBuf>,
 
     /// The fetch state of ohlcv-fetch (--state), for fetch_error
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub state: Option<PathBuf>,
 
     /// The ticker universe (Ticker NDJSON): its active tickers are the universe of lag and
     /// coverage, and their exchange picks the calendar
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub universe: Option<PathBuf>,
 
     /// The day the data should be current to [default: today, UTC]
@@ -108,7 +108,7 @@ pub struct Cli {
     pub full_history: bool,
 
     /// Also write the per-check summary as JSON to FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub summary: Option<PathBuf>,
 
     #[command(flatten)]

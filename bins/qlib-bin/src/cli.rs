@@ -67,11 +67,11 @@ pub enum Command {
 pub struct InputArgs {
     /// Input files: Bar NDJSON (each symbol's bars together), or CSV with --input-format csv;
     /// none or - reads stdin
-    #[arg(value_name = "INPUT", conflicts_with = "lake")]
+    #[arg(value_name = "INPUT", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
     pub inputs: Vec<PathBuf>,
 
     /// Read the bars from the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub lake: Option<PathBuf>,
 
     /// Only these symbols (comma-separated)
@@ -83,7 +83,7 @@ pub struct InputArgs {
     pub from: Option<String>,
 
     /// The Qlib store to write
-    #[arg(short, long, value_name = "QLIB_DIR")]
+    #[arg(short, long, value_name = "QLIB_DIR", value_parser = tickerlake::cli::LocalPath)]
     pub output: PathBuf,
 
     /// Input format
@@ -113,18 +113,12 @@ pub struct InputArgs {
     pub na_tickers: NaTickers,
 
     /// Also write the summary as JSON to FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub summary: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Adjust {
-    /// Qlib's Yahoo collector normalization (prices adjusted and scaled, factor, change)
-    Qlib,
-    /// The values as given (bars: factor = adj_close / close; CSV: every column as it is)
-    None,
-}
+/// `--adjust`: one definition, in the library's configuration (`qlib.adjust`).
+pub use tickerlake::config::Adjust;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NaTickers {

@@ -1,5 +1,5 @@
 //! `qlib-bin`: bars to Microsoft Qlib's binary format, laid out byte for byte as Qlib's own
-//! `scripts/dump_bin.py` writes it (`../shared/notes/qlib-format.md`), and written safely.
+//! `scripts/dump_bin.py` writes it (`docs/qlib-format.md`), and written safely.
 //!
 //! - [`input`]: Bar NDJSON, the lake, or dump_bin's CSV → instruments (dates and float32 values);
 //! - [`store`]: names, directories, the `.bin` layout, and the new store swapped in at once.
@@ -136,10 +136,7 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
 
 /// The `--adjust` of a run: the flag, else the store's (update), else `qlib.adjust`.
 pub fn adjust_of(args: &InputArgs, config: &Config) -> Adjust {
-    args.adjust.unwrap_or(match config.qlib.adjust {
-        tickerlake::config::QlibAdjust::Qlib => Adjust::Qlib,
-        tickerlake::config::QlibAdjust::None => Adjust::None,
-    })
+    args.adjust.unwrap_or(config.qlib.adjust)
 }
 
 /// Reads every instrument of the input from `from` (or `--from`, the later) on, shaped as

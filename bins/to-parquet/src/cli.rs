@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use lake::Layout;
 use tickerlake::cli::{CommonArgs, Program};
+use tickerlake::config::PriceType;
+use tickerlake::records::Kind;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -35,12 +38,12 @@ the lake is replaced), 66 input missing, 74 I/O error, 78 bad configuration.";
 #[command(name = "to-parquet", version, after_long_help = EXAMPLES)]
 pub struct Cli {
     /// Input files (NDJSON or CSV; with --cat, Parquet files); none or - reads stdin
-    #[arg(value_name = "INPUT")]
+    #[arg(value_name = "INPUT", value_parser = tickerlake::cli::LocalPath)]
     pub inputs: Vec<PathBuf>,
 
     /// Record kind of the input
-    #[arg(long, value_enum, default_value_t = KindArg::Bars)]
-    pub kind: KindArg,
+    #[arg(long, value_enum, default_value_t = Kind::Bars)]
+    pub kind: Kind,
 
     /// Input format (CSV: bars only; the record's column names, or a provider's download such
     /// as Yahoo's Date,Open,High,Low,Close,Adj Close,Volume or Stooq's Date,Open,…,Volume)
@@ -56,20 +59,20 @@ pub struct Cli {
     pub provider: Option<String>,
 
     /// Write one Parquet file (atomically)
-    #[arg(short, long, value_name = "FILE", conflicts_with = "lake")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
     pub output: Option<PathBuf>,
 
     /// Write into (or, with --cat, read) the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub lake: Option<PathBuf>,
 
     /// Partition keys of the lake
-    #[arg(long, value_enum, value_name = "KEYS", default_value_t = PartitionBy::SymbolYear)]
-    pub partition_by: PartitionBy,
+    #[arg(long, value_enum, value_name = "KEYS", default_value_t = Layout::SymbolYear)]
+    pub partition_by: Layout,
 
     /// Price column type [default: lake.price_type in the config, decimal]
     #[arg(long, value_enum, value_name = "TYPE")]
-    pub price_type: Option<PriceTypeArg>,
+    pub price_type: Option<PriceType>,
 
     /// zstd compression level, 1-22 [default: lake.zstd_level, 3]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
@@ -84,7 +87,7 @@ pub struct Cli {
     pub strict: bool,
 
     /// Set bad input lines aside in FILE and go on (exit 1 if any)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub rejects: Option<PathBuf>,
 
     /// Memory for rows waiting to be written to the lake before they are flushed (e.g. 512M, 2G)
@@ -92,7 +95,7 @@ pub struct Cli {
     pub max_memory: u64,
 
     /// Also write the summary as JSON to FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub summary: Option<PathBuf>,
 
     /// Stream a Parquet file (INPUT) or the lake (--lake) back out as NDJSON
@@ -122,54 +125,9 @@ impl Program for Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KindArg {
-    /// Daily bars: one file or the lake
-    Bars,
-    /// Splits and dividends (one file)
-    Actions,
-    /// Ticker universes (one file)
-    Tickers,
-    /// QA findings (one file; details as JSON text)
-    Findings,
-    /// The fetch dead-letter list (one file)
-    Errors,
-}
-
-impl KindArg {
-    pub fn kind(self) -> tickerlake::records::Kind {
-        use tickerlake::records::Kind;
-        match self {
-            KindArg::Bars => Kind::Bars,
-            KindArg::Actions => Kind::Actions,
-            KindArg::Tickers => Kind::Tickers,
-            KindArg::Findings => Kind::Findings,
-            KindArg::Errors => Kind::Errors,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
     Ndjson,
     Csv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PartitionBy {
-    /// symbol=<SYM>/year=<YYYY>/part-0.parquet
-    #[value(name = "symbol,year")]
-    SymbolYear,
-    /// year=<YYYY>/month=<MM>/part-0.parquet, with a symbol column
-    #[value(name = "year,month")]
-    YearMonth,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PriceTypeArg {
-    /// decimal(18,6): exact
-    Decimal,
-    /// float64: what pandas reads natively
-    Float64,
 }
 
 /// `512M`, `2G`, `1500000` (bytes).

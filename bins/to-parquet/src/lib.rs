@@ -23,7 +23,7 @@ use tickerlake::parallel::{Chunk, Chunker, map_ordered};
 use tickerlake::records::{Action, Bar, BarRef, FetchError, Finding, Kind, Ticker};
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
-use crate::cli::{Cli, InputFormat, PartitionBy, PriceTypeArg};
+use crate::cli::{Cli, InputFormat};
 use crate::input::{BarSource, CsvFill};
 
 /// Everything that ends a run early.
@@ -99,24 +99,14 @@ pub struct Summary {
 }
 
 pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
-    let prices = match cli.price_type {
-        Some(PriceTypeArg::Decimal) => PriceType::Decimal,
-        Some(PriceTypeArg::Float64) => PriceType::Float64,
-        None => match config.lake.price_type {
-            tickerlake::config::PriceType::Decimal => PriceType::Decimal,
-            tickerlake::config::PriceType::Float64 => PriceType::Float64,
-        },
-    };
+    let prices = cli.price_type.unwrap_or(config.lake.price_type);
     let write = WriteOptions {
         zstd_level: cli.zstd_level.unwrap_or(config.lake.zstd_level),
         row_group_rows: cli
             .row_group_rows
             .map_or(config.lake.row_group_rows, |n| n as usize),
     };
-    let layout = match cli.partition_by {
-        PartitionBy::SymbolYear => Layout::SymbolYear,
-        PartitionBy::YearMonth => Layout::YearMonth,
-    };
+    let layout = cli.partition_by;
     let target = if cli.cat {
         let mut filter = ScanFilter {
             symbols: tickerlake::symbol::parse_list(&cli.symbols).map_err(Error::Usage)?,
@@ -172,7 +162,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         ],
         &cli.inputs,
     )?;
-    let kind = cli.kind.kind();
+    let kind = cli.kind;
     if kind != Kind::Bars {
         if matches!(target, Target::Lake(..) | Target::CatLake(..)) {
             return Err(Error::Usage(format!(

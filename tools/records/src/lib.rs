@@ -51,13 +51,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Kind::Bars)]
         kind: Kind,
         /// Input files; none or - reads stdin
-        #[arg(value_name = "FILE")]
+        #[arg(value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
         inputs: Vec<PathBuf>,
         /// Write valid records here instead of stdout (atomically)
-        #[arg(short, long, value_name = "FILE")]
+        #[arg(short, long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
         output: Option<PathBuf>,
         /// Set bad lines aside in FILE (verbatim) and go on, instead of stopping at the first
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
         rejects: Option<PathBuf>,
         /// Keep keys the contract does not know (pass-through mode) instead of rejecting them
         #[arg(long)]
@@ -79,7 +79,7 @@ pub enum Command {
         )]
         kind: Option<Kind>,
         /// Write <kind>.schema.json for every kind into DIR
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
         dir: Option<PathBuf>,
     },
 }
