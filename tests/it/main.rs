@@ -5,6 +5,7 @@
 mod calendar;
 mod cli_conventions;
 mod data_safety;
+mod help;
 mod ohlcv_fetch;
 mod one_shape;
 mod qa_check;
