@@ -1,19 +1,33 @@
 //! Parquet for tickerlake: the lake's column types, bar batches, file writing and reading, and
-//! the Hive-partitioned lake itself (layout, atomic partition replacement, scanning).
+//! the Hive-partitioned lake itself.
+//!
+//! - [`bars`]: the bar schema (decimal(18,6) or float64 prices) and bar batches, both ways;
+//! - [`file`]: one Parquet file, written with one zstd context per thread, and read back;
+//! - [`layout`]: the lake on disk — its marker, its layouts, its partitions;
+//! - [`dedupe`]: which version of a (symbol, date) the lake keeps;
+//! - [`writer`]: atomic upserts of partitions;
+//! - [`scan`]: filtered reads, last dates from footers;
+//! - [`series`]: each symbol's rows for the analytical readers, on all cores;
+//! - [`records`]: the other record kinds as one Parquet file each.
 //!
 //! A crate of its own so that only the programs that need Arrow and Parquet compile them
 //! (`to-parquet`, `qa-check`, `qlib-bin`, `ohlcv-fetch --since-lake`).
 
 pub mod bars;
+pub mod dedupe;
 mod encode;
 pub mod file;
-pub mod lake;
+pub mod layout;
 pub mod records;
+pub mod scan;
 pub mod series;
+pub mod writer;
 
 pub use bars::{BarBatchBuilder, PriceType, Rounded, bar_schema, bars_from_batch};
 pub use file::WriteOptions;
-pub use lake::{LakeWriter, Layout, PartitionKey, ScanFilter, WriteSummary};
+pub use layout::{Layout, PartitionKey, check_readable, is_lake, partitions};
+pub use scan::{ScanFilter, last_dates, read_partition, scan};
+pub use writer::{LakeWriter, WriteSummary, sync_file_system};
 
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]

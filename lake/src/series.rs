@@ -14,7 +14,8 @@ pub use tickerlake::series::{DayRow, SymbolSeries};
 
 use crate::LakeError;
 use crate::bars::days_since_epoch;
-use crate::lake::{PartitionKey, ScanFilter, partitions, scan};
+use crate::layout::{PartitionKey, partitions};
+use crate::scan::{ScanFilter, scan};
 
 /// Symbols read ahead of the one being handed out, per reading thread.
 const READ_AHEAD_PER_THREAD: usize = 4;
@@ -581,7 +582,9 @@ mod tests {
     use super::*;
     use crate::bars::PriceType;
     use crate::file::WriteOptions;
-    use crate::lake::{LakeWriter, Layout, read_partition};
+    use crate::layout::Layout;
+    use crate::scan::read_partition;
+    use crate::writer::LakeWriter;
     use tickerlake::records::Bar;
 
     /// Random bars with nulls in every nullable column.

@@ -456,7 +456,7 @@ fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, 
     let symbols = tickers.iter().map(|t| t.symbol.clone()).collect();
     // A directory that is not a lake (its parent, say) is refused, never read as an empty lake
     // that would send every symbol back to 1900.
-    let last = lake::lake::last_dates(lake, &symbols).map_err(|source| match source {
+    let last = lake::last_dates(lake, &symbols).map_err(|source| match source {
         lake::LakeError::NotALake { .. } => Error::Lake {
             lake: "--since-lake".into(),
             source,

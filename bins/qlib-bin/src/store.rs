@@ -474,7 +474,7 @@ pub fn sync_tree_of(dir: &Path) -> Result<(), Error> {
 /// Flushes the new store: one file-system sync where there is one (`syncfs`), else every file
 /// and directory.
 fn sync_tree(dir: &Path) -> Result<(), Error> {
-    if lake::lake::sync_file_system(dir).is_ok() {
+    if lake::sync_file_system(dir).is_ok() {
         return Ok(());
     }
     sync_each(dir)

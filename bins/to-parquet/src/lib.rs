@@ -861,12 +861,12 @@ const GROUPED_FLUSH_BYTES: u64 = 16 << 20;
 
 fn cat_lake(dir: &Path, filter: &ScanFilter) -> Result<ExitCode, Error> {
     // A directory that is not a lake is refused before anything is written.
-    lake::lake::check_readable(dir)?;
+    lake::check_readable(dir)?;
     let out = Output::stdout();
     let name = out.name();
     let mut writer = NdjsonWriter::new(out, name);
     let mut failed: Option<tickerlake::Error> = None;
-    lake::lake::scan(dir, filter, |bars| {
+    lake::scan(dir, filter, |bars| {
         for b in &bars {
             if let Err(e) = writer.write(b) {
                 failed = Some(e);
