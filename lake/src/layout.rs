@@ -31,10 +31,38 @@ pub const MARKER_FILE: &str = ".tickerlake-lake.json";
 /// What the marker says.
 const MARKER_FORMAT: &str = "tickerlake.lake/1";
 
-/// Whether `root` is a lake: it has the marker, or — written before the marker existed — the
-/// writer's lock file.
+/// Whether `root` is a lake: it has a valid marker, or — written before the marker existed —
+/// no marker but the writer's lock file.
 pub fn is_lake(root: &Path) -> bool {
-    root.join(MARKER_FILE).is_file() || root.join(LOCK_FILE).is_file()
+    match marker_problem(root) {
+        Some(None) => true,
+        Some(Some(_)) => false,
+        None => root.join(LOCK_FILE).is_file(),
+    }
+}
+
+/// `None` without a marker; `Some(None)` for a valid one; `Some(Some(why))` for a file of that
+/// name that is not our marker (another tool's, or damaged).
+fn marker_problem(root: &Path) -> Option<Option<String>> {
+    let path = root.join(MARKER_FILE);
+    if !path.is_file() {
+        return None;
+    }
+    let text = match fs::read(&path) {
+        Ok(t) => t,
+        Err(e) => return Some(Some(format!("{MARKER_FILE} cannot be read: {e}"))),
+    };
+    let format = serde_json::from_slice::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    Some(match format.as_deref() {
+        Some(MARKER_FORMAT) => None,
+        Some(other) => Some(format!(
+            "its {MARKER_FILE} says format {}, not {MARKER_FORMAT}",
+            tickerlake::echo::echo(other)
+        )),
+        None => Some(format!("its {MARKER_FILE} is not a tickerlake lake marker")),
+    })
 }
 
 /// Checks that `root` is a lake before it is read: a directory that is missing, or is not a
@@ -49,6 +77,12 @@ pub fn check_readable(root: &Path) -> Result<(), LakeError> {
             } else {
                 "no such directory".into()
             },
+        });
+    }
+    if let Some(Some(why)) = marker_problem(root) {
+        return Err(LakeError::NotALake {
+            path: root.display().to_string(),
+            why,
         });
     }
     if is_lake(root) {
@@ -89,8 +123,15 @@ pub(crate) fn claim_for_writing(
     layout: Layout,
     prices: PriceType,
 ) -> Result<(), LakeError> {
-    if root.join(MARKER_FILE).is_file() {
-        return Ok(());
+    match marker_problem(root) {
+        Some(None) => return Ok(()),
+        Some(Some(why)) => {
+            return Err(LakeError::NotOurs {
+                path: root.display().to_string(),
+                found: why,
+            });
+        }
+        None => {}
     }
     let legacy = root.join(LOCK_FILE).is_file();
     if !legacy {

@@ -805,8 +805,9 @@ pub fn substitute(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<St
 
 /// `message` with every value taken from the environment (`used`: variable, value) replaced by
 /// `${VARIABLE}`: a setting's error says which variable held the bad value, never the value,
-/// which may be a secret. A value is replaced where it stands as a whole word (a `6` from
-/// `${WORKERS}` is not cut out of `64`), plainly or as `{:?}` quotes it.
+/// which may be a secret. A value is replaced wherever it stands (`x${S}y` is echoed as
+/// `x${S}y`), plainly or as `{:?}` quotes it; one of fewer than four characters only where it
+/// stands as a whole word (a `6` from `${WORKERS}` is not cut out of `64`).
 pub fn redact(message: &str, used: &[(String, String)]) -> String {
     let mut out = message.to_string();
     let mut by_length: Vec<&(String, String)> =
@@ -825,7 +826,12 @@ pub fn redact(message: &str, used: &[(String, String)]) -> String {
             forms.push(f.to_string());
         }
         for form in forms.iter().filter(|f| !f.is_empty()) {
-            out = replace_words(&out, form, &format!("${{{name}}}"));
+            let with = format!("${{{name}}}");
+            out = if form.chars().count() >= 4 {
+                out.replace(form.as_str(), &with)
+            } else {
+                replace_words(&out, form, &with)
+            };
         }
     }
     out
@@ -1058,6 +1064,10 @@ mod tests {
             "fetch:\n  yahoo:\n    base_url: \"ftp://${SECRET}/x\"\n",
             "fetch:\n  workers: ${SECRET}\n",
             "logging:\n  level: ${SECRET}\n",
+            "qa:\n  lag_trading_days: x${SECRET}y\n",
+            "http:\n  timeout: ${SECRET}s\n",
+            "fetch:\n  backoff: [\"x${SECRET}y\"]\n",
+            "fetch:\n  yahoo:\n    base_url: \"x${SECRET}y\"\n",
         ];
         for secret in ["hunter2", "0009", "99999", "a\"b"] {
             for text in cases {

@@ -19,6 +19,15 @@ pub fn echo(value: &str) -> String {
     }
 }
 
+/// `text` as it is, cut to [`MAX_ECHO`] characters when longer (for a name the input chose, such
+/// as an unknown key).
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+    }
+}
+
 /// A message whose quoted values (`"…"` and `` `…` ``) are cut to [`MAX_ECHO`] characters
 /// each, and which is itself cut to [`MAX_MESSAGE`]: for messages built by code we do not
 /// control (serde's, csv's), which quote the offending value whole.

@@ -73,6 +73,17 @@ pub enum StateError {
     Bad { path: String, message: String },
 }
 
+impl crate::HasExitCode for StateError {
+    /// A state file that cannot be read or written is an I/O error (74); one that is not a
+    /// state file is bad data (65).
+    fn exit_code(&self) -> crate::ExitCode {
+        match self {
+            StateError::Io { .. } => crate::ExitCode::IoErr,
+            StateError::Bad { .. } => crate::ExitCode::DataErr,
+        }
+    }
+}
+
 impl State {
     /// The state at `path`; a missing file is a first run.
     pub fn load(path: &Path) -> Result<State, StateError> {

@@ -45,27 +45,67 @@ pub fn same_destination(a: Option<&Path>, b: Option<&Path>) -> bool {
 }
 
 /// Refuses an output file that is also one of the inputs (`--rejects bars.ndjson` while reading
-/// `bars.ndjson`): it would be replaced by what the run writes, and the input lost. `outputs` are
-/// (flag, path) pairs; stdout and absent outputs are fine. Exit 2.
+/// `bars.ndjson`), or that lies inside a directory the run reads or writes (a summary written
+/// into the lake or the Qlib store): it would replace data, and the data be lost. `outputs` are
+/// (flag, path) pairs; stdout and absent outputs are fine; `protected` are the run's input files
+/// and its data directories. Exit 2.
 pub fn refuse_outputs_over_inputs(
     outputs: &[(&str, Option<&Path>)],
-    inputs: &[PathBuf],
+    protected: &[PathBuf],
 ) -> Result<(), Error> {
     for (flag, output) in outputs {
         let Some(output) = output else { continue };
         if is_stdio(output) || is_stdout_alias(output) || is_descriptor_alias(output) {
             continue;
         }
-        for input in inputs.iter().filter(|i| !is_stdio(i)) {
+        for input in protected.iter().filter(|i| !is_stdio(i)) {
             if same_file(output, input) {
                 return Err(Error::Usage(format!(
                     "{flag} {}: that is also an input, which it would replace: write it elsewhere",
                     output.display()
                 )));
             }
+            if input.is_dir() && inside(output, input) {
+                return Err(Error::Usage(format!(
+                    "{flag} {}: that is inside {}, which this run reads or writes: write it \
+                     elsewhere",
+                    output.display(),
+                    input.display()
+                )));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether `path` (which may not exist yet) lies inside the directory `dir`.
+fn inside(path: &Path, dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    // The nearest existing ancestor of `path`, resolved, with the rest appended.
+    let absolute = match std::path::absolute(path) {
+        Ok(p) => p,
+        Err(_) => return false,
+    };
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return false,
+        }
+    }
+    let Ok(mut resolved) = std::fs::canonicalize(existing) else {
+        return false;
+    };
+    for name in rest.iter().rev() {
+        resolved.push(name);
+    }
+    resolved.starts_with(&dir) && resolved != dir
 }
 
 /// Whether two paths name the same file (the same inode, through links and `..`), or the same

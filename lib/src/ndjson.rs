@@ -33,7 +33,15 @@ impl std::fmt::Display for RecordError {
         // The message may quote the offending value whole (serde's, csv's): cut it short.
         let message = crate::echo::shorten(&self.message);
         match &self.field {
-            Some(field) => write!(f, "{}:{}: {}: {}", self.input, self.line, field, message),
+            // A field named by the input (an unknown key) may be as long as the line.
+            Some(field) => write!(
+                f,
+                "{}:{}: {}: {}",
+                self.input,
+                self.line,
+                crate::echo::cut(field),
+                message
+            ),
             None => write!(f, "{}:{}: {}", self.input, self.line, message),
         }
     }

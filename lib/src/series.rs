@@ -87,7 +87,8 @@ impl DayRow {
 }
 
 /// Sorts a symbol's rows by date (input order kept among equal dates) and keeps one row per
-/// date: the newest `source_ts` wins, ties go to the later input — what the lake's upsert keeps.
+/// date: the newest `source_ts` wins, ties go to the later input, field by field — a null in the
+/// winner takes the newest value the other rows have, as the lake's upsert keeps it.
 /// Returns, for each date that had more than one row, the copies and the fields that differ.
 pub fn dedupe(rows: &mut Vec<DayRow>) -> Vec<(i32, usize, Vec<&'static str>)> {
     if !rows.windows(2).all(|w| w[0].date <= w[1].date) {
@@ -105,12 +106,27 @@ pub fn dedupe(rows: &mut Vec<DayRow>) -> Vec<(i32, usize, Vec<&'static str>)> {
             j += 1;
         }
         let group = &rows[i..j];
-        // max_by_key returns the last of equal maxima: ties go to the later input.
-        let winner = group
-            .iter()
-            .max_by_key(|r| r.source_ts.map_or(i128::MIN, i128::from))
-            .copied()
-            .unwrap_or(rows[i]);
+        // Newest first: by source_ts, then the later input (a stable sort of the reversed group).
+        let mut order: Vec<&DayRow> = group.iter().rev().collect();
+        order.sort_by_key(|r| std::cmp::Reverse(r.source_ts.map_or(i128::MIN, i128::from)));
+        let mut winner = *order[0];
+        for older in &order[1..] {
+            for (k, p) in older.prices().iter().enumerate() {
+                let slot = match k {
+                    0 => &mut winner.open,
+                    1 => &mut winner.high,
+                    2 => &mut winner.low,
+                    3 => &mut winner.close,
+                    _ => &mut winner.adj_close,
+                };
+                if slot.is_nan() && !p.is_nan() {
+                    *slot = *p;
+                }
+            }
+            if winner.volume.is_none() {
+                winner.volume = older.volume;
+            }
+        }
         if group.len() > 1 {
             let mut differ = Vec::new();
             for (k, name) in PRICE_NAMES.iter().enumerate() {

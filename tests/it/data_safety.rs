@@ -1033,3 +1033,356 @@ fn small_inputs_are_regrouped_so_the_example_file_runs() {
         .fails_with(65)
         .stderr_contains("AAA appears again after other symbols' bars");
 }
+
+// ---- the same classes, tried harder ----
+
+/// Bars of `symbol` on the first `n` weekdays of 2024, closes 10, 10.5, 11…
+fn days(symbol: &str, n: usize) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    while out.len() < n {
+        if chrono::Datelike::weekday(&d).number_from_monday() <= 5 {
+            let c = 10.0 + out.len() as f64 / 2.0;
+            out.push(
+                serde_json::json!({"symbol": symbol, "date": d.to_string(), "open": c,
+                "high": c + 1.0, "low": c - 1.0, "close": c, "adj_close": c, "volume": 1000,
+                "provider": "yahoo", "source_ts": null}),
+            );
+        }
+        d = d.succ_opt().unwrap();
+    }
+    out
+}
+
+fn lines(rows: &[serde_json::Value]) -> String {
+    rows.iter().map(|r| format!("{r}\n")).collect()
+}
+
+#[test]
+fn a_history_of_null_rows_never_erases_stored_values() {
+    let w = WorkDir::new();
+    let hist = days("XYZ", 10);
+    w.write("hist.ndjson", lines(&hist));
+    // The whole span again, restated (every price halved), but the first days without values.
+    let mut restated = hist.clone();
+    for (k, r) in restated.iter_mut().enumerate() {
+        for f in ["open", "high", "low", "close", "adj_close"] {
+            r[f] = if k < 3 {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!(r[f].as_f64().unwrap() / 2.0)
+            };
+        }
+        if k < 3 {
+            r["volume"] = serde_json::Value::Null;
+        }
+    }
+    w.write("restated.ndjson", lines(&restated));
+    for adjust in ["qlib", "none"] {
+        let q = format!("q-{adjust}");
+        w.cmd("qlib-bin")
+            .args(["all", "hist.ndjson", "-o", &q, "--adjust", adjust])
+            .succeeds();
+        let before = std::fs::read(w.join(&format!("{q}/features/xyz/close.day.bin"))).unwrap();
+        let mut args = vec!["update", "restated.ndjson", "-o", q.as_str()];
+        if adjust == "none" {
+            args.push("--rewrite-changed");
+        }
+        let run = w.cmd("qlib-bin").args(&args).run();
+        let after =
+            floats(&std::fs::read(w.join(&format!("{q}/features/xyz/close.day.bin"))).unwrap());
+        assert!(
+            after[1..].iter().all(|v| v.is_finite()),
+            "{adjust}: {after:?}"
+        );
+        if adjust == "qlib" {
+            assert_eq!(run.code(), Some(1), "{}", run.stderr());
+            assert_eq!(
+                std::fs::read(w.join(&format!("{q}/features/xyz/close.day.bin"))).unwrap(),
+                before
+            );
+        }
+    }
+}
+
+#[test]
+fn an_export_without_values_or_with_far_fewer_days_never_replaces_a_store() {
+    let w = WorkDir::new();
+    let rows: Vec<serde_json::Value> = ["AAA", "BBB", "CCC"]
+        .iter()
+        .flat_map(|s| days(s, 30))
+        .collect();
+    w.write("hist.ndjson", lines(&rows));
+    w.cmd("qlib-bin")
+        .args(["all", "hist.ndjson", "-o", "q"])
+        .succeeds();
+    let all = w.read("q/instruments/all.txt");
+    let bare: String = ["AAA", "BBB", "CCC"]
+        .iter()
+        .map(|s| format!("{{\"symbol\":\"{s}\",\"date\":\"2024-01-02\",\"provider\":\"yahoo\"}}\n"))
+        .collect();
+    w.write("bare.ndjson", bare);
+    w.cmd("qlib-bin")
+        .args(["all", "--force", "bare.ndjson", "-o", "q"])
+        .fails_with(65)
+        .stderr_contains("not one value");
+    // Every instrument, but one day of each.
+    w.cmd("qlib-bin")
+        .args([
+            "all",
+            "--force",
+            "hist.ndjson",
+            "--from",
+            "2024-02-09",
+            "-o",
+            "q",
+        ])
+        .fails_with(65)
+        .stderr_contains("instrument-days");
+    assert_eq!(w.read("q/instruments/all.txt"), all);
+}
+
+#[test]
+fn qlib_fields_never_leave_the_instrument_directory_and_a_damaged_file_is_no_panic() {
+    let w = WorkDir::new();
+    for name in ["../../../evil", "a/b", ".", &"x".repeat(300)] {
+        w.write("esc.csv", format!("date,symbol,{name}\n2024-01-02,AAA,1\n"));
+        w.cmd("qlib-bin")
+            .args([
+                "all",
+                "--input-format",
+                "csv",
+                "--adjust",
+                "none",
+                "esc.csv",
+                "-o",
+                "qe",
+            ])
+            .fails_with(65)
+            .stderr_contains("cannot be a Qlib field");
+    }
+    assert!(!w.join("evil.day.bin").exists() && !w.join("qe").exists());
+    // A feature file whose start index lies past the calendar.
+    w.write("hist.ndjson", lines(&days("AAA", 5)));
+    w.cmd("qlib-bin")
+        .args(["all", "hist.ndjson", "-o", "q"])
+        .succeeds();
+    for start in [0x4f80_0000u32, 0x4b00_0000] {
+        let path = w.join("q/features/aaa/close.day.bin");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..4].copy_from_slice(&start.to_le_bytes());
+        std::fs::write(&path, bytes).unwrap();
+        w.cmd("qlib-bin")
+            .args(["update", "hist.ndjson", "-o", "q"])
+            .fails_with(65)
+            .stderr_contains("not a Qlib feature file of this store");
+    }
+}
+
+#[test]
+fn duplicates_merge_field_by_field_in_every_reader_as_in_the_lake() {
+    let w = WorkDir::new();
+    w.write(
+        "dup.ndjson",
+        "{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"open\":1,\"high\":2,\"low\":0.5,\"close\":1.5,\"adj_close\":1.4,\"volume\":100,\"provider\":\"yahoo\",\"source_ts\":\"2024-01-02T21:00:00Z\"}\n{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"provider\":\"yahoo\",\"source_ts\":\"2024-01-05T21:00:00Z\"}\n",
+    );
+    w.cmd("qlib-bin")
+        .args(["all", "--adjust", "none", "dup.ndjson", "-o", "qd"])
+        .succeeds();
+    w.cmd("to-parquet")
+        .args(["dup.ndjson", "--lake", "ld"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "--adjust", "none", "--lake", "ld", "-o", "ql"])
+        .succeeds();
+    for q in ["qd", "ql"] {
+        let close =
+            floats(&std::fs::read(w.join(&format!("{q}/features/aaa/close.day.bin"))).unwrap());
+        assert_eq!(close[1..], [1.5], "{q}");
+    }
+}
+
+#[test]
+fn cat_never_passes_on_what_the_contract_refuses_nor_drops_a_column() {
+    let w = WorkDir::new();
+    let python = tickerlake_tests::venv_python().expect("make venv");
+    let script = "import pyarrow as pa, pyarrow.parquet as pq, datetime as d\n\
+        b = lambda **k: {**{'symbol': ['AAA'], 'date': pa.array([d.date(2024,1,2)], pa.date32()), 'close': pa.array([1.0]), 'provider': ['yahoo']}, **k}\n\
+        pq.write_table(pa.table(b(currency=['US'])), 'cur.parquet')\n\
+        pq.write_table(pa.table(b(provider=['Yahoo'])), 'prov.parquet')\n\
+        pq.write_table(pa.table(b(close=pa.array([1e13]))), 'big.parquet')\n\
+        pq.write_table(pa.table(b(adjclose=pa.array([1.0]))), 'extra.parquet')\n";
+    let out = std::process::Command::new(&python)
+        .args(["-c", script])
+        .current_dir(w.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (file, says) in [
+        ("cur.parquet", "currency"),
+        ("prov.parquet", "provider"),
+        ("big.parquet", "close"),
+        ("extra.parquet", "adjclose"),
+    ] {
+        w.cmd("to-parquet")
+            .args(["--cat", file])
+            .fails_with(65)
+            .stderr_contains(says);
+    }
+}
+
+#[test]
+fn a_qa_check_named_without_its_input_is_a_usage_error_and_valueless_bars_are_findings() {
+    let w = WorkDir::new();
+    w.write("bars.ndjson", lines(&days("AAA", 5)));
+    for (check, needs) in [
+        ("coverage", "--universe"),
+        ("fetch_error", "--state"),
+        ("stock_count", "qa.training.stocks"),
+    ] {
+        w.cmd("qa-check")
+            .args(["bars.ndjson", "--as-of", "2024-01-05", "--checks", check])
+            .fails_with(2)
+            .stderr_contains(needs);
+    }
+    w.cmd("qa-check")
+        .args(["--as-of", "2024-01-03"])
+        .stdin("{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"provider\":\"yahoo\"}\n{\"symbol\":\"AAA\",\"date\":\"2024-01-03\",\"provider\":\"yahoo\"}\n")
+        .succeeds()
+        .stdout_contains("\"check\":\"null_fields\",\"severity\":\"warn\"");
+}
+
+#[test]
+fn no_output_lands_on_an_input_the_state_the_lake_or_the_store() {
+    let w = WorkDir::new();
+    let bars = lines(&days("AAA", 5));
+    w.write("bars.ndjson", &bars);
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "--lake", "L"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "bars.ndjson", "-o", "Q"])
+        .succeeds();
+    let part = "L/symbol=AAA/year=2024/part-0.parquet";
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "qlib-bin",
+            vec!["all", "bars.ndjson", "-o", "Q2", "--summary", "bars.ndjson"],
+        ),
+        (
+            "qlib-bin",
+            vec![
+                "update",
+                "bars.ndjson",
+                "-o",
+                "Q",
+                "--summary",
+                "Q/calendars/day.txt",
+            ],
+        ),
+        (
+            "qlib-bin",
+            vec!["all", "--lake", "L", "-o", "Q3", "--summary", part],
+        ),
+        (
+            "qlib-bin",
+            vec![
+                "all",
+                "--lake",
+                "L",
+                "-o",
+                "Q3",
+                "--summary",
+                "L/.tickerlake-lake.json",
+            ],
+        ),
+        (
+            "to-parquet",
+            vec!["bars.ndjson", "--lake", "L", "--summary", part],
+        ),
+        (
+            "to-parquet",
+            vec!["bars.ndjson", "--lake", "L", "--summary", "L/new.json"],
+        ),
+        ("qa-check", vec!["--lake", "L", "--summary", part]),
+        (
+            "ohlcv-fetch",
+            vec![
+                "--symbols",
+                "AAA",
+                "--days-back",
+                "3",
+                "--state",
+                "st.json",
+                "--errors",
+                "st.json",
+            ],
+        ),
+    ];
+    w.write("st.json", "{\"version\":1,\"symbols\":{}}");
+    for (program, args) in cases {
+        w.cmd(program).args(&args).fails_with(2);
+    }
+    assert_eq!(w.read("bars.ndjson"), bars);
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "L"])
+        .succeeds();
+    assert_eq!(w.read("st.json"), "{\"version\":1,\"symbols\":{}}");
+}
+
+#[test]
+fn a_marker_that_is_not_ours_is_no_lake() {
+    let w = WorkDir::new();
+    w.write("bars.ndjson", lines(&days("AAA", 2)));
+    for text in ["{\"format\":\"nope\"}", "", "not json"] {
+        std::fs::create_dir_all(w.join("m")).unwrap();
+        w.write("m/.tickerlake-lake.json", text);
+        w.cmd("to-parquet")
+            .args(["--cat", "--lake", "m"])
+            .fails_with(66);
+        w.cmd("to-parquet")
+            .args(["bars.ndjson", "--lake", "m"])
+            .fails_with(2);
+        assert!(!w.join("m/symbol=AAA").exists());
+    }
+}
+
+#[test]
+fn a_rejected_lines_warning_is_short_whatever_the_line() {
+    let w = WorkDir::new();
+    w.write(
+        "hk.ndjson",
+        format!(
+            "{{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"{}\":1,\"provider\":\"yahoo\"}}\n",
+            "x".repeat(900_000)
+        ),
+    );
+    for program in ["to-parquet", "records"] {
+        let args: &[&str] = if program == "records" {
+            &["check"]
+        } else {
+            &["-o", "x.parquet"]
+        };
+        let run = w
+            .cmd(program)
+            .args(args)
+            .args([
+                "hk.ndjson",
+                "--rejects",
+                "rej.ndjson",
+                "-v",
+                "--log-format",
+                "json",
+            ])
+            .fails_with(1);
+        let longest = run.stderr().lines().map(str::len).max().unwrap_or(0);
+        assert!(
+            longest < 3_000,
+            "{program}: a stderr line of {longest} bytes"
+        );
+    }
+}

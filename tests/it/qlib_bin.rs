@@ -293,7 +293,7 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
     // ... or leaves it out with a warning.
     w.write(
         "na2.ndjson",
-        "{\"symbol\":\"NA\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"yahoo\"}\n{\"symbol\":\"NAB\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"yahoo\"}\n",
+        "{\"symbol\":\"NA\",\"date\":\"2024-01-02\",\"close\":1,\"volume\":5,\"provider\":\"yahoo\"}\n{\"symbol\":\"NAB\",\"date\":\"2024-01-02\",\"close\":1,\"volume\":5,\"provider\":\"yahoo\"}\n",
     );
     w.cmd("qlib-bin")
         .args(["all", "--na-tickers", "skip", "-o", "skipped", "na2.ndjson"])
@@ -306,7 +306,7 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
     // --symbol-style qlib: BRK.B is written as BRK-B, like Qlib's US collector.
     w.write(
         "brk.ndjson",
-        "{\"symbol\":\"BRK.B\",\"date\":\"2024-01-02\",\"close\":400,\"adj_close\":400,\"provider\":\"yahoo\"}\n",
+        "{\"symbol\":\"BRK.B\",\"date\":\"2024-01-02\",\"close\":400,\"adj_close\":400,\"volume\":5,\"provider\":\"yahoo\"}\n",
     );
     w.cmd("qlib-bin")
         .args(["all", "--symbol-style", "qlib", "-o", "brk", "brk.ndjson"])

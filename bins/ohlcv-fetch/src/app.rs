@@ -33,8 +33,8 @@ pub enum Error {
         lake: String,
         source: lake::LakeError,
     },
-    #[error("{0}")]
-    State(String),
+    #[error(transparent)]
+    State(#[from] tickerlake::fetch_state::StateError),
 }
 
 impl HasExitCode for Error {
@@ -44,7 +44,7 @@ impl HasExitCode for Error {
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
             Error::Lake { source, .. } => source.exit_code(),
-            Error::State(_) => ExitCode::DataErr,
+            Error::State(e) => e.exit_code(),
         }
     }
 }
@@ -108,13 +108,17 @@ pub struct Summary {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let started = Instant::now();
+    // The state file is read and written by design; no other output may land on it, on an
+    // input or inside the lake.
+    let mut protected = cli.inputs.clone();
+    protected.extend(cli.state.iter().chain(&cli.since_lake).cloned());
     tickerlake::io::refuse_outputs_over_inputs(
         &[
             ("--actions", cli.actions.as_deref()),
             ("--errors", cli.errors.as_deref()),
             ("--summary", cli.summary.as_deref()),
         ],
-        &cli.inputs,
+        &protected,
     )?;
     let mut tickers = read_tickers(&cli)?;
     let today = Utc::now().date_naive();
@@ -122,7 +126,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         check_universe_age(&tickers, days, today)?;
     }
     let mut state = match &cli.state {
-        Some(path) => Some(State::load(path).map_err(|e| Error::State(e.to_string()))?),
+        Some(path) => Some(State::load(path)?),
         None => None,
     };
     let before = tickers.len();
@@ -316,7 +320,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
 
     bars_out.into_inner()?.finish()?;
     if let (Some(st), Some(path)) = (&state, &cli.state) {
-        st.save(path).map_err(|e| Error::State(e.to_string()))?;
+        st.save(path)?;
     }
     for out in [actions_out, errors_out].into_iter().flatten() {
         out.into_inner()?.finish()?;
@@ -324,7 +328,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     summary.seconds = started.elapsed().as_secs_f64();
     report(&summary, cli.summary.as_deref())?;
 
-    Ok(if breaker.is_open() {
+    let code = if breaker.is_open() {
         tracing::error!(
             "the provider failed {} requests in a row: stopped (circuit breaker); {} symbols not tried",
             config.fetch.breaker_failures,
@@ -335,7 +339,16 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         ExitCode::TempFail
     } else {
         ExitCode::Success
-    })
+    };
+    let raw_failures = raw.as_ref().map_or(0, RawDir::failures);
+    if raw_failures > 0 {
+        tracing::error!(
+            "--raw-dir: {raw_failures} answer(s) could not be kept (see above); the bars were \
+             written"
+        );
+        return Ok(code.merge(ExitCode::IoErr));
+    }
+    Ok(code)
 }
 
 fn open_side(path: Option<&Path>) -> Result<Option<NdjsonWriter<Output>>, Error> {

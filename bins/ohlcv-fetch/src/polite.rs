@@ -230,8 +230,8 @@ pub fn fetch_with_retries<T>(
         let wait = retry_after.map_or(step, |r| r.max(step));
         if retry_after.is_some_and(|r| r > step && r >= Duration::from_secs(1)) {
             // A wait the provider chose: said at the default level, so a slow night is explained.
+            // The message names the symbol; the URL may hold a host from the environment.
             tracing::warn!(
-                url = url.split('?').next().unwrap_or(url),
                 "{message}: waiting {} s before retrying, as the provider's Retry-After asks",
                 wait.as_secs()
             );

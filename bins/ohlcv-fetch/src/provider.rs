@@ -209,7 +209,8 @@ pub fn fetch_symbol(
                     tracing::info!(symbol = %request.symbol, file = %path.display(), %sha256, "raw answer kept");
                 }
                 Err(e) => {
-                    tracing::warn!(symbol = %request.symbol, "--raw-dir: the answer could not be kept: {e}");
+                    raw.note_failure();
+                    tracing::error!(symbol = %request.symbol, "--raw-dir: the answer could not be kept: {e}");
                 }
             }
         }

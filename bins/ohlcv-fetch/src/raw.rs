@@ -13,6 +13,9 @@ use tickerlake::Symbol;
 
 pub struct RawDir {
     dir: PathBuf,
+    /// Answers that could not be kept: the run goes on (the bars are the point), but ends with
+    /// exit 74 — the archive the user asked for is incomplete.
+    failed: std::sync::atomic::AtomicU64,
 }
 
 impl RawDir {
@@ -20,7 +23,21 @@ impl RawDir {
     pub fn create(root: &Path, date: NaiveDate) -> std::io::Result<RawDir> {
         let dir = root.join(date.to_string());
         std::fs::create_dir_all(&dir)?;
-        Ok(RawDir { dir })
+        Ok(RawDir {
+            dir,
+            failed: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Notes an answer that could not be kept.
+    pub fn note_failure(&self) {
+        self.failed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Answers that could not be kept so far.
+    pub fn failures(&self) -> u64 {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Keeps `body` for `symbol` (replacing an earlier answer of this run, atomically) and

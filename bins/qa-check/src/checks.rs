@@ -254,11 +254,12 @@ pub fn analyze(
         }
     }
     // A column null on every row is one the source does not supply (Stooq has no adjusted
-    // close): said once, as info, not as a null on every day.
+    // close): said once, as info, not as a null on every day. The close itself is never "not
+    // supplied": bars without closes are nulls to report.
     let mut unsupplied: Vec<&str> = Vec::new();
-    if rules.on(Check::NullFields) && rows.len() >= 2 {
+    if rules.on(Check::NullFields) && rows.len() >= 2 && rows.iter().any(|r| !r.close.is_nan()) {
         for (k, name) in PRICE_NAMES.iter().enumerate() {
-            if rows.iter().all(|r| r.prices()[k].is_nan()) {
+            if *name != "close" && rows.iter().all(|r| r.prices()[k].is_nan()) {
                 unsupplied.push(name);
             }
         }

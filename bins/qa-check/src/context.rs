@@ -69,5 +69,5 @@ pub fn load_state(path: &Path) -> Result<State, Error> {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         }));
     }
-    State::load(path).map_err(|e| Error::State(e.to_string()))
+    Ok(State::load(path)?)
 }

@@ -36,8 +36,8 @@ pub enum Error {
     Lib(#[from] tickerlake::Error),
     #[error("{0}")]
     Lake(#[from] LakeError),
-    #[error("{0}")]
-    State(String),
+    #[error(transparent)]
+    State(#[from] tickerlake::fetch_state::StateError),
     /// The input (after --symbols and --from) holds no bar.
     #[error("{0}")]
     NoBars(String),
@@ -52,7 +52,8 @@ impl HasExitCode for Error {
         match self {
             Error::Lib(e) => e.exit_code(),
             Error::Lake(e) => e.exit_code(),
-            Error::State(_) | Error::NoBars(_) => ExitCode::DataErr,
+            Error::State(e) => e.exit_code(),
+            Error::NoBars(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
         }
@@ -110,6 +111,23 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
                 Check::ALL.map(Check::id).join(", ")
             )));
         }
+        // A check named on purpose whose input is missing would silently check nothing.
+        for c in &v {
+            let missing = match c {
+                Check::Coverage if cli.universe.is_none() => Some("--universe FILE"),
+                Check::FetchError if cli.state.is_none() => Some("--state FILE"),
+                Check::StockCount if config.qa.training.stocks == 0 => {
+                    Some("qa.training.stocks in config.yaml")
+                }
+                _ => None,
+            };
+            if let Some(what) = missing {
+                return Err(Error::Usage(format!(
+                    "--checks {}: needs {what}, or it would check nothing",
+                    c.id()
+                )));
+            }
+        }
         v
     };
     let as_of = date("--as-of", &cli.as_of)?.unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -145,6 +163,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             .iter()
             .chain(&opts.universe)
             .chain(&opts.state)
+            .chain(&opts.lake)
             .cloned(),
     );
     tickerlake::io::refuse_outputs_over_inputs(&[("--summary", opts.summary.as_deref())], &inputs)?;

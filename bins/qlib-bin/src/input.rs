@@ -132,6 +132,15 @@ pub fn fields_for_bars(fields: &[String]) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
+/// Whether `name` can be a Qlib field, and so a file name: lower-case letters, digits and `_`,
+/// 1 to 64 of them.
+pub fn is_field_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// A symbol's bars from `from` on as an instrument: one row per date (the newest `source_ts`
 /// wins, as in the lake).
 pub fn from_series(
@@ -258,6 +267,19 @@ pub fn read_csv(
         } else {
             fields.to_vec()
         };
+        // A field becomes a file name (`<field>.day.bin`): only names that cannot leave the
+        // instrument's directory, nor collide with Qlib's own naming.
+        if let Some(bad_name) = these.iter().find(|f| !is_field_name(f)) {
+            return Err(bad(
+                1,
+                "header",
+                format!(
+                    "{} cannot be a Qlib field (letters, digits and _, at most 64): leave the \
+                     column out with --fields",
+                    tickerlake::echo::echo(bad_name)
+                ),
+            ));
+        }
         match &names {
             None => names = Some(these),
             Some(n) if *n == these => {}

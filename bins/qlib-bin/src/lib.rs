@@ -85,6 +85,18 @@ pub struct Summary {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let verbose = cli.common.verbose > 0;
+    let input = match &cli.command {
+        Command::All(a) => &a.input,
+        Command::Update(a) => &a.input,
+    };
+    // The summary must not land on an input, in the lake or in the store.
+    let mut protected = input.inputs.clone();
+    protected.extend(input.lake.iter().cloned());
+    protected.push(input.output.clone());
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[("--summary", input.summary.as_deref())],
+        &protected,
+    )?;
     match cli.command {
         Command::All(args) => {
             hint(&args.input, cli.common.quiet);
@@ -255,8 +267,8 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         args.input.symbol_style,
         args.input.na_tickers,
     )?;
-    refuse_shrinking(target, named.len(), args, config)?;
     let calendar = calendar(&named, args.calendar)?;
+    refuse_shrinking(target, &named, &calendar, args, config)?;
     let staging = Staging::new(target)?;
     staging.write(
         "calendars/day.txt",
@@ -314,15 +326,18 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
     })
 }
 
-/// An export never replaces a store with nothing, nor (without `--allow-shrink`) with one
-/// holding far fewer instruments: a typo in `--symbols`, a `--from` past the data or a lake
-/// that lost symbols would otherwise empty a good store with exit 0.
+/// An export never replaces a store with nothing (no instrument, or no value at all), nor
+/// (without `--allow-shrink`) with one holding far fewer instruments or far fewer days of them:
+/// a typo in `--symbols`, a `--from` past the data, a lake that lost symbols or bars without
+/// prices would otherwise empty a good store with exit 0.
 fn refuse_shrinking(
     target: &Path,
-    instruments: usize,
+    named: &[(String, Instrument)],
+    calendar: &[i32],
     args: &AllArgs,
     config: &Config,
 ) -> Result<(), Error> {
+    let instruments = named.len();
     let filters = {
         let i = &args.input;
         let mut f = Vec::new();
@@ -341,28 +356,65 @@ fn refuse_shrinking(
             format!(" (with {})", f.join(" "))
         }
     };
+    let left_alone = if store::looks_like_store(target) {
+        format!("; {} is left as it was", target.display())
+    } else {
+        String::new()
+    };
     if instruments == 0 {
         return Err(Error::Data(format!(
-            "no bars in the input{filters}: nothing to export{}",
-            if store::looks_like_store(target) {
-                format!("; {} is left as it was", target.display())
-            } else {
-                String::new()
-            }
+            "no bars in the input{filters}: nothing to export{left_alone}"
+        )));
+    }
+    let has_values = named
+        .iter()
+        .any(|(_, i)| i.values.iter().any(|f| f.iter().any(|v| v.is_finite())));
+    if !has_values {
+        return Err(Error::Data(format!(
+            "the input{filters} has {instruments} instrument(s) but not one value to write \
+             (every bar null; with --adjust qlib, also every bar without a volume > 0): nothing \
+             to export{left_alone}"
         )));
     }
     if !store::looks_like_store(target) || args.allow_shrink {
         return Ok(());
     }
-    let held = store::read_instruments(target)?.len();
-    let floor = held as f64 * (1.0 - config.qlib.max_shrink_pct / 100.0);
-    if (instruments as f64) < floor {
-        return Err(Error::Data(format!(
-            "the input{filters} has {instruments} instrument(s), the store {} holds {held}: more \
-             than qlib.max_shrink_pct ({}%) fewer; not replacing it (--allow-shrink does)",
-            target.display(),
-            config.qlib.max_shrink_pct
-        )));
+    let keep = 1.0 - config.qlib.max_shrink_pct / 100.0;
+    let held = store::read_instruments(target)?;
+    let refuse = |what: String| {
+        Err(Error::Data(format!(
+            "the input{filters} has {what}: more than qlib.max_shrink_pct ({}%) less than the \
+             store {} holds; not replacing it (--allow-shrink does)",
+            config.qlib.max_shrink_pct,
+            target.display()
+        )))
+    };
+    if (instruments as f64) < held.len() as f64 * keep {
+        return refuse(format!(
+            "{instruments} instrument(s), the store {}",
+            held.len()
+        ));
+    }
+    // Days of instruments: each instrument's span on its store's calendar.
+    let span_days = |cal: &[i32], spans: &mut dyn Iterator<Item = (i32, i32)>| -> u64 {
+        spans
+            .map(|(a, b)| {
+                let lo = cal.partition_point(|d| *d < a);
+                let hi = cal.partition_point(|d| *d <= b);
+                hi.saturating_sub(lo) as u64
+            })
+            .sum()
+    };
+    let old_calendar = store::read_calendar(target)?;
+    let old_days = span_days(&old_calendar, &mut held.iter().map(|(_, a, b)| (*a, *b)));
+    let new_days = span_days(
+        calendar,
+        &mut named
+            .iter()
+            .filter_map(|(_, i)| Some((*i.dates.first()?, *i.dates.last()?))),
+    );
+    if (new_days as f64) < old_days as f64 * keep {
+        return refuse(format!("{new_days} instrument-days, the store {old_days}"));
     }
     Ok(())
 }

@@ -124,9 +124,15 @@ impl StoredFile {
         let mut head = [0u8; 4];
         read_at(&file, &mut head, 0).map_err(|e| read_err(path, e))?;
         let start = f32::from_le_bytes(head);
-        if size < 4 || !(start.is_finite() && start >= 0.0 && start.fract() == 0.0) {
+        // The first value's position must lie inside the calendar on disk (a start past it is
+        // a damaged file, never a position to index with).
+        if size < 4
+            || !(start.is_finite() && start >= 0.0 && start.fract() == 0.0)
+            || (start as usize) >= committed.max(1)
+        {
             return Err(Error::Data(format!(
-                "{}: not a Qlib feature file (start index {start}, {size} bytes)",
+                "{}: not a Qlib feature file of this store (start index {start}, {size} bytes, \
+                 {committed} calendar days): a full export (qlib-bin all --force) rebuilds it",
                 path.display()
             )));
         }
@@ -433,7 +439,10 @@ fn merge_whole(
             merged[start - lo..start - lo + vals.len()].copy_from_slice(vals);
         }
         for (k, &i) in idx.iter().enumerate() {
-            merged[i - lo] = values[f][k];
+            // A null never erases a stored value.
+            if values[f][k].is_finite() || merged[i - lo].is_nan() {
+                merged[i - lo] = values[f][k];
+            }
         }
         out.appended += idx.len() as u64;
         record_span(&mut out, lo, merged.len());
@@ -943,7 +952,62 @@ fn history_outcome(
             day_text(*d)
         ));
     }
-    plan_history(cx, name, &trimmed)
+    let outcome = plan_history(cx, name, &trimmed)?;
+    // Nor does a null in the history erase a stored value.
+    if let Some((day, field)) = first_erased(cx, name, &outcome)? {
+        return waiting(format!(
+            "its history has no {field} on {}, where the store holds one: not rewritten from it \
+             (a stored value is never erased)",
+            day_text(day)
+        ));
+    }
+    Ok(outcome)
+}
+
+/// The first (day, field) where a rewrite would put NaN over a value the store holds.
+fn first_erased(
+    cx: &Context<'_>,
+    name: &str,
+    outcome: &Outcome,
+) -> Result<Option<(i32, String)>, Error> {
+    let dir = cx.dir.join("features").join(store::feature_dir(name));
+    let mut first: Option<(i32, String)> = None;
+    for write in &outcome.writes {
+        let Write::Symbol { files, .. } = write else {
+            continue;
+        };
+        for (file_name, bytes) in files {
+            let path = dir.join(file_name);
+            let Some(stored) = StoredFile::open(&path, cx.committed)? else {
+                continue;
+            };
+            let old = stored.values(stored.start, stored.end(), &path)?;
+            let new: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let Some((&new_start, new_values)) = new.split_first() else {
+                continue;
+            };
+            let new_start = new_start as usize;
+            for (k, v) in old.iter().enumerate() {
+                let pos = stored.start + k;
+                let kept = pos
+                    .checked_sub(new_start)
+                    .and_then(|i| new_values.get(i))
+                    .is_some_and(|n| n.is_finite());
+                if v.is_finite() && !kept {
+                    let day = cx.calendar[pos];
+                    let field = file_name.trim_end_matches(".day.bin").to_string();
+                    if first.as_ref().is_none_or(|(d, _)| day < *d) {
+                        first = Some((day, field));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Ok(first)
 }
 
 /// The first day on which the store holds a value of `name` (in any of its feature files)

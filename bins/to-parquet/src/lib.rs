@@ -154,13 +154,15 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         Target::File(f) => Some(f.as_path()),
         _ => None,
     };
+    let mut protected = cli.inputs.clone();
+    protected.extend(cli.lake.iter().cloned());
     tickerlake::io::refuse_outputs_over_inputs(
         &[
             ("--rejects", cli.rejects.as_deref()),
             ("-o", output),
             ("--summary", cli.summary.as_deref()),
         ],
-        &cli.inputs,
+        &protected,
     )?;
     let kind = cli.kind;
     if kind != Kind::Bars {
@@ -895,7 +897,27 @@ fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCode, Error> 
             }));
         }
         let mut bars = Vec::new();
+        let known = lake::bar_schema(lake::PriceType::Decimal, true);
         for batch in lake::file::read_batches(path)? {
+            // A column no bar has would be dropped without a word: refused instead.
+            if let Some(extra) = batch
+                .schema()
+                .fields()
+                .iter()
+                .find(|f| known.field_with_name(f.name()).is_err())
+            {
+                return Err(Error::Lake(LakeError::Corrupt(format!(
+                    "{}: column {} is not a bar field ({}): --cat would drop it",
+                    path.display(),
+                    tickerlake::echo::echo(extra.name()),
+                    known
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))));
+            }
             // A lake partition file has its symbol in the path, not in a column.
             let symbol = path
                 .components()
@@ -909,8 +931,21 @@ fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCode, Error> 
             lake::bars_from_batch(&batch, symbol.as_ref(), &mut bars)
                 .map_err(|e| e.in_file(path))?;
         }
-        for b in bars.iter().filter(|b| filter.wants(b)) {
-            writer.write(b)?;
+        for (row, b) in bars.iter().enumerate() {
+            // What --cat writes is what every program accepts: a foreign file's bar that breaks
+            // the contract is named, not passed on.
+            if let Err(e) = tickerlake::Record::validate(b) {
+                return Err(Error::Lake(LakeError::Corrupt(format!(
+                    "{}: row {}: {}: {}",
+                    path.display(),
+                    row + 1,
+                    e.field,
+                    e.expected
+                ))));
+            }
+            if filter.wants(b) {
+                writer.write(b)?;
+            }
         }
     }
     writer.into_inner()?.finish()?;
