@@ -3,20 +3,16 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use tickerlake::io::Input;
-use tickerlake::ndjson::{BadLine, NdjsonReader, RecordError, Rejects};
+use tickerlake::io::{Input, input_paths};
+use tickerlake::ndjson::{BadLine, ReadError, RecordError, Rejects};
+use tickerlake::parallel::{Chunk, Chunker, map_ordered};
 use tickerlake::records::Bar;
+use tickerlake::records::BarRef;
 
-use crate::Error;
 use crate::cli::InputFormat;
+use crate::{Error, Options};
 
 type Reader = Box<dyn BufRead + Send>;
-
-/// One input's bars.
-pub enum BarSource {
-    Ndjson(NdjsonReader<Reader>),
-    Csv(CsvBars),
-}
 
 /// What a provider's CSV download leaves out, given on the command line (`--symbol`,
 /// `--provider`): filled in where the file has no such column.
@@ -26,6 +22,7 @@ pub struct CsvFill {
     pub provider: Option<String>,
 }
 
+/// One CSV input's bars (NDJSON goes through [`for_each_bar`], on all cores).
 pub struct CsvBars {
     name: String,
     reader: csv::Reader<Reader>,
@@ -42,111 +39,94 @@ pub struct CsvBars {
     rejected_any: bool,
 }
 
-impl BarSource {
-    pub fn open(path: &Path, format: InputFormat, fill: &CsvFill) -> Result<BarSource, Error> {
+impl CsvBars {
+    pub fn open(path: &Path, fill: &CsvFill) -> Result<CsvBars, Error> {
         let input = Input::open(path)?;
-        Ok(match format {
-            InputFormat::Ndjson => BarSource::Ndjson(NdjsonReader::new(input.reader, input.name)),
-            InputFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(true)
-                    // Rows of the wrong length are checked here, so that they reach the rejects
-                    // whole rather than as a bare parse error.
-                    .flexible(true)
-                    .from_reader(input.reader);
-                let headers = match reader.headers() {
-                    Ok(h) => h.clone(),
-                    Err(e) => {
-                        return Err(Error::BadRow {
-                            input: input.name,
-                            line: 1,
-                            message: format!("CSV header: {e}"),
-                        });
-                    }
-                };
-                // A BOM from a spreadsheet would otherwise become part of the first column name.
-                let headers: csv::StringRecord = headers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| {
-                        if i == 0 {
-                            h.trim_start_matches('\u{feff}')
-                        } else {
-                            h
-                        }
-                    })
-                    .collect();
-                let fields: Vec<String> = headers
-                    .iter()
-                    .map(tickerlake::csv_cells::bar_field)
-                    .collect();
-                let bad_header = |message: String| Error::BadRow {
-                    input: input.name.clone(),
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            // Rows of the wrong length are checked here, so that they reach the rejects
+            // whole rather than as a bare parse error.
+            .flexible(true)
+            .from_reader(input.reader);
+        let headers = match reader.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                return Err(Error::BadRow {
+                    input: input.name,
                     line: 1,
-                    message: format!("CSV header: {message}"),
-                };
-                for (i, f) in fields.iter().enumerate() {
-                    if fields[..i].contains(f) {
-                        return Err(bad_header(format!("two columns are {f}")));
-                    }
-                }
-                for (field, given, flag) in [
-                    ("symbol", &fill.symbol, "--symbol SYM"),
-                    ("provider", &fill.provider, "--provider NAME"),
-                ] {
-                    if !fields.iter().any(|f| f == field) && given.is_none() {
-                        return Err(bad_header(format!(
-                            "no {field} column (a provider's download: give {flag})"
-                        )));
-                    }
-                }
-                BarSource::Csv(CsvBars {
-                    name: input.name,
-                    reader,
-                    fields,
-                    fill: fill.clone(),
-                    headers,
-                    raw: csv::ByteRecord::new(),
-                    record: csv::StringRecord::new(),
-                    line: 1,
-                    rejected_any: false,
-                })
+                    message: format!("CSV header: {e}"),
+                });
             }
+        };
+        // A BOM from a spreadsheet would otherwise become part of the first column name.
+        let headers: csv::StringRecord = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                if i == 0 {
+                    h.trim_start_matches('\u{feff}')
+                } else {
+                    h
+                }
+            })
+            .collect();
+        let fields: Vec<String> = headers
+            .iter()
+            .map(tickerlake::csv_cells::bar_field)
+            .collect();
+        let bad_header = |message: String| Error::BadRow {
+            input: input.name.clone(),
+            line: 1,
+            message: format!("CSV header: {message}"),
+        };
+        for (i, f) in fields.iter().enumerate() {
+            if fields[..i].contains(f) {
+                return Err(bad_header(format!("two columns are {f}")));
+            }
+        }
+        for (field, given, flag) in [
+            ("symbol", &fill.symbol, "--symbol SYM"),
+            ("provider", &fill.provider, "--provider NAME"),
+        ] {
+            if !fields.iter().any(|f| f == field) && given.is_none() {
+                return Err(bad_header(format!(
+                    "no {field} column (a provider's download: give {flag})"
+                )));
+            }
+        }
+        Ok(CsvBars {
+            name: input.name,
+            reader,
+            fields,
+            fill: fill.clone(),
+            headers,
+            raw: csv::ByteRecord::new(),
+            record: csv::StringRecord::new(),
+            line: 1,
+            rejected_any: false,
         })
     }
 
     pub fn name(&self) -> &str {
-        match self {
-            BarSource::Ndjson(r) => r.name(),
-            BarSource::Csv(c) => &c.name,
-        }
+        &self.name
     }
 
     /// Line of the bar last returned.
     pub fn line(&self) -> u64 {
-        match self {
-            BarSource::Ndjson(r) => r.line_number(),
-            BarSource::Csv(c) => c.line,
-        }
+        self.line
     }
 
     /// The next good bar; bad lines go to `rejects` (or end the run when there is none).
     pub fn next_bar(&mut self, rejects: &mut Rejects) -> Result<Option<Bar>, Error> {
         loop {
-            let item = match self {
-                BarSource::Ndjson(r) => r.next_record::<Bar>(),
-                BarSource::Csv(c) => c.next(),
-            };
-            match item {
+            match self.next() {
                 None => return Ok(None),
                 Some(Ok(bar)) => return Ok(Some(bar)),
                 Some(Err(e)) => rejects.handle(e)?,
             }
         }
     }
-}
 
-impl CsvBars {
     fn next(&mut self) -> Option<Result<Bar, tickerlake::ndjson::ReadError>> {
         use tickerlake::ndjson::ReadError;
         loop {
@@ -283,4 +263,95 @@ fn csv_line(header: Option<&csv::ByteRecord>, row: &csv::ByteRecord) -> Vec<u8> 
         raw.pop();
     }
     raw
+}
+
+/// Input block size handed to a decoding thread (and, for one file, built into one batch).
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
+
+/// Calls `each` with every good bar of every input (with its input name and line), in input
+/// order. NDJSON is parsed on all cores (`tickerlake::parallel`); bad lines go to `rejects` in
+/// order, or end the run at the first one.
+pub(crate) fn for_each_bar(
+    opts: &Options,
+    rejects: &mut Rejects,
+    mut each: impl FnMut(Bar, &str, u64) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for path in input_paths(&opts.inputs) {
+        match opts.format {
+            InputFormat::Csv => {
+                let mut source = CsvBars::open(&path, &opts.csv_fill)?;
+                while let Some(bar) = source.next_bar(rejects)? {
+                    each(bar, source.name(), source.line())?;
+                }
+            }
+            InputFormat::Ndjson => {
+                let input = tickerlake::io::Input::open(&path)?;
+                let name = input.name.clone();
+                let chunker = Chunker::new(
+                    input.reader,
+                    name.clone(),
+                    tickerlake::ndjson::DEFAULT_MAX_LINE,
+                )
+                .with_min_bytes(CHUNK_BYTES);
+                let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
+                map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
+                    let mut bad = decoded.bad.into_iter().peekable();
+                    for (i, (line, bar)) in decoded.bars.into_iter().enumerate() {
+                        while let Some((_, e)) = bad.next_if(|(at, _)| *at <= i) {
+                            rejects.handle(e)?;
+                        }
+                        each(bar, &name, line)?;
+                    }
+                    for (_, e) in bad {
+                        rejects.handle(e)?;
+                    }
+                    Ok::<(), Error>(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A chunk's good bars with their line numbers, and its bad lines, each with the index of the
+/// good bar it came before.
+struct DecodedChunk {
+    bars: Vec<(u64, Bar)>,
+    bad: Vec<(usize, ReadError)>,
+}
+
+fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
+    let mut reader = chunk.reader(name, tickerlake::ndjson::DEFAULT_MAX_LINE);
+    let mut out = DecodedChunk {
+        bars: Vec::with_capacity(chunk.bytes.len() / 150),
+        bad: Vec::new(),
+    };
+    let text = chunk.text();
+    while let Some(line) = reader.next_line() {
+        let decoded = match line {
+            Ok(bytes) => match decode_fast(text, bytes).filter(|b| b.validate().is_ok()) {
+                Some(bar) => Ok(bar.to_bar()),
+                None => {
+                    let bytes = bytes.to_vec();
+                    reader.decode_line::<Bar>(&bytes)
+                }
+            },
+            Err(e) => Err(e),
+        };
+        match decoded {
+            Ok(bar) => out.bars.push((reader.line_number(), bar)),
+            Err(e) => out.bad.push((out.bars.len(), e)),
+        }
+    }
+    out
+}
+
+/// The fast decoder on a line of a chunk whose text (`Chunk::text`) was checked as UTF-8
+/// once, or on the line's bytes.
+pub(crate) fn decode_fast<'a>(text: Option<&'a str>, line: &'a [u8]) -> Option<BarRef<'a>> {
+    match text.and_then(|t| tickerlake::parallel::line_text(t, line)) {
+        Some(line) => BarRef::decode_fast_text(line),
+        None => BarRef::decode_fast(line),
+    }
 }

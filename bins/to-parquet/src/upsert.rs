@@ -1,0 +1,186 @@
+//! `--lake DIR`: bars upserted into the Hive-partitioned lake, grouped input in one streaming
+//! pass, any other order buffered up to `--max-memory` and spilled into the staged partitions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lake::{LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded};
+use tickerlake::Symbol;
+use tickerlake::ndjson::Rejects;
+use tickerlake::records::Bar;
+
+use crate::input::for_each_bar;
+use crate::{Error, Options, Summary, warn_rounded};
+
+/// Rows waiting for their partition, with a rough size.
+struct Pending {
+    rows: BTreeMap<PartitionKey, Vec<Bar>>,
+    /// The partition the latest rows went to, not yet in `rows`: input runs partition by
+    /// partition, so most rows join it without a key to build or a map to search.
+    run: Option<(PartitionKey, Vec<Bar>)>,
+    bytes: u64,
+}
+
+impl Pending {
+    fn push(&mut self, layout: Layout, bar: Bar) {
+        self.bytes += BAR_BYTES;
+        if let Some((key, rows)) = &mut self.run
+            && key.holds(&bar)
+        {
+            rows.push(bar);
+            return;
+        }
+        self.end_run();
+        let key = PartitionKey::of(layout, &bar);
+        // A symbol's year is at most ~260 bars: one allocation instead of nine doublings.
+        let mut rows = Vec::with_capacity(RUN_CAPACITY);
+        rows.push(bar);
+        self.run = Some((key, rows));
+    }
+
+    fn end_run(&mut self) {
+        use std::collections::btree_map::Entry;
+        if let Some((key, mut rows)) = self.run.take() {
+            match self.rows.entry(key) {
+                Entry::Vacant(v) => {
+                    v.insert(rows);
+                }
+                Entry::Occupied(o) => o.into_mut().append(&mut rows),
+            }
+        }
+    }
+
+    /// Every pending partition with its rows.
+    fn take(&mut self) -> Vec<(PartitionKey, Vec<Bar>)> {
+        self.end_run();
+        self.bytes = 0;
+        std::mem::take(&mut self.rows).into_iter().collect()
+    }
+}
+
+/// Rows a new run of a partition has room for.
+const RUN_CAPACITY: usize = 264;
+
+/// Estimated heap and inline size of a bar in memory.
+const BAR_BYTES: u64 = 256;
+
+/// Bars → the lake. Input grouped by symbol (as `ohlcv-fetch` writes it) is written symbol by
+/// symbol in one pass; any other order is buffered up to `--max-memory` and flushed into staged
+/// partitions, which later flushes merge with. Nothing replaces a lake file before the whole
+/// input has been read and found good.
+pub(crate) fn write_lake(
+    opts: &Options,
+    dir: &Path,
+    layout: Layout,
+) -> Result<(Summary, u64), Error> {
+    let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
+    let mut writer = LakeWriter::new(dir, layout, opts.prices, opts.write)?;
+    let mut pending = Pending {
+        rows: BTreeMap::new(),
+        run: None,
+        bytes: 0,
+    };
+    let mut summary = Summary::default();
+    let mut current: Option<Symbol> = None;
+    let mut seen: std::collections::HashSet<Symbol> = std::collections::HashSet::new();
+    let mut grouped = true;
+    let (mut rounded, mut rounded_examples) = (0u64, Vec::new());
+    for_each_bar(opts, &mut rejects, |bar, input, line| {
+        summary.rows_in += 1;
+        // Check every input price here, with its line: one that does not fit decimal(18,6) is
+        // bad input; one with more than 6 decimals is counted (on the input, not on what
+        // survives deduplication) and, under --strict, refused.
+        if opts.prices == PriceType::Decimal {
+            for (column, v) in [
+                ("open", bar.open),
+                ("high", bar.high),
+                ("low", bar.low),
+                ("close", bar.close),
+                ("adj_close", bar.adj_close),
+                ("vwap", bar.vwap),
+            ] {
+                let Some(d) = v else { continue };
+                match lake::bars::to_units(d) {
+                    None => {
+                        let e = LakeError::OutOfRange {
+                            column,
+                            value: d.to_string(),
+                        };
+                        return Err(Error::BadRow {
+                            input: input.to_string(),
+                            line,
+                            message: e.to_string(),
+                        });
+                    }
+                    Some((_, true)) => {
+                        if opts.strict {
+                            return Err(Error::BadRow {
+                                input: input.to_string(),
+                                line,
+                                message: format!(
+                                    "{column}: {d} has more than 6 decimals (--strict)"
+                                ),
+                            });
+                        }
+                        rounded += 1;
+                        if rounded_examples.len() < 5 {
+                            rounded_examples.push(Rounded {
+                                symbol: bar.symbol.to_string(),
+                                date: bar.date,
+                                column,
+                                value: d,
+                            });
+                        }
+                    }
+                    Some((_, false)) => {}
+                }
+            }
+        }
+        // Grouped input: a symbol's partitions are complete when the next symbol starts, so
+        // they are written then and memory holds one symbol. Once a symbol comes back, the
+        // input is not grouped: rows then wait until --max-memory is reached.
+        if grouped && layout == Layout::SymbolYear && current.as_ref() != Some(&bar.symbol) {
+            if seen.contains(&bar.symbol) {
+                grouped = false;
+                tracing::debug!(symbol = %bar.symbol, "input is not grouped by symbol: buffering up to --max-memory");
+            } else {
+                if pending.bytes >= GROUPED_FLUSH_BYTES.min(opts.max_memory) {
+                    flush(&mut writer, &mut pending)?;
+                }
+                seen.insert(bar.symbol.clone());
+                current = Some(bar.symbol.clone());
+            }
+        }
+        pending.push(layout, bar);
+        if pending.bytes >= opts.max_memory {
+            flush(&mut writer, &mut pending)?;
+        }
+        Ok(())
+    })?;
+    summary.rows_rejected = rejects.count();
+    flush(&mut writer, &mut pending)?;
+    warn_rounded(rounded, &rounded_examples, false)?;
+    // The set-aside lines are safe on disk before any partition is replaced.
+    let rejected = rejects.finish()?;
+    let written = writer.commit()?;
+    summary.rows_written = written.rows_written;
+    summary.partitions_touched = written.partitions_touched;
+    summary.partitions_created = written.partitions_created;
+    summary.partitions_unchanged = written.partitions_unchanged;
+    summary.prices_rounded = rounded;
+    summary.nulls_kept = written.nulls_kept;
+    summary.bytes = written.bytes_written;
+    Ok((summary, rejected))
+}
+
+/// Merges and stages every pending partition, on all cores.
+fn flush(writer: &mut LakeWriter, pending: &mut Pending) -> Result<(), Error> {
+    let jobs = pending.take();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    writer.upsert_many(jobs, threads)?;
+    Ok(())
+}
+
+/// Grouped input is flushed at a symbol boundary once this much is pending, so that partitions
+/// are encoded many at a time (on all cores) while memory stays bounded.
+const GROUPED_FLUSH_BYTES: u64 = 16 << 20;
