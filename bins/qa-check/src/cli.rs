@@ -63,13 +63,8 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub lake: Option<PathBuf>,
 
-    /// Only these symbols (comma-separated)
-    #[arg(long, value_name = "SYMBOLS", value_delimiter = ',')]
-    pub symbols: Vec<String>,
-
-    /// Only bars on or after this date (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
+    #[command(flatten)]
+    pub filter: lake::series::BarFilterArgs,
 
     /// Splits and dividends (Action NDJSON, as ohlcv-fetch --actions writes them): a jump they
     /// explain is no price_jump

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use lake::bars::days_since_epoch;
+use lake::series::BarSource;
 use lake::series::SymbolSeries;
 use lake::{LakeError, ScanFilter};
 use tickerlake::calendar::Calendar;
@@ -63,8 +64,7 @@ impl HasExitCode for Error {
 /// The run's options, free of clap types.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub inputs: Vec<PathBuf>,
-    pub lake: Option<PathBuf>,
+    pub source: BarSource,
     pub filter: ScanFilter,
     pub actions: Option<PathBuf>,
     pub state: Option<PathBuf>,
@@ -133,14 +133,9 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     let as_of = date("--as-of", &cli.as_of)?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let mut rules = Rules::new(&checks, &config.qa).map_err(Error::Config)?;
     rules.as_of = days_since_epoch(as_of);
-    let filter = ScanFilter {
-        symbols: tickerlake::symbol::parse_list(&cli.symbols).map_err(Error::Usage)?,
-        from: date("--from", &cli.from)?,
-        to: None,
-    };
+    let filter = cli.filter.filter();
     Ok(Options {
-        inputs: cli.inputs.clone(),
-        lake: cli.lake.clone(),
+        source: BarSource::of(&cli.inputs, cli.lake.as_deref()),
         filter,
         actions: cli.actions.clone(),
         state: cli.state.clone(),
@@ -157,18 +152,23 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let opts = options(&cli, &config)?;
-    let mut inputs = opts.inputs.clone();
-    inputs.extend(
+    let mut protected = match &opts.source {
+        BarSource::Ndjson(inputs) => inputs.clone(),
+        BarSource::Lake(dir) => vec![dir.clone()],
+    };
+    protected.extend(
         opts.actions
             .iter()
             .chain(&opts.universe)
             .chain(&opts.state)
-            .chain(&opts.lake)
             .cloned(),
     );
-    tickerlake::io::refuse_outputs_over_inputs(&[("--summary", opts.summary.as_deref())], &inputs)?;
-    if opts.lake.is_none() {
-        tickerlake::io::hint_if_stdin_is_tty("qa-check", &opts.inputs, opts.quiet);
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[("--summary", opts.summary.as_deref())],
+        &protected,
+    )?;
+    if let BarSource::Ndjson(inputs) = &opts.source {
+        tickerlake::io::hint_if_stdin_is_tty("qa-check", inputs, opts.quiet);
     }
     execute(&opts)
 }
@@ -228,25 +228,13 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let each = |series: SymbolSeries, pass: &mut Pass<'_>, findings: &mut Findings| {
         pass.add(series, findings)
     };
-    match &opts.lake {
-        Some(dir) => lake::series::for_each_symbol(dir, &opts.filter, threads, |s| {
-            each(s, &mut pass, &mut findings)
-        })?,
-        None => tickerlake::series::for_each_symbol(&opts.inputs, threads, |mut s| {
-            if !opts.filter.symbols.is_empty() && !opts.filter.symbols.contains(&s.symbol) {
-                return Ok(());
-            }
-            if let Some(from) = opts.filter.from.map(days_since_epoch) {
-                s.rows.retain(|r| r.date >= from);
-            }
-            each(s, &mut pass, &mut findings)
-        })?,
-    }
+    opts.source
+        .for_each_symbol(&opts.filter, threads, |s| each(s, &mut pass, &mut findings))?;
     if pass.rows == 0 {
         // A gate over nothing would pass anything.
-        return Err(Error::NoBars(match &opts.lake {
-            Some(dir) => format!("{}: no bars to check", dir.display()),
-            None => "no bars in the input: nothing was checked".into(),
+        return Err(Error::NoBars(match &opts.source {
+            BarSource::Lake(dir) => format!("{}: no bars to check", dir.display()),
+            BarSource::Ndjson(_) => "no bars in the input: nothing was checked".into(),
         }));
     }
     // Inferred calendar: the trading days are known only now.

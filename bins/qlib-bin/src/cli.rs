@@ -74,13 +74,8 @@ pub struct InputArgs {
     #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
     pub lake: Option<PathBuf>,
 
-    /// Only these symbols (comma-separated)
-    #[arg(long, value_name = "SYMBOLS", value_delimiter = ',')]
-    pub symbols: Vec<String>,
-
-    /// Only bars on or after this date (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE")]
-    pub from: Option<String>,
+    #[command(flatten)]
+    pub filter: lake::series::BarFilterArgs,
 
     /// The Qlib store to write
     #[arg(short, long, value_name = "QLIB_DIR", value_parser = tickerlake::cli::LocalPath)]

@@ -141,20 +141,11 @@ pub fn is_field_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// A symbol's bars from `from` on as an instrument: one row per date (the newest `source_ts`
-/// wins, as in the lake).
-pub fn from_series(
-    series: SymbolSeries,
-    fields: &[String],
-    shape: Shape,
-    from: Option<i32>,
-) -> Instrument {
+/// A symbol's bars (already filtered by the bar source) as an instrument: one row per date
+/// (the newest `source_ts` wins, field by field, as in the lake).
+pub fn from_series(series: SymbolSeries, fields: &[String], shape: Shape) -> Instrument {
     let SymbolSeries { symbol, mut rows } = series;
     tickerlake::series::dedupe(&mut rows);
-    if let Some(from) = from {
-        let keep = rows.partition_point(|r| r.date < from);
-        rows.drain(..keep);
-    }
     match shape {
         Shape::AsGiven => Instrument {
             symbol: symbol.to_string(),

@@ -13,7 +13,8 @@ pub mod update;
 use std::path::Path;
 use std::time::Instant;
 
-use lake::{LakeError, ScanFilter};
+use lake::LakeError;
+use lake::series::BarSource;
 use rayon::prelude::*;
 use serde::Serialize;
 use tickerlake::config::Config;
@@ -159,19 +160,8 @@ pub fn read_input(
     from: Option<chrono::NaiveDate>,
     shape: Shape,
 ) -> Result<(Vec<String>, Vec<Instrument>), Error> {
-    let filter = ScanFilter {
-        symbols: tickerlake::symbol::parse_list(&args.symbols).map_err(Error::Usage)?,
-        from: args
-            .from
-            .as_deref()
-            .map(|t| {
-                tickerlake::records::date_format::parse(t)
-                    .map_err(|e| Error::Usage(format!("--from: {e}")))
-            })
-            .transpose()?
-            .max(from),
-        to: None,
-    };
+    let mut filter = args.filter.filter();
+    filter.from = filter.from.max(from);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let from_day = filter.from.map(tickerlake::series::days_since_epoch);
     let bar_fields = || {
@@ -192,23 +182,22 @@ pub fn read_input(
         }
         (InputFormat::Csv, None) => input::read_csv(&args.inputs, &bar_fields()?, shape, from_day)?,
         (InputFormat::Ndjson, lake_dir) => {
+            // Bars, from NDJSON or the lake: the one bar source applies --symbols and --from.
             let fields = bar_fields()?;
             let mut out = Vec::new();
-            let mut add = |s: lake::series::SymbolSeries| {
-                out.push(input::from_series(s, &fields, shape, from_day));
-                Ok::<(), Error>(())
-            };
-            match lake_dir {
-                Some(dir) => {
-                    lake::series::for_each_symbol(dir, &filter, threads, &mut add)?;
-                }
-                None => tickerlake::series::for_each_symbol(&args.inputs, threads, &mut add)?,
-            }
+            BarSource::of(&args.inputs, lake_dir.as_deref()).for_each_symbol(
+                &filter,
+                threads,
+                |s| {
+                    out.push(input::from_series(s, &fields, shape));
+                    Ok::<(), Error>(())
+                },
+            )?;
             (fields, out)
         }
     };
-    // --symbols and --from apply to every input the same way.
-    if !filter.symbols.is_empty() {
+    // dump_bin's CSV is no bar source: --symbols applies here.
+    if args.input_format == InputFormat::Csv && !filter.symbols.is_empty() {
         instruments.retain(|i| {
             tickerlake::Symbol::parse_lenient(&i.symbol).is_ok_and(|s| filter.symbols.contains(&s))
         });
@@ -341,14 +330,15 @@ fn refuse_shrinking(
     let filters = {
         let i = &args.input;
         let mut f = Vec::new();
-        if !i.symbols.is_empty() {
+        if !i.filter.symbols.is_empty() {
+            let list: Vec<&str> = i.filter.symbols.iter().map(|s| s.as_str()).collect();
             f.push(format!(
                 "--symbols {}",
-                tickerlake::cli::echo(&i.symbols.join(","))
+                tickerlake::cli::echo(&list.join(","))
             ));
         }
-        if let Some(from) = &i.from {
-            f.push(format!("--from {}", tickerlake::cli::echo(from)));
+        if let Some(from) = &i.filter.from {
+            f.push(format!("--from {from}"));
         }
         if f.is_empty() {
             String::new()

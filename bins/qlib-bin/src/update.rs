@@ -866,10 +866,12 @@ fn rewrite_restated(
         }
         return Ok(());
     }
+    // The restated symbols' whole history: the same input, filtered to them, from the start.
     let mut input = args.input.clone();
-    input.symbols = from_lake
+    input.filter.from = None;
+    input.filter.symbols = from_lake
         .iter()
-        .map(|&k| named[k].1.symbol.clone())
+        .filter_map(|&k| tickerlake::Symbol::parse_lenient(&named[k].1.symbol).ok())
         .collect();
     let (_, history) = crate::read_input(&input, config, None, Shape::Raw)?;
     let mut by_name: HashMap<String, Instrument> = HashMap::new();
