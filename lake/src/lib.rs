@@ -27,7 +27,7 @@ pub use bars::{BarBatchBuilder, PriceType, Rounded, bar_schema, bars_from_batch}
 pub use file::WriteOptions;
 pub use layout::{Layout, PartitionKey, check_readable, is_lake, partitions};
 pub use scan::{ScanFilter, last_dates, read_partition, scan};
-pub use writer::{LakeWriter, WriteSummary, sync_file_system};
+pub use writer::{LakeWriter, WriteSummary};
 
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]

@@ -97,7 +97,7 @@ impl StagedFile {
 /// partition, which on a first load of thousands of partitions is a good part of the run. A
 /// crash leaves it outside the lake, where no reader looks; the next writer removes it.
 struct Staging {
-    dir: tempfile::TempDir,
+    dir: tickerlake::staging::StagingDir,
     /// The lake's top-level directories when the writer started.
     existing_tops: BTreeSet<String>,
     /// New top-level directories built in `dir`.
@@ -105,22 +105,12 @@ struct Staging {
 }
 
 impl Staging {
-    /// The staging directory's name prefix for the lake at `root`.
-    fn prefix(root: &Path) -> Option<String> {
-        let name = root.file_name()?.to_str()?;
-        Some(format!(".{name}.tickerlake-staging-"))
-    }
-
     /// A staging directory for the lake at `root`, or `None` where one cannot be made beside
     /// it on the same file system (the lake is a mount point, or its parent is read-only):
     /// partitions are then staged next to their targets.
     fn create(root: &Path, existing_tops: BTreeSet<String>) -> Option<Staging> {
         use std::os::unix::fs::MetadataExt;
-        let parent = root.parent()?;
-        let dir = tempfile::Builder::new()
-            .prefix(&Staging::prefix(root)?)
-            .tempdir_in(parent)
-            .ok()?;
+        let dir = tickerlake::staging::StagingDir::create(root).ok()?;
         let same_fs = match (fs::metadata(dir.path()), fs::metadata(root)) {
             (Ok(a), Ok(b)) => a.dev() == b.dev(),
             _ => false,
@@ -130,30 +120,6 @@ impl Staging {
             existing_tops,
             new_tops: BTreeSet::new(),
         })
-    }
-
-    /// Removes the staging directories of writers of the lake at `root` that were killed
-    /// (only the lock holder may).
-    fn remove_stale(root: &Path) {
-        let (Some(parent), Some(prefix)) = (root.parent(), Staging::prefix(root)) else {
-            return;
-        };
-        let Ok(entries) = fs::read_dir(parent) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with(&prefix))
-                && entry.file_type().is_ok_and(|t| t.is_dir())
-            {
-                let p = entry.path();
-                if fs::remove_dir_all(&p).is_ok() {
-                    tracing::info!(dir = %p.display(), "removed a staging directory left by an interrupted run");
-                }
-            }
-        }
     }
 }
 
@@ -208,21 +174,9 @@ impl LakeWriter {
         // One writer at a time: two runs merging into the same partitions would each replace
         // the other's rows. The lock goes with the process, even on kill -9.
         let lock_path = root.join(LOCK_FILE);
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        if let Err(e) = lock.try_lock() {
-            return Err(match e {
-                fs::TryLockError::WouldBlock => LakeError::Locked(root.display().to_string()),
-                fs::TryLockError::Error(source) => LakeError::Io {
-                    path: lock_path.display().to_string(),
-                    source,
-                },
-            });
-        }
+        let lock = tickerlake::staging::lock(&lock_path)
+            .map_err(io_err(&lock_path))?
+            .ok_or_else(|| LakeError::Locked(root.display().to_string()))?;
         let other = match layout {
             Layout::SymbolYear => "year",
             Layout::YearMonth => "symbol",
@@ -235,7 +189,8 @@ impl LakeWriter {
         }
         claim_for_writing(&root, layout, prices)?;
         remove_stale_temps(&root)?;
-        Staging::remove_stale(&root);
+        // The one rule for what a killed run left: its staging directory goes.
+        tickerlake::staging::remove_abandoned(&root);
         let top_key = match layout {
             Layout::SymbolYear => "symbol",
             Layout::YearMonth => "year",
@@ -536,17 +491,7 @@ impl LakeWriter {
 /// Staged files from which one file-system flush beats syncing each file.
 const SYNCFS_FROM: usize = 64;
 
-/// Flushes every dirty page and all metadata of the file system holding `dir`.
-#[cfg(target_os = "linux")]
-pub fn sync_file_system(dir: &Path) -> std::io::Result<()> {
-    let d = fs::File::open(dir)?;
-    rustix::fs::syncfs(&d).map_err(std::io::Error::from)
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn sync_file_system(_dir: &Path) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
-}
+use tickerlake::staging::sync_file_system;
 
 /// Threads for the renames of a bulk load: a rename is a few microseconds of kernel work.
 const RENAME_THREADS: usize = 2;
@@ -956,7 +901,10 @@ mod tests {
 
     /// Staging directories beside the lake at `root`.
     fn staging_dirs(root: &Path) -> Vec<PathBuf> {
-        let prefix = Staging::prefix(root).unwrap();
+        let prefix = format!(
+            ".{}.tickerlake-staging-",
+            root.file_name().unwrap().to_str().unwrap()
+        );
         fs::read_dir(root.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -1015,9 +963,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("lake");
         fs::create_dir(&root).unwrap();
-        let stale = dir
-            .path()
-            .join(format!("{}killed", Staging::prefix(&root).unwrap()));
+        let stale = dir.path().join(".lake.tickerlake-staging-4294967294-1");
         fs::create_dir_all(stale.join("symbol=X/year=2024")).unwrap();
         fs::write(stale.join("symbol=X/year=2024/part-0.parquet"), b"half").unwrap();
         // Another lake's staging is not ours to remove.

@@ -25,6 +25,7 @@ pub mod parallel;
 pub mod progress;
 pub mod records;
 pub mod series;
+pub mod staging;
 pub mod symbol;
 
 pub use decimal::Decimal;

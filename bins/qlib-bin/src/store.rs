@@ -251,17 +251,9 @@ pub fn lock(dir: &Path) -> Result<fs::File, Error> {
     let meta = dir.join(".tickerlake");
     fs::create_dir_all(&meta).map_err(|e| io_err(&meta, e))?;
     let path = meta.join("lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io_err(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.display().to_string())),
-        Err(fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
-    }
+    tickerlake::staging::lock(&path)
+        .map_err(|e| io_err(&path, e))?
+        .ok_or_else(|| Error::Locked(dir.display().to_string()))
 }
 
 /// `calendars/day.txt` of a store.
@@ -342,8 +334,8 @@ pub fn looks_like_store(dir: &Path) -> bool {
 /// A new store being built next to its final place (same file system), invisible to readers.
 pub struct Staging {
     pub dir: PathBuf,
+    staging: tickerlake::staging::StagingDir,
     target: PathBuf,
-    done: bool,
 }
 
 impl Staging {
@@ -357,23 +349,14 @@ impl Staging {
             Error::Usage(format!("{}: not a directory to write", target.display()))
         })?;
         fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        remove_abandoned_staging(parent, &name);
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = parent.join(format!(
-            ".{name}.tickerlake-staging-{}-{stamp}",
-            std::process::id()
-        ));
-        fs::create_dir(&dir).map_err(|e| io_err(&dir, e))?;
+        // The one rule for what a killed run left: its staging directory goes.
+        tickerlake::staging::remove_abandoned(&target);
+        let staging =
+            tickerlake::staging::StagingDir::create(&target).map_err(|e| io_err(parent, e))?;
         Ok(Staging {
-            dir,
+            dir: staging.path().to_path_buf(),
+            staging,
             target,
-            done: false,
         })
     }
 
@@ -415,46 +398,9 @@ impl Staging {
         if let Some(parent) = target.parent() {
             tickerlake::atomic::sync_dir(parent).map_err(|e| io_err(parent, e))?;
         }
-        self.done = true;
+        // Moved into place (or already removed, holding the old store).
+        self.staging.keep();
         Ok(())
-    }
-}
-
-/// Removes the staging directories of `all` runs that were killed (their process is gone).
-fn remove_abandoned_staging(parent: &Path, name: &str) {
-    let prefix = format!(".{name}.tickerlake-staging-");
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-            continue;
-        };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| p != std::process::id() && !process_alive(p)) {
-            let _ = fs::remove_dir_all(entry.path());
-            tracing::info!(dir = %entry.path().display(), "removed the staging directory of an interrupted run");
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Without /proc, a staging directory is never assumed abandoned.
-#[cfg(not(target_os = "linux"))]
-fn process_alive(_pid: u32) -> bool {
-    true
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
@@ -474,7 +420,7 @@ pub fn sync_tree_of(dir: &Path) -> Result<(), Error> {
 /// Flushes the new store: one file-system sync where there is one (`syncfs`), else every file
 /// and directory.
 fn sync_tree(dir: &Path) -> Result<(), Error> {
-    if lake::sync_file_system(dir).is_ok() {
+    if tickerlake::staging::sync_file_system(dir).is_ok() {
         return Ok(());
     }
     sync_each(dir)

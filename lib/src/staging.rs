@@ -1,0 +1,177 @@
+//! What every writer of a directory of data shares: one writer at a time, work built beside the
+//! target, one rule for what a killed run left behind, and one file-system flush.
+//!
+//! - [`lock`]: an OS lock on a file, held for the writer's life and released even on `kill -9`.
+//! - [`StagingDir`]: `PARENT/.NAME.tickerlake-staging-PID-STAMP/`, beside the target on the same
+//!   file system, removed when dropped unless it was moved into place.
+//! - [`remove_abandoned`]: the one cleanup rule — a staging directory whose process is gone was
+//!   left by a killed run, and the next writer (holding the lock) removes it.
+//! - [`sync_file_system`]: every dirty page of a file system at once (`syncfs`).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Takes the exclusive lock on `path` (created if missing). `Ok(None)`: another process holds
+/// it.
+pub fn lock(path: &Path) -> io::Result<Option<fs::File>> {
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// The name prefix of `target`'s staging directories.
+fn prefix(target: &Path) -> Option<String> {
+    let name = target.file_name()?.to_str()?;
+    Some(format!(".{name}.tickerlake-staging-"))
+}
+
+/// A directory beside `target` where a new version of it (or new parts of it) is built.
+#[derive(Debug)]
+pub struct StagingDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl StagingDir {
+    /// Creates `PARENT/.NAME.tickerlake-staging-PID-STAMP/` beside `target`.
+    pub fn create(target: &Path) -> io::Result<StagingDir> {
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let prefix = prefix(target)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no directory name"))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = parent.join(format!("{prefix}{}-{stamp}", std::process::id()));
+        fs::create_dir(&path)?;
+        Ok(StagingDir { path, keep: false })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory was moved into place (or holds what must stay): not removed on drop.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes the staging directories of `target` whose process is gone: what a killed run left.
+/// Call it holding the target's lock. A directory of a live process (another run's) is left.
+pub fn remove_abandoned(target: &Path) {
+    let (Some(parent), Some(prefix)) = (target.parent(), prefix(target)) else {
+        return;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let abandoned = match pid {
+            Some(p) => p != std::process::id() && !process_alive(p),
+            // Not of our naming: left alone.
+            None => false,
+        };
+        if abandoned && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let p = entry.path();
+            if fs::remove_dir_all(&p).is_ok() {
+                tracing::info!(dir = %p.display(), "removed the staging directory of an interrupted run");
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Without /proc, a staging directory is never assumed abandoned.
+#[cfg(not(target_os = "linux"))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Flushes every dirty page and all metadata of the file system holding `dir` (one journal
+/// commit instead of an fsync per file).
+#[cfg(target_os = "linux")]
+pub fn sync_file_system(dir: &Path) -> io::Result<()> {
+    let d = fs::File::open(dir)?;
+    rustix::fs::syncfs(&d).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn sync_file_system(_dir: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_writer_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let held = lock(&path).unwrap();
+        assert!(held.is_some());
+        // A second open file description of the same file cannot take it.
+        assert!(lock(&path).unwrap().is_none());
+        drop(held);
+        assert!(lock(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn staging_beside_the_target_is_removed_unless_kept_and_abandoned_ones_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("store");
+        let s = StagingDir::create(&target).unwrap();
+        let p = s.path().to_path_buf();
+        assert!(p.is_dir() && p.parent() == Some(dir.path()));
+        drop(s);
+        assert!(!p.exists());
+        // A dead process's staging (pid 0 is never a process of ours) goes; a live one stays;
+        // another target's and a name not of our making stay.
+        let dead = dir.path().join(".store.tickerlake-staging-4294967294-1");
+        let live = dir.path().join(format!(
+            ".store.tickerlake-staging-{}-1",
+            std::process::id()
+        ));
+        let other = dir.path().join(".store2.tickerlake-staging-4294967294-1");
+        let odd = dir.path().join(".store.tickerlake-staging-x");
+        for d in [&dead, &live, &other, &odd] {
+            fs::create_dir(d).unwrap();
+        }
+        remove_abandoned(&target);
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists() && odd.exists());
+    }
+}
