@@ -1,0 +1,110 @@
+//! A feature file as the committed calendar sees it: opened once, read and appended through one
+//! handle, past the calendar's end where no reader looks.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+use crate::Error;
+
+use super::{read_err, write_err};
+
+/// A feature file as the committed calendar sees it.
+pub(super) struct StoredFile {
+    pub(super) file: File,
+    /// Bytes.
+    pub(super) size: u64,
+    pub(super) start: usize,
+    /// Values inside the committed calendar (a killed update may have left more).
+    pub(super) len: usize,
+}
+
+impl StoredFile {
+    pub(super) fn open(path: &Path, committed: usize) -> Result<Option<StoredFile>, Error> {
+        // Read and write: the new days are appended through the same handle.
+        let file = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(read_err(path, e)),
+        };
+        let size = file.metadata().map_err(|e| read_err(path, e))?.len();
+        let mut head = [0u8; 4];
+        read_at(&file, &mut head, 0).map_err(|e| read_err(path, e))?;
+        let start = f32::from_le_bytes(head);
+        // The first value's position must lie inside the calendar on disk (a start past it is
+        // a damaged file, never a position to index with).
+        if size < 4
+            || !(start.is_finite() && start >= 0.0 && start.fract() == 0.0)
+            || (start as usize) >= committed.max(1)
+        {
+            return Err(Error::Data(format!(
+                "{}: not a Qlib feature file of this store (start index {start}, {size} bytes, \
+                 {committed} calendar days): a full export (qlib-bin all --force) rebuilds it",
+                path.display()
+            )));
+        }
+        let start = start as usize;
+        let len = (((size - 4) / 4) as usize).min(committed.saturating_sub(start));
+        Ok(Some(StoredFile {
+            file,
+            size,
+            start,
+            len,
+        }))
+    }
+
+    pub(super) fn end(&self) -> usize {
+        self.start + self.len
+    }
+
+    /// Writes `values` at calendar position `from` (past the committed calendar, where no reader
+    /// looks), and cuts off whatever a killed update left after them.
+    pub(super) fn append(&self, from: usize, values: &[f32], path: &Path) -> Result<(), Error> {
+        let mut bytes = Vec::with_capacity(4 * values.len());
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let offset = 4 + 4 * (from - self.start) as u64;
+        write_at(&self.file, &bytes, offset).map_err(|e| write_err(path, e))?;
+        let end = offset + bytes.len() as u64;
+        if self.size > end {
+            self.file.set_len(end).map_err(|e| write_err(path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The stored values at calendar positions `lo..hi` (inside the stored range).
+    pub(super) fn values(&self, lo: usize, hi: usize, path: &Path) -> Result<Vec<f32>, Error> {
+        let mut bytes = vec![0u8; 4 * (hi - lo)];
+        read_at(&self.file, &mut bytes, 4 + 4 * (lo - self.start) as u64)
+            .map_err(|e| read_err(path, e))?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+#[cfg(not(unix))]
+fn write_at(mut file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(buf)
+}
