@@ -45,18 +45,33 @@ pub fn is_lake(root: &Path) -> bool {
 /// name that is not our marker (another tool's, or damaged).
 fn marker_problem(root: &Path) -> Option<Option<String>> {
     let path = root.join(MARKER_FILE);
-    if !path.is_file() {
-        return None;
+    let meta = fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() {
+        return Some(Some(format!("its {MARKER_FILE} is not a plain file")));
     }
     let text = match fs::read(&path) {
         Ok(t) => t,
         Err(e) => return Some(Some(format!("{MARKER_FILE} cannot be read: {e}"))),
     };
-    let format = serde_json::from_slice::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    let value = serde_json::from_slice::<serde_json::Value>(&text).ok();
+    let text_of = |key: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(key).and_then(|f| f.as_str()).map(str::to_string))
+    };
+    let format = text_of("format");
+    let complete = matches!(
+        text_of("layout").as_deref(),
+        Some("symbol-year" | "year-month")
+    ) && matches!(
+        text_of("price_type").as_deref(),
+        Some("decimal" | "float64")
+    );
     Some(match format.as_deref() {
-        Some(MARKER_FORMAT) => None,
+        Some(MARKER_FORMAT) if complete => None,
+        Some(MARKER_FORMAT) => Some(format!(
+            "its {MARKER_FILE} lacks a known layout or price_type"
+        )),
         Some(other) => Some(format!(
             "its {MARKER_FILE} says format {}, not {MARKER_FORMAT}",
             tickerlake::echo::echo(other)

@@ -116,9 +116,18 @@ where
             } else {
                 ExitCode::Success
             };
-            // `--help | head` closes the pipe: nothing to report.
-            let _ = e.print();
-            return code.into();
+            // A usage error on a JSON Lines stream is one JSON line like any other error.
+            if e.use_stderr() && usage_errors_as_json() {
+                let text = e.render().to_string();
+                logging::error_line(program, text.trim_end(), code);
+                return code.into();
+            }
+            // `--help | head` closes the pipe: nothing to report. Help that cannot be written
+            // (a full disk) is an I/O error.
+            return match e.print() {
+                Err(io) if io.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::IoErr.into(),
+                _ => code.into(),
+            };
         }
     };
     let common = args.common().clone();
@@ -149,6 +158,28 @@ where
             report(program, &e, code, json);
             code.into()
         }
+    }
+}
+
+/// Whether stderr is a JSON Lines stream before the command line could be parsed: the
+/// `--log-format` flag as given, else `$TICKERLAKE_LOG_FORMAT`, else JSON when stderr is not a
+/// terminal (the `auto` default).
+fn usage_errors_as_json() -> bool {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let flag = args.iter().enumerate().find_map(|(k, a)| {
+        if a == "--log-format" {
+            args.get(k + 1).cloned()
+        } else {
+            a.strip_prefix("--log-format=").map(str::to_string)
+        }
+    });
+    let choice = flag.or_else(|| std::env::var("TICKERLAKE_LOG_FORMAT").ok());
+    match choice.as_deref() {
+        Some("json") => true,
+        Some("text") => false,
+        _ => !std::io::IsTerminal::is_terminal(&std::io::stderr()),
     }
 }
 

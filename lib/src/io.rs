@@ -53,6 +53,22 @@ pub fn refuse_outputs_over_inputs(
     outputs: &[(&str, Option<&Path>)],
     protected: &[PathBuf],
 ) -> Result<(), Error> {
+    // Two outputs on one file: the later would replace the earlier.
+    let files: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|(flag, p)| p.map(|p| (*flag, p)))
+        .filter(|(_, p)| !(is_stdio(p) || is_stdout_alias(p) || is_descriptor_alias(p)))
+        .collect();
+    for (k, (flag, a)) in files.iter().enumerate() {
+        for (other, b) in &files[k + 1..] {
+            if a == b || same_file(a, b) {
+                return Err(Error::Usage(format!(
+                    "{flag} and {other} name the same file ({}): one would replace the other",
+                    a.display()
+                )));
+            }
+        }
+    }
     for (flag, output) in outputs {
         let Some(output) = output else { continue };
         if is_stdio(output) || is_stdout_alias(output) || is_descriptor_alias(output) {

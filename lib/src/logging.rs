@@ -25,6 +25,29 @@ pub fn stderr_is_json() -> bool {
     STREAM.get().is_some_and(|(_, json)| *json)
 }
 
+/// One `error` JSON line on stderr, before logging is set up (a command line that does not
+/// parse).
+pub fn error_line(program: &str, message: &str, code: crate::ExitCode) {
+    use std::io::Write as _;
+    let mut line = serde_json::Map::new();
+    line.insert(
+        "ts".into(),
+        chrono::Utc::now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .into(),
+    );
+    line.insert("level".into(), "error".into());
+    line.insert("program".into(), program.into());
+    line.insert("run_id".into(), run_id().into());
+    line.insert("msg".into(), message.into());
+    line.insert("exit_code".into(), code.code().into());
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        serde_json::to_string(&line).unwrap_or_default()
+    );
+}
+
 /// Writes `message` on stderr as an `info` line in the stream's format, whatever the log level
 /// (the end-of-run summary, asked for with `-v` or shown on a terminal).
 pub fn info_line(message: &str, fields: serde_json::Map<String, serde_json::Value>) {
@@ -104,6 +127,9 @@ pub fn init(program: &'static str, level: Level, json: bool) {
     let _ = STREAM.set((program, json));
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // A stderr that cannot be written (full, closed) must not turn into a panic: the
+        // subscriber would report its own write error with eprintln!, which panics then.
+        .log_internal_errors(false)
         .with_max_level(level)
         .event_format(LineFormat { program, json })
         .finish();

@@ -1175,7 +1175,7 @@ fn qlib_fields_never_leave_the_instrument_directory_and_a_damaged_file_is_no_pan
         w.cmd("qlib-bin")
             .args(["update", "hist.ndjson", "-o", "q"])
             .fails_with(65)
-            .stderr_contains("not a Qlib feature file of this store");
+            .stderr_contains("damaged");
     }
 }
 
@@ -1252,8 +1252,8 @@ fn a_qa_check_named_without_its_input_is_a_usage_error_and_valueless_bars_are_fi
     w.cmd("qa-check")
         .args(["--as-of", "2024-01-03"])
         .stdin("{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"provider\":\"yahoo\"}\n{\"symbol\":\"AAA\",\"date\":\"2024-01-03\",\"provider\":\"yahoo\"}\n")
-        .succeeds()
-        .stdout_contains("\"check\":\"null_fields\",\"severity\":\"warn\"");
+        .fails_with(65)
+        .stderr_contains("not one with a price or a volume");
 }
 
 #[test]
@@ -1385,4 +1385,217 @@ fn a_rejected_lines_warning_is_short_whatever_the_line() {
             "{program}: a stderr line of {longest} bytes"
         );
     }
+}
+
+// ---- a second hostile pass ----
+
+#[test]
+fn a_damaged_store_is_refused_before_an_update_writes_anything() {
+    let w = WorkDir::new();
+    let rows: Vec<serde_json::Value> = ["AAA", "BBB"].iter().flat_map(|s| days(s, 20)).collect();
+    w.write("hist.ndjson", lines(&rows));
+    w.write("next.ndjson", lines(&days("AAA", 21)[20..]));
+    let fresh = |w: &WorkDir| {
+        let _ = std::fs::remove_dir_all(w.join("q"));
+        w.cmd("qlib-bin")
+            .args(["all", "hist.ndjson", "-o", "q"])
+            .succeeds();
+    };
+    type Damage = Box<dyn Fn(&WorkDir)>;
+    let damage: Vec<(&str, Damage)> = vec![
+        (
+            "an empty calendar",
+            Box::new(|w: &WorkDir| {
+                std::fs::write(w.join("q/calendars/day.txt"), "").unwrap();
+            }),
+        ),
+        (
+            "a start index inside the calendar but off the instrument's span",
+            Box::new(|w: &WorkDir| {
+                let p = w.join("q/features/aaa/close.day.bin");
+                let mut b = std::fs::read(&p).unwrap();
+                b[..4].copy_from_slice(&15f32.to_le_bytes());
+                std::fs::write(&p, b).unwrap();
+            }),
+        ),
+        (
+            "a file of no whole number of values",
+            Box::new(|w: &WorkDir| {
+                let p = w.join("q/features/aaa/close.day.bin");
+                let mut b = std::fs::read(&p).unwrap();
+                b.extend_from_slice(&[0, 0]);
+                std::fs::write(&p, b).unwrap();
+            }),
+        ),
+        (
+            "an empty feature file",
+            Box::new(|w: &WorkDir| {
+                std::fs::write(w.join("q/features/aaa/close.day.bin"), b"").unwrap();
+            }),
+        ),
+        (
+            "an adjustment state with a zero scale",
+            Box::new(|w: &WorkDir| {
+                let p = w.join("q/.tickerlake/adjust.json");
+                let mut v: serde_json::Value =
+                    serde_json::from_str(&w.read("q/.tickerlake/adjust.json")).unwrap();
+                v["symbols"]["AAA"]["c0"] = serde_json::json!(0.0);
+                std::fs::write(&p, v.to_string()).unwrap();
+            }),
+        ),
+    ];
+    for (what, damage) in damage {
+        fresh(&w);
+        damage(&w);
+        let before = std::fs::read(w.join("q/features/bbb/close.day.bin")).unwrap();
+        let run = w
+            .cmd("qlib-bin")
+            .args(["update", "next.ndjson", "-o", "q"])
+            .run();
+        assert_eq!(run.code(), Some(65), "{what}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("damaged") || run.stderr().contains("not a Qlib feature file"),
+            "{what}: {}",
+            run.stderr()
+        );
+        assert_eq!(
+            std::fs::read(w.join("q/features/bbb/close.day.bin")).unwrap(),
+            before,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn an_export_whose_instruments_lost_their_values_never_replaces_a_store() {
+    let w = WorkDir::new();
+    let rows: Vec<serde_json::Value> = ["AAA", "BBB", "CCC", "DDD"]
+        .iter()
+        .flat_map(|s| days(s, 20))
+        .collect();
+    w.write("hist.ndjson", lines(&rows));
+    w.cmd("qlib-bin")
+        .args(["all", "hist.ndjson", "-o", "q"])
+        .succeeds();
+    let blank: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if r["symbol"] != "AAA" {
+                for f in ["open", "high", "low", "close", "adj_close", "volume"] {
+                    r[f] = serde_json::Value::Null;
+                }
+            }
+            r
+        })
+        .collect();
+    w.write("blank.ndjson", lines(&blank));
+    w.cmd("qlib-bin")
+        .args(["all", "--force", "blank.ndjson", "-o", "q"])
+        .fails_with(65)
+        .stderr_contains("with a close");
+}
+
+#[test]
+fn stores_and_summaries_land_nowhere_they_would_replace_data() {
+    let w = WorkDir::new();
+    w.write("bars.ndjson", lines(&days("AAA", 5)));
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "--lake", "lake"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "--lake", "lake", "-o", "lake/qq"])
+        .fails_with(2);
+    assert!(!w.join("lake/qq").exists());
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "-o", "o.parquet", "--summary", "o.parquet"])
+        .fails_with(2)
+        .stderr_contains("name the same file");
+    w.cmd("replay-server").arg("s3://b/map.yaml").fails_with(2);
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_is_no_panic_and_help_that_cannot_be_is_74() {
+    let w = WorkDir::new();
+    w.write("empty.ndjson", "");
+    let bin = |p: &str| tickerlake_tests::bin(p).display().to_string();
+    for (cmd, code) in [
+        (
+            format!(
+                "{} missing.ndjson --log-format json 2>/dev/full",
+                bin("qa-check")
+            ),
+            66,
+        ),
+        (
+            format!(
+                "{} empty.ndjson --log-format json 2>/dev/full",
+                bin("qa-check")
+            ),
+            65,
+        ),
+        (
+            format!(
+                "{} --cat missing.parquet --log-format text 2>/dev/full",
+                bin("to-parquet")
+            ),
+            66,
+        ),
+        (format!("{} --help > /dev/full", bin("qlib-bin")), 74),
+        (format!("{} --version > /dev/full", bin("records")), 74),
+    ] {
+        let out = w.bash(&cmd);
+        assert_eq!(out.status.code(), Some(code), "{cmd}");
+    }
+}
+
+#[test]
+fn a_usage_error_on_a_json_stream_is_one_json_line() {
+    let w = WorkDir::new();
+    for program in [
+        "qa-check",
+        "to-parquet",
+        "ohlcv-fetch",
+        "records",
+        "qlib-bin",
+    ] {
+        let run = w
+            .cmd(program)
+            .args(["--log-format", "json", "--no-such-flag"])
+            .fails_with(2);
+        let text = run.stderr();
+        assert_eq!(text.lines().count(), 1, "{program}: {text}");
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(v["exit_code"], 2);
+    }
+}
+
+#[test]
+fn a_marker_that_is_a_directory_or_a_link_is_no_lake() {
+    let w = WorkDir::new();
+    w.write("bars.ndjson", lines(&days("AAA", 3)));
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "--lake", "g"])
+        .succeeds();
+    std::fs::remove_file(w.join("g/.tickerlake-lake.json")).unwrap();
+    std::fs::create_dir(w.join("g/.tickerlake-lake.json")).unwrap();
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "g"])
+        .fails_with(66);
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "--lake", "g"])
+        .fails_with(2);
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "--lake", "i"])
+        .succeeds();
+    std::fs::remove_file(w.join("i/.tickerlake-lake.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", w.join("i/.tickerlake-lake.json")).unwrap();
+    w.cmd("qa-check").args(["--lake", "i"]).fails_with(66);
+    w.write(
+        "j/.tickerlake-lake.json",
+        "{\"format\":\"tickerlake.lake/1\"}",
+    );
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "j"])
+        .fails_with(66);
 }

@@ -223,6 +223,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
         held: Vec::new(),
         last_dates: Vec::new(),
         rows: 0,
+        valued_rows: 0,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let each = |series: SymbolSeries, pass: &mut Pass<'_>, findings: &mut Findings| {
@@ -236,6 +237,12 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             BarSource::Lake(dir) => format!("{}: no bars to check", dir.display()),
             BarSource::Ndjson(_) => "no bars in the input: nothing was checked".into(),
         }));
+    }
+    if pass.valued_rows == 0 {
+        return Err(Error::NoBars(format!(
+            "{} bar(s), not one with a price or a volume: nothing to check",
+            pass.rows
+        )));
     }
     // Inferred calendar: the trading days are known only now.
     let mut days = match pass.days.take() {
@@ -279,11 +286,18 @@ struct Pass<'a> {
     /// Each symbol's last bar date, in input order.
     last_dates: Vec<(Symbol, Option<i32>)>,
     rows: u64,
+    /// Rows with at least one price or a volume.
+    valued_rows: u64,
 }
 
 impl Pass<'_> {
     fn add(&mut self, series: SymbolSeries, findings: &mut Findings) -> Result<(), Error> {
         self.rows += series.rows.len() as u64;
+        self.valued_rows += series
+            .rows
+            .iter()
+            .filter(|r| r.volume.is_some() || r.prices().iter().any(|p| !p.is_nan()))
+            .count() as u64;
         let events = self
             .events
             .get(&series.symbol)

@@ -90,9 +90,13 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         Command::All(a) => &a.input,
         Command::Update(a) => &a.input,
     };
-    // The summary must not land on an input, in the lake or in the store.
+    // The store must not land on an input or in the lake; the summary not in the store either.
     let mut protected = input.inputs.clone();
     protected.extend(input.lake.iter().cloned());
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[("-o", Some(input.output.as_path()))],
+        &protected,
+    )?;
     protected.push(input.output.clone());
     tickerlake::io::refuse_outputs_over_inputs(
         &[("--summary", input.summary.as_deref())],
@@ -257,7 +261,7 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
         args.input.na_tickers,
     )?;
     let calendar = calendar(&named, args.calendar)?;
-    refuse_shrinking(target, &named, &calendar, args, config)?;
+    refuse_shrinking(target, &fields, &named, &calendar, args, config)?;
     let staging = Staging::new(target)?;
     staging.write(
         "calendars/day.txt",
@@ -321,6 +325,7 @@ pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
 /// prices would otherwise empty a good store with exit 0.
 fn refuse_shrinking(
     target: &Path,
+    fields: &[String],
     named: &[(String, Instrument)],
     calendar: &[i32],
     args: &AllArgs,
@@ -405,6 +410,24 @@ fn refuse_shrinking(
     );
     if (new_days as f64) < old_days as f64 * keep {
         return refuse(format!("{new_days} instrument-days, the store {old_days}"));
+    }
+    // Values, not only rows: the closes (or the first field) with a value, in the export and in
+    // the store it would replace — bars without prices are no history.
+    let k = fields.iter().position(|f| f == "close").unwrap_or(0);
+    let new_values: u64 = named
+        .iter()
+        .map(|(_, i)| {
+            i.values
+                .get(k)
+                .map_or(0, |v| v.iter().filter(|x| x.is_finite()).count() as u64)
+        })
+        .sum();
+    let old_values = store::count_values(target, &held, &fields[k])?;
+    if (new_values as f64) < old_values as f64 * keep {
+        return refuse(format!(
+            "{new_values} day(s) with a {}, the store {old_values}",
+            fields[k]
+        ));
     }
     Ok(())
 }

@@ -230,12 +230,28 @@ impl AdjustState {
     /// The store's state; empty when it has none.
     pub fn load(dir: &Path) -> Result<AdjustState, Error> {
         let path = dir.join(ADJUST_STATE);
-        match fs::read(&path) {
+        let state: AdjustState = match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Data(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AdjustState::default()),
-            Err(e) => Err(open_err(&path, e)),
+                .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(AdjustState::default()),
+            Err(e) => return Err(open_err(&path, e)),
+        };
+        // A scale, close or factor that is not a positive number would write inf or NaN into
+        // every new day: a damaged state is refused, not continued.
+        for (name, c) in &state.symbols {
+            for (what, v) in [("c0", c.c0), ("close", c.close), ("f", c.f)] {
+                if let Some(v) = v
+                    && !(v.is_finite() && v > 0.0)
+                {
+                    return Err(Error::Data(format!(
+                        "{}: {name}: {what} is {v}, not a positive number: the adjustment state \
+                         is damaged; a full export (qlib-bin all --force) rebuilds it",
+                        path.display()
+                    )));
+                }
+            }
         }
+        Ok(state)
     }
 }
 
@@ -254,6 +270,34 @@ pub fn lock(dir: &Path) -> Result<fs::File, Error> {
     tickerlake::staging::lock(&path)
         .map_err(|e| io_err(&path, e))?
         .ok_or_else(|| Error::Locked(dir.display().to_string()))
+}
+
+/// How many values (not NaN) the store holds in `field`'s files of `instruments`; a file that
+/// is missing counts none. Read on all cores.
+pub fn count_values(
+    dir: &Path,
+    instruments: &[(String, i32, i32)],
+    field: &str,
+) -> Result<u64, Error> {
+    use rayon::prelude::*;
+    instruments
+        .par_iter()
+        .map(|(name, _, _)| {
+            let path = dir
+                .join("features")
+                .join(feature_dir(name))
+                .join(format!("{field}.day.bin"));
+            match fs::read(&path) {
+                Ok(bytes) => Ok(bytes
+                    .chunks_exact(4)
+                    .skip(1)
+                    .filter(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+                    .count() as u64),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+                Err(e) => Err(open_err(&path, e)),
+            }
+        })
+        .sum()
 }
 
 /// `calendars/day.txt` of a store.

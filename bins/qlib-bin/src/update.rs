@@ -72,6 +72,7 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
     }
     let old_calendar = store::read_calendar(dir)?;
     let instruments_before = store::read_instruments(dir)?;
+    let spans = store_spans(&old_calendar, &instruments_before)?;
     let watermark = Watermark::load(dir)?;
     let stored_adjust = watermark.as_ref().map(|w| w.adjust.unwrap_or(Adjust::None));
     let adjust = match (args.input.adjust, stored_adjust) {
@@ -150,6 +151,7 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         rewrite_fields: &rewrite_fields,
         calendar: &calendar,
         committed: old_calendar.len(),
+        spans: &spans,
         adjust,
         rewrite_changed: args.rewrite_changed,
     };
@@ -244,6 +246,33 @@ pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
         waiting_symbols: state.waiting.len() as u64,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Each instrument's `all.txt` span as calendar positions; a span that is not on the calendar
+/// (an emptied or cut calendar) is a damaged store, refused before anything is written.
+fn store_spans(
+    calendar: &[i32],
+    instruments: &[(String, i32, i32)],
+) -> Result<HashMap<String, (usize, usize)>, Error> {
+    let mut out = HashMap::with_capacity(instruments.len());
+    for (name, first, last) in instruments {
+        match (calendar.binary_search(first), calendar.binary_search(last)) {
+            (Ok(a), Ok(b)) if a <= b => {
+                out.insert(name.clone(), (a, b));
+            }
+            _ => {
+                return Err(Error::Data(format!(
+                    "instruments/all.txt: {name} spans {} to {}, days calendars/day.txt ({} \
+                     days) does not hold: the store is damaged; a full export (qlib-bin all \
+                     --force) rebuilds it",
+                    day_text(*first),
+                    day_text(*last),
+                    calendar.len()
+                )));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn adjust_name(a: Adjust) -> String {

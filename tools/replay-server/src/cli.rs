@@ -28,7 +28,7 @@ The mapping file format and every fault are described in docs/replay-server.md."
 #[command(name = "replay-server", version, after_long_help = EXAMPLES)]
 pub struct Cli {
     /// Route mapping file (YAML)
-    #[arg(value_name = "ROUTES")]
+    #[arg(value_name = "ROUTES", value_parser = tickerlake::cli::LocalPath)]
     pub routes: PathBuf,
 
     /// Port to listen on; 0 picks a free one. The bound port is printed on stdout.
@@ -40,7 +40,7 @@ pub struct Cli {
     pub bind: IpAddr,
 
     /// Append one JSON line per request to FILE (default: none; -v logs requests on stderr)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub log: Option<PathBuf>,
 
     /// Exit after this long without a request (e.g. 30s, 5m)

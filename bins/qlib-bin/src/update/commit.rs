@@ -169,7 +169,7 @@ pub(super) fn finish_interrupted(dir: &Path) -> Result<(), Error> {
             if path.extension().is_none_or(|e| e != "bin") {
                 continue;
             }
-            if let Some(s) = StoredFile::open(&path, calendar.len())? {
+            if let Some(s) = StoredFile::open(&path, calendar.len(), None)? {
                 if s.start >= calendar.len() {
                     // A new symbol's or field's file, all of it past the calendar.
                     drop(s);

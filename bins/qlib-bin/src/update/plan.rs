@@ -62,6 +62,8 @@ pub(super) struct Context<'a> {
     pub(super) calendar: &'a [i32],
     /// The length of the calendar on disk: what readers see.
     pub(super) committed: usize,
+    /// Each instrument's span in `all.txt`, as calendar positions.
+    pub(super) spans: &'a std::collections::HashMap<String, (usize, usize)>,
     pub(super) adjust: Adjust,
     pub(super) rewrite_changed: bool,
 }
@@ -106,7 +108,7 @@ pub(super) fn plan(
         .collect();
     let stored: Vec<Option<StoredFile>> = paths
         .iter()
-        .map(|p| StoredFile::open(p, cx.committed))
+        .map(|p| StoredFile::open(p, cx.committed, cx.spans.get(name).copied()))
         .collect::<Result<_, _>>()?;
     // Input rows as calendar positions (dates off the calendar were refused before).
     let idx: Vec<usize> = inst

@@ -196,7 +196,8 @@ fn first_erased(
         };
         for (file_name, bytes) in files {
             let path = dir.join(file_name);
-            let Some(stored) = StoredFile::open(&path, cx.committed)? else {
+            let Some(stored) = StoredFile::open(&path, cx.committed, cx.spans.get(name).copied())?
+            else {
                 continue;
             };
             let old = stored.values(stored.start, stored.end(), &path)?;
@@ -249,7 +250,8 @@ fn first_uncovered(cx: &Context<'_>, name: &str, dates: &[i32]) -> Result<Option
             continue;
         }
         let path = entry.path();
-        let Some(stored) = StoredFile::open(&path, cx.committed)? else {
+        let Some(stored) = StoredFile::open(&path, cx.committed, cx.spans.get(name).copied())?
+        else {
             continue;
         };
         let values = stored.values(stored.start, stored.end(), &path)?;

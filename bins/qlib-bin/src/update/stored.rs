@@ -20,7 +20,15 @@ pub(super) struct StoredFile {
 }
 
 impl StoredFile {
-    pub(super) fn open(path: &Path, committed: usize) -> Result<Option<StoredFile>, Error> {
+    /// Opens a feature file of an instrument whose `all.txt` span lies at calendar positions
+    /// `span` (when known): a file whose start lies outside it, whose size is no whole number
+    /// of values, or that is shorter than its header is a damaged store (65), never a position
+    /// to write from.
+    pub(super) fn open(
+        path: &Path,
+        committed: usize,
+        span: Option<(usize, usize)>,
+    ) -> Result<Option<StoredFile>, Error> {
         // Read and write: the new days are appended through the same handle.
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => f,
@@ -28,20 +36,48 @@ impl StoredFile {
             Err(e) => return Err(read_err(path, e)),
         };
         let size = file.metadata().map_err(|e| read_err(path, e))?.len();
+        let damaged = |why: String| {
+            Err(Error::Data(format!(
+                "{}: {why}: the store is damaged; a full export (qlib-bin all --force) rebuilds it",
+                path.display()
+            )))
+        };
+        if size < 4 || (size - 4) % 4 != 0 {
+            return damaged(format!(
+                "{size} bytes, not a start index and whole float32 values"
+            ));
+        }
         let mut head = [0u8; 4];
         read_at(&file, &mut head, 0).map_err(|e| read_err(path, e))?;
         let start = f32::from_le_bytes(head);
+        let values = (size - 4) / 4;
+        if let Some((first, last)) = span
+            && start.is_finite()
+        {
+            if !(first as f32 <= start && start <= last as f32) {
+                return damaged(format!(
+                    "start index {start}, outside the instrument's span in all.txt (calendar \
+                     positions {first} to {last})"
+                ));
+            }
+            // Values past the calendar are left only by a killed update, whose marker makes
+            // the next run cut them first: here they mean a damaged file.
+            if start as u64 + values > committed as u64 {
+                return damaged(format!(
+                    "start index {start} and {values} values, past the calendar's {committed} \
+                     days"
+                ));
+            }
+        }
         // The first value's position must lie inside the calendar on disk (a start past it is
         // a damaged file, never a position to index with).
-        if size < 4
-            || !(start.is_finite() && start >= 0.0 && start.fract() == 0.0)
+        if !(start.is_finite() && start >= 0.0 && start.fract() == 0.0)
             || (start as usize) >= committed.max(1)
         {
-            return Err(Error::Data(format!(
-                "{}: not a Qlib feature file of this store (start index {start}, {size} bytes, \
-                 {committed} calendar days): a full export (qlib-bin all --force) rebuilds it",
-                path.display()
-            )));
+            return damaged(format!(
+                "not a Qlib feature file of this store (start index {start}, {size} bytes, \
+                 {committed} calendar days)"
+            ));
         }
         let start = start as usize;
         let len = (((size - 4) / 4) as usize).min(committed.saturating_sub(start));
