@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
-use tickerlake::config::{Config, ProxyUrl};
+use tickerlake::config::Config;
 use tickerlake::io::{Input, Output, input_paths};
 use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, ReadError};
 use tickerlake::records::{FetchError, Status, Ticker};
@@ -13,6 +13,7 @@ use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::Cli;
 use crate::http::ClientConfig;
+use crate::options::Options;
 use crate::polite::{Breaker, RateLimiter};
 use crate::provider::{Fetched, Provider, Request, Yahoo};
 use crate::proxies::Clients;
@@ -107,46 +108,47 @@ pub struct Summary {
 }
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
+    let opts = Options::new(&cli, &config);
+    execute(&opts, &config)
+}
+
+/// Runs with parsed options (`config` for the settings no flag overrides).
+pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
     let started = Instant::now();
     // The state file is read and written by design; no other output may land on it, on an
     // input or inside the lake.
-    let mut protected = cli.inputs.clone();
-    protected.extend(cli.state.iter().chain(&cli.since_lake).cloned());
+    let mut protected = opts.inputs.clone();
+    protected.extend(opts.state.iter().chain(&opts.since_lake).cloned());
     tickerlake::io::refuse_outputs_over_inputs(
         &[
-            ("--actions", cli.actions.as_deref()),
-            ("--errors", cli.errors.as_deref()),
-            ("--summary", cli.summary.as_deref()),
+            ("--actions", opts.actions.as_deref()),
+            ("--errors", opts.errors.as_deref()),
+            ("--summary", opts.summary.as_deref()),
         ],
         &protected,
     )?;
-    let mut tickers = read_tickers(&cli)?;
+    let mut tickers = read_tickers(opts)?;
     let today = Utc::now().date_naive();
-    if let Some(days) = cli.max_universe_age {
+    if let Some(days) = opts.max_universe_age {
         check_universe_age(&tickers, days, today)?;
     }
-    let mut state = match &cli.state {
+    let mut state = match &opts.state {
         Some(path) => Some(State::load(path)?),
         None => None,
     };
     let before = tickers.len();
     if let Some(st) = &state {
-        tickers.retain(|t| !st.skips(t, cli.retry_dlq));
+        tickers.retain(|t| !st.skips(t, opts.retry_dlq));
     }
     let skipped_dead_letter = (before - tickers.len()) as u64;
-    let ranges = ranges(&cli, &config, &tickers)?;
+    let ranges = ranges(opts, &tickers)?;
     let provider = match config.fetch.provider.as_str() {
-        "yahoo" => Yahoo::new(config.fetch.yahoo.clone(), cli.base_url.clone()),
+        "yahoo" => Yahoo::new(config.fetch.yahoo.clone(), opts.base_url.clone()),
         other => {
             return Err(Error::Config(format!(
                 "fetch.provider: {other:?} is not a provider ohlcv-fetch knows (yahoo)"
             )));
         }
-    };
-    let proxies: Vec<ProxyUrl> = if cli.proxy.is_empty() {
-        config.http.proxies.clone()
-    } else {
-        cli.proxy.iter().map(ProxyUrl::new).collect()
     };
     let clients = Clients::new(
         &ClientConfig {
@@ -155,8 +157,8 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             timeout: config.http.timeout.0,
             proxy: None,
         },
-        &proxies,
-        cli.rotate_every.unwrap_or(config.fetch.rotate_every) as usize,
+        &opts.proxies,
+        opts.rotate_every,
     )
     .map_err(Error::Config)?;
     let requests: Vec<Request> = tickers
@@ -169,7 +171,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             end: r.end,
         })
         .collect();
-    let raw = match &cli.raw_dir {
+    let raw = match &opts.raw_dir {
         Some(dir) => {
             Some(
                 RawDir::create(dir, today).map_err(|source| tickerlake::Error::Create {
@@ -180,27 +182,23 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         }
         None => None,
     };
-    let retry = crate::polite::RetryPolicy {
-        steps: config.fetch.backoff.iter().map(|s| s.0).collect(),
-        max_retry_after: config.fetch.max_retry_after.0,
-    };
-    let rate = RateLimiter::new(cli.rate.unwrap_or(config.fetch.rate));
+    let rate = RateLimiter::new(opts.rate);
     let breaker = Breaker::new(config.fetch.breaker_failures);
     let pool = Pool {
         provider: &provider,
         clients: &clients,
         rate: &rate,
         breaker: &breaker,
-        retry: &retry,
-        workers: cli.workers.unwrap_or(config.fetch.workers).max(1) as usize,
+        retry: &opts.retry,
+        workers: opts.workers,
         raw: raw.as_ref(),
     };
 
     let stdout = Output::stdout();
     let name = stdout.name();
     let mut bars_out = NdjsonWriter::new(stdout, name);
-    let mut actions_out = open_side(cli.actions.as_deref())?;
-    let mut errors_out = open_side(cli.errors.as_deref())?;
+    let mut actions_out = open_side(opts.actions.as_deref())?;
+    let mut errors_out = open_side(opts.errors.as_deref())?;
     let mut summary = Summary {
         requested: requests.len() as u64,
         skipped_dead_letter,
@@ -210,11 +208,8 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let mut latencies = Vec::with_capacity(requests.len());
     let run_id = tickerlake::logging::run_id();
     // Symbols done, on a terminal only (never in cron mail or a pipe's stderr).
-    let progress = tickerlake::progress::Progress::items(
-        "symbols",
-        Some(requests.len() as u64),
-        cli.common.quiet,
-    );
+    let progress =
+        tickerlake::progress::Progress::items("symbols", Some(requests.len() as u64), opts.quiet);
     let not_started = fetch_all(&pool, &requests, |done: Done| -> Result<(), Error> {
         let request = &requests[done.index];
         summary.retries += u64::from(done.tries.retries);
@@ -319,14 +314,14 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     summary.p95_latency_ms = percentile(0.95);
 
     bars_out.into_inner()?.finish()?;
-    if let (Some(st), Some(path)) = (&state, &cli.state) {
+    if let (Some(st), Some(path)) = (&state, &opts.state) {
         st.save(path)?;
     }
     for out in [actions_out, errors_out].into_iter().flatten() {
         out.into_inner()?.finish()?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
-    report(&summary, cli.summary.as_deref())?;
+    report(&summary, opts.summary.as_deref())?;
 
     let code = if breaker.is_open() {
         tracing::error!(
@@ -383,22 +378,22 @@ fn report(summary: &Summary, file: Option<&Path>) -> Result<(), Error> {
 
 /// The tickers to fetch: `--symbols`, or Ticker records from the inputs (active ones; a
 /// symbol listed twice is fetched once).
-fn read_tickers(cli: &Cli) -> Result<Vec<Ticker>, Error> {
+fn read_tickers(opts: &Options) -> Result<Vec<Ticker>, Error> {
     let mut tickers = Vec::new();
-    if !cli.symbols.is_empty() {
-        if !cli.inputs.is_empty() {
+    if !opts.symbols.is_empty() {
+        if !opts.inputs.is_empty() {
             return Err(Error::Usage(
                 "give --symbols or ticker files, not both".into(),
             ));
         }
-        for s in &cli.symbols {
+        for s in &opts.symbols {
             let symbol =
                 Symbol::parse(s.trim()).map_err(|e| Error::Usage(format!("--symbols: {e}")))?;
             tickers.push(Ticker::new(symbol));
         }
     } else {
-        tickerlake::io::hint_if_stdin_is_tty("ohlcv-fetch", &cli.inputs, cli.common.quiet);
-        for path in input_paths(&cli.inputs) {
+        tickerlake::io::hint_if_stdin_is_tty("ohlcv-fetch", &opts.inputs, opts.quiet);
+        for path in input_paths(&opts.inputs) {
             let input = Input::open(&path)?;
             let mut reader = NdjsonReader::new(input.reader, input.name);
             while let Some(record) = reader.next_record::<Ticker>() {
@@ -439,9 +434,9 @@ const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
 /// whole, and a symbol with no new trading day asks for a few days and is up to date), one the
 /// lake lacks at the start of its history; `--start` / `--days-back` override both. Without
 /// `--since-lake`, `--start` or `--days-back` is required.
-fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
-    let end = cli.end.unwrap_or_else(|| Utc::now().date_naive());
-    let given = match (cli.start, cli.days_back) {
+fn ranges(opts: &Options, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
+    let end = opts.end.unwrap_or_else(|| Utc::now().date_naive());
+    let given = match (opts.start, opts.days_back) {
         (Some(s), _) => Some(s),
         (None, Some(n)) => Some(end - chrono::Days::new(u64::from(n))),
         (None, None) => None,
@@ -453,7 +448,7 @@ fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, 
             "--start {start} is after --end {end}"
         )));
     }
-    let Some(lake) = &cli.since_lake else {
+    let Some(lake) = &opts.since_lake else {
         let start = given.ok_or_else(|| {
             Error::Usage(
                 "which dates? give --since-lake DIR, --start YYYY-MM-DD or --days-back N".into(),
@@ -479,7 +474,7 @@ fn ranges(cli: &Cli, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, 
             source,
         },
     })?;
-    let lookback = u64::from(cli.lookback.unwrap_or(config.fetch.lookback_days));
+    let lookback = u64::from(opts.lookback_days);
     Ok(tickers
         .iter()
         .map(|t| {

@@ -13,11 +13,13 @@
 //! - the per-symbol state file and the dead-letter list: `tickerlake::fetch_state` (qa-check reads it);
 //! - [`raw`]: `--raw-dir`, the provider's answers kept as they came;
 //! - [`proxies`]: rotation through HTTP/SOCKS proxies, falling back to direct;
+//! - [`cli`] and [`options`]: the command line, and the options it becomes with `config.yaml`;
 //! - [`app`]: the program.
 
 pub mod app;
 pub mod cli;
 pub mod http;
+pub mod options;
 pub mod polite;
 pub mod provider;
 pub mod proxies;

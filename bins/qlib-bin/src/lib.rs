@@ -7,6 +7,7 @@
 pub mod adjust;
 pub mod cli;
 pub mod input;
+pub mod options;
 pub mod store;
 pub mod update;
 
@@ -20,8 +21,9 @@ use serde::Serialize;
 use tickerlake::config::Config;
 use tickerlake::{ExitCode, HasExitCode};
 
-use crate::cli::{Adjust, AllArgs, CalendarArg, Cli, Command, InputArgs, InputFormat};
+use crate::cli::{Adjust, CalendarArg, Cli, Command, InputFormat};
 use crate::input::{Instrument, Shape};
+use crate::options::{AllOptions, InputOptions, UpdateOptions};
 use crate::store::Staging;
 
 /// Everything that ends a run early.
@@ -104,12 +106,14 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     )?;
     match cli.command {
         Command::All(args) => {
+            let args = AllOptions::from(&args);
             hint(&args.input, cli.common.quiet);
             let summary = all(&args, &config)?;
             report(&summary, args.input.summary.as_deref(), verbose)?;
             Ok(ExitCode::Success)
         }
         Command::Update(args) => {
+            let args = UpdateOptions::from(&args);
             hint(&args.input, cli.common.quiet);
             let summary = update::update(&args, &config)?;
             report(&summary, args.input.summary.as_deref(), verbose)?;
@@ -122,7 +126,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     }
 }
 
-fn hint(input: &InputArgs, quiet: bool) {
+fn hint(input: &InputOptions, quiet: bool) {
     if input.lake.is_none() {
         tickerlake::io::hint_if_stdin_is_tty("qlib-bin", &input.inputs, quiet);
     }
@@ -152,19 +156,19 @@ fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> 
 }
 
 /// The `--adjust` of a run: the flag, else the store's (update), else `qlib.adjust`.
-pub fn adjust_of(args: &InputArgs, config: &Config) -> Adjust {
+pub fn adjust_of(args: &InputOptions, config: &Config) -> Adjust {
     args.adjust.unwrap_or(config.qlib.adjust)
 }
 
 /// Reads every instrument of the input from `from` (or `--from`, the later) on, shaped as
 /// `shape` says.
 pub fn read_input(
-    args: &InputArgs,
+    args: &InputOptions,
     config: &Config,
     from: Option<chrono::NaiveDate>,
     shape: Shape,
 ) -> Result<(Vec<String>, Vec<Instrument>), Error> {
-    let mut filter = args.filter.filter();
+    let mut filter = args.filter.clone();
     filter.from = filter.from.max(from);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let from_day = filter.from.map(tickerlake::series::days_since_epoch);
@@ -211,7 +215,7 @@ pub fn read_input(
 }
 
 /// `qlib-bin all`.
-pub fn all(args: &AllArgs, config: &Config) -> Result<Summary, Error> {
+pub fn all(args: &AllOptions, config: &Config) -> Result<Summary, Error> {
     let started = Instant::now();
     let target = &args.input.output;
     if target.exists() {
@@ -328,7 +332,7 @@ fn refuse_shrinking(
     fields: &[String],
     named: &[(String, Instrument)],
     calendar: &[i32],
-    args: &AllArgs,
+    args: &AllOptions,
     config: &Config,
 ) -> Result<(), Error> {
     let instruments = named.len();

@@ -9,7 +9,8 @@ use tickerlake::Symbol;
 
 use crate::Error;
 use crate::adjust::Carry;
-use crate::cli::{Adjust, InputArgs, SymbolStyle};
+use crate::cli::{Adjust, SymbolStyle};
+use crate::options::InputOptions;
 
 /// Windows device names, which Qlib's `code_to_fname` prefixes with `_qlib_` on every OS.
 const DEVICE_NAMES: [&str; 24] = [
@@ -158,7 +159,7 @@ impl Watermark {
         calendar: &[i32],
         symbols: usize,
         fields: &[String],
-        input: &InputArgs,
+        input: &InputOptions,
         adjust: Adjust,
     ) -> Watermark {
         let source = match &input.lake {

@@ -35,8 +35,9 @@ use rayon::prelude::*;
 use tickerlake::config::Config;
 
 use crate::adjust;
-use crate::cli::{Adjust, UpdateArgs};
+use crate::cli::Adjust;
 use crate::input::{Instrument, Shape};
+use crate::options::UpdateOptions;
 use crate::store::{self, AdjustState, Watermark};
 use crate::{Error, Summary, day_text};
 
@@ -54,7 +55,7 @@ pub(super) const UNDER_WAY: &str = ".tickerlake/update-under-way";
 /// Whole files are written here, then renamed into `features/`.
 pub(super) const TEMP_DIR: &str = ".tickerlake/tmp";
 
-pub fn update(args: &UpdateArgs, config: &Config) -> Result<Summary, Error> {
+pub fn update(args: &UpdateOptions, config: &Config) -> Result<Summary, Error> {
     let started = Instant::now();
     let dir = &args.input.output;
     if !store::looks_like_store(dir) {

@@ -9,8 +9,8 @@ use std::io;
 use rayon::prelude::*;
 use tickerlake::config::Config;
 
-use crate::cli::UpdateArgs;
 use crate::input::{Instrument, Shape};
+use crate::options::UpdateOptions;
 use crate::store;
 use crate::{Error, day_text};
 
@@ -23,7 +23,7 @@ use super::stored::StoredFile;
 /// lake's. Without either, a symbol is left as it was and waits (nothing is chain-linked onto
 /// it) until an update brings its whole history.
 pub(super) fn rewrite_restated(
-    args: &UpdateArgs,
+    args: &UpdateOptions,
     config: &Config,
     cx: &Context<'_>,
     named: &[(String, Instrument)],
