@@ -377,3 +377,182 @@ pub(super) fn write_err(path: &Path, source: io::Error) -> Error {
         source,
     })
 }
+
+/// In-process table tests of the update's planning and recovery: a store written by `all`,
+/// then one update per case, its summary and files checked.
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::cli::{CalendarArg, InputFormat, NaTickers, SymbolStyle};
+    use crate::options::{AllOptions, InputOptions, UpdateOptions};
+
+    /// NDJSON of `symbol`'s bars on 2024-01-`days`, close = day.
+    fn bars(symbol: &str, days: &[u32], volume: i64) -> String {
+        days.iter()
+            .map(|d| {
+                format!(
+                    "{{\"symbol\":\"{symbol}\",\"date\":\"2024-01-{d:02}\",\"open\":{d},\"high\":{d},\
+                     \"low\":{d},\"close\":{d},\"adj_close\":{d},\"volume\":{volume},\
+                     \"provider\":\"yahoo\",\"source_ts\":null}}\n"
+                )
+            })
+            .collect()
+    }
+
+    fn input(file: PathBuf, store: &Path, adjust: Adjust) -> InputOptions {
+        InputOptions {
+            inputs: vec![file],
+            lake: None,
+            input_format: InputFormat::Ndjson,
+            filter: lake::ScanFilter::default(),
+            fields: vec!["close".into(), "volume".into(), "factor".into()],
+            adjust: Some(adjust),
+            symbol_style: SymbolStyle::Canonical,
+            na_tickers: NaTickers::Refuse,
+            output: store.to_path_buf(),
+            summary: None,
+        }
+    }
+
+    fn closes(store: &Path, symbol: &str) -> Vec<f32> {
+        let bytes = std::fs::read(store.join(format!("features/{symbol}/close.day.bin"))).unwrap();
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
+
+    struct Case {
+        name: &'static str,
+        adjust: Adjust,
+        rewrite_changed: bool,
+        /// The update's input (the store holds AAA on 2024-01-02..05 at close = day).
+        update: String,
+        /// Values written (rows x the three fields).
+        appended: u64,
+        changed_rows: u64,
+        waiting: u64,
+        /// AAA's close file after the update: start index, then values (NaN as None).
+        after: Vec<Option<f32>>,
+    }
+
+    #[test]
+    fn planning_a_table_of_updates() {
+        let n = |v: f32| Some(v);
+        let cases = vec![
+            Case {
+                name: "new days append at their positions",
+                adjust: Adjust::None,
+                rewrite_changed: false,
+                update: bars("AAA", &[8, 9], 100),
+                appended: 6,
+                changed_rows: 0,
+                waiting: 0,
+                after: vec![n(0.0), n(2.0), n(3.0), n(4.0), n(5.0), n(8.0), n(9.0)],
+            },
+            Case {
+                name: "the look-back days equal to the store change nothing",
+                adjust: Adjust::None,
+                rewrite_changed: false,
+                update: bars("AAA", &[4, 5, 8], 100),
+                appended: 3,
+                changed_rows: 0,
+                waiting: 0,
+                after: vec![n(0.0), n(2.0), n(3.0), n(4.0), n(5.0), n(8.0)],
+            },
+            Case {
+                name: "a changed day is reported, not applied",
+                adjust: Adjust::None,
+                rewrite_changed: false,
+                update: bars("AAA", &[5], 100).replace("\"close\":5", "\"close\":7"),
+                appended: 0,
+                changed_rows: 1,
+                waiting: 0,
+                after: vec![n(0.0), n(2.0), n(3.0), n(4.0), n(5.0)],
+            },
+            Case {
+                name: "with --rewrite-changed it is applied, nulls keep stored values",
+                adjust: Adjust::None,
+                rewrite_changed: true,
+                update: bars("AAA", &[4, 5], 100)
+                    .replace("\"close\":5", "\"close\":7")
+                    .replace("\"close\":4", "\"close\":null"),
+                appended: 6,
+                changed_rows: 2,
+                waiting: 0,
+                after: vec![n(0.0), n(2.0), n(3.0), n(4.0), n(7.0)],
+            },
+            Case {
+                name: "a restated price without the whole history waits",
+                adjust: Adjust::Qlib,
+                rewrite_changed: false,
+                update: bars("AAA", &[5, 8], 100).replace("\"adj_close\":5", "\"adj_close\":4"),
+                appended: 0,
+                changed_rows: 0,
+                waiting: 1,
+                after: vec![n(0.0), n(1.0), n(1.5), n(2.0), n(2.5)],
+            },
+        ];
+        for case in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let store = dir.path().join("q");
+            let hist = dir.path().join("hist.ndjson");
+            std::fs::write(&hist, bars("AAA", &[2, 3, 4, 5], 100)).unwrap();
+            let all = AllOptions {
+                input: input(hist, &store, case.adjust),
+                force: false,
+                allow_shrink: false,
+                calendar: CalendarArg::Union,
+            };
+            crate::all(&all, &Config::default()).unwrap();
+            let file = dir.path().join("update.ndjson");
+            std::fs::write(&file, &case.update).unwrap();
+            let opts = UpdateOptions {
+                input: input(file, &store, case.adjust),
+                since_watermark: false,
+                rewrite_changed: case.rewrite_changed,
+            };
+            let s = update(&opts, &Config::default()).unwrap();
+            assert_eq!(
+                (s.values, s.changed_rows, s.waiting_symbols),
+                (case.appended, case.changed_rows, case.waiting),
+                "{}",
+                case.name
+            );
+            let got: Vec<Option<f32>> = closes(&store, "aaa")
+                .into_iter()
+                .map(|v| (!v.is_nan()).then_some(v))
+                .collect();
+            assert_eq!(got, case.after, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn recovery_cuts_what_a_killed_update_wrote_past_the_calendar() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("q");
+        let hist = dir.path().join("hist.ndjson");
+        std::fs::write(&hist, bars("AAA", &[2, 3, 4], 100)).unwrap();
+        let all = AllOptions {
+            input: input(hist, &store, Adjust::None),
+            force: false,
+            allow_shrink: false,
+            calendar: CalendarArg::Union,
+        };
+        crate::all(&all, &Config::default()).unwrap();
+        let before = closes(&store, "aaa");
+        // A killed update: its marker up, values appended past the calendar, nothing else.
+        commit::mark_under_way(&store, &commit::UnderWay::default()).unwrap();
+        let path = store.join("features/aaa/close.day.bin");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&99f32.to_le_bytes());
+        std::fs::write(&path, bytes).unwrap();
+        commit::finish_interrupted(&store).unwrap();
+        assert_eq!(closes(&store, "aaa"), before);
+        assert!(!store.join(UNDER_WAY).exists() || store.join(UNDER_WAY).is_file());
+    }
+}
