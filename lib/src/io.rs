@@ -81,7 +81,8 @@ pub fn refuse_outputs_over_inputs(
                     output.display()
                 )));
             }
-            if input.is_dir() && inside(output, input) {
+            // A directory that exists, or one this run creates (a new lake, a new store).
+            if (input.is_dir() || !input.exists()) && inside(output, input) {
                 return Err(Error::Usage(format!(
                     "{flag} {}: that is inside {}, which this run reads or writes: write it \
                      elsewhere",
@@ -94,16 +95,22 @@ pub fn refuse_outputs_over_inputs(
     Ok(())
 }
 
-/// Whether `path` (which may not exist yet) lies inside the directory `dir`.
+/// Whether `path` (which may not exist yet) lies inside the directory `dir` (which may not
+/// exist yet either).
 fn inside(path: &Path, dir: &Path) -> bool {
-    let Ok(dir) = std::fs::canonicalize(dir) else {
+    let Some(dir) = resolve(dir) else {
         return false;
     };
-    // The nearest existing ancestor of `path`, resolved, with the rest appended.
-    let absolute = match std::path::absolute(path) {
-        Ok(p) => p,
-        Err(_) => return false,
+    let Some(resolved) = resolve(path) else {
+        return false;
     };
+    resolved.starts_with(&dir) && resolved != dir
+}
+
+/// `path` made absolute, its nearest existing ancestor resolved (links, `..`), the rest
+/// appended as written.
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
     let mut existing = absolute.as_path();
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
     while !existing.exists() {
@@ -112,16 +119,14 @@ fn inside(path: &Path, dir: &Path) -> bool {
                 rest.push(name);
                 existing = parent;
             }
-            _ => return false,
+            _ => return None,
         }
     }
-    let Ok(mut resolved) = std::fs::canonicalize(existing) else {
-        return false;
-    };
+    let mut resolved = std::fs::canonicalize(existing).ok()?;
     for name in rest.iter().rev() {
         resolved.push(name);
     }
-    resolved.starts_with(&dir) && resolved != dir
+    Some(resolved)
 }
 
 /// Whether two paths name the same file (the same inode, through links and `..`), or the same

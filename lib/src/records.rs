@@ -592,6 +592,19 @@ impl<'a> BarRef<'a> {
         crate::fast_bar::decode_text(line)
     }
 
+    /// The one fast way every reader decodes a bar line: the common spelling straight from the
+    /// line (from the chunk's text when the line is a slice of it, checked as UTF-8 once:
+    /// [`crate::parallel::Chunk::text`]), validated. `None` when the strict decoder must decide
+    /// — it also words the error.
+    #[inline]
+    pub fn decode_valid(text: Option<&'a str>, line: &'a [u8]) -> Option<BarRef<'a>> {
+        match text.and_then(|t| crate::parallel::line_text(t, line)) {
+            Some(l) => BarRef::decode_fast_text(l),
+            None => BarRef::decode_fast(line),
+        }
+        .filter(|b| b.validate().is_ok())
+    }
+
     /// The contract's rules, as [`Record::validate`] checks them for a [`Bar`].
     pub fn validate(&self) -> Result<(), FieldError> {
         check_provider(self.provider)?;

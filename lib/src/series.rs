@@ -188,12 +188,7 @@ fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
                 break;
             }
             Some(Ok(bytes)) => {
-                let fast = match text.and_then(|t| crate::parallel::line_text(t, bytes)) {
-                    Some(l) => BarRef::decode_fast_text(l),
-                    None => BarRef::decode_fast(bytes),
-                };
-                match fast
-                    .filter(|b| b.validate().is_ok())
+                match BarRef::decode_valid(text, bytes)
                     .and_then(|bar| push(&mut out.runs, bar.symbol, DayRow::of(&bar)))
                 {
                     Some(started) => started,

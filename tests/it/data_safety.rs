@@ -1419,6 +1419,28 @@ fn a_damaged_store_is_refused_before_an_update_writes_anything() {
             }),
         ),
         (
+            "values past the calendar without a killed run's marker",
+            Box::new(|w: &WorkDir| {
+                let p = w.join("q/features/aaa/close.day.bin");
+                let mut b = std::fs::read(&p).unwrap();
+                b.extend_from_slice(&1f32.to_le_bytes());
+                std::fs::write(&p, b).unwrap();
+            }),
+        ),
+        (
+            "a calendar with a day cut out",
+            Box::new(|w: &WorkDir| {
+                let text = w.read("q/calendars/day.txt");
+                let kept: String = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(k, _)| *k != 10)
+                    .map(|(_, l)| format!("{l}\n"))
+                    .collect();
+                std::fs::write(w.join("q/calendars/day.txt"), kept).unwrap();
+            }),
+        ),
+        (
             "a file of no whole number of values",
             Box::new(|w: &WorkDir| {
                 let p = w.join("q/features/aaa/close.day.bin");
@@ -1448,16 +1470,17 @@ fn a_damaged_store_is_refused_before_an_update_writes_anything() {
         fresh(&w);
         damage(&w);
         let before = std::fs::read(w.join("q/features/bbb/close.day.bin")).unwrap();
-        let run = w
-            .cmd("qlib-bin")
-            .args(["update", "next.ndjson", "-o", "q"])
-            .run();
-        assert_eq!(run.code(), Some(65), "{what}: {}", run.stderr());
-        assert!(
-            run.stderr().contains("damaged") || run.stderr().contains("not a Qlib feature file"),
-            "{what}: {}",
-            run.stderr()
-        );
+        // Refused, and refused again: a refusal leaves no marker for the next run to take for
+        // a killed run's leftovers (and cut files to the calendar).
+        for _ in 0..2 {
+            let run = w
+                .cmd("qlib-bin")
+                .args(["update", "next.ndjson", "-o", "q"])
+                .run();
+            assert_eq!(run.code(), Some(65), "{what}: {}", run.stderr());
+            assert!(run.stderr().contains("damaged"), "{what}: {}", run.stderr());
+            assert!(!w.join("q/.tickerlake/update-under-way").exists(), "{what}");
+        }
         assert_eq!(
             std::fs::read(w.join("q/features/bbb/close.day.bin")).unwrap(),
             before,
@@ -1512,6 +1535,23 @@ fn stores_and_summaries_land_nowhere_they_would_replace_data() {
         .fails_with(2)
         .stderr_contains("name the same file");
     w.cmd("replay-server").arg("s3://b/map.yaml").fails_with(2);
+    // Nor inside a lake or a store this run creates.
+    w.cmd("to-parquet")
+        .args(["bars.ndjson", "--lake", "nl", "--summary", "nl/s.json"])
+        .fails_with(2);
+    w.cmd("to-parquet")
+        .args([
+            "bars.ndjson",
+            "--lake",
+            "nl",
+            "--rejects",
+            "nl/symbol=AAA/x.ndjson",
+        ])
+        .fails_with(2);
+    w.cmd("qlib-bin")
+        .args(["all", "bars.ndjson", "-o", "nq", "--summary", "nq/s.json"])
+        .fails_with(2);
+    assert!(!w.join("nl").exists() && !w.join("nq").exists());
 }
 
 #[test]

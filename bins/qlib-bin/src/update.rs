@@ -156,6 +156,11 @@ pub fn update(args: &UpdateOptions, config: &Config) -> Result<Summary, Error> {
         adjust,
         rewrite_changed: args.rewrite_changed,
     };
+    // A damaged feature file is refused before the marker goes up: a marker would make the
+    // next run take the damage for a killed run's leftovers and cut files to the calendar.
+    named
+        .par_iter()
+        .try_for_each(|(name, _)| check_feature_files(&cx, name))?;
     // Planning appends the new days in place: the marker goes up first.
     if !named.is_empty() {
         mark_under_way(dir, &UnderWay::default())?;
@@ -247,6 +252,24 @@ pub fn update(args: &UpdateOptions, config: &Config) -> Result<Summary, Error> {
         waiting_symbols: state.waiting.len() as u64,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Opens (and so checks) every feature file of `name` the store holds, writing nothing.
+fn check_feature_files(cx: &Context<'_>, name: &str) -> Result<(), Error> {
+    let dir = cx.dir.join("features").join(store::feature_dir(name));
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(read_err(&dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| read_err(&dir, e))?;
+        let path = entry.path();
+        if path.to_string_lossy().ends_with(".day.bin") {
+            stored::StoredFile::open(&path, cx.committed, cx.spans.get(name).copied())?;
+        }
+    }
+    Ok(())
 }
 
 /// Each instrument's `all.txt` span as calendar positions; a span that is not on the calendar

@@ -12,8 +12,9 @@ use tickerlake::parallel::{Chunk, Chunker, map_ordered};
 use tickerlake::records::Bar;
 
 use crate::cli::InputFormat;
-use crate::input::{CHUNK_BYTES, decode_fast, for_each_bar};
+use crate::input::{CHUNK_BYTES, for_each_bar};
 use crate::{Error, Options, Summary, push, warn_rounded};
+use tickerlake::records::BarRef;
 
 /// Bars → one Parquet file, streamed in row groups; the file appears only if the whole input
 /// was good.
@@ -139,7 +140,7 @@ fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChun
         let pushed = match line {
             // The common spelling goes straight from the line into the columns; anything else
             // through the strict decoder, which also words the errors.
-            Ok(bytes) => match decode_fast(text, bytes).filter(|b| b.validate().is_ok()) {
+            Ok(bytes) => match BarRef::decode_valid(text, bytes) {
                 Some(bar) => builder.push_ref(&bar),
                 None => {
                     let bytes = bytes.to_vec();

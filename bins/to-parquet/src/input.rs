@@ -330,7 +330,7 @@ fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
     let text = chunk.text();
     while let Some(line) = reader.next_line() {
         let decoded = match line {
-            Ok(bytes) => match decode_fast(text, bytes).filter(|b| b.validate().is_ok()) {
+            Ok(bytes) => match BarRef::decode_valid(text, bytes) {
                 Some(bar) => Ok(bar.to_bar()),
                 None => {
                     let bytes = bytes.to_vec();
@@ -345,13 +345,4 @@ fn decode_chunk(chunk: &Chunk, name: &str) -> DecodedChunk {
         }
     }
     out
-}
-
-/// The fast decoder on a line of a chunk whose text (`Chunk::text`) was checked as UTF-8
-/// once, or on the line's bytes.
-pub(crate) fn decode_fast<'a>(text: Option<&'a str>, line: &'a [u8]) -> Option<BarRef<'a>> {
-    match text.and_then(|t| tickerlake::parallel::line_text(t, line)) {
-        Some(line) => BarRef::decode_fast_text(line),
-        None => BarRef::decode_fast(line),
-    }
 }
