@@ -12,9 +12,10 @@
 //! from its whole history (the input's, or the lake's), never chain-linked onto stale values.
 //!
 //! Safety. The calendar is the commit point: Qlib reads a feature file only over the calendar,
-//! so values past the calendar's end are invisible. A marker file goes up first. New days are
-//! appended in place past the old calendar's end while each symbol is planned (one open per
-//! file, a few bytes written instead of a copy of the file); new files are written beside and
+//! so values past the calendar's end are invisible. Every symbol is planned (its files opened
+//! and checked) before anything is written, so a damaged store is refused with nothing written
+//! and no marker. Then a marker file goes up; new days are appended in place past the old
+//! calendar's end (a few bytes written instead of a copy of the file); new files are written beside and
 //! renamed in, rewritten symbols' directories swapped in whole; one flush; then the calendar,
 //! `all.txt`, the adjustment state and the watermark, each replaced atomically; the marker
 //! comes down. A run that finds the marker cuts every file back to the calendar before it
@@ -46,7 +47,7 @@ mod plan;
 mod restate;
 mod stored;
 
-use commit::{UnderWay, finish_interrupted, mark_under_way, remove_marker, write_features};
+use commit::{finish_interrupted, remove_marker, write_features};
 use plan::{Context, Outcome, plan};
 use restate::rewrite_restated;
 
@@ -156,15 +157,9 @@ pub fn update(args: &UpdateOptions, config: &Config) -> Result<Summary, Error> {
         adjust,
         rewrite_changed: args.rewrite_changed,
     };
-    // A damaged feature file is refused before the marker goes up: a marker would make the
-    // next run take the damage for a killed run's leftovers and cut files to the calendar.
-    named
-        .par_iter()
-        .try_for_each(|(name, _)| check_feature_files(&cx, name))?;
-    // Planning appends the new days in place: the marker goes up first.
-    if !named.is_empty() {
-        mark_under_way(dir, &UnderWay::default())?;
-    }
+    // Planning reads and checks; it writes nothing. A damaged feature file is refused before
+    // the marker goes up (with write_features): a marker would make the next run take the
+    // damage for a killed run's leftovers and cut files to the calendar.
     let mut outcomes: Vec<Outcome> = named
         .par_iter()
         .map(|(name, inst)| {
@@ -252,24 +247,6 @@ pub fn update(args: &UpdateOptions, config: &Config) -> Result<Summary, Error> {
         waiting_symbols: state.waiting.len() as u64,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// Opens (and so checks) every feature file of `name` the store holds, writing nothing.
-fn check_feature_files(cx: &Context<'_>, name: &str) -> Result<(), Error> {
-    let dir = cx.dir.join("features").join(store::feature_dir(name));
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(read_err(&dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| read_err(&dir, e))?;
-        let path = entry.path();
-        if path.to_string_lossy().ends_with(".day.bin") {
-            stored::StoredFile::open(&path, cx.committed, cx.spans.get(name).copied())?;
-        }
-    }
-    Ok(())
 }
 
 /// Each instrument's `all.txt` span as calendar positions; a span that is not on the calendar

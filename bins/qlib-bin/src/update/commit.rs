@@ -36,16 +36,12 @@ pub(super) struct UnderWay {
 /// symbols' directories built beside and swapped in; one flush before the renames and one
 /// after, under the marker that a next run cleans up after.
 pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Error> {
-    let writes: Vec<&Write> = outcomes.iter().flat_map(|o| &o.writes).collect();
-    if writes.is_empty() {
-        // The appends made while planning are durable before the calendar moves.
-        if outcomes.iter().any(|o| o.tails > 0) {
-            store::sync_tree_of(dir)?;
-        }
+    let all: Vec<&Write> = outcomes.iter().flat_map(|o| &o.writes).collect();
+    if all.is_empty() {
         return Ok(());
     }
     let under_way = UnderWay {
-        rewritten: writes
+        rewritten: all
             .iter()
             .filter_map(|w| match w {
                 Write::Symbol { name, .. } => Some(name.clone()),
@@ -53,7 +49,26 @@ pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Err
             })
             .collect(),
     };
+    // The marker goes up before the first byte is written.
     mark_under_way(dir, &under_way)?;
+    // New days in place, past the calendar on disk (invisible until it moves).
+    all.par_iter().try_for_each(|w| match w {
+        Write::Tail {
+            path,
+            offset,
+            bytes,
+            cut,
+        } => append_at(path, *offset, bytes, *cut),
+        _ => Ok(()),
+    })?;
+    let writes: Vec<&Write> = all
+        .into_iter()
+        .filter(|w| !matches!(w, Write::Tail { .. }))
+        .collect();
+    if writes.is_empty() {
+        // The appends are durable before the calendar moves.
+        return store::sync_tree_of(dir);
+    }
     let temp_dir = dir.join(TEMP_DIR);
     fs::create_dir_all(&temp_dir).map_err(|e| write_err(&temp_dir, e))?;
     // The directories of new symbols, each once.
@@ -61,7 +76,7 @@ pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Err
         .iter()
         .filter_map(|w| match w {
             Write::Whole { path, .. } => path.parent(),
-            Write::Symbol { .. } => None,
+            Write::Symbol { .. } | Write::Tail { .. } => None,
         })
         .collect();
     parents
@@ -77,6 +92,7 @@ pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Err
                 fs::write(&temp, bytes).map_err(|e| write_err(&temp, e))
             }
             Write::Symbol { dir, files, .. } => build_symbol_dir(&temp_of(k), dir, files),
+            Write::Tail { .. } => Ok(()),
         })?;
     store::sync_tree_of(dir)?;
     {
@@ -88,8 +104,24 @@ pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Err
                     fs::rename(temp_of(k), path).map_err(|e| write_err(path, e))
                 }
                 Write::Symbol { dir, .. } => swap_symbol_dir(&temp_of(k), dir),
+                Write::Tail { .. } => Ok(()),
             })?;
         store::sync_tree_of(dir)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` at `offset` of the feature file at `path`, then cuts what lies after them
+/// (`cut`: a killed update left more).
+fn append_at(path: &Path, offset: u64, bytes: &[u8], cut: bool) -> Result<(), Error> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| write_err(path, e))?;
+    super::stored::write_at(&file, bytes, offset).map_err(|e| write_err(path, e))?;
+    if cut {
+        file.set_len(offset + bytes.len() as u64)
+            .map_err(|e| write_err(path, e))?;
     }
     Ok(())
 }

@@ -13,10 +13,19 @@ use crate::store;
 
 use super::stored::StoredFile;
 
-/// A write into `features/` made after every symbol is planned (appends are made while
-/// planning, in place past the committed calendar).
+/// A write into `features/`, made after every symbol is planned and checked (so a refused run
+/// writes nothing, and leaves no marker).
 #[derive(Debug)]
 pub(super) enum Write {
+    /// New days appended in place past the committed calendar, where no reader looks: `bytes` at
+    /// byte `offset`, and what a killed update left after them cut off (`cut` when the file is
+    /// longer).
+    Tail {
+        path: PathBuf,
+        offset: u64,
+        bytes: Vec<u8>,
+        cut: bool,
+    },
     /// A new file (a new symbol's, or a new field's), written beside and renamed in.
     Whole { path: PathBuf, bytes: Vec<u8> },
     /// A symbol's files rewritten together: its directory is built beside (with links to the
@@ -250,7 +259,7 @@ pub(super) fn plan(
                 }
                 out.appended += new.len() as u64;
                 record_span(&mut out, s.start, last + 1 - s.start);
-                s.append(s.end(), &tail, &paths[f])?;
+                out.writes.push(s.tail(s.end(), &tail, &paths[f]));
                 out.tails += 1;
             }
             // A new symbol or a new field: its true start, gaps as NaN.

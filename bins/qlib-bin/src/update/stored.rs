@@ -7,7 +7,8 @@ use std::path::Path;
 
 use crate::Error;
 
-use super::{read_err, write_err};
+use super::plan::Write;
+use super::read_err;
 
 /// A feature file as the committed calendar sees it.
 pub(super) struct StoredFile {
@@ -95,18 +96,19 @@ impl StoredFile {
 
     /// Writes `values` at calendar position `from` (past the committed calendar, where no reader
     /// looks), and cuts off whatever a killed update left after them.
-    pub(super) fn append(&self, from: usize, values: &[f32], path: &Path) -> Result<(), Error> {
+    pub(super) fn tail(&self, from: usize, values: &[f32], path: &Path) -> Write {
         let mut bytes = Vec::with_capacity(4 * values.len());
         for v in values {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
         let offset = 4 + 4 * (from - self.start) as u64;
-        write_at(&self.file, &bytes, offset).map_err(|e| write_err(path, e))?;
         let end = offset + bytes.len() as u64;
-        if self.size > end {
-            self.file.set_len(end).map_err(|e| write_err(path, e))?;
+        Write::Tail {
+            path: path.to_path_buf(),
+            offset,
+            bytes,
+            cut: self.size > end,
         }
-        Ok(())
     }
 
     /// The stored values at calendar positions `lo..hi` (inside the stored range).
@@ -127,7 +129,7 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 }
 
 #[cfg(unix)]
-fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+pub(super) fn write_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
 }
 
@@ -139,7 +141,7 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_at(mut file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+pub(super) fn write_at(mut file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     use std::io::{Seek, SeekFrom, Write};
     file.seek(SeekFrom::Start(offset))?;
     file.write_all(buf)
