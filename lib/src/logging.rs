@@ -25,10 +25,14 @@ pub fn stderr_is_json() -> bool {
     STREAM.get().is_some_and(|(_, json)| *json)
 }
 
-/// One `error` JSON line on stderr, before logging is set up (a command line that does not
-/// parse).
-pub fn error_line(program: &str, message: &str, code: crate::ExitCode) {
-    use std::io::Write as _;
+/// One log line as JSON: `ts`, `level`, `program`, `run_id`, `msg`, then `fields` (never
+/// overriding those five). The one shape every JSON line on stderr has.
+fn json_line(
+    level: &str,
+    program: &str,
+    message: &str,
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> String {
     let mut line = serde_json::Map::new();
     line.insert(
         "ts".into(),
@@ -36,15 +40,26 @@ pub fn error_line(program: &str, message: &str, code: crate::ExitCode) {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             .into(),
     );
-    line.insert("level".into(), "error".into());
+    line.insert("level".into(), level.into());
     line.insert("program".into(), program.into());
     line.insert("run_id".into(), run_id().into());
     line.insert("msg".into(), message.into());
-    line.insert("exit_code".into(), code.code().into());
+    for (k, v) in fields {
+        line.entry(k).or_insert(v);
+    }
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// One `error` JSON line on stderr, before logging is set up (a command line that does not
+/// parse).
+pub fn error_line(program: &str, message: &str, code: crate::ExitCode) {
+    use std::io::Write as _;
+    let mut fields = serde_json::Map::new();
+    fields.insert("exit_code".into(), code.code().into());
     let _ = writeln!(
         std::io::stderr(),
         "{}",
-        serde_json::to_string(&line).unwrap_or_default()
+        json_line("error", program, message, fields)
     );
 }
 
@@ -54,21 +69,7 @@ pub fn info_line(message: &str, fields: serde_json::Map<String, serde_json::Valu
     use std::io::Write as _;
     let (program, json) = STREAM.get().copied().unwrap_or(("tickerlake", false));
     let text = if json {
-        let mut line = serde_json::Map::new();
-        line.insert(
-            "ts".into(),
-            chrono::Utc::now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into(),
-        );
-        line.insert("level".into(), "info".into());
-        line.insert("program".into(), program.into());
-        line.insert("run_id".into(), run_id().into());
-        line.insert("msg".into(), message.into());
-        for (k, v) in fields {
-            line.entry(k).or_insert(v);
-        }
-        serde_json::to_string(&line).unwrap_or_default()
+        json_line("info", program, message, fields)
     } else {
         message.to_string()
     };
@@ -209,16 +210,7 @@ where
         let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let level = level_name(event.metadata().level());
         if self.json {
-            let mut line = serde_json::Map::new();
-            line.insert("ts".into(), ts.into());
-            line.insert("level".into(), level.into());
-            line.insert("program".into(), self.program.into());
-            line.insert("run_id".into(), run_id().into());
-            line.insert("msg".into(), fields.message.into());
-            for (k, v) in fields.rest {
-                line.entry(k).or_insert(v);
-            }
-            let text = serde_json::to_string(&line).map_err(|_| std::fmt::Error)?;
+            let text = json_line(level, self.program, &fields.message, fields.rest);
             writeln!(writer, "{text}")
         } else {
             let mut text = format!(

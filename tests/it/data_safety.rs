@@ -1,7 +1,7 @@
 //! Regression tests for the ways a program could lose data or pass bad data silently: each
 //! tries to break one rule through the real binaries.
 
-use tickerlake_tests::WorkDir;
+use tickerlake_tests::{WorkDir, floats};
 
 /// One Bar NDJSON line.
 fn bar(symbol: &str, date: &str, close: f64) -> String {
@@ -10,13 +10,6 @@ fn bar(symbol: &str, date: &str, close: f64) -> String {
          \"close\":{close},\"adj_close\":{close},\"volume\":1000,\"provider\":\"yahoo\",\
          \"source_ts\":null}}\n"
     )
-}
-
-fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 // ---- qlib-bin: a store is never shortened or emptied ----

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use tickerlake_tests::{WorkDir, gen_bars, shared};
+use tickerlake_tests::{WorkDir, floats, gen_bars, shared};
 
 /// Every file below `dir`, relative path → bytes, without our own `.tickerlake/` (the
 /// watermark, which Qlib's trees do not have).
@@ -71,13 +71,6 @@ fn csvs(dir: &str) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 #[test]

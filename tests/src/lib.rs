@@ -293,3 +293,11 @@ pub fn gen_bars(w: &WorkDir, name: &str, args: &[&str]) -> PathBuf {
     );
     w.join(name)
 }
+
+/// The float32 values of a Qlib `.bin` file (the start index first), little-endian.
+pub fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}

@@ -15,12 +15,7 @@ pub(crate) fn cat_rows<T: Columnar>(files: &[PathBuf]) -> Result<ExitCode, Error
     let name = out.name();
     let mut writer = NdjsonWriter::new(out, name);
     for path in files {
-        if !path.is_file() {
-            return Err(Error::Lib(tickerlake::Error::Open {
-                path: path.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such Parquet file"),
-            }));
-        }
+        must_be_file(path)?;
         for batch in lake::file::read_batches(path)? {
             let mut rows: Vec<T> = Vec::new();
             lake::records::records_from_batch(&batch, &mut rows).map_err(|e| e.in_file(path))?;
@@ -62,12 +57,7 @@ pub(crate) fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCo
     let name = out.name();
     let mut writer = NdjsonWriter::new(out, name);
     for path in files {
-        if !path.is_file() {
-            return Err(Error::Lib(tickerlake::Error::Open {
-                path: path.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such Parquet file"),
-            }));
-        }
+        must_be_file(path)?;
         let mut bars = Vec::new();
         let known = lake::bar_schema(lake::PriceType::Decimal, true);
         for batch in lake::file::read_batches(path)? {
@@ -122,4 +112,15 @@ pub(crate) fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCo
     }
     writer.into_inner()?.finish()?;
     Ok(ExitCode::Success)
+}
+
+/// An input of `--cat` that is not a file is a missing input (66).
+fn must_be_file(path: &Path) -> Result<(), Error> {
+    if path.is_file() {
+        return Ok(());
+    }
+    Err(Error::Lib(tickerlake::Error::Open {
+        path: path.display().to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such Parquet file"),
+    }))
 }
