@@ -8,12 +8,14 @@
 //! - [`writer`]: atomic upserts of partitions;
 //! - [`scan`]: filtered reads, last dates from footers;
 //! - [`series`]: each symbol's rows for the analytical readers, on all cores;
-//! - [`records`]: the other record kinds as one Parquet file each.
+//! - [`records`]: the other record kinds as one Parquet file each;
+//! - [`cli`]: the flags of every program that reads bars (files or `--lake`, and the filter).
 //!
 //! A crate of its own so that only the programs that need Arrow and Parquet compile them
 //! (`to-parquet`, `qa-check`, `qlib-bin`, `ohlcv-fetch --since-lake`).
 
 pub mod bars;
+pub mod cli;
 pub mod dedupe;
 mod encode;
 pub mod file;

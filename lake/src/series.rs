@@ -20,41 +20,6 @@ use crate::scan::{ScanFilter, scan};
 /// Symbols read ahead of the one being handed out, per reading thread.
 const READ_AHEAD_PER_THREAD: usize = 4;
 
-/// `--symbols` and `--from`, the bar filter flags of every program that reads bars symbol by
-/// symbol (flatten them into its command line); symbols and dates are checked as they are
-/// parsed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
-pub struct BarFilterArgs {
-    /// Only these symbols (comma-separated)
-    #[arg(long, value_name = "SYMBOLS", value_delimiter = ',', value_parser = symbol_arg)]
-    pub symbols: Vec<Symbol>,
-
-    /// Only bars on or after this date (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE", value_parser = date_arg)]
-    pub from: Option<chrono::NaiveDate>,
-}
-
-impl BarFilterArgs {
-    /// The filter these flags ask for.
-    pub fn filter(&self) -> ScanFilter {
-        ScanFilter {
-            symbols: self.symbols.iter().cloned().collect(),
-            from: self.from,
-            to: None,
-        }
-    }
-}
-
-/// A `--symbols` item: a symbol (`brk.b` reads as `BRK.B`); an empty item is an error, not "all".
-pub fn symbol_arg(text: &str) -> Result<Symbol, String> {
-    Symbol::parse_lenient(text).map_err(|e| e.to_string())
-}
-
-/// A `YYYY-MM-DD` flag.
-pub fn date_arg(text: &str) -> Result<chrono::NaiveDate, String> {
-    tickerlake::records::date_format::parse(text)
-}
-
 /// Where the analytical readers take their bars from: NDJSON files (none, or `-`, is stdin) or
 /// the lake. One type, one filter, for every program that reads bars symbol by symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,14 +29,6 @@ pub enum BarSource {
 }
 
 impl BarSource {
-    /// `--lake DIR` when given, else the input files.
-    pub fn of(inputs: &[PathBuf], lake: Option<&Path>) -> BarSource {
-        match lake {
-            Some(dir) => BarSource::Lake(dir.to_path_buf()),
-            None => BarSource::Ndjson(inputs.to_vec()),
-        }
-    }
-
     /// Calls `each` with the rows of every symbol `filter` wants, dated inside its range, in
     /// input order (NDJSON) or symbol order (the lake), decoding and reading on `threads`
     /// threads. A symbol with no row left is not handed out.

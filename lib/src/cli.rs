@@ -66,7 +66,9 @@ fn url_scheme(text: &str) -> Option<&str> {
 }
 
 /// Flags every program has. Flatten into the program's clap struct with `#[command(flatten)]`.
+/// They are listed last, after the program's own, in every command and subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(next_display_order = 1000)]
 pub struct CommonArgs {
     /// Configuration file [default: $TICKERLAKE_CONFIG, else ./config.yaml if present]
     #[arg(long, value_name = "FILE", global = true, value_parser = LocalPath)]

@@ -1,5 +1,6 @@
-//! What every program does alike: the same failure gives the same exit code in each, and a URL
-//! where a local path is expected is a usage error before anything is touched.
+//! What every program does alike: the same failure gives the same exit code in each, the bar
+//! filter flags choose the same bars in each reader, and a URL where a local path is expected
+//! is a usage error before anything is touched.
 
 use tickerlake_tests::WorkDir;
 
@@ -136,4 +137,146 @@ fn a_url_where_a_local_path_is_expected_is_a_usage_error_and_creates_nothing() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, ["bars.ndjson"], "something was created");
+}
+
+/// The (symbol, date) pairs of Bar NDJSON.
+fn pairs(ndjson: &str) -> std::collections::BTreeSet<(String, String)> {
+    tickerlake_tests::ndjson_values(ndjson)
+        .iter()
+        .map(|v| {
+            (
+                v["symbol"].as_str().unwrap().to_string(),
+                v["date"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_bar_filter_flags_choose_the_same_bars_in_every_reader() {
+    let w = WorkDir::new();
+    tickerlake_tests::gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "6", "--days", "400", "--seed", "3"],
+    );
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "bars.ndjson"])
+        .succeeds();
+    let all = pairs(&w.read("bars.ndjson"));
+    let symbols: Vec<String> = all.iter().map(|(s, _)| s.clone()).collect();
+    let (a, b) = (symbols[0].clone(), symbols.last().unwrap().clone());
+    // Across a year boundary, so that year pruning and the in-file date filter both matter.
+    let (from, to) = ("2016-11-15", "2017-02-10");
+    let filter = [
+        "--symbols".to_string(),
+        format!("{},{}", a.to_lowercase(), b),
+        "--from".into(),
+        from.into(),
+        "--to".into(),
+        to.into(),
+    ];
+    let wanted: std::collections::BTreeSet<(String, String)> = all
+        .iter()
+        .filter(|(s, d)| (*s == a || *s == b) && d.as_str() >= from && d.as_str() <= to)
+        .cloned()
+        .collect();
+    assert!(wanted.len() > 80, "{}", wanted.len());
+
+    // to-parquet --cat, from the lake and from a Parquet file.
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake", "lake"])
+        .args(&filter)
+        .succeeds();
+    assert_eq!(pairs(&cat.stdout()), wanted);
+    w.cmd("to-parquet")
+        .args(["-o", "bars.parquet", "bars.ndjson"])
+        .succeeds();
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "bars.parquet"])
+        .args(&filter)
+        .succeeds();
+    assert_eq!(pairs(&cat.stdout()), wanted);
+
+    // qa-check counts the rows and symbols it read, from NDJSON and from the lake.
+    for source in [&["bars.ndjson"][..], &["--lake", "lake"][..]] {
+        w.cmd("qa-check")
+            .args(source)
+            .args(&filter)
+            .args([
+                "--checks",
+                "duplicate",
+                "--as-of",
+                to,
+                "--summary",
+                "qa.json",
+            ])
+            .succeeds();
+        let summary: serde_json::Value = serde_json::from_str(&w.read("qa.json")).unwrap();
+        assert_eq!(summary["rows"], wanted.len(), "{source:?}");
+        assert_eq!(summary["symbols"], 2, "{source:?}");
+    }
+
+    // qlib-bin: the store's calendar and instrument ranges, from NDJSON and from the lake.
+    let days: std::collections::BTreeSet<&str> = wanted.iter().map(|(_, d)| d.as_str()).collect();
+    for (store, source) in [
+        ("q1", &["bars.ndjson"][..]),
+        ("q2", &["--lake", "lake"][..]),
+    ] {
+        w.cmd("qlib-bin")
+            .args(["all", "-o", store])
+            .args(source)
+            .args(&filter)
+            .succeeds();
+        let calendar = w.read(&format!("{store}/calendars/day.txt"));
+        assert_eq!(
+            calendar.lines().collect::<std::collections::BTreeSet<_>>(),
+            days,
+            "{store}"
+        );
+        let instruments = w.read(&format!("{store}/instruments/all.txt"));
+        let names: Vec<&str> = instruments
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(names, [a.as_str(), b.as_str()], "{store}");
+    }
+}
+
+#[test]
+fn the_bar_filter_flags_without_cat_are_a_usage_error_in_to_parquet() {
+    let w = WorkDir::new();
+    w.write("bars.ndjson", BAR);
+    for flag in [
+        ["--symbols", "AAA"],
+        ["--from", "2024-01-01"],
+        ["--to", "2024-01-01"],
+    ] {
+        w.cmd("to-parquet")
+            .args(["-o", "x.parquet", "bars.ndjson"])
+            .args(flag)
+            .fails_with(2)
+            .stderr_contains("--cat");
+        assert!(!w.join("x.parquet").exists());
+    }
+    // A bad date or an empty symbol is refused by every reader as it is parsed: 2.
+    for (program, args) in [
+        (
+            "to-parquet",
+            vec!["--cat", "x.parquet", "--to", "2024-13-01"],
+        ),
+        ("qa-check", vec!["bars.ndjson", "--to", "2024-13-01"]),
+        (
+            "qlib-bin",
+            vec!["all", "-o", "q", "bars.ndjson", "--to", "yesterday"],
+        ),
+        ("qa-check", vec!["bars.ndjson", "--symbols", "AAA,,BBB"]),
+    ] {
+        let run = w.cmd(program).args(&args).run();
+        assert_eq!(run.code(), Some(2), "{program} {args:?}: {}", run.stderr());
+        assert!(run.stderr().contains("--"), "{}", run.stderr());
+    }
+    assert!(!w.join("q").exists());
 }

@@ -54,17 +54,8 @@ Exit status: 0 no finding at or above qa.fail_on (critical), 1 at least one, 2 u
 #[derive(Debug, Parser)]
 #[command(name = "qa-check", version, after_long_help = EXAMPLES)]
 pub struct Cli {
-    /// Bar NDJSON files, each symbol's bars together (as ohlcv-fetch and to-parquet --cat write
-    /// them); none or - reads stdin
-    #[arg(value_name = "INPUT", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
-    pub inputs: Vec<PathBuf>,
-
-    /// Read the bars from the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
-    pub lake: Option<PathBuf>,
-
     #[command(flatten)]
-    pub filter: lake::series::BarFilterArgs,
+    pub input: lake::cli::BarInputArgs,
 
     /// Splits and dividends (Action NDJSON, as ohlcv-fetch --actions writes them): a jump they
     /// explain is no price_jump

@@ -133,10 +133,9 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     let as_of = date("--as-of", &cli.as_of)?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let mut rules = Rules::new(&checks, &config.qa).map_err(Error::Config)?;
     rules.as_of = days_since_epoch(as_of);
-    let filter = cli.filter.filter();
     Ok(Options {
-        source: BarSource::of(&cli.inputs, cli.lake.as_deref()),
-        filter,
+        source: cli.input.source(),
+        filter: cli.input.filter.filter(),
         actions: cli.actions.clone(),
         state: cli.state.clone(),
         universe: cli.universe.clone(),

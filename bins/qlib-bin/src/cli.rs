@@ -65,23 +65,14 @@ pub enum Command {
 /// Where the bars come from (both commands).
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Input files: Bar NDJSON (each symbol's bars together), or CSV with --input-format csv;
-    /// none or - reads stdin
-    #[arg(value_name = "INPUT", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
-    pub inputs: Vec<PathBuf>,
-
-    /// Read the bars from the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
-    pub lake: Option<PathBuf>,
-
     #[command(flatten)]
-    pub filter: lake::series::BarFilterArgs,
+    pub bars: lake::cli::BarInputArgs,
 
     /// The Qlib store to write
     #[arg(short, long, value_name = "QLIB_DIR", value_parser = tickerlake::cli::LocalPath)]
     pub output: PathBuf,
 
-    /// Input format
+    /// Format of the input files
     #[arg(long, value_enum, default_value_t = InputFormat::Ndjson)]
     pub input_format: InputFormat,
 

@@ -178,13 +178,14 @@ const RAW_COLUMNS: [(&str, &[&str]); 6] = [
 /// the symbol). With [`Shape::AsGiven`] every other column (or those of `fields`) is a numeric
 /// field written as given; otherwise the columns are raw bars (see [`RAW_COLUMNS`]) and
 /// `fields` the adjusted fields to compute. A file may hold several symbols; a symbol's first
-/// row of a date wins (dump_bin's `drop_duplicates`); rows before `from` are left out. Returns
-/// the field names (lower case) and the instruments in input order.
+/// row of a date wins (dump_bin's `drop_duplicates`); rows outside `days` (first and last day,
+/// each optional) are left out. Returns the field names (lower case) and the instruments in
+/// input order.
 pub fn read_csv(
     inputs: &[PathBuf],
     fields: &[String],
     shape: Shape,
-    from: Option<i32>,
+    days: (Option<i32>, Option<i32>),
 ) -> Result<(Vec<String>, Vec<Instrument>), Error> {
     let mut names: Option<Vec<String>> = None;
     let mut order: Vec<String> = Vec::new();
@@ -301,7 +302,7 @@ pub fn read_csv(
             )
             .map_err(|e| bad(line, "date", e))?;
             let date = lake::bars::days_since_epoch(date);
-            if from.is_some_and(|from| date < from) {
+            if days.0.is_some_and(|from| date < from) || days.1.is_some_and(|to| date > to) {
                 continue;
             }
             let symbol = match symbol_col {

@@ -88,33 +88,17 @@ pub struct Summary {
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let verbose = cli.common.verbose > 0;
-    let input = match &cli.command {
-        Command::All(a) => &a.input,
-        Command::Update(a) => &a.input,
-    };
-    // The store must not land on an input or in the lake; the summary not in the store either.
-    let mut protected = input.inputs.clone();
-    protected.extend(input.lake.iter().cloned());
-    tickerlake::io::refuse_outputs_over_inputs(
-        &[("-o", Some(input.output.as_path()))],
-        &protected,
-    )?;
-    protected.push(input.output.clone());
-    tickerlake::io::refuse_outputs_over_inputs(
-        &[("--summary", input.summary.as_deref())],
-        &protected,
-    )?;
     match cli.command {
         Command::All(args) => {
             let args = AllOptions::from(&args);
-            hint(&args.input, cli.common.quiet);
+            check_paths(&args.input, cli.common.quiet)?;
             let summary = all(&args, &config)?;
             report(&summary, args.input.summary.as_deref(), verbose)?;
             Ok(ExitCode::Success)
         }
         Command::Update(args) => {
             let args = UpdateOptions::from(&args);
-            hint(&args.input, cli.common.quiet);
+            check_paths(&args.input, cli.common.quiet)?;
             let summary = update::update(&args, &config)?;
             report(&summary, args.input.summary.as_deref(), verbose)?;
             Ok(if summary.waiting_symbols > 0 {
@@ -126,10 +110,24 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     }
 }
 
-fn hint(input: &InputOptions, quiet: bool) {
+/// The store must not land on an input or in the lake, nor the summary in the store; a prompt
+/// waiting on a terminal's stdin gets a hint.
+fn check_paths(input: &InputOptions, quiet: bool) -> Result<(), Error> {
+    let mut protected = input.inputs.clone();
+    protected.extend(input.lake.iter().cloned());
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[("-o", Some(input.output.as_path()))],
+        &protected,
+    )?;
+    protected.push(input.output.clone());
+    tickerlake::io::refuse_outputs_over_inputs(
+        &[("--summary", input.summary.as_deref())],
+        &protected,
+    )?;
     if input.lake.is_none() {
         tickerlake::io::hint_if_stdin_is_tty("qlib-bin", &input.inputs, quiet);
     }
+    Ok(())
 }
 
 fn report(s: &Summary, path: Option<&Path>, verbose: bool) -> Result<(), Error> {
@@ -171,7 +169,10 @@ pub fn read_input(
     let mut filter = args.filter.clone();
     filter.from = filter.from.max(from);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let from_day = filter.from.map(tickerlake::series::days_since_epoch);
+    let days = (
+        filter.from.map(tickerlake::series::days_since_epoch),
+        filter.to.map(tickerlake::series::days_since_epoch),
+    );
     let bar_fields = || {
         input::fields_for_bars(if args.fields.is_empty() {
             &config.qlib.fields
@@ -186,21 +187,21 @@ pub fn read_input(
             ));
         }
         (InputFormat::Csv, None) if shape == Shape::AsGiven => {
-            input::read_csv(&args.inputs, &args.fields, shape, from_day)?
+            input::read_csv(&args.inputs, &args.fields, shape, days)?
         }
-        (InputFormat::Csv, None) => input::read_csv(&args.inputs, &bar_fields()?, shape, from_day)?,
+        (InputFormat::Csv, None) => input::read_csv(&args.inputs, &bar_fields()?, shape, days)?,
         (InputFormat::Ndjson, lake_dir) => {
-            // Bars, from NDJSON or the lake: the one bar source applies --symbols and --from.
+            // Bars, from NDJSON or the lake: the one bar source applies --symbols, --from and --to.
             let fields = bar_fields()?;
             let mut out = Vec::new();
-            BarSource::of(&args.inputs, lake_dir.as_deref()).for_each_symbol(
-                &filter,
-                threads,
-                |s| {
-                    out.push(input::from_series(s, &fields, shape));
-                    Ok::<(), Error>(())
-                },
-            )?;
+            let source = match lake_dir {
+                Some(dir) => BarSource::Lake(dir.clone()),
+                None => BarSource::Ndjson(args.inputs.clone()),
+            };
+            source.for_each_symbol(&filter, threads, |s| {
+                out.push(input::from_series(s, &fields, shape));
+                Ok::<(), Error>(())
+            })?;
             (fields, out)
         }
     };

@@ -17,7 +17,7 @@ pub struct InputOptions {
     /// Read the bars from this lake instead.
     pub lake: Option<PathBuf>,
     pub input_format: InputFormat,
-    /// `--symbols` and `--from`.
+    /// `--symbols`, `--from` and `--to`.
     pub filter: ScanFilter,
     /// `--fields` as given (empty: `qlib.fields`, or every CSV column).
     pub fields: Vec<String>,
@@ -50,10 +50,10 @@ pub struct UpdateOptions {
 impl From<&InputArgs> for InputOptions {
     fn from(a: &InputArgs) -> InputOptions {
         InputOptions {
-            inputs: a.inputs.clone(),
-            lake: a.lake.clone(),
+            inputs: a.bars.inputs.clone(),
+            lake: a.bars.lake.clone(),
             input_format: a.input_format,
-            filter: a.filter.filter(),
+            filter: a.bars.filter.filter(),
             fields: a.fields.clone(),
             adjust: a.adjust,
             symbol_style: a.symbol_style,

@@ -102,17 +102,8 @@ pub struct Cli {
     #[arg(long)]
     pub cat: bool,
 
-    /// With --cat: only these symbols (comma-separated)
-    #[arg(long, value_name = "SYMBOLS", value_delimiter = ',', requires = "cat")]
-    pub symbols: Vec<String>,
-
-    /// With --cat: only bars on or after this date (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE", requires = "cat")]
-    pub from: Option<String>,
-
-    /// With --cat: only bars on or before this date (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE", requires = "cat")]
-    pub to: Option<String>,
+    #[command(flatten, next_help_heading = "With --cat")]
+    pub filter: lake::cli::BarFilterArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

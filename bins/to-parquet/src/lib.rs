@@ -112,20 +112,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     };
     let layout = cli.partition_by;
     let target = if cli.cat {
-        let mut filter = ScanFilter {
-            symbols: tickerlake::symbol::parse_list(&cli.symbols).map_err(Error::Usage)?,
-            ..ScanFilter::default()
-        };
-        let date = |flag: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, Error> {
-            v.as_deref()
-                .map(|t| {
-                    tickerlake::records::date_format::parse(t)
-                        .map_err(|e| Error::Usage(format!("{flag}: {e}")))
-                })
-                .transpose()
-        };
-        filter.from = date("--from", &cli.from)?;
-        filter.to = date("--to", &cli.to)?;
+        let filter = cli.filter.filter();
         match (&cli.lake, cli.inputs.is_empty()) {
             (Some(dir), true) => Target::CatLake(dir.clone(), filter),
             (None, false) => Target::CatFiles(cli.inputs.clone(), filter),
@@ -136,6 +123,10 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
                 ));
             }
         }
+    } else if cli.filter.is_given() {
+        return Err(Error::Usage(
+            "--symbols, --from and --to choose the bars --cat streams: they go with --cat".into(),
+        ));
     } else {
         match (&cli.output, &cli.lake) {
             (Some(f), None) => Target::File(f.clone()),
