@@ -497,6 +497,61 @@ fn update_from_the_lake_since_the_watermark_equals_a_full_export() {
 }
 
 #[test]
+fn an_update_allowed_few_open_files_writes_the_same_store() {
+    // An update keeps each appended file open from planning to writing, as many as the limit on
+    // open files allows; past it, the file is opened again to be written. 60 symbols x 8 fields
+    // under a limit of 400 takes both ways.
+    let w = WorkDir::new();
+    let bars = gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "60", "--days", "40", "--seed", "9"],
+    );
+    let text = w.read("bars.ndjson");
+    let last = text
+        .lines()
+        .map(|l| l.split("\"date\":\"").nth(1).unwrap()[..10].to_string())
+        .max()
+        .unwrap();
+    let (early, late): (Vec<&str>, Vec<&str>) = text
+        .lines()
+        .partition(|l| !l.contains(&format!("\"date\":\"{last}\"")));
+    w.write("early.ndjson", early.join("\n") + "\n");
+    w.write("late.ndjson", late.join("\n") + "\n");
+    for store in ["roomy", "tight"] {
+        w.cmd("qlib-bin")
+            .args(["all", "early.ndjson", "--na-tickers", "skip", "-o", store])
+            .succeeds();
+    }
+    w.cmd("qlib-bin")
+        .args([
+            "update",
+            "late.ndjson",
+            "--na-tickers",
+            "skip",
+            "-o",
+            "roomy",
+        ])
+        .succeeds();
+    let qlib_bin = tickerlake_tests::bin("qlib-bin");
+    let out = w.bash(&format!(
+        "ulimit -n 400 && {} update late.ndjson --na-tickers skip -o tight",
+        qlib_bin.display()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(tree(&w.join("tight")), tree(&w.join("roomy")));
+    w.cmd("qlib-bin")
+        .args(["all", "bars.ndjson", "--na-tickers", "skip", "-o", "full"])
+        .succeeds();
+    assert_eq!(tree(&w.join("tight")), tree(&w.join("full")));
+    let _ = bars;
+}
+
+#[test]
 fn a_killed_update_leaves_a_readable_store_and_a_rerun_completes_it() {
     let w = WorkDir::new();
     gen_bars(

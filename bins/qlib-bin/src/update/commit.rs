@@ -12,7 +12,7 @@ use crate::Error;
 use crate::store::{self, AdjustState};
 
 use super::plan::{Outcome, Write};
-use super::stored::StoredFile;
+use super::stored::{HeldFile, StoredFile};
 use super::{TEMP_DIR, UNDER_WAY, read_err, write_err};
 
 /// Puts up the marker of an update under way (before the first byte of a feature file is
@@ -55,10 +55,11 @@ pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Err
     all.par_iter().try_for_each(|w| match w {
         Write::Tail {
             path,
+            file,
             offset,
             bytes,
             cut,
-        } => append_at(path, *offset, bytes, *cut),
+        } => append_at(path, file.as_ref(), *offset, bytes, *cut),
         _ => Ok(()),
     })?;
     let writes: Vec<&Write> = all
@@ -111,14 +112,28 @@ pub(super) fn write_features(dir: &Path, outcomes: &[Outcome]) -> Result<(), Err
     Ok(())
 }
 
-/// Writes `bytes` at `offset` of the feature file at `path`, then cuts what lies after them
-/// (`cut`: a killed update left more).
-fn append_at(path: &Path, offset: u64, bytes: &[u8], cut: bool) -> Result<(), Error> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| write_err(path, e))?;
-    super::stored::write_at(&file, bytes, offset).map_err(|e| write_err(path, e))?;
+/// Writes `bytes` at `offset` of the feature file at `path` (through `held`, its handle from
+/// planning, when there is one), then cuts what lies after them (`cut`: a killed update left
+/// more).
+fn append_at(
+    path: &Path,
+    held: Option<&HeldFile>,
+    offset: u64,
+    bytes: &[u8],
+    cut: bool,
+) -> Result<(), Error> {
+    let opened;
+    let file = match held {
+        Some(h) => h.file(),
+        None => {
+            opened = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| write_err(path, e))?;
+            &opened
+        }
+    };
+    super::stored::write_at(file, bytes, offset).map_err(|e| write_err(path, e))?;
     if cut {
         file.set_len(offset + bytes.len() as u64)
             .map_err(|e| write_err(path, e))?;

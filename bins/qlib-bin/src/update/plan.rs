@@ -11,7 +11,7 @@ use crate::cli::Adjust;
 use crate::input::Instrument;
 use crate::store;
 
-use super::stored::StoredFile;
+use super::stored::{HeldFile, StoredFile};
 
 /// A write into `features/`, made after every symbol is planned and checked (so a refused run
 /// writes nothing, and leaves no marker).
@@ -22,6 +22,8 @@ pub(super) enum Write {
     /// longer).
     Tail {
         path: PathBuf,
+        /// The file, still open from planning (when the process may keep that many open).
+        file: Option<HeldFile>,
         offset: u64,
         bytes: Vec<u8>,
         cut: bool,
@@ -223,7 +225,7 @@ pub(super) fn plan(
         }
     }
 
-    for (f, s) in stored.iter().enumerate() {
+    for (f, s) in stored.into_iter().enumerate() {
         let given = &values[f];
         match s {
             Some(s) => {
@@ -259,7 +261,8 @@ pub(super) fn plan(
                 }
                 out.appended += new.len() as u64;
                 record_span(&mut out, s.start, last + 1 - s.start);
-                out.writes.push(s.tail(s.end(), &tail, &paths[f]));
+                let end = s.end();
+                out.writes.push(s.into_tail(end, &tail, &paths[f]));
                 out.tails += 1;
             }
             // A new symbol or a new field: its true start, gaps as NaN.

@@ -4,6 +4,8 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Error;
 
@@ -95,8 +97,9 @@ impl StoredFile {
     }
 
     /// Writes `values` at calendar position `from` (past the committed calendar, where no reader
-    /// looks), and cuts off whatever a killed update left after them.
-    pub(super) fn tail(&self, from: usize, values: &[f32], path: &Path) -> Write {
+    /// looks), and cuts off whatever a killed update left after them. The handle goes with the
+    /// write while the process may hold it open, so the file is not opened a second time.
+    pub(super) fn into_tail(self, from: usize, values: &[f32], path: &Path) -> Write {
         let mut bytes = Vec::with_capacity(4 * values.len());
         for v in values {
             bytes.extend_from_slice(&v.to_le_bytes());
@@ -105,6 +108,7 @@ impl StoredFile {
         let end = offset + bytes.len() as u64;
         Write::Tail {
             path: path.to_path_buf(),
+            file: HeldFile::hold(self.file),
             offset,
             bytes,
             cut: self.size > end,
@@ -121,6 +125,68 @@ impl StoredFile {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
     }
+}
+
+/// A feature file kept open from its planning to its write. An update of a large store plans
+/// every symbol before it writes one, so the handles it may hold are counted against the
+/// process's limit on open files (raised to the hard limit once); past that, the write opens
+/// the file again.
+#[derive(Debug)]
+pub(super) struct HeldFile(File);
+
+/// Handles left for everything else: the lake or input being read, rayon's threads, stdio.
+const HANDLES_KEPT_FREE: u64 = 256;
+
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+impl HeldFile {
+    fn hold(file: File) -> Option<HeldFile> {
+        static BUDGET: OnceLock<usize> = OnceLock::new();
+        let budget = *BUDGET.get_or_init(open_files_budget);
+        if HELD.fetch_add(1, Ordering::Relaxed) < budget {
+            Some(HeldFile(file))
+        } else {
+            HELD.fetch_sub(1, Ordering::Relaxed);
+            None
+        }
+    }
+
+    pub(super) fn file(&self) -> &File {
+        &self.0
+    }
+}
+
+impl Drop for HeldFile {
+    fn drop(&mut self) {
+        HELD.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How many feature files an update may keep open: the soft limit on open files, raised to the
+/// hard limit (a process may do that unprivileged), less what the rest of the run needs.
+#[cfg(target_os = "linux")]
+fn open_files_budget() -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    // Far more than any store has files per run; the kernel refuses "infinity" for this one.
+    const CEILING: u64 = 1 << 20;
+    let limit = getrlimit(Resource::Nofile);
+    let wanted = limit.maximum.unwrap_or(CEILING).min(CEILING);
+    if limit.current.is_some_and(|c| c < wanted) {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_err() {
+            tracing::debug!("could not raise the open-files limit to {wanted}");
+        }
+    }
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(CEILING);
+    soft.min(CEILING).saturating_sub(HANDLES_KEPT_FREE) as usize
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_files_budget() -> usize {
+    0
 }
 
 #[cfg(unix)]
