@@ -149,52 +149,36 @@ fn bars_from_ndjson_and_from_the_lake_give_the_same_store() {
     assert_eq!(w.read("from-ndjson/calendars/day.txt").lines().count(), 300);
 }
 
-#[test]
-fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
-    let w = WorkDir::new();
-    let golden = csvs("fixtures/qlib-golden/input_all");
+/// `qlib-bin all` on dump_bin's CSV, values as given (the golden fixtures' shape).
+fn csv_all(w: &WorkDir) -> tickerlake_tests::Cmd {
     w.cmd("qlib-bin")
-        .args([
-            "all",
-            "--input-format",
-            "csv",
-            "--adjust",
-            "none",
-            "-o",
-            "qlib",
-        ])
-        .args(&golden)
-        .succeeds();
+        .args(["all", "--input-format", "csv", "--adjust", "none"])
+}
+
+/// The golden CSV store of four instruments in `qlib`; returns the CSV files.
+fn golden_store(w: &WorkDir) -> Vec<String> {
+    let golden = csvs("fixtures/qlib-golden/input_all");
+    csv_all(w).args(["-o", "qlib"]).args(&golden).succeeds();
+    assert_eq!(w.read("qlib/instruments/all.txt").lines().count(), 4);
+    golden
+}
+
+#[test]
+fn a_store_is_replaced_only_with_force_and_then_holds_only_the_new_input() {
+    let w = WorkDir::new();
+    let golden = golden_store(&w);
     let before = tree(&w.join("qlib"));
     // Not empty: refused without --force, the store untouched.
-    w.cmd("qlib-bin")
-        .args([
-            "all",
-            "--input-format",
-            "csv",
-            "--adjust",
-            "none",
-            "-o",
-            "qlib",
-        ])
+    csv_all(&w)
+        .args(["-o", "qlib"])
         .arg(&golden[0])
         .fails_with(2)
         .stderr_contains("--force");
     assert_eq!(tree(&w.join("qlib")), before);
     // With --force (and --allow-shrink: one instrument where there were four): only AAPL is
-    // left, the other symbols' directories are gone.
-    w.cmd("qlib-bin")
-        .args([
-            "all",
-            "--input-format",
-            "csv",
-            "--adjust",
-            "none",
-            "--force",
-            "--allow-shrink",
-            "-o",
-            "qlib",
-        ])
+    // left, the other symbols' directories are gone, and no staging directory stays behind.
+    csv_all(&w)
+        .args(["--force", "--allow-shrink", "-o", "qlib"])
         .arg(&golden[0])
         .succeeds();
     let after = tree(&w.join("qlib"));
@@ -204,76 +188,63 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
             .all(|k| !k.contains("msft") && !k.contains("_qlib_prn"))
     );
     assert_eq!(w.read("qlib/instruments/all.txt").lines().count(), 1);
-    // A store behind a symlink is replaced where it lives; the link stays.
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(w.join("qlib"), w.join("link")).unwrap();
-        w.cmd("qlib-bin")
-            .args([
-                "all",
-                "--input-format",
-                "csv",
-                "--adjust",
-                "none",
-                "--force",
-                "-o",
-                "link",
-            ])
-            .args(&golden[..2])
-            .succeeds();
-        assert!(
-            std::fs::symlink_metadata(w.join("link"))
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(w.read("qlib/instruments/all.txt").lines().count(), 2);
-    }
-    // No staging directory is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(w.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .filter(|n| n.contains("staging"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    // A directory that is not a store is never replaced.
+}
+
+#[cfg(unix)]
+#[test]
+fn a_store_behind_a_symlink_is_replaced_where_it_lives_and_the_link_stays() {
+    let w = WorkDir::new();
+    let golden = golden_store(&w);
+    std::os::unix::fs::symlink(w.join("qlib"), w.join("link")).unwrap();
+    csv_all(&w)
+        .args(["--force", "--allow-shrink", "-o", "link"])
+        .args(&golden[..2])
+        .succeeds();
+    assert!(
+        std::fs::symlink_metadata(w.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(w.read("qlib/instruments/all.txt").lines().count(), 2);
+}
+
+#[test]
+fn a_directory_that_is_not_a_store_is_never_replaced_even_with_force() {
+    let w = WorkDir::new();
+    let golden = csvs("fixtures/qlib-golden/input_all");
     w.write("home/notes.txt", "keep me");
-    w.cmd("qlib-bin")
-        .args([
-            "all",
-            "--input-format",
-            "csv",
-            "--adjust",
-            "none",
-            "--force",
-            "-o",
-            "home",
-        ])
+    csv_all(&w)
+        .args(["--force", "-o", "home"])
         .arg(&golden[0])
         .fails_with(2)
         .stderr_contains("not a Qlib store");
     assert_eq!(w.read("home/notes.txt"), "keep me");
+}
 
-    // A text column: file, line and field named, nothing written.
+#[test]
+fn a_text_column_is_refused_naming_file_line_and_field_and_nothing_is_written() {
+    let w = WorkDir::new();
     w.write(
         "text.csv",
         "date,symbol,close,sector\n2024-01-02,AAA,1.5,Tech\n",
     );
-    w.cmd("qlib-bin")
-        .args([
-            "all",
-            "--input-format",
-            "csv",
-            "--adjust",
-            "none",
-            "-o",
-            "new",
-            "text.csv",
-        ])
+    csv_all(&w)
+        .args(["-o", "new", "text.csv"])
         .fails_with(65)
         .stderr_contains("text.csv:2: sector: expected a number");
     assert!(!w.join("new").exists());
-    // A ticker pandas reads as NaN from all.txt.
+}
+
+#[test]
+fn a_ticker_pandas_reads_back_as_missing_is_refused_or_left_out_with_a_warning() {
+    let w = WorkDir::new();
     w.write(
         "na.ndjson",
         "{\"symbol\":\"NA\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"yahoo\"}\n",
@@ -283,7 +254,6 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         .fails_with(65)
         .stderr_contains("reads this name back from instruments/all.txt as a missing value");
     assert!(!w.join("new").exists());
-    // ... or leaves it out with a warning.
     w.write(
         "na2.ndjson",
         "{\"symbol\":\"NA\",\"date\":\"2024-01-02\",\"close\":1,\"volume\":5,\"provider\":\"yahoo\"}\n{\"symbol\":\"NAB\",\"date\":\"2024-01-02\",\"close\":1,\"volume\":5,\"provider\":\"yahoo\"}\n",
@@ -296,7 +266,11 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         w.read("skipped/instruments/all.txt"),
         "NAB\t2024-01-02\t2024-01-02\n"
     );
-    // --symbol-style qlib: BRK.B is written as BRK-B, like Qlib's US collector.
+}
+
+#[test]
+fn symbol_style_qlib_names_instruments_as_qlibs_us_collector_does() {
+    let w = WorkDir::new();
     w.write(
         "brk.ndjson",
         "{\"symbol\":\"BRK.B\",\"date\":\"2024-01-02\",\"close\":400,\"adj_close\":400,\"volume\":5,\"provider\":\"yahoo\"}\n",
@@ -309,7 +283,11 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         "BRK-B\t2024-01-02\t2024-01-02\n"
     );
     assert!(w.join("brk/features/brk-b/close.day.bin").is_file());
-    // A bar on a holiday under --calendar xnys.
+}
+
+#[test]
+fn a_bar_on_a_holiday_is_refused_under_the_xnys_calendar() {
+    let w = WorkDir::new();
     w.write(
         "holiday.ndjson",
         "{\"symbol\":\"X\",\"date\":\"2024-12-25\",\"close\":1,\"provider\":\"yahoo\"}\n",
@@ -318,6 +296,7 @@ fn a_store_is_replaced_whole_only_with_force_and_bad_input_writes_nothing() {
         .args(["all", "--calendar", "xnys", "-o", "new", "holiday.ndjson"])
         .fails_with(65)
         .stderr_contains("2024-12-25");
+    assert!(!w.join("new").exists());
 }
 
 #[test]
@@ -908,8 +887,28 @@ fn an_adjusted_update_is_bit_identical_to_a_full_export() {
     assert_eq!(state("updated"), state("full"));
 }
 
-#[test]
-fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
+/// A dividend that restates one symbol's adjusted history, in a later fetch.
+struct Restatement {
+    w: WorkDir,
+    /// The bars as first fetched.
+    rows: Vec<serde_json::Value>,
+    /// The same bars as fetched after the dividend.
+    restated: Vec<serde_json::Value>,
+    dates: Vec<String>,
+    /// The restated symbol.
+    hit: String,
+    /// A symbol whose volume of the overlap day the late fetch revised.
+    revised: String,
+}
+
+fn bar_date(r: &serde_json::Value) -> String {
+    r["date"].as_str().unwrap().to_string()
+}
+
+/// Six symbols, 120 days: `early.ndjson` (days 0-99), `late.ndjson` (the restated fetch from day
+/// 99 on, with another symbol's volume of day 99 revised), `restated.ndjson` (the restated fetch
+/// whole), and `full`, a full export of the restated history.
+fn restatement() -> Restatement {
     let w = WorkDir::new();
     gen_bars(
         &w,
@@ -918,9 +917,9 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
     );
     let (rows, syms, dates) = bar_rows(&w, "bars.ndjson");
     let hit = syms[3].clone();
-    let (cut, ex_date) = (dates[100].clone(), dates[105].clone());
-    // A dividend on day 105 restates every earlier adjusted close of one symbol (x 0.97), in
-    // a later fetch.
+    let revised = syms[1].clone();
+    let ex_date = dates[105].clone();
+    // A dividend on day 105 restates every earlier adjusted close of one symbol (x 0.97).
     let restated: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -935,77 +934,110 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
             r
         })
         .collect();
-    let date = |r: &serde_json::Value| r["date"].as_str().unwrap().to_string();
     w.write(
         "early.ndjson",
-        ndjson_of(rows.iter().filter(|r| date(r) < cut)),
+        ndjson_of(rows.iter().filter(|r| bar_date(r) < dates[100])),
     );
-    // The late fetch also revised another symbol's volume of the overlap day: a revision of
-    // that day, not a restated history.
-    let revised = syms[1].clone();
-    w.write(
-        "late.ndjson",
-        ndjson_of(
-            restated
-                .iter()
-                .filter(|r| date(r) >= dates[99])
-                .map(|r| {
-                    let mut r = r.clone();
-                    if r["symbol"] == revised.as_str() && date(&r) == dates[99] {
-                        r["volume"] = serde_json::json!(r["volume"].as_i64().unwrap() + 1000);
-                    }
-                    r
-                })
-                .collect::<Vec<_>>()
-                .iter(),
-        ),
-    );
+    let late: Vec<serde_json::Value> = restated
+        .iter()
+        .filter(|r| bar_date(r) >= dates[99])
+        .map(|r| {
+            let mut r = r.clone();
+            if r["symbol"] == revised.as_str() && bar_date(&r) == dates[99] {
+                r["volume"] = serde_json::json!(r["volume"].as_i64().unwrap() + 1000);
+            }
+            r
+        })
+        .collect();
+    w.write("late.ndjson", ndjson_of(late.iter()));
     w.write("restated.ndjson", ndjson_of(restated.iter()));
     w.cmd("qlib-bin")
-        .args(["all", "-o", "q", "early.ndjson"])
+        .args(["all", "-o", "full", "restated.ndjson"])
         .succeeds();
-    let before = tree(&w.join("q"));
-    let hit_files = |t: &BTreeMap<String, Vec<u8>>| -> Vec<Vec<u8>> {
-        t.iter()
-            .filter(|(k, _)| k.starts_with(&format!("features/{}/", hit.to_lowercase())))
-            .map(|(_, v)| v.clone())
+    Restatement {
+        w,
+        rows,
+        restated,
+        dates,
+        hit,
+        revised,
+    }
+}
+
+impl Restatement {
+    /// The restated symbol's feature files in a store.
+    fn hit_files(&self, store: &str) -> Vec<Vec<u8>> {
+        tree(&self.w.join(store))
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&format!("features/{}/", self.hit.to_lowercase())))
+            .map(|(_, v)| v)
             .collect()
-    };
-    // The input starts after the symbol's first day: it cannot be rewritten. The others are
-    // updated; it is left as it was (nothing chained onto it), waits, and the run exits 1 —
-    // again on the next run without its history.
-    for _ in 0..2 {
-        let run = w
+    }
+
+    /// An update of `q` with `late.ndjson`: the restated symbol waits, the run exits 1.
+    fn update_waits(&self) {
+        let run = self
+            .w
             .cmd("qlib-bin")
             .args(["update", "-o", "q", "late.ndjson", "--summary", "s.json"])
             .fails_with(1)
-            .stderr_contains(&format!("1 symbol(s) wait for their whole history ({hit})"));
+            .stderr_contains(&format!(
+                "1 symbol(s) wait for their whole history ({})",
+                self.hit
+            ));
+        // The revised volume is a revision of that day, reported, not a restated history.
         assert!(
             run.stderr()
-                .contains(&format!("{revised} {} volume", dates[99])),
+                .contains(&format!("{} {} volume", self.revised, self.dates[99])),
             "{}",
             run.stderr()
         );
-        let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&self.w.read("s.json")).unwrap();
         assert_eq!(summary["waiting_symbols"], 1);
         assert_eq!(
             summary["new_days"].as_u64().unwrap() > 0,
             summary["files"] != 0
         );
-        let now = tree(&w.join("q"));
-        assert!(hit_files(&now) == hit_files(&before));
-        assert_ne!(now["calendars/day.txt"], before["calendars/day.txt"]);
     }
-    // Given its whole history, the symbol is rewritten from it: the store equals a full export.
-    w.write(
+}
+
+#[test]
+fn a_restated_symbol_without_its_whole_history_waits_and_nothing_is_chained_onto_it() {
+    let r = restatement();
+    r.w.cmd("qlib-bin")
+        .args(["all", "-o", "q", "early.ndjson"])
+        .succeeds();
+    let before = tree(&r.w.join("q"));
+    let hit_before = r.hit_files("q");
+    // The input starts after the symbol's first day: it cannot be rewritten. The others are
+    // updated; it is left as it was, waits, and the run exits 1 — again on the next run
+    // without its history.
+    for _ in 0..2 {
+        r.update_waits();
+        assert!(r.hit_files("q") == hit_before);
+        assert_ne!(
+            tree(&r.w.join("q"))["calendars/day.txt"],
+            before["calendars/day.txt"]
+        );
+    }
+}
+
+#[test]
+fn a_waiting_symbol_is_rewritten_from_its_whole_history_when_it_comes() {
+    let r = restatement();
+    r.w.cmd("qlib-bin")
+        .args(["all", "-o", "q", "early.ndjson"])
+        .succeeds();
+    r.update_waits();
+    r.w.write(
         "late_and_history.ndjson",
         ndjson_of(
-            restated
+            r.restated
                 .iter()
-                .filter(|r| date(r) >= dates[99] || r["symbol"] == hit.as_str()),
+                .filter(|x| bar_date(x) >= r.dates[99] || x["symbol"] == r.hit.as_str()),
         ),
     );
-    w.cmd("qlib-bin")
+    r.w.cmd("qlib-bin")
         .args([
             "update",
             "-o",
@@ -1015,25 +1047,28 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
             "s.json",
         ])
         .succeeds();
-    let summary: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&r.w.read("s.json")).unwrap();
     assert_eq!(summary["rewritten_symbols"], 1);
-    w.cmd("qlib-bin")
-        .args(["all", "-o", "full", "restated.ndjson"])
-        .succeeds();
-    assert_same_tree(&tree(&w.join("q")), &tree(&w.join("full")));
+    assert_same_tree(&tree(&r.w.join("q")), &tree(&r.w.join("full")));
+}
 
-    // From the lake: the nightly run reads from the watermark's day, sees the restatement there
-    // and takes the symbol's whole history from the lake.
-    w.cmd("to-parquet")
+#[test]
+fn the_nightly_update_rewrites_a_restated_symbol_from_the_lakes_whole_history() {
+    // The nightly run reads from the watermark's day, sees the restatement there and takes the
+    // symbol's whole history from the lake.
+    let r = restatement();
+    r.w.cmd("to-parquet")
         .args(["--lake", "lake", "early.ndjson"])
         .succeeds();
-    w.cmd("qlib-bin")
+    r.w.cmd("qlib-bin")
         .args(["all", "--lake", "lake", "-o", "nightly"])
         .succeeds();
-    w.cmd("to-parquet")
+    let adjclose = format!("features/{}/adjclose.day.bin", r.hit.to_lowercase());
+    let before = floats(&tree(&r.w.join("nightly"))[&adjclose]);
+    r.w.cmd("to-parquet")
         .args(["--lake", "lake", "restated.ndjson"])
         .succeeds();
-    w.cmd("qlib-bin")
+    r.w.cmd("qlib-bin")
         .args([
             "update",
             "--lake",
@@ -1043,39 +1078,38 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
             "nightly",
         ])
         .succeeds();
-    assert_same_tree(&tree(&w.join("nightly")), &tree(&w.join("full")));
+    assert_same_tree(&tree(&r.w.join("nightly")), &tree(&r.w.join("full")));
     // The chain-linked alternative would differ: the restated symbol's early adjclose moved.
-    let adj = |d: &str| {
-        floats(&tree(&w.join(d))[&format!("features/{}/adjclose.day.bin", hit.to_lowercase())])
-    };
-    assert_ne!(
-        adj("nightly")[1],
-        floats(&before[&format!("features/{}/adjclose.day.bin", hit.to_lowercase())])[1]
-    );
+    assert_ne!(floats(&tree(&r.w.join("nightly"))[&adjclose])[1], before[1]);
+}
 
-    // A lake that does not reach back to the symbol's first stored day cannot rewrite it: the
-    // symbol waits (exit 1), the rest is updated.
-    w.write(
+#[test]
+fn a_lake_that_starts_after_the_stored_history_leaves_a_restated_symbol_waiting() {
+    let r = restatement();
+    let (from, cut) = (&r.dates[50], &r.dates[100]);
+    r.w.write(
         "recent.ndjson",
         ndjson_of(
-            rows.iter()
-                .filter(|r| date(r) >= dates[50] && date(r) < cut),
+            r.rows
+                .iter()
+                .filter(|x| bar_date(x) >= *from && bar_date(x) < *cut),
         ),
     );
-    w.cmd("to-parquet")
+    r.w.cmd("to-parquet")
         .args(["--lake", "short", "recent.ndjson"])
         .succeeds();
-    w.cmd("qlib-bin")
+    r.w.cmd("qlib-bin")
         .args(["all", "-o", "longer", "early.ndjson"])
         .succeeds();
-    w.write(
+    let hit_before = r.hit_files("longer");
+    r.w.write(
         "recent_restated.ndjson",
-        ndjson_of(restated.iter().filter(|r| date(r) >= dates[50])),
+        ndjson_of(r.restated.iter().filter(|x| bar_date(x) >= *from)),
     );
-    w.cmd("to-parquet")
+    r.w.cmd("to-parquet")
         .args(["--lake", "short", "recent_restated.ndjson"])
         .succeeds();
-    w.cmd("qlib-bin")
+    r.w.cmd("qlib-bin")
         .args([
             "update",
             "--lake",
@@ -1085,7 +1119,8 @@ fn a_restated_adjusted_history_is_rewritten_whole_never_chained() {
             "longer",
         ])
         .fails_with(1)
-        .stderr_contains(&format!("{hit}: its history starts on {}", dates[50]));
+        .stderr_contains(&format!("{}: its history starts on {from}", r.hit));
+    assert!(r.hit_files("longer") == hit_before);
 }
 
 #[test]
