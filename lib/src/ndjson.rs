@@ -88,6 +88,27 @@ pub enum ReadError {
     Bad(BadLine),
 }
 
+impl ReadError {
+    /// A bad line of `input`: where, which field, why, and the raw bytes to set aside.
+    pub fn bad(
+        input: &str,
+        line: u64,
+        field: Option<String>,
+        message: String,
+        raw: Vec<u8>,
+    ) -> ReadError {
+        ReadError::Bad(BadLine {
+            error: RecordError {
+                input: input.to_string(),
+                line,
+                field,
+                message,
+            },
+            raw,
+        })
+    }
+}
+
 impl<R: BufRead> NdjsonReader<R> {
     pub fn new(input: R, name: impl Into<String>) -> NdjsonReader<R> {
         NdjsonReader {
@@ -129,15 +150,7 @@ impl<R: BufRead> NdjsonReader<R> {
     }
 
     fn bad(&self, field: Option<String>, message: String, raw: Vec<u8>) -> ReadError {
-        ReadError::Bad(BadLine {
-            error: RecordError {
-                input: self.name.clone(),
-                line: self.line,
-                field,
-                message,
-            },
-            raw,
-        })
+        ReadError::bad(&self.name, self.line, field, message, raw)
     }
 
     /// Reads one physical line into `self.buf`, at most `max_line` bytes of it kept.

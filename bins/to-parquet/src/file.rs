@@ -8,11 +8,11 @@ use lake::records::{Columnar, RowBatchBuilder};
 use lake::{BarBatchBuilder, LakeError, PriceType, Rounded};
 use tickerlake::io::input_paths;
 use tickerlake::ndjson::{ReadError, Rejects};
-use tickerlake::parallel::{Chunk, Chunker, map_ordered};
+use tickerlake::parallel::{Chunk, map_ordered};
 use tickerlake::records::Bar;
 
 use crate::cli::InputFormat;
-use crate::input::{CHUNK_BYTES, for_each_bar};
+use crate::input::{for_each_bar, ndjson_chunks};
 use crate::{Error, Options, Summary, push, warn_rounded};
 use tickerlake::records::BarRef;
 
@@ -31,15 +31,8 @@ pub(crate) fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), 
         // NDJSON: parsed and built into column batches on all cores.
         InputFormat::Ndjson => {
             for input_path in input_paths(&opts.inputs) {
-                let input = tickerlake::io::Input::open(&input_path)?;
-                let name = input.name.clone();
-                // 1 MiB chunks, read straight into their buffers: a chunk becomes one batch.
-                let chunker = Chunker::new(
-                    input.reader,
-                    name.clone(),
-                    tickerlake::ndjson::DEFAULT_MAX_LINE,
-                )
-                .with_min_bytes(CHUNK_BYTES);
+                // A chunk becomes one batch.
+                let (chunker, name) = ndjson_chunks(&input_path)?;
                 let build = |chunk: &Chunk| build_chunk(chunk, &name, opts.prices);
                 map_ordered(
                     chunker,

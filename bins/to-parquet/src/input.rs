@@ -4,7 +4,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use tickerlake::io::{Input, input_paths};
-use tickerlake::ndjson::{BadLine, ReadError, RecordError, Rejects};
+use tickerlake::ndjson::{ReadError, Rejects};
 use tickerlake::parallel::{Chunk, Chunker, map_ordered};
 use tickerlake::records::Bar;
 use tickerlake::records::BarRef;
@@ -140,15 +140,13 @@ impl CsvBars {
                     // An I/O error or a quote that never closes: no row to keep.
                     let line = e.position().map_or(self.line + 1, |p| p.line());
                     self.line = line;
-                    return Some(Err(ReadError::Bad(BadLine {
-                        error: RecordError {
-                            input: self.name.clone(),
-                            line,
-                            field: None,
-                            message: format!("invalid CSV: {e}"),
-                        },
-                        raw: Vec::new(),
-                    })));
+                    return Some(Err(ReadError::bad(
+                        &self.name,
+                        line,
+                        None,
+                        format!("invalid CSV: {e}"),
+                        Vec::new(),
+                    )));
                 }
             }
             self.line = self.raw.position().map_or(self.line + 1, |p| p.line());
@@ -187,15 +185,9 @@ impl CsvBars {
                     &self.raw,
                 );
                 self.rejected_any = true;
-                return Some(Err(ReadError::Bad(BadLine {
-                    error: RecordError {
-                        input: self.name.clone(),
-                        line: self.line,
-                        field: None,
-                        message,
-                    },
-                    raw,
-                })));
+                return Some(Err(ReadError::bad(
+                    &self.name, self.line, None, message, raw,
+                )));
             }
             // The first rejected row carries the header line: the rejects file is then a CSV
             // file that can be fixed and fed again.
@@ -206,15 +198,7 @@ impl CsvBars {
                     with_header.then_some(headers.as_byte_record()),
                     record.as_byte_record(),
                 );
-                ReadError::Bad(BadLine {
-                    error: RecordError {
-                        input: self.name.clone(),
-                        line: self.line,
-                        field,
-                        message,
-                    },
-                    raw,
-                })
+                ReadError::bad(&self.name, self.line, field, message, raw)
             };
             // The row as the record's JSON object, decoded by the same rules as an NDJSON line:
             // the same field names in errors, the same missing values.
@@ -266,7 +250,23 @@ fn csv_line(header: Option<&csv::ByteRecord>, row: &csv::ByteRecord) -> Vec<u8> 
 }
 
 /// Input block size handed to a decoding thread (and, for one file, built into one batch).
-pub(crate) const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// An NDJSON input in 1 MiB chunks, read straight into their buffers, and its name.
+pub(crate) type Chunks = Chunker<Box<dyn BufRead + Send>>;
+
+/// Opens an NDJSON input (`-` is stdin) as chunks for the decoding threads; returns its name too.
+pub(crate) fn ndjson_chunks(path: &Path) -> Result<(Chunks, String), Error> {
+    let input = Input::open(path)?;
+    let name = input.name.clone();
+    let chunker = Chunker::new(
+        input.reader,
+        name.clone(),
+        tickerlake::ndjson::DEFAULT_MAX_LINE,
+    )
+    .with_min_bytes(CHUNK_BYTES);
+    Ok((chunker, name))
+}
 
 /// Calls `each` with every good bar of every input (with its input name and line), in input
 /// order. NDJSON is parsed on all cores (`tickerlake::parallel`); bad lines go to `rejects` in
@@ -286,14 +286,7 @@ pub(crate) fn for_each_bar(
                 }
             }
             InputFormat::Ndjson => {
-                let input = tickerlake::io::Input::open(&path)?;
-                let name = input.name.clone();
-                let chunker = Chunker::new(
-                    input.reader,
-                    name.clone(),
-                    tickerlake::ndjson::DEFAULT_MAX_LINE,
-                )
-                .with_min_bytes(CHUNK_BYTES);
+                let (chunker, name) = ndjson_chunks(&path)?;
                 let decode = |chunk: &Chunk| decode_chunk(chunk, &name);
                 map_ordered(chunker, threads, decode, |decoded: DecodedChunk| {
                     let mut bad = decoded.bad.into_iter().peekable();

@@ -283,19 +283,14 @@ fn check_chunk<T: Record>(chunk: &Chunk, name: &str, opts: &CheckOptions<'_>) ->
             Ok(()) => c.records += 1,
             // A record that cannot be encoded is a bug in its type, reported as bad data.
             Err(e) => {
-                let error = tickerlake::ndjson::RecordError {
-                    input: name.to_string(),
-                    line: reader.line_number(),
-                    field: None,
-                    message: format!("cannot encode: {e}"),
-                };
-                c.bad.push((
-                    c.out.len(),
-                    ReadError::Bad(tickerlake::ndjson::BadLine {
-                        error,
-                        raw: Vec::new(),
-                    }),
-                ));
+                let error = ReadError::bad(
+                    name,
+                    reader.line_number(),
+                    None,
+                    format!("cannot encode: {e}"),
+                    Vec::new(),
+                );
+                c.bad.push((c.out.len(), error));
             }
         }
     }
