@@ -287,40 +287,20 @@ impl Default for Fetch {
 #[serde(deny_unknown_fields, default)]
 pub struct YahooConfig {
     pub base_url: String,
-    /// Yahoo symbol suffix by ISO 10383 MIC (`XLON: .L`).
-    pub suffixes: BTreeMap<String, String>,
-    /// Canonical symbol → Yahoo symbol, for the cases no rule covers.
+    /// Name → Yahoo symbol, for the cases no rule covers.
     pub overrides: BTreeMap<String, String>,
+    /// The venue suffixes this key held are part of the listing names now (`AIR.PA`); a config
+    /// that still has it is told so.
+    #[serde(default)]
+    pub suffixes: Option<serde::de::IgnoredAny>,
 }
 
 impl Default for YahooConfig {
     fn default() -> YahooConfig {
-        let suffixes = [
-            ("XLON", ".L"),
-            ("XETR", ".DE"),
-            ("XPAR", ".PA"),
-            ("XAMS", ".AS"),
-            ("XBRU", ".BR"),
-            ("XLIS", ".LS"),
-            ("XSTO", ".ST"),
-            ("XHEL", ".HE"),
-            ("XCSE", ".CO"),
-            ("XOSL", ".OL"),
-            ("XSWX", ".SW"),
-            ("XMIL", ".MI"),
-            ("XMAD", ".MC"),
-            ("XTSE", ".TO"),
-            ("XASX", ".AX"),
-            ("XHKG", ".HK"),
-            ("XTKS", ".T"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
         YahooConfig {
             base_url: "https://query1.finance.yahoo.com".into(),
-            suffixes,
             overrides: BTreeMap::new(),
+            suffixes: None,
         }
     }
 }
@@ -640,23 +620,13 @@ impl Config {
                 ));
             }
         }
-        for (mic, suffix) in &self.fetch.yahoo.suffixes {
-            if !(mic.len() == 4
-                && mic
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
-            {
-                return Err((
-                    "fetch.yahoo.suffixes",
-                    format!("{mic:?} is not an ISO 10383 MIC"),
-                ));
-            }
-            if !suffix.starts_with('.') || suffix.len() > 4 {
-                return Err((
-                    "fetch.yahoo.suffixes",
-                    format!("{mic}: expected a suffix like \".L\", found {suffix:?}"),
-                ));
-            }
+        if self.fetch.yahoo.suffixes.is_some() {
+            return Err((
+                "fetch.yahoo.suffixes",
+                "venue suffixes are part of the listing names now (a listing on Euronext Paris is \
+                 named AIR.PA; docs/records.md): remove this key"
+                    .into(),
+            ));
         }
         if self.http.user_agent.trim().is_empty() {
             return Err(("http.user_agent", "must not be empty".into()));
@@ -955,7 +925,7 @@ mod tests {
         let d = Config::default();
         assert_eq!(c.fetch.workers, d.fetch.workers);
         assert_eq!(c.fetch.backoff, d.fetch.backoff);
-        assert_eq!(c.fetch.yahoo.suffixes, d.fetch.yahoo.suffixes);
+        assert_eq!(c.fetch.yahoo.overrides, d.fetch.yahoo.overrides);
         assert_eq!(c.qa.price_jump_pct, d.qa.price_jump_pct);
         assert_eq!(c.qa.volume_window, d.qa.volume_window);
         assert_eq!(c.qa.infer_min_share_pct, d.qa.infer_min_share_pct);
@@ -1051,6 +1021,16 @@ mod tests {
     }
 
     #[test]
+    fn the_old_venue_suffix_table_is_refused_saying_where_suffixes_went() {
+        let e = load("fetch:\n  yahoo:\n    suffixes:\n      XLON: .L\n", &[]).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("fetch.yahoo.suffixes") && e.contains("AIR.PA"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn values_from_the_environment_are_never_echoed_in_errors() {
         let cases = [
             "qa:\n  fail_on: ${SECRET}\n",
@@ -1059,7 +1039,7 @@ mod tests {
             "lake:\n  zstd_level: ${SECRET}\n",
             "http:\n  timeout: ${SECRET}\n",
             "qlib:\n  fields: [close, \"${SECRET}\"]\n",
-            "fetch:\n  yahoo:\n    suffixes:\n      XLON: ${SECRET}\n",
+            "fetch:\n  yahoo:\n    overrides: ${SECRET}\n",
             "fetch:\n  yahoo:\n    base_url: ${SECRET}\n",
             "fetch:\n  yahoo:\n    base_url: \"ftp://${SECRET}/x\"\n",
             "fetch:\n  workers: ${SECRET}\n",

@@ -1,7 +1,7 @@
 //! tickerlake: the thin library the tickerlake programs share.
 //!
 //! Only what two programs need lives here: the record contracts ([`records`]) and their exact
-//! [`decimal`] prices and safe [`symbol`]s, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
+//! [`decimal`] prices and safe [`symbol`]s, the [`listing`] names unique across venues, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
 //! file output ([`atomic`]), the fetch state `ohlcv-fetch` keeps and `qa-check` reads
 //! ([`fetch_state`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
 //! ([`cli`], [`logging`], [`progress`]), and the exit codes ([`exit`]).
@@ -19,6 +19,7 @@ mod fast_bar;
 pub mod fetch_state;
 pub mod io;
 mod lenient;
+pub mod listing;
 pub mod logging;
 pub mod ndjson;
 pub mod parallel;

@@ -379,12 +379,17 @@ pub enum Status {
 /// A listed security in a ticker universe.
 ///
 /// Producers (`tickers-scrape`, `tickers-filter`) write every field; consumers need only
-/// `symbol` (plus `exchange` outside the US, to find the provider's symbol).
+/// `symbol`, the listing's name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ticker {
-    /// Canonical symbol, share classes with a dot (`BRK.B`).
+    /// The listing's name, unique across venues: the canonical symbol on a US venue (`BRK.B`,
+    /// `ABR-D`), the local symbol and the venue's suffix elsewhere (`AIR.PA`, `BT-A.L`); see
+    /// `crate::listing`.
     pub symbol: Symbol,
+    /// The symbol as the source spelled it (`BRK/B`, `ABR$D`, `BRK-B`), when that differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_symbol: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
     /// ISO 10383 market identifier code of the listing venue (XNAS, XNYS, ARCX, XLON…).
@@ -428,6 +433,7 @@ impl Ticker {
     pub fn new(symbol: Symbol) -> Ticker {
         Ticker {
             symbol,
+            source_symbol: None,
             name: None,
             exchange: None,
             asset_type: None,
@@ -461,6 +467,20 @@ impl Record for Ticker {
                     format!("expected an ISO 10383 MIC like XNAS, found {mic:?}"),
                 ));
             }
+            if let Some(why) = crate::listing::check_name(self.symbol.as_str(), mic) {
+                return Err(FieldError::new("symbol", why));
+            }
+        }
+        if let Some(text) = &self.source_symbol
+            && (text.is_empty() || text.len() > 64 || text.chars().any(char::is_control))
+        {
+            return Err(FieldError::new(
+                "source_symbol",
+                format!(
+                    "expected the source's spelling, 1 to 64 printable characters, found {}",
+                    crate::echo::echo(text)
+                ),
+            ));
         }
         check_opt_currency("currency", &self.currency)?;
         if let Some(c) = &self.country
@@ -946,7 +966,7 @@ mod tests {
             r#"{"symbol":"BRK.B","name":"Berkshire Hathaway Inc. Class B","exchange":"XNYS","asset_type":"stock","currency":"USD","country":"US","source":"wikipedia_sp500","isin":"US0846707026","market_cap":1.0e12,"sector":"Financials","indexes":["sp500"],"status":"active","first_seen":"2024-10-09","last_seen":"2024-10-09"}"#,
         );
         assert_eq!(t.indexes, vec!["sp500"]);
-        let minimal: Ticker = round_trip(r#"{"symbol":"VOD","exchange":"XLON"}"#);
+        let minimal: Ticker = round_trip(r#"{"symbol":"VOD.L","exchange":"XLON"}"#);
         assert_eq!(minimal.status, Status::Active);
         round_trip::<Action>(
             r#"{"symbol":"AAPL","date":"2020-08-31","action":"split","ratio":4,"provider":"yahoo"}"#,

@@ -147,7 +147,7 @@ fn a_config_value_from_the_environment_is_never_echoed_in_any_program() {
         "lake:\n  zstd_level: ${SECRET}\n",
         "http:\n  timeout: ${SECRET}\n",
         "qlib:\n  fields: [\"${SECRET}\"]\n",
-        "fetch:\n  yahoo:\n    suffixes:\n      XLON: ${SECRET}\n",
+        "fetch:\n  yahoo:\n    overrides: ${SECRET}\n",
         "fetch:\n  yahoo:\n    base_url: ${SECRET}\n",
     ];
     for (k, text) in cases.iter().enumerate() {
@@ -288,11 +288,11 @@ fn fetch_config(w: &WorkDir, extra: &str) -> std::path::PathBuf {
     )
 }
 
-/// Ticker records listed on Xetra (Yahoo's `.DE`).
+/// Ticker records listed on Xetra: `GOOD` is named `GOOD.DE`, as Yahoo knows it.
 fn universe(w: &WorkDir, symbols: &[&str]) -> std::path::PathBuf {
     let text: String = symbols
         .iter()
-        .map(|s| format!("{{\"symbol\":\"{s}\",\"exchange\":\"XETR\"}}\n"))
+        .map(|s| format!("{{\"symbol\":\"{s}.DE\",\"exchange\":\"XETR\"}}\n"))
         .collect();
     w.write("universe.ndjson", text)
 }
@@ -346,13 +346,13 @@ fn an_answer_the_record_contract_refuses_fails_only_its_symbol() {
     assert_eq!(
         failed,
         vec![
-            ("CUR".into(), "PARSE".into()),
-            ("HUGE".into(), "PARSE".into())
+            ("CUR.DE".into(), "PARSE".into()),
+            ("HUGE.DE".into(), "PARSE".into())
         ]
     );
     // The good symbol's bars flow into the lake; nothing of the odd ones was written.
     let bars = tickerlake_tests::ndjson_values(&w.read("bars.ndjson"));
-    assert!(!bars.is_empty() && bars.iter().all(|b| b["symbol"] == "GOOD"));
+    assert!(!bars.is_empty() && bars.iter().all(|b| b["symbol"] == "GOOD.DE"));
     w.cmd("to-parquet")
         .args(["--lake", "lake", "bars.ndjson"])
         .succeeds();
@@ -383,7 +383,7 @@ fn a_retry_after_beyond_the_cap_fails_the_symbol_at_once() {
     assert_ne!(run.code(), Some(0));
     let errors = tickerlake_tests::ndjson_values(&w.read("errors.ndjson"));
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0]["symbol"], "SLOW");
+    assert_eq!(errors[0]["symbol"], "SLOW.DE");
     assert!(
         errors[0]["message"].as_str().unwrap().contains("86400 s"),
         "{errors:?}"
@@ -393,7 +393,7 @@ fn a_retry_after_beyond_the_cap_fails_the_symbol_at_once() {
     assert!(
         tickerlake_tests::ndjson_values(&run.stdout())
             .iter()
-            .any(|b| b["symbol"] == "OK")
+            .any(|b| b["symbol"] == "OK.DE")
     );
 }
 
@@ -988,7 +988,7 @@ fn a_column_the_source_does_not_supply_is_one_info_finding_not_a_null_per_row() 
 fn small_inputs_are_regrouped_so_the_example_file_runs() {
     let w = WorkDir::new();
     let example = tickerlake_tests::fixture("records/bars.ndjson");
-    // AAPL appears again after WSU in the example file.
+    // AAPL appears again after WSU.DE in the example file.
     w.cmd("qa-check")
         .arg(&example)
         .args([
@@ -1004,7 +1004,7 @@ fn small_inputs_are_regrouped_so_the_example_file_runs() {
         .succeeds();
     let all = w.read("q/instruments/all.txt");
     assert!(
-        all.starts_with("AAPL\t2020-08-31\t2020-09-04\nWSU\t"),
+        all.starts_with("AAPL\t2020-08-31\t2020-09-04\nWSU.DE\t"),
         "{all}"
     );
     // A large input still has to come grouped (memory stays bounded), and says so.

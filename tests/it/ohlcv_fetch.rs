@@ -59,7 +59,7 @@ routes:
         "universe.ndjson",
         concat!(
             "{\"symbol\":\"AAPL\",\"exchange\":\"XNAS\"}\n",
-            "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n",
+            "{\"symbol\":\"WSU.DE\",\"exchange\":\"XETR\"}\n",
             "{\"symbol\":\"GONE\",\"exchange\":\"XNYS\"}\n",
             "{\"symbol\":\"OLD\",\"status\":\"delisted\"}\n",
         ),
@@ -94,7 +94,7 @@ routes:
         aapl["source_ts"].is_string(),
         "the fetch time is the bar's source_ts"
     );
-    let wsu = bars.iter().find(|b| b["symbol"] == "WSU").unwrap();
+    let wsu = bars.iter().find(|b| b["symbol"] == "WSU.DE").unwrap();
     assert_eq!(
         (wsu["date"].as_str(), wsu["currency"].as_str()),
         (Some("2023-08-04"), Some("EUR"))
@@ -313,7 +313,7 @@ routes:
     );
     let universe = w.write(
         "universe.ndjson",
-        "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n{\"symbol\":\"GONE\"}\n",
+        "{\"symbol\":\"WSU.DE\",\"exchange\":\"XETR\"}\n{\"symbol\":\"GONE\"}\n",
     );
     let cfg = config(&w);
     let night = |code: i32| {
@@ -334,8 +334,11 @@ routes:
     let state: serde_json::Value = serde_json::from_str(&w.read("state.json")).unwrap();
     assert_eq!(state["symbols"]["GONE"]["status"], "dlq");
     assert_eq!(state["symbols"]["GONE"]["consecutive_failures"], 3);
-    assert_eq!(state["symbols"]["WSU"]["status"], "ok");
-    assert_eq!(state["symbols"]["WSU"]["last_fetched_date"], "2023-08-08");
+    assert_eq!(state["symbols"]["WSU.DE"]["status"], "ok");
+    assert_eq!(
+        state["symbols"]["WSU.DE"]["last_fetched_date"],
+        "2023-08-08"
+    );
     // The fourth night skips it: nothing failed, exit 0.
     let requests_before = s.wait_for_requests(6).len();
     let summary = night(0);
@@ -411,7 +414,10 @@ routes:
     file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
 "#,
     );
-    let universe = w.write("u.ndjson", "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n");
+    let universe = w.write(
+        "u.ndjson",
+        "{\"symbol\":\"WSU.DE\",\"exchange\":\"XETR\"}\n",
+    );
     w.cmd("ohlcv-fetch")
         .arg("--config")
         .arg(config(&w))
@@ -428,7 +434,7 @@ routes:
         ])
         .succeeds()
         .stderr_contains("sha256");
-    let out = w.bash("gzip -dc raw/*/WSU.json.gz");
+    let out = w.bash("gzip -dc raw/*/WSU.DE.json.gz");
     assert!(out.status.success());
     let recorded = std::fs::read(fixture(
         "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",
@@ -448,7 +454,10 @@ routes:
     file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
 "#,
     );
-    let universe = w.write("u.ndjson", "{\"symbol\":\"WSU\",\"exchange\":\"XETR\"}\n");
+    let universe = w.write(
+        "u.ndjson",
+        "{\"symbol\":\"WSU.DE\",\"exchange\":\"XETR\"}\n",
+    );
     // Nothing listens on port 1: the proxy cannot be reached.
     let run = w
         .cmd("ohlcv-fetch")
@@ -573,7 +582,7 @@ routes:
     );
     let universe = w.write(
         "u.ndjson",
-        "{\"symbol\":\"WSU\",\"exchange\":\"XETR\",\"currency\":\"GBP\"}\n",
+        "{\"symbol\":\"WSU.DE\",\"exchange\":\"XETR\",\"currency\":\"GBP\"}\n",
     );
     let run = w
         .cmd("ohlcv-fetch")
@@ -685,4 +694,80 @@ fn symbols_rotate_through_the_proxies_in_blocks_of_rotate_every() {
         .collect();
     let (one, two) = ((true, false), (false, true));
     assert_eq!(through, [one, one, two, two, one, one]);
+}
+
+#[test]
+fn one_symbol_on_two_venues_is_two_listings_through_fetch_lake_and_qlib() {
+    // AIR is AAR Corp on the NYSE and Airbus on Euronext Paris: two names, two series, from
+    // the request to the Qlib store. (Genuine answers of other symbols stand in for them.)
+    let w = WorkDir::new();
+    let s = serve(
+        r#"
+routes:
+  - path: /v8/finance/chart/AIR
+    file: $DIR/AAPL_1d_2020-08-31_2020-11-07_split4to1.body.json
+  - path: /v8/finance/chart/AIR.PA
+    file: $DIR/WSU.DE_1d_2023-08-04_2023-08-09.body.json
+"#,
+    );
+    let universe = w.write(
+        "universe.ndjson",
+        concat!(
+            "{\"symbol\":\"AIR\",\"exchange\":\"XNYS\"}\n",
+            "{\"symbol\":\"AIR.PA\",\"exchange\":\"XPAR\"}\n",
+        ),
+    );
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&universe)
+        .args(["--start", "2020-01-01", "--end", "2023-12-31"])
+        .args(["--base-url", &s.base_url(), "--state", "state.json"])
+        .succeeds();
+    let bars = ndjson_values(&run.stdout());
+    let count = |name: &str| bars.iter().filter(|b| b["symbol"] == name).count();
+    assert_eq!((count("AIR"), count("AIR.PA")), (49, 3));
+    let state: serde_json::Value = serde_json::from_str(&w.read("state.json")).unwrap();
+    assert!(state["symbols"]["AIR"].is_object() && state["symbols"]["AIR.PA"].is_object());
+    w.write("bars.ndjson", run.stdout());
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "bars.ndjson"])
+        .succeeds();
+    assert!(w.join("lake/symbol=AIR").is_dir() && w.join("lake/symbol=AIR.PA").is_dir());
+    for style in ["canonical", "qlib"] {
+        let store = format!("q-{style}");
+        w.cmd("qlib-bin")
+            .args([
+                "all",
+                "--lake",
+                "lake",
+                "--symbol-style",
+                style,
+                "-o",
+                &store,
+            ])
+            .succeeds();
+        let names: Vec<String> = w
+            .read(&format!("{store}/instruments/all.txt"))
+            .lines()
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["AIR", "AIR.PA"], "{style}");
+        let close =
+            |dir: &str| std::fs::read(w.join(&format!("{store}/features/{dir}/close.day.bin")));
+        assert_ne!(close("air").unwrap(), close("air.pa").unwrap());
+    }
+    // A universe that names the Paris listing without its suffix is refused before any request:
+    // fetched as "AIR" it would get the NYSE listing's prices.
+    let bad = w.write("bad.ndjson", "{\"symbol\":\"AIR\",\"exchange\":\"XPAR\"}\n");
+    let before = s.requests().len();
+    w.cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(config(&w))
+        .arg(&bad)
+        .args(["--base-url", &s.base_url(), "--days-back", "5"])
+        .fails_with(65)
+        .stderr_contains("AIR.PA");
+    assert_eq!(s.requests().len(), before);
 }

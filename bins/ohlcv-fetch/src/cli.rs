@@ -18,14 +18,14 @@ Examples:
 
   # A few symbols over a fixed range (both dates inclusive, exchange dates), with their
   # splits and dividends and the dead-letter list beside the bars.
-  ohlcv-fetch --symbols AAPL,BRK.B --start 2020-01-01 --end 2020-12-31 \\
+  ohlcv-fetch --symbols AAPL,BRK.B,AIR.PA --start 2020-01-01 --end 2020-12-31 \\
       --actions actions.ndjson --errors errors.ndjson > bars.ndjson
 
   # Against a mirror or the replay server.
   ohlcv-fetch --symbols AAPL --days-back 30 --base-url http://127.0.0.1:8080
 
-Input: Ticker records (NDJSON; only `symbol` is required, `exchange` picks the Yahoo suffix);
-tickers whose status is delisted or archived are skipped. Output: Bar records on stdout, each
+Input: Ticker records (NDJSON; only `symbol` is required: the listing's name, AAPL, BRK.B on a US
+venue, AIR.PA, BT-A.L elsewhere); tickers whose status is delisted or archived are skipped. Output: Bar records on stdout, each
 symbol's bars together and in date order, written as each symbol completes.
 
 Exit status: 0 every symbol fetched or up to date, 2 usage, 65 bad input, 66 input missing,

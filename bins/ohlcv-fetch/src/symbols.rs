@@ -1,68 +1,64 @@
-//! From a canonical ticker to the symbol Yahoo knows it by.
+//! From a listing's name to the symbol Yahoo knows it by.
 //!
 //! Rules, in order (`config.yaml`, `fetch.yahoo`):
-//! 1. `overrides` (canonical → Yahoo), for whatever no rule covers;
-//! 2. indices and futures (`^GSPC`, `ES=F`) are Yahoo's own spelling already;
-//! 3. a share class takes a dash instead of the dot (`BRK.B` → `BRK-B`, `BT.A` on XLON → `BT-A.L`);
-//! 4. a US preferred series takes `-P` before its letter (`ABR-D` → `ABR-PD`) when the ticker says
-//!    it is a preferred;
-//! 5. the venue's suffix by its MIC (`suffixes`: XLON `.L`, XETR `.DE`, …); Hong Kong codes are
-//!    four digits (`5` → `0005.HK`). US venues have none.
+//! 1. `overrides` (name → Yahoo), for whatever no rule covers;
+//! 2. indices, futures and currencies (`^GSPC`, `ES=F`) are Yahoo's own spelling already;
+//! 3. a listing outside the US is named with its venue's suffix, which is Yahoo's (`AIR.PA`,
+//!    `BT-A.L`, `SAP.DE`; `tickerlake::listing`); Hong Kong codes are four digits (`5.HK` →
+//!    `0005.HK`);
+//! 4. a US name is spelled with Yahoo's hyphens (`BRK.B` → `BRK-B`, `ABR-D` → `ABR-PD`,
+//!    `AACT.WS` → `AACT-WT`, `GRP.U` → `GRP-UN`).
+//!
+//! A ticker whose `exchange` is a venue outside the US but whose name carries no suffix is
+//! refused rather than fetched: without the suffix Yahoo answers with the US listing of the same
+//! letters, another company's prices.
 
 use tickerlake::config::YahooConfig;
-use tickerlake::records::{AssetType, Ticker};
+use tickerlake::listing;
+use tickerlake::records::Ticker;
 
-/// US venues (ISO 10383 operating and segment MICs): Yahoo lists them without a suffix.
-const US_VENUES: [&str; 24] = [
-    "XNAS", "XNGS", "XNMS", "XNCM", "XNYS", "XASE", "ARCX", "XARC", "BATS", "BATY", "EDGA", "EDGX",
-    "IEXG", "XCHI", "XCIS", "XPHL", "XBOS", "MEMX", "LTSE", "XOTC", "OTCM", "PINX", "OOTC", "EXPM",
-];
-
-/// The Yahoo symbol for `ticker`; a venue that is neither a US one nor in
-/// `fetch.yahoo.suffixes` has none (fetching it without a suffix would fetch the US listing of
-/// the same letters, another company's prices).
+/// The Yahoo symbol for `ticker`.
 pub fn yahoo_symbol(ticker: &Ticker, cfg: &YahooConfig) -> Result<String, String> {
-    let canonical = ticker.symbol.as_str();
-    if let Some(mapped) = cfg.overrides.get(canonical) {
+    let name = ticker.symbol.as_str();
+    if let Some(mapped) = cfg.overrides.get(name) {
         return Ok(mapped.clone());
     }
-    if canonical.starts_with('^') || canonical.contains('=') {
-        return Ok(canonical.to_string());
+    if name.starts_with('^') || name.contains('=') {
+        return Ok(name.to_string());
     }
-    let suffix = match ticker.exchange.as_deref() {
-        None => "",
-        Some(mic) => match cfg.suffixes.get(mic) {
-            Some(s) => s.as_str(),
-            None if US_VENUES.contains(&mic) => "",
-            None => {
-                return Err(format!(
-                    "{mic}: a venue with no Yahoo suffix in fetch.yahoo.suffixes (not a US \
-                     venue either); add one there, or an override for {canonical}"
-                ));
-            }
+    if let Some(mic) = ticker.exchange.as_deref()
+        && let Some(why) = listing::check_name(name, mic)
+    {
+        return Err(why);
+    }
+    match listing::split(name) {
+        (local, Some(venue)) => {
+            let local = if venue.mic == "XHKG"
+                && local.len() < 4
+                && local.bytes().all(|b| b.is_ascii_digit())
+            {
+                format!("{local:0>4}")
+            } else {
+                local.to_string()
+            };
+            Ok(format!("{local}.{}", venue.suffix))
+        }
+        (_, None) => match ticker.exchange.as_deref() {
+            Some(mic) if !listing::is_us_venue(mic) => Err(format!(
+                "{mic}: a venue outside the US that tickerlake names no listings on (no suffix \
+                 in its venue table); add an override for {name}"
+            )),
+            // Not canonical (a name typed by hand): dots become dashes, as Yahoo writes them.
+            _ => Ok(listing::hyphenated(name).unwrap_or_else(|| name.replace('.', "-"))),
         },
-    };
-    let mut base = canonical.replace('.', "-");
-    if suffix.is_empty()
-        && ticker.asset_type == Some(AssetType::Preferred)
-        && let Some((root, series)) = base.split_once('-')
-        && !series.starts_with('P')
-    {
-        base = format!("{root}-P{series}");
     }
-    if ticker.exchange.as_deref() == Some("XHKG")
-        && base.len() < 4
-        && base.bytes().all(|b| b.is_ascii_digit())
-    {
-        base = format!("{base:0>4}");
-    }
-    Ok(format!("{base}{suffix}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tickerlake::Symbol;
+    use tickerlake::records::AssetType;
 
     fn ticker(symbol: &str, mic: Option<&str>, asset: Option<AssetType>) -> Ticker {
         let mut t = Ticker::new(Symbol::parse(symbol).unwrap());
@@ -80,18 +76,23 @@ mod tests {
             ("BRK.B", Some("XNYS"), Some(AssetType::Stock), "BRK-B"),
             ("BF.B", None, None, "BF-B"),
             ("ABR-D", Some("XNYS"), Some(AssetType::Preferred), "ABR-PD"),
-            ("WSU", Some("XETR"), None, "WSU.DE"),
-            ("VOD", Some("XLON"), None, "VOD.L"),
-            ("BT.A", Some("XLON"), None, "BT-A.L"),
-            ("AIR", Some("XPAR"), None, "AIR.PA"),
-            ("ASML", Some("XAMS"), None, "ASML.AS"),
-            ("VOLV.B", Some("XSTO"), None, "VOLV-B.ST"),
-            ("NOVO.B", Some("XCSE"), None, "NOVO-B.CO"),
-            ("7203", Some("XTKS"), None, "7203.T"),
-            ("5", Some("XHKG"), None, "0005.HK"),
-            ("0700", Some("XHKG"), None, "0700.HK"),
-            ("BHP", Some("XASX"), None, "BHP.AX"),
-            ("RY", Some("XTSE"), None, "RY.TO"),
+            ("ABR-D", None, None, "ABR-PD"),
+            ("AACT.WS", Some("XNYS"), Some(AssetType::Warrant), "AACT-WT"),
+            ("GRP.U", Some("ARCX"), Some(AssetType::Unit), "GRP-UN"),
+            ("WSU.DE", Some("XETR"), None, "WSU.DE"),
+            ("WSU.DE", None, None, "WSU.DE"),
+            ("VOD.L", Some("XLON"), None, "VOD.L"),
+            ("BT-A.L", Some("XLON"), None, "BT-A.L"),
+            ("AIR.PA", Some("XPAR"), None, "AIR.PA"),
+            ("AL2SI.PA", Some("ALXP"), None, "AL2SI.PA"),
+            ("ASML.AS", Some("XAMS"), None, "ASML.AS"),
+            ("VOLV-B.ST", Some("XSTO"), None, "VOLV-B.ST"),
+            ("NOVO-B.CO", Some("XCSE"), None, "NOVO-B.CO"),
+            ("7203.T", Some("XTKS"), None, "7203.T"),
+            ("5.HK", Some("XHKG"), None, "0005.HK"),
+            ("0700.HK", None, None, "0700.HK"),
+            ("BHP.AX", Some("XASX"), None, "BHP.AX"),
+            ("RY.TO", Some("XTSE"), None, "RY.TO"),
             ("^GSPC", None, None, "^GSPC"),
             ("ES=F", None, None, "ES=F"),
         ] {
@@ -115,6 +116,9 @@ mod tests {
             let e = yahoo_symbol(&ticker("XYZ", Some(mic), None), &cfg).unwrap_err();
             assert!(e.contains(mic), "{e}");
         }
+        // A listing outside the US without its venue's suffix is never fetched as the US one.
+        let e = yahoo_symbol(&ticker("AIR", Some("XPAR"), None), &cfg).unwrap_err();
+        assert!(e.contains("AIR.PA"), "{e}");
         assert_eq!(
             yahoo_symbol(&ticker("XYZ", Some("BATS"), None), &cfg).unwrap(),
             "XYZ"

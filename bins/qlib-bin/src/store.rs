@@ -53,7 +53,11 @@ pub fn instrument_name(symbol: &str, style: SymbolStyle) -> Result<String, BadNa
     let upper = symbol.trim().to_uppercase();
     let name = match style {
         SymbolStyle::Canonical => upper,
-        SymbolStyle::Qlib => upper.replace('.', "-"),
+        // Yahoo's spelling: a name outside the US keeps its venue suffix (`AIR.PA`, `BT-A.L`).
+        SymbolStyle::Qlib => match tickerlake::listing::split(&upper) {
+            (_, Some(_)) => upper,
+            (_, None) => upper.replace('.', "-"),
+        },
     };
     if READ_AS_NA.contains(&name.as_str()) {
         return Err(BadName::ReadAsNa(name));
@@ -522,6 +526,12 @@ mod tests {
             instrument_name("BRK.B", SymbolStyle::Qlib).unwrap(),
             "BRK-B"
         );
+        // A listing outside the US keeps its venue suffix, as Yahoo (and its collector) has it.
+        assert_eq!(
+            instrument_name("BT-A.L", SymbolStyle::Qlib).unwrap(),
+            "BT-A.L"
+        );
+        assert_eq!(feature_dir("AIR.PA"), "air.pa");
         assert_eq!(feature_dir("PRN"), "_qlib_prn");
         assert_eq!(feature_dir("LPT1"), "_qlib_lpt1");
         assert_eq!(feature_dir("BRK-B"), "brk-b");
