@@ -212,6 +212,7 @@ pub struct Config {
     pub lake: Lake,
     pub qa: Qa,
     pub qlib: Qlib,
+    pub scrape: Scrape,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -477,6 +478,64 @@ impl Default for Qlib {
     }
 }
 
+/// `tickers-scrape`: the listing sources and the guard against a listing that shrank.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scrape {
+    /// A source whose row count falls below this share of its previous good run (in the
+    /// `--status` file) is treated as a structure error: a half-delivered listing must not read
+    /// as delistings.
+    pub min_rows_ratio: f64,
+    /// The sources by name (`tickers-scrape NAME`).
+    pub sources: BTreeMap<String, ScrapeSource>,
+}
+
+/// One listing source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeSource {
+    pub kind: SourceKind,
+    /// Whether a run without names includes it.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The kinds of listing source `tickers-scrape` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// Nasdaq Trader's symbol directory: `nasdaqlisted.txt` and `otherlisted.txt`.
+    Nasdaqtrader,
+    /// Nasdaq Trader's `nasdaqtraded.txt`: every US venue in one file.
+    NasdaqtraderTraded,
+    /// The SEC's `company_tickers_exchange.json`.
+    Sec,
+}
+
+impl Default for Scrape {
+    fn default() -> Scrape {
+        let source = |kind, enabled| ScrapeSource { kind, enabled };
+        Scrape {
+            min_rows_ratio: 0.8,
+            sources: [
+                ("nasdaqtrader", source(SourceKind::Nasdaqtrader, true)),
+                (
+                    "nasdaqtraded",
+                    source(SourceKind::NasdaqtraderTraded, false),
+                ),
+                ("sec", source(SourceKind::Sec, true)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        }
+    }
+}
+
 impl Config {
     /// Loads `explicit`, else `$TICKERLAKE_CONFIG`, else `./config.yaml` if it exists, else the
     /// built-in defaults. An explicitly named file that is missing is an error.
@@ -627,6 +686,27 @@ impl Config {
                  named AIR.PA; docs/records.md): remove this key"
                     .into(),
             ));
+        }
+        if !(self.scrape.min_rows_ratio >= 0.0 && self.scrape.min_rows_ratio <= 1.0) {
+            return Err((
+                "scrape.min_rows_ratio",
+                format!(
+                    "expected a share from 0 to 1, found {}",
+                    self.scrape.min_rows_ratio
+                ),
+            ));
+        }
+        for name in self.scrape.sources.keys() {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                return Err((
+                    "scrape.sources",
+                    format!("{name:?}: a source name is lower-case letters, digits, - and _"),
+                ));
+            }
         }
         if self.http.user_agent.trim().is_empty() {
             return Err(("http.user_agent", "must not be empty".into()));

@@ -432,6 +432,11 @@ fn next_part(rest: &str, spelling: Spelling) -> Option<(Part<'_>, &str)> {
         (Spelling::Act, '.', "CL") => Part::Called,
         // Hyphens (SEC, Yahoo).
         (Spelling::Hyphens, '-', "WT" | "WS") => Part::Warrant(""),
+        (Spelling::Hyphens, '-', s)
+            if s.len() == 3 && s.starts_with("WT") && is_series(&s[2..]) =>
+        {
+            Part::Warrant(&s[2..])
+        }
         (Spelling::Hyphens, '-', "UN" | "U") => Part::Unit,
         (Spelling::Hyphens, '-', "RI" | "RT") => Part::Right,
         (Spelling::Hyphens, '-', "WI") => Part::WhenIssued,
@@ -507,6 +512,7 @@ mod tests {
             ("AACT.WS", Cqs, "AACT.WS", Some(AssetType::Warrant)),
             ("AACT.W", Act, "AACT.WS", Some(AssetType::Warrant)),
             ("AACT-WT", Hyphens, "AACT.WS", Some(AssetType::Warrant)),
+            ("NE-WTA", Hyphens, "NE.WS.A", Some(AssetType::Warrant)),
             ("AACT.WS", Canonical, "AACT.WS", Some(AssetType::Warrant)),
             (
                 "NE+A",

@@ -6,13 +6,14 @@
 use tickerlake_tests::{WorkDir, repo_root};
 
 /// (file name, program, arguments before `--help`).
-const HELPS: [(&str, &str, &[&str]); 10] = [
+const HELPS: [(&str, &str, &[&str]); 11] = [
     ("ohlcv-fetch", "ohlcv-fetch", &[]),
     ("to-parquet", "to-parquet", &[]),
     ("qa-check", "qa-check", &[]),
     ("qlib-bin", "qlib-bin", &[]),
     ("qlib-bin-all", "qlib-bin", &["all"]),
     ("qlib-bin-update", "qlib-bin", &["update"]),
+    ("tickers-scrape", "tickers-scrape", &[]),
     ("records", "records", &[]),
     ("records-check", "records", &["check"]),
     ("records-schema", "records", &["schema"]),

@@ -12,4 +12,5 @@ mod qa_check;
 mod qlib_bin;
 mod records;
 mod replay_server;
+mod tickers_scrape;
 mod to_parquet;

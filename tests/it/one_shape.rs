@@ -41,6 +41,7 @@ fn the_same_failure_exits_with_the_same_code_in_every_program() {
         ("qlib-bin", vec!["all", "-o", "q", "missing.ndjson"]),
         ("ohlcv-fetch", vec!["missing.ndjson", "--days-back", "3"]),
         ("records", vec!["check", "missing.ndjson"]),
+        ("tickers-scrape", vec!["sec", "--input", "missing.json"]),
     ] {
         let run = w.cmd(program).args(&args).run();
         assert_eq!(run.code(), Some(66), "{program} {args:?}: {}", run.stderr());
@@ -70,10 +71,12 @@ fn the_same_failure_exits_with_the_same_code_in_every_program() {
         "qlib-bin",
         "ohlcv-fetch",
         "records",
+        "tickers-scrape",
     ] {
         let args: &[&str] = match program {
             "qlib-bin" => &["all", "-o", "q", "bars.ndjson"],
             "records" => &["check", "bars.ndjson"],
+            "tickers-scrape" => &["sec", "--input", "bars.ndjson"],
             "ohlcv-fetch" => &["--symbols", "AAA", "--days-back", "3"],
             _ => &["bars.ndjson"],
         };
@@ -119,6 +122,11 @@ fn a_url_where_a_local_path_is_expected_is_a_usage_error_and_creates_nothing() {
                 vec!["--symbols", "AAA", "--days-back", "3", "--errors", url],
             ),
             ("records", vec!["check", url]),
+            ("tickers-scrape", vec!["sec", "--input", url]),
+            (
+                "tickers-scrape",
+                vec!["sec", "--input", "bars.ndjson", "--status", url],
+            ),
             ("records", vec!["check", "bars.ndjson", "-o", url]),
             (
                 "to-parquet",

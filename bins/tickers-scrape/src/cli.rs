@@ -1,0 +1,69 @@
+//! Command line of `tickers-scrape`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tickerlake::cli::{CommonArgs, Program};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Nasdaq Trader's symbol directory, downloaded by hand, into a universe file.
+  tickers-scrape nasdaqtrader --input nasdaqlisted.txt otherlisted.txt > universe.ndjson
+
+  # The SEC's list, with the status the next run's row-count guard reads.
+  tickers-scrape sec --input company_tickers_exchange.json --status scrape-status.json \\
+      > sec.ndjson
+
+  # Straight into a fetch.
+  tickers-scrape nasdaqtrader --input nasdaqlisted.txt otherlisted.txt \\
+    | ohlcv-fetch --days-back 5 > bars.ndjson
+
+Sources (scrape.sources in config.yaml; NAME is an entry there):
+  nasdaqtrader         nasdaqlisted.txt and otherlisted.txt, told apart by their headers
+  nasdaqtrader-traded  nasdaqtraded.txt
+  sec                  company_tickers_exchange.json
+
+Output: Ticker records, sorted by name (the listing's name: BRK.B, ABR-D on US venues), with
+source, first_seen = last_seen = --as-of and status active. A source whose files do not have
+the structure it relies on (a renamed or missing column, no footer, a row of another width) or
+whose row count fell below scrape.min_rows_ratio of its last good run yields nothing: its status
+is structure_error.
+
+Exit status: 0 the source parsed, 2 usage, 65 the source failed its structure check, 66 an input
+missing, 74 I/O error, 78 bad configuration.";
+
+/// Ticker universes from exchange listings: Ticker NDJSON on stdout, a listing checked for its
+/// structure before a row of it is parsed.
+#[derive(Debug, Parser)]
+#[command(name = "tickers-scrape", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    /// The source, an entry of scrape.sources in config.yaml
+    #[arg(value_name = "NAME")]
+    pub source: String,
+
+    /// The source's files, downloaded by hand (- reads stdin)
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true, value_parser = tickerlake::cli::LocalPath)]
+    pub input: Vec<PathBuf>,
+
+    /// The day of the listing: first_seen and last_seen of every record [default: today, UTC]
+    #[arg(long, value_name = "DATE", value_parser = tickerlake::records::date_format::parse)]
+    pub as_of: Option<chrono::NaiveDate>,
+
+    /// Per-source status (JSON, replaced atomically): ok or structure_error, rows, the raw
+    /// files' sha256; the row-count guard reads the last good run from it
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub status: Option<PathBuf>,
+
+    /// Also write the summary as JSON to FILE
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub summary: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl Program for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}

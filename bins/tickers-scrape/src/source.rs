@@ -1,0 +1,120 @@
+//! What every listing source is: raw files in, structure checked, Ticker records out — or a
+//! structure error and no records at all, never a half-parsed listing.
+
+use chrono::NaiveDate;
+use tickerlake::records::Ticker;
+
+/// One raw download (or a file given with `--input`), as it came.
+#[derive(Debug, Clone)]
+pub struct RawFile {
+    /// Its path or URL, for messages.
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a source's parse keeps beside the records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// Data rows read.
+    pub rows: u64,
+    /// Test issues left out (Nasdaq Trader's `Test Issue = Y`).
+    pub test_issues: u64,
+    /// Rows whose symbol is no symbol after canonicalisation: reported, skipped.
+    pub bad_symbols: u64,
+    /// Rows whose venue code the source table does not know: kept, without an exchange.
+    pub unknown_venues: u64,
+    /// Rows naming a listing already listed by this source: the first is kept.
+    pub duplicates: u64,
+}
+
+/// A source's records, each listing once, and its counts.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub tickers: Vec<Ticker>,
+    pub counts: Counts,
+}
+
+/// The files do not have the structure the parser relies on (a header renamed or missing, no
+/// footer, a row of the wrong width): the source yields nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {why}")]
+pub struct StructureError {
+    pub file: String,
+    pub why: String,
+}
+
+impl StructureError {
+    pub fn new(file: &str, why: impl Into<String>) -> StructureError {
+        StructureError {
+            file: file.to_string(),
+            why: why.into(),
+        }
+    }
+}
+
+/// What a parse needs to know besides the bytes.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The source's name in `config.yaml` (the records' `source`).
+    pub source: String,
+    /// `first_seen` and `last_seen` of every record.
+    pub as_of: NaiveDate,
+}
+
+impl Context {
+    /// An active US-dollar ticker of this source, seen today.
+    pub fn ticker(&self, name: tickerlake::Symbol) -> Ticker {
+        let mut t = Ticker::new(name);
+        t.source = Some(self.source.clone());
+        t.first_seen = Some(self.as_of);
+        t.last_seen = Some(self.as_of);
+        t
+    }
+}
+
+/// A row left out, for the warnings.
+pub fn report_bad_symbol(file: &str, line: usize, text: &str, why: &dyn std::fmt::Display) {
+    let (shown, why) = (tickerlake::echo::echo(text), why.to_string());
+    if why.starts_with(&shown) {
+        tracing::warn!("{file}:{line}: symbol {why}: left out");
+    } else {
+        tracing::warn!("{file}:{line}: symbol {shown}: {why}: left out");
+    }
+}
+
+/// The text of a listing file: UTF-8 (a byte-order mark dropped), else ISO-8859-1, which every
+/// byte decodes as (older exports are Latin-1, and `Børs` must not become mojibake).
+pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// A security name as listed, its runs of white space made one space and its ends trimmed.
+pub fn clean_name(text: &str) -> Option<String> {
+    let name = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_utf8_or_latin1_never_mojibake() {
+        assert_eq!(decode(b"\xEF\xBB\xBFName;ISIN"), "Name;ISIN");
+        assert_eq!(decode("Børs".as_bytes()), "Børs");
+        assert_eq!(decode(b"B\xF8rs"), "Børs");
+    }
+
+    #[test]
+    fn names_lose_their_padding() {
+        assert_eq!(
+            clean_name(" Floor15  ETF   April ").as_deref(),
+            Some("Floor15 ETF April")
+        );
+        assert_eq!(clean_name("   "), None);
+    }
+}

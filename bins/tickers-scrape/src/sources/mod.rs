@@ -1,0 +1,4 @@
+//! One module per kind of listing source (`scrape.sources.<name>.kind` in `config.yaml`).
+
+pub mod nasdaqtrader;
+pub mod sec;

@@ -1,0 +1,263 @@
+//! tickers-scrape through the binary on genuine listings (`fixtures/real/`): exact records,
+//! names and spellings, the status file, and what a drifted or shrunken listing does.
+
+use tickerlake_tests::{WorkDir, fixture, ndjson_values};
+
+fn listed() -> String {
+    fixture("real/nasdaqtrader/nasdaqlisted_20250721.txt")
+        .display()
+        .to_string()
+}
+
+fn other() -> String {
+    fixture("real/nasdaqtrader/otherlisted_20250721.txt")
+        .display()
+        .to_string()
+}
+
+fn by_symbol<'a>(records: &'a [serde_json::Value], symbol: &str) -> &'a serde_json::Value {
+    records
+        .iter()
+        .find(|r| r["symbol"] == symbol)
+        .unwrap_or_else(|| panic!("no {symbol}"))
+}
+
+#[test]
+fn the_nasdaq_trader_directory_becomes_a_checked_sorted_universe() {
+    let w = WorkDir::new();
+    let run = w
+        .cmd("tickers-scrape")
+        .args([
+            "nasdaqtrader",
+            "--as-of",
+            "2025-07-21",
+            "--status",
+            "status.json",
+        ])
+        .args(["--input", &other(), &listed()])
+        .succeeds()
+        .stderr_is_empty();
+    let records = ndjson_values(&run.stdout());
+    // 4,973 + 6,606 rows, 8 + 25 test issues left out; every other row named.
+    assert_eq!(records.len(), 4973 + 6606 - 33);
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["symbol"].as_str().unwrap())
+        .collect();
+    assert!(names.windows(2).all(|p| p[0] < p[1]), "sorted, each once");
+    for test_issue in ["ZAZZT", "ZXYZ.A", "ATEST", "CTEST.L", "NTEST"] {
+        assert!(!names.contains(&test_issue), "{test_issue}");
+    }
+    let aapl = by_symbol(&records, "AAPL");
+    assert_eq!(aapl["name"], "Apple Inc. - Common Stock");
+    assert_eq!(aapl["exchange"], "XNAS");
+    assert_eq!(aapl["asset_type"], "stock");
+    assert_eq!(aapl["source"], "nasdaqtrader");
+    assert_eq!(aapl["first_seen"], "2025-07-21");
+    assert_eq!(aapl["status"], "active");
+    assert!(aapl.get("source_symbol").is_none());
+    for (name, spelled, exchange, asset) in [
+        ("BRK.B", None, "XNYS", "stock"),
+        ("ABR-D", None, "XNYS", "preferred"),
+        ("AACT.WS", Some("AACT+"), "XNYS", "warrant"),
+        ("AACT.U", Some("AACT="), "XNYS", "unit"),
+        ("CELG.R", Some("CELG^"), "XNYS", "right"),
+        ("NE.WS.A", Some("NE+A"), "XNYS", "warrant"),
+        ("BFEB", None, "BATS", "etf"),
+    ] {
+        let r = by_symbol(&records, name);
+        assert_eq!(r["source_symbol"].as_str(), spelled, "{name}");
+        assert_eq!(r["exchange"], exchange, "{name}");
+        assert_eq!(r["asset_type"], asset, "{name}");
+    }
+    // Names lose their padding; the records pass their contract.
+    assert!(records.iter().all(|r| {
+        let n = r["name"].as_str().unwrap();
+        n == n.trim() && !n.contains("  ")
+    }));
+    w.write("universe.ndjson", run.stdout());
+    w.cmd("records")
+        .args(["check", "--kind", "tickers", "universe.ndjson"])
+        .succeeds();
+    // The status: ok, the counts, each file's size and sha256.
+    let status: serde_json::Value = serde_json::from_str(&w.read("status.json")).unwrap();
+    let s = &status["sources"]["nasdaqtrader"];
+    assert_eq!(s["status"], "ok");
+    assert_eq!(s["records"], records.len());
+    assert_eq!(
+        (s["rows"].as_u64(), s["test_issues"].as_u64()),
+        (Some(11579), Some(33))
+    );
+    assert_eq!(s["last_good"]["records"], records.len());
+    let sha = w.bash(&format!("sha256sum {}", listed()));
+    let sha = String::from_utf8_lossy(&sha.stdout);
+    let files = s["files"].as_array().unwrap();
+    assert_eq!(files[1]["sha256"], sha.split_whitespace().next().unwrap());
+    assert_eq!(files[1]["bytes"], 303_688);
+}
+
+#[test]
+fn nasdaqtraded_with_crlf_and_the_secs_hyphens_name_the_same_securities() {
+    let w = WorkDir::new();
+    let traded = w
+        .cmd("tickers-scrape")
+        .args(["nasdaqtraded", "--input"])
+        .arg(fixture("real/nasdaqtrader/nasdaqtraded_2021-12-31.txt"))
+        .succeeds();
+    let traded = ndjson_values(&traded.stdout());
+    assert_eq!(traded.len(), 11773 - 34);
+    // Nasdaq Traded = N does not mean unlisted.
+    assert_eq!(by_symbol(&traded, "BRK.A")["exchange"], "XNYS");
+    let sec = w
+        .cmd("tickers-scrape")
+        .args(["sec", "--input"])
+        .arg(fixture(
+            "real/sec/company_tickers_exchange_commit2025-08-24.json",
+        ))
+        .succeeds();
+    let sec = ndjson_values(&sec.stdout());
+    assert_eq!(sec.len(), 10069);
+    let brk = by_symbol(&sec, "BRK.B");
+    assert_eq!(
+        (brk["source_symbol"].as_str(), brk["exchange"].as_str()),
+        (Some("BRK-B"), Some("XNYS"))
+    );
+    assert_eq!(by_symbol(&sec, "NE.WS.A")["source_symbol"], "NE-WTA");
+    // One security, one name, whichever source spelled it.
+    for name in ["BRK.B", "BF.B", "AAPL"] {
+        by_symbol(&traded, name);
+        by_symbol(&sec, name);
+    }
+}
+
+#[test]
+fn a_drifted_listing_yields_nothing_and_says_so_in_its_status() {
+    let w = WorkDir::new();
+    // A good run first: the status remembers it.
+    w.cmd("tickers-scrape")
+        .args([
+            "nasdaqtrader",
+            "--status",
+            "status.json",
+            "--input",
+            &listed(),
+            &other(),
+        ])
+        .succeeds();
+    let text = std::fs::read_to_string(other()).unwrap();
+    // Cut at a line's end, as a download that stopped between rows is.
+    let cut = &text[..=text[..text.len() / 2].rfind('\n').unwrap()];
+    let renamed = text.replacen("NASDAQ Symbol", "Nasdaq Ticker", 1);
+    for (name, bytes, why) in [
+        ("renamed.txt", renamed.as_str(), "no NASDAQ Symbol column"),
+        ("cut.txt", cut, "footer"),
+    ] {
+        let path = w.write(name, bytes);
+        let run = w
+            .cmd("tickers-scrape")
+            .args([
+                "nasdaqtrader",
+                "--status",
+                "status.json",
+                "--input",
+                &listed(),
+            ])
+            .arg(&path)
+            .fails_with(65)
+            .stderr_contains(why);
+        assert_eq!(run.stdout(), "", "no half-parsed listing");
+        let status: serde_json::Value = serde_json::from_str(&w.read("status.json")).unwrap();
+        let s = &status["sources"]["nasdaqtrader"];
+        assert_eq!(s["status"], "structure_error");
+        assert_eq!(s["code"], "SCRAPE404");
+        assert_eq!(s["records"], 0);
+        // The last good run stays for the next run's guard.
+        assert_eq!(s["last_good"]["records"], 4973 + 6606 - 33);
+    }
+}
+
+#[test]
+fn a_listing_far_shorter_than_its_last_good_run_is_refused() {
+    let w = WorkDir::new();
+    w.cmd("tickers-scrape")
+        .args([
+            "nasdaqtrader",
+            "--status",
+            "status.json",
+            "--input",
+            &listed(),
+            &other(),
+        ])
+        .succeeds();
+    // otherlisted delivered with a tenth of its rows (header, rows, footer intact).
+    let text = std::fs::read_to_string(other()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let short: Vec<&str> = std::iter::once(lines[0])
+        .chain(lines[1..lines.len() - 1].iter().step_by(10).copied())
+        .chain(std::iter::once(*lines.last().unwrap()))
+        .collect();
+    let path = w.write("short.txt", short.join("\n") + "\n");
+    let run = w
+        .cmd("tickers-scrape")
+        .args([
+            "nasdaqtrader",
+            "--status",
+            "status.json",
+            "--input",
+            &listed(),
+        ])
+        .arg(&path)
+        .fails_with(65)
+        .stderr_contains("min_rows_ratio");
+    assert_eq!(run.stdout(), "");
+    let status: serde_json::Value = serde_json::from_str(&w.read("status.json")).unwrap();
+    assert_eq!(status["sources"]["nasdaqtrader"]["code"], "SCRAPEROWS");
+    // Without the status file there is nothing to compare with: it parses.
+    w.cmd("tickers-scrape")
+        .args(["nasdaqtrader", "--input", &listed()])
+        .arg(&path)
+        .succeeds();
+}
+
+#[test]
+fn a_scraped_universe_feeds_the_fetch_under_its_names() {
+    // The first link of the chain: the directory's universe is what ohlcv-fetch reads.
+    let w = WorkDir::new();
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["nasdaqtrader", "--input", &listed(), &other()])
+        .succeeds();
+    let universe: String = run
+        .stdout()
+        .lines()
+        .filter(|l| l.contains("\"symbol\":\"BRK.B\"") || l.contains("\"symbol\":\"ABR-D\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(universe.lines().count(), 2);
+    w.write("universe.ndjson", universe);
+    // Not reachable on purpose: the requests it would make are named in its errors.
+    let fetch = w
+        .cmd("ohlcv-fetch")
+        .args([
+            "universe.ndjson",
+            "--days-back",
+            "3",
+            "--errors",
+            "errors.ndjson",
+        ])
+        .args(["--base-url", "http://127.0.0.1:9"])
+        .arg("--config")
+        .arg(w.write(
+            "c.yaml",
+            "http:\n  timeout: 1s\n  connect_timeout: 1s\nfetch:\n  backoff: [10ms]\n",
+        ))
+        .run();
+    assert_ne!(fetch.code(), Some(65), "{}", fetch.stderr());
+    let errors = ndjson_values(&w.read("errors.ndjson"));
+    let symbols: Vec<&str> = errors
+        .iter()
+        .map(|e| e["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols.len(), 2, "{errors:?}");
+    assert!(symbols.contains(&"BRK.B") && symbols.contains(&"ABR-D"));
+}
