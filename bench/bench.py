@@ -19,6 +19,10 @@ Jobs:
                  DuckDB and polars reading it with hive partitioning.
   qlib-bin       qlib-bin all on S against Qlib's dump_bin.py dump_all, and a one-day update of a
                  5,000-symbol store.
+  tickers-scrape Nasdaq Trader's symbol directory of 2025-07-21 (nasdaqlisted + otherlisted,
+                 11,579 securities, fixtures/real/nasdaqtrader/) parsed, checked and written as
+                 Ticker NDJSON (target: well under 100 ms), beside pandas reading the same two
+                 pipe-delimited files and writing them as JSON lines (no checks, no names).
   ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
                  the replay server with 50 ms latency and 8 workers, against the ideal
                  1,000 x 0.05 s / 8 = 6.25 s.
@@ -194,6 +198,36 @@ def fetch_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
         "peak RSS under 100 MiB.",
         "",
     ]
+
+
+def scrape_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
+    """tickers-scrape on the 2025 Nasdaq Trader directory; pandas on the same files as a reference."""
+    d = os.path.join(ROOT, "fixtures", "real", "nasdaqtrader")
+    files = [os.path.join(d, "nasdaqlisted_20250721.txt"), os.path.join(d, "otherlisted_20250721.txt")]
+    ours = [os.path.join(release, "tickers-scrape"), "nasdaqtrader", "--as-of", "2025-07-21", "--input", *files]
+    peer = [py, "-c", "import sys, pandas as pd\n"
+            "frames = [pd.read_csv(f, sep='|', dtype=str, keep_default_na=False, skipfooter=1, engine='python') "
+            "for f in sys.argv[1:]]\n"
+            "pd.concat(frames).to_json(sys.stdout, orient='records', lines=True)\n", *files]
+    cmds = [("tickerlake `tickers-scrape nasdaqtrader`", ours), ("pandas read_csv + to_json (no checks)", peer)]
+    walls: dict[str, list[float]] = {n: [] for n, _ in cmds}
+    rss: dict[str, list[float]] = {n: [] for n, _ in cmds}
+    for _, cmd in cmds:
+        run_once(cmd)  # warm
+    for _ in range(max(a.repeat, 10)):
+        for name, cmd in cmds:
+            w, m = run_once(cmd)
+            walls[name].append(w)
+            rss[name].append(m)
+    ours_m = statistics.median(walls[cmds[0][0]])
+    lines = ["## tickers-scrape: Nasdaq Trader directory, 2025-07-21 (11,579 securities, 800 KB)", "",
+             "| program | median ms | fastest ms | peak RSS MiB | time vs tickerlake |", "|---|---|---|---|---|"]
+    for name, _ in cmds:
+        m = statistics.median(walls[name])
+        lines.append(f"| {name} | {m * 1000:.0f} | {min(walls[name]) * 1000:.0f} | {statistics.median(rss[name]):.0f} "
+                     f"| {m / ours_m:.2f}x |")
+    lines += ["", "Whole process, start-up included. Target: well under 100 ms.", ""]
+    return lines
 
 
 def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -> list[str]:
@@ -401,6 +435,7 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
     jobs = {k: v for k, v in jobs.items() if k.split(" ")[0] in wanted}
     fetch_lines = fetch_job(a, py, release) if "ohlcv-fetch" in wanted else []
     fetch_lines += qlib_jobs(a, py, release, lakes) if "qlib-bin" in wanted else []
+    fetch_lines += scrape_job(a, py, release) if "tickers-scrape" in wanted else []
 
     lines = [
         f"# Benchmarks, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
