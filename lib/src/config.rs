@@ -514,6 +514,10 @@ pub enum SourceKind {
     NasdaqtraderTraded,
     /// The SEC's `company_tickers_exchange.json`.
     Sec,
+    /// Euronext's equities list download.
+    Euronext,
+    /// Deutsche Börse's all tradable instruments list for Xetra.
+    Xetra,
 }
 
 impl Default for Scrape {
@@ -528,6 +532,8 @@ impl Default for Scrape {
                     source(SourceKind::NasdaqtraderTraded, false),
                 ),
                 ("sec", source(SourceKind::Sec, true)),
+                ("euronext", source(SourceKind::Euronext, true)),
+                ("xetra", source(SourceKind::Xetra, true)),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

@@ -261,3 +261,137 @@ fn a_scraped_universe_feeds_the_fetch_under_its_names() {
     assert_eq!(symbols.len(), 2, "{errors:?}");
     assert!(symbols.contains(&"BRK.B") && symbols.contains(&"ABR-D"));
 }
+
+#[test]
+fn euronext_and_xetra_listings_are_named_with_their_venues() {
+    let w = WorkDir::new();
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["euronext", "--as-of", "2026-08-04", "--input"])
+        .arg(fixture(
+            "real/euronext/Euronext_Equities_Paris_2026-08-04.csv",
+        ))
+        .succeeds();
+    let eu = ndjson_values(&run.stdout());
+    assert_eq!(eu.len(), 770);
+    let ac = by_symbol(&eu, "AC.PA");
+    assert_eq!(
+        (
+            ac["source_symbol"].as_str(),
+            ac["exchange"].as_str(),
+            ac["currency"].as_str()
+        ),
+        (Some("AC"), Some("XPAR"), Some("EUR"))
+    );
+    assert_eq!(ac["isin"], "FR0000120404");
+    // The same ISIN in another currency is another listing.
+    assert_eq!(by_symbol(&eu, "ACMC.PA")["currency"], "USD");
+    // Euronext Growth Paris: its own MIC, Paris's suffix.
+    assert_eq!(by_symbol(&eu, "AL2SI.PA")["exchange"], "ALXP");
+    // `-` is a missing value, never a value.
+    assert!(eu.iter().all(|r| r["name"] != "-" && r["currency"] != "-"));
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["xetra", "--input"])
+        .arg(fixture(
+            "real/xetra/t7-xetr-allTradableInstruments_2019-04-18.csv",
+        ))
+        .succeeds();
+    let xe = ndjson_values(&run.stdout());
+    // 2,577 instruments, one without a Mnemonic.
+    assert_eq!(xe.len(), 2576);
+    let sap = by_symbol(&xe, "SAP.DE");
+    assert_eq!(
+        (
+            sap["exchange"].as_str(),
+            sap["asset_type"].as_str(),
+            sap["isin"].as_str()
+        ),
+        (Some("XETR"), Some("stock"), Some("DE0007164600"))
+    );
+    assert_eq!(by_symbol(&xe, "VOW3.DE")["country"], "DE");
+    for records in [&eu, &xe] {
+        w.write("u.ndjson", ndjson_of(records));
+        w.cmd("records")
+            .args(["check", "--kind", "tickers", "u.ndjson"])
+            .succeeds();
+    }
+}
+
+fn ndjson_of(records: &[serde_json::Value]) -> String {
+    records.iter().map(|r| format!("{r}\n")).collect()
+}
+
+#[test]
+fn air_on_the_nyse_and_on_euronext_paris_are_two_series_from_scrape_to_qlib() {
+    let w = WorkDir::new();
+    let us = w
+        .cmd("tickers-scrape")
+        .args(["nasdaqtrader", "--input", &listed(), &other()])
+        .succeeds();
+    let paris = w
+        .cmd("tickers-scrape")
+        .args(["euronext", "--input"])
+        .arg(fixture(
+            "real/euronext/Euronext_Equities_Paris_2026-08-04.csv",
+        ))
+        .succeeds();
+    let air: Vec<serde_json::Value> = ndjson_values(&us.stdout())
+        .into_iter()
+        .chain(ndjson_values(&paris.stdout()))
+        .filter(|r| r["symbol"] == "AIR" || r["symbol"] == "AIR.PA")
+        .collect();
+    assert_eq!(air.len(), 2, "{air:?}");
+    assert_eq!(by_symbol(&air, "AIR")["exchange"], "XNYS");
+    assert_eq!(by_symbol(&air, "AIR.PA")["exchange"], "XPAR");
+    w.write("universe.ndjson", ndjson_of(&air));
+    // Genuine Yahoo answers of other symbols stand in for the two.
+    let dir = fixture("real/yahoo_chart");
+    let routes = format!(
+        "routes:\n  - path: /v8/finance/chart/AIR\n    file: {d}/AAPL_1d_2020-08-31_2020-11-07_split4to1.body.json\n  - path: /v8/finance/chart/AIR.PA\n    file: {d}/WSU.DE_1d_2023-08-04_2023-08-09.body.json\n",
+        d = dir.display()
+    );
+    let server = replay_server::ReplayServer::start(
+        replay_server::Routes::from_yaml(&routes).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let fetch = w
+        .cmd("ohlcv-fetch")
+        .args([
+            "universe.ndjson",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2023-12-31",
+        ])
+        .args(["--base-url", &server.base_url()])
+        .succeeds();
+    let targets: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.starts_with("/v8/finance/chart/AIR.PA?"))
+    );
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.starts_with("/v8/finance/chart/AIR?"))
+    );
+    w.write("bars.ndjson", fetch.stdout());
+    w.cmd("to-parquet")
+        .args(["--lake", "lake", "bars.ndjson"])
+        .succeeds();
+    w.cmd("qlib-bin")
+        .args(["all", "--lake", "lake", "-o", "qlib"])
+        .succeeds();
+    let instruments = w.read("qlib/instruments/all.txt");
+    let names: Vec<&str> = instruments
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(names, ["AIR", "AIR.PA"]);
+    let close =
+        |d: &str| std::fs::read(w.join(&format!("qlib/features/{d}/close.day.bin"))).unwrap();
+    assert_ne!(close("air"), close("air.pa"));
+}

@@ -22,8 +22,11 @@ Sources (scrape.sources in config.yaml; NAME is an entry there):
   nasdaqtrader         nasdaqlisted.txt and otherlisted.txt, told apart by their headers
   nasdaqtrader-traded  nasdaqtraded.txt
   sec                  company_tickers_exchange.json
+  euronext             Euronext's equities list download (names AC.PA, AL2SI.PA)
+  xetra                Deutsche Boerse's t7-xetr-allTradableInstruments.csv (names SAP.DE)
 
-Output: Ticker records, sorted by name (the listing's name: BRK.B, ABR-D on US venues), with
+Output: Ticker records, sorted by name (the listing's name: BRK.B, ABR-D on US venues, AC.PA
+elsewhere), with
 source, first_seen = last_seen = --as-of and status active. A source whose files do not have
 the structure it relies on (a renamed or missing column, no footer, a row of another width) or
 whose row count fell below scrape.min_rows_ratio of its last good run yields nothing: its status

@@ -8,7 +8,7 @@
 //!
 //! - [`cli`], [`options`]: the command line, and the plain options the run takes;
 //! - [`source`]: raw files, what a parse yields, structure errors, text decoding;
-//! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC);
+//! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC, Euronext, Xetra);
 //! - [`status`]: the per-source status file and the row-count guard.
 
 pub mod cli;
@@ -116,6 +116,8 @@ pub fn parse(kind: SourceKind, files: &[RawFile], cx: &Context) -> Result<Parsed
         SourceKind::Nasdaqtrader => sources::nasdaqtrader::parse(files, false, cx),
         SourceKind::NasdaqtraderTraded => sources::nasdaqtrader::parse(files, true, cx),
         SourceKind::Sec => sources::sec::parse(files, cx),
+        SourceKind::Euronext => sources::euronext::parse(files, cx),
+        SourceKind::Xetra => sources::xetra::parse(files, cx),
     }
 }
 
@@ -229,10 +231,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const KINDS: [SourceKind; 3] = [
+    const KINDS: [SourceKind; 5] = [
         SourceKind::Nasdaqtrader,
         SourceKind::NasdaqtraderTraded,
         SourceKind::Sec,
+        SourceKind::Euronext,
+        SourceKind::Xetra,
     ];
 
     fn cx() -> Context {

@@ -35,6 +35,8 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         SourceKind::Nasdaqtrader => "nasdaqtrader",
         SourceKind::NasdaqtraderTraded => "nasdaqtrader-traded",
         SourceKind::Sec => "sec",
+        SourceKind::Euronext => "euronext",
+        SourceKind::Xetra => "xetra",
     };
     Ok(Options {
         source: cli.source.clone(),

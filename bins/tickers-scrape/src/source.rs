@@ -25,6 +25,8 @@ pub struct Counts {
     pub unknown_venues: u64,
     /// Rows naming a listing already listed by this source: the first is kept.
     pub duplicates: u64,
+    /// Instruments the source marks inactive: left out.
+    pub inactive: u64,
 }
 
 /// A source's records, each listing once, and its counts.
@@ -90,6 +92,65 @@ pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
     }
+}
+
+/// Every record of delimited text (quoted fields allowed, rows of any width) with its line
+/// number, blank lines left out.
+pub fn delimited(
+    file: &RawFile,
+    text: &str,
+    delimiter: u8,
+) -> Result<Vec<(u64, Vec<String>)>, StructureError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            StructureError::new(
+                &file.name,
+                format!("not {}-separated text: {e}", char::from(delimiter)),
+            )
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        out.push((line, record.iter().map(str::to_string).collect()));
+    }
+    Ok(out)
+}
+
+/// The position of each of `wanted` in `header`, by name, case-insensitively; the error names
+/// the missing ones.
+pub fn find_columns<const N: usize>(
+    header: &[String],
+    wanted: [&str; N],
+) -> Result<[usize; N], String> {
+    let mut out = [0; N];
+    let mut missing = Vec::new();
+    for (k, name) in wanted.iter().enumerate() {
+        match header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+        {
+            Some(i) => out[k] = i,
+            None => missing.push(*name),
+        }
+    }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(format!("no {} column", missing.join(", ")))
+    }
+}
+
+/// A cell that says "no value": empty, `-`, `n/a` and the like.
+pub fn cell(text: &str) -> Option<&str> {
+    let t = text.trim();
+    (!(t.is_empty() || t == "-" || tickerlake::csv_cells::is_missing(t))).then_some(t)
 }
 
 /// A security name as listed, its runs of white space made one space and its ends trimmed.

@@ -63,6 +63,8 @@ pub struct CountsOut {
     pub bad_symbols: u64,
     pub unknown_venues: u64,
     pub duplicates: u64,
+    #[serde(default)]
+    pub inactive: u64,
 }
 
 impl From<&Counts> for CountsOut {
@@ -73,6 +75,7 @@ impl From<&Counts> for CountsOut {
             bad_symbols: c.bad_symbols,
             unknown_venues: c.unknown_venues,
             duplicates: c.duplicates,
+            inactive: c.inactive,
         }
     }
 }

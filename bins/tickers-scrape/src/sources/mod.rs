@@ -1,4 +1,6 @@
 //! One module per kind of listing source (`scrape.sources.<name>.kind` in `config.yaml`).
 
+pub mod euronext;
 pub mod nasdaqtrader;
 pub mod sec;
+pub mod xetra;
