@@ -518,6 +518,8 @@ pub enum SourceKind {
     Euronext,
     /// Deutsche Börse's all tradable instruments list for Xetra.
     Xetra,
+    /// The Nasdaq stock screener (API JSON or CSV export): market caps, sectors, industries.
+    NasdaqScreener,
 }
 
 impl Default for Scrape {
@@ -534,6 +536,7 @@ impl Default for Scrape {
                 ("sec", source(SourceKind::Sec, true)),
                 ("euronext", source(SourceKind::Euronext, true)),
                 ("xetra", source(SourceKind::Xetra, true)),
+                ("nasdaq-screener", source(SourceKind::NasdaqScreener, true)),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

@@ -395,3 +395,56 @@ fn air_on_the_nyse_and_on_euronext_paris_are_two_series_from_scrape_to_qlib() {
         |d: &str| std::fs::read(w.join(&format!("qlib/features/{d}/close.day.bin"))).unwrap();
     assert_ne!(close("air"), close("air.pa"));
 }
+
+#[test]
+fn the_screener_in_its_three_shapes_gives_caps_sectors_and_canonical_names() {
+    let w = WorkDir::new();
+    let scrape = |rel: &str| {
+        let run = w
+            .cmd("tickers-scrape")
+            .args(["nasdaq-screener", "--input"])
+            .arg(fixture(rel))
+            .succeeds();
+        ndjson_values(&run.stdout())
+    };
+    let export = scrape("real/nasdaq_screener/nasdaq_screener_export_2024-05-08.csv");
+    assert_eq!(export.len(), 7090);
+    let brk = by_symbol(&export, "BRK.B");
+    assert_eq!(brk["source_symbol"], "BRK/B");
+    assert_eq!(brk["market_cap"], 893_489_915_914.0);
+    let abr = by_symbol(&export, "ABR-D");
+    assert_eq!(
+        (abr["source_symbol"].as_str(), abr["asset_type"].as_str()),
+        (Some("ABR^D"), Some("preferred"))
+    );
+    assert!(abr.get("market_cap").is_none() && abr.get("sector").is_none());
+    // Padded symbols lose their padding.
+    by_symbol(&export, "SAND");
+    let agilent = by_symbol(&export, "A");
+    assert_eq!(
+        (agilent["sector"].as_str(), agilent["industry"].as_str()),
+        (Some("Industrials"), Some("Electrical Products"))
+    );
+    // The API's rows, under data.rows (stored alone) and data.table.rows with separators.
+    let amex = scrape("real/nasdaq_screener/screener_rows_exchange-amex_2025-02-01.json");
+    assert_eq!(amex.len(), 297);
+    let staples =
+        scrape("real/nasdaq_screener/screener_stocks_large_consumer_staples_2024-06-19.body.json");
+    assert_eq!(staples.len(), 32);
+    assert_eq!(by_symbol(&staples, "FMX")["market_cap"], 176_769_790_631.0);
+    // The old company list: quoted, trailing commas, CRLF, $M/$B caps, n/a.
+    let legacy =
+        scrape("real/nasdaq_companylist_legacy/companylist_nasdaq_dollarM_commit2019-05-12.csv");
+    assert_eq!(legacy.len(), 3461);
+    assert_eq!(by_symbol(&legacy, "YI")["market_cap"], 653.17e6);
+    assert_eq!(
+        by_symbol(&legacy, "BLIN")["name"],
+        by_symbol(&legacy, "BLIN")["name"].as_str().unwrap().trim()
+    );
+    for records in [&export, &amex, &staples, &legacy] {
+        w.write("u.ndjson", ndjson_of(records));
+        w.cmd("records")
+            .args(["check", "--kind", "tickers", "u.ndjson"])
+            .succeeds();
+    }
+}

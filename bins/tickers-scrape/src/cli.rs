@@ -24,6 +24,7 @@ Sources (scrape.sources in config.yaml; NAME is an entry there):
   sec                  company_tickers_exchange.json
   euronext             Euronext's equities list download (names AC.PA, AL2SI.PA)
   xetra                Deutsche Boerse's t7-xetr-allTradableInstruments.csv (names SAP.DE)
+  nasdaq-screener      the Nasdaq screener's API JSON or CSV export (market cap, sector, industry)
 
 Output: Ticker records, sorted by name (the listing's name: BRK.B, ABR-D on US venues, AC.PA
 elsewhere), with

@@ -8,7 +8,8 @@
 //!
 //! - [`cli`], [`options`]: the command line, and the plain options the run takes;
 //! - [`source`]: raw files, what a parse yields, structure errors, text decoding;
-//! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC, Euronext, Xetra);
+//! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC, Euronext, Xetra, the Nasdaq
+//!   screener);
 //! - [`status`]: the per-source status file and the row-count guard.
 
 pub mod cli;
@@ -118,6 +119,7 @@ pub fn parse(kind: SourceKind, files: &[RawFile], cx: &Context) -> Result<Parsed
         SourceKind::Sec => sources::sec::parse(files, cx),
         SourceKind::Euronext => sources::euronext::parse(files, cx),
         SourceKind::Xetra => sources::xetra::parse(files, cx),
+        SourceKind::NasdaqScreener => sources::screener::parse(files, cx),
     }
 }
 
@@ -231,7 +233,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const KINDS: [SourceKind; 5] = [
+    const KINDS: [SourceKind; 6] = [
+        SourceKind::NasdaqScreener,
         SourceKind::Nasdaqtrader,
         SourceKind::NasdaqtraderTraded,
         SourceKind::Sec,

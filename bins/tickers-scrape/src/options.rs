@@ -37,6 +37,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         SourceKind::Sec => "sec",
         SourceKind::Euronext => "euronext",
         SourceKind::Xetra => "xetra",
+        SourceKind::NasdaqScreener => "nasdaq-screener",
     };
     Ok(Options {
         source: cli.source.clone(),

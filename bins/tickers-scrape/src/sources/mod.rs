@@ -2,5 +2,6 @@
 
 pub mod euronext;
 pub mod nasdaqtrader;
+pub mod screener;
 pub mod sec;
 pub mod xetra;
