@@ -498,6 +498,30 @@ pub struct ScrapeSource {
     /// Whether a run without names includes it.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Kind `list`: the hand-kept tickers.
+    #[serde(default)]
+    pub tickers: Vec<ListedTicker>,
+}
+
+/// A ticker of a hand-kept list (`kind: list`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListedTicker {
+    /// The canonical symbol (`BRK.B`), or the listing's name (`SAP.DE`).
+    pub symbol: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// ISO 10383 MIC; outside the US the name gets the venue's suffix (`SAP` on XETR is `SAP.DE`).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    #[serde(default)]
+    pub asset_type: Option<crate::records::AssetType>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Groups, written as the records' `indexes` tags (`tickers-filter` and `qa-check` select by
+    /// them).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -520,11 +544,25 @@ pub enum SourceKind {
     Xetra,
     /// The Nasdaq stock screener (API JSON or CSV export): market caps, sectors, industries.
     NasdaqScreener,
+    /// A hand-kept list in this file (`tickers:`).
+    List,
 }
 
 impl Default for Scrape {
     fn default() -> Scrape {
-        let source = |kind, enabled| ScrapeSource { kind, enabled };
+        let source = |kind, enabled| ScrapeSource {
+            kind,
+            enabled,
+            tickers: Vec::new(),
+        };
+        let listed = |symbol: &str, name: &str, exchange: &str, groups: &[&str]| ListedTicker {
+            symbol: symbol.into(),
+            name: Some(name.into()),
+            exchange: Some(exchange.into()),
+            asset_type: Some(crate::records::AssetType::Stock),
+            currency: None,
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        };
         Scrape {
             min_rows_ratio: 0.8,
             sources: [
@@ -537,6 +575,24 @@ impl Default for Scrape {
                 ("euronext", source(SourceKind::Euronext, true)),
                 ("xetra", source(SourceKind::Xetra, true)),
                 ("nasdaq-screener", source(SourceKind::NasdaqScreener, true)),
+                (
+                    "watchlist",
+                    ScrapeSource {
+                        kind: SourceKind::List,
+                        enabled: false,
+                        tickers: vec![
+                            listed("AAPL", "Apple Inc.", "XNAS", &["tech", "core"]),
+                            listed(
+                                "BRK.B",
+                                "Berkshire Hathaway Inc. Class B",
+                                "XNYS",
+                                &["core"],
+                            ),
+                            listed("SAP", "SAP SE", "XETR", &["tech", "europe"]),
+                            listed("AIR", "Airbus SE", "XPAR", &["europe"]),
+                        ],
+                    },
+                ),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
@@ -704,6 +760,23 @@ impl Config {
                     self.scrape.min_rows_ratio
                 ),
             ));
+        }
+        for (name, source) in &self.scrape.sources {
+            match (source.kind, source.tickers.is_empty()) {
+                (SourceKind::List, true) => {
+                    return Err((
+                        "scrape.sources",
+                        format!("{name}: a list names its tickers under tickers:"),
+                    ));
+                }
+                (SourceKind::List, false) | (_, true) => {}
+                (_, false) => {
+                    return Err((
+                        "scrape.sources",
+                        format!("{name}: tickers: belongs to sources of kind list"),
+                    ));
+                }
+            }
         }
         for name in self.scrape.sources.keys() {
             if name.is_empty()

@@ -10,12 +10,13 @@ use crate::error::Error;
 
 const BUF: usize = 1 << 16;
 
-fn is_stdio(path: &Path) -> bool {
+/// `-`: stdin or stdout.
+pub fn is_stdio(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
 /// Names that mean this process's standard output.
-fn is_stdout_alias(path: &Path) -> bool {
+pub fn is_stdout_alias(path: &Path) -> bool {
     matches!(
         path.to_str(),
         Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")

@@ -141,6 +141,8 @@ pub enum NameError {
         "{mic}: a venue outside the US with no suffix in tickerlake's venue table (docs/records.md)"
     )]
     UnknownVenue { mic: String },
+    #[error("{local} on {mic}: only letters, digits and dashes name a listing outside the US")]
+    NotPlain { local: String, mic: String },
     #[error(
         "{name} on a US venue would read as a listing on {venue_mic} (.{suffix}): ambiguous, \
          not named"
@@ -156,8 +158,19 @@ pub enum NameError {
 /// not stated, as for `--symbols AAPL`).
 pub fn name(local: &str, mic: Option<&str>) -> Result<Symbol, NameError> {
     match mic.map(|m| (m, venue(m))) {
-        Some((_, Some(v))) => {
+        Some((m, Some(v))) => {
             let local = local.replace('.', "-");
+            // `^` and `=` mark indices and futures, `&` and `_` no venue's symbols: a name that
+            // would not read back as this venue's is refused, never written.
+            if !local
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(NameError::NotPlain {
+                    local,
+                    mic: m.to_string(),
+                });
+            }
             Ok(Symbol::parse(&format!("{local}.{}", v.suffix))?)
         }
         Some((m, None)) if !is_us_venue(m) => Err(NameError::UnknownVenue { mic: m.to_string() }),
@@ -630,6 +643,13 @@ mod tests {
             name("X", Some("XXXX")),
             Err(NameError::UnknownVenue { .. })
         ));
+        // A name outside the US reads back as its venue's, or is not made.
+        for local in ["A=B", "^GSPC", "M&T", "A_B"] {
+            assert!(
+                matches!(name(local, Some("XPAR")), Err(NameError::NotPlain { .. })),
+                "{local}"
+            );
+        }
     }
 
     #[test]

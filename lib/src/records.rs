@@ -471,6 +471,18 @@ impl Record for Ticker {
                 return Err(FieldError::new("symbol", why));
             }
         }
+        if let Some(name) = &self.name
+            && (name.len() > 512 || name.chars().any(char::is_control))
+        {
+            return Err(FieldError::new(
+                "name",
+                format!(
+                    "expected a security name of at most 512 bytes without control characters, \
+                     found {}",
+                    crate::echo::echo(name)
+                ),
+            ));
+        }
         if let Some(text) = &self.source_symbol
             && (text.is_empty() || text.len() > 64 || text.chars().any(char::is_control))
         {

@@ -448,3 +448,166 @@ fn the_screener_in_its_three_shapes_gives_caps_sectors_and_canonical_names() {
             .succeeds();
     }
 }
+
+fn euronext_text() -> String {
+    std::fs::read_to_string(fixture(
+        "real/euronext/Euronext_Equities_Paris_2026-08-04.csv",
+    ))
+    .unwrap()
+}
+
+#[test]
+fn a_listing_that_is_cut_drifted_or_mixed_never_passes_as_a_short_one() {
+    let w = WorkDir::new();
+    let eu = euronext_text();
+    let xetra = std::fs::read_to_string(fixture(
+        "real/xetra/t7-xetr-allTradableInstruments_2019-04-18.csv",
+    ))
+    .unwrap();
+    // A UTF-8 row (Børs) and a Latin-1 one (B\xF8rs) in one file.
+    let mut mixed = eu.clone().into_bytes();
+    mixed.extend_from_slice(
+        "NBX;FR0013341781;NBX;\"Oslo Børs\";NOK;1;1;1;1;-;CET;1;1;1;-\n".as_bytes(),
+    );
+    mixed.extend_from_slice(b"ODD;FR0013341781;ODD;\"Oslo B\xF8rs\";NOK;1;1;1;1;-;CET;1;1;1;-\n");
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        // Cut inside its last row: the row keeps its width, but loses its line ending.
+        (
+            "euronext",
+            "cut.csv",
+            eu.as_bytes()[..94937].to_vec(),
+            "cut short",
+        ),
+        // Every row's market renamed: a few rows read, most not.
+        (
+            "euronext",
+            "renamed.csv",
+            eu.replace("\"Euronext Paris\"", "\"EN Paris\"")
+                .replace("\"Euronext Growth Paris\"", "\"EN Growth Paris\"")
+                .into_bytes(),
+            "drifted",
+        ),
+        // The venue column's values changed: nothing reads.
+        (
+            "xetra",
+            "mic.csv",
+            xetra.replace(";XETR;", ";XETRA;").into_bytes(),
+            "no records",
+        ),
+        // UTF-8 with a stray Latin-1 byte.
+        (
+            "euronext",
+            "mixed.csv",
+            mixed,
+            "neither UTF-8 nor ISO-8859-1",
+        ),
+    ];
+    for (source, name, bytes, why) in cases {
+        let path = w.write(name, bytes);
+        let run = w
+            .cmd("tickers-scrape")
+            .args([source, "--input"])
+            .arg(&path)
+            .fails_with(65)
+            .stderr_contains(why);
+        assert_eq!(run.stdout(), "", "{name}");
+    }
+}
+
+#[test]
+fn every_record_out_passes_its_contract_or_is_left_out_with_a_warning() {
+    let w = WorkDir::new();
+    let eu = euronext_text();
+    let header = eu.lines().next().unwrap();
+    let long_name = "X".repeat(2_000_000);
+    let body: String = [
+        format!("{header}\n"),
+        // Index and future markers, a name of 2 MB, a control character: none reads back.
+        "A=B;FR0013341781;A=B;\"Euronext Paris\";EUR;-;-;-;-;-;CET;-;-;-;-\n".into(),
+        "IDX;FR0013341781;^IDX;\"Euronext Paris\";EUR;-;-;-;-;-;CET;-;-;-;-\n".into(),
+        format!("{long_name};FR0013341781;LONG;\"Euronext Paris\";EUR;-;-;-;-;-;CET;-;-;-;-\n"),
+        "BAD\u{1b}NAME;FR0013341781;CTRL;\"Euronext Paris\";EUR;-;-;-;-;-;CET;-;-;-;-\n".into(),
+    ]
+    .concat()
+        + &eu
+            .lines()
+            .skip(4)
+            .take(20)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>();
+    let path = w.write("odd.csv", body);
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["euronext", "--input"])
+        .arg(&path)
+        .succeeds()
+        .stderr_contains("left out");
+    let records = ndjson_values(&run.stdout());
+    assert_eq!(records.len(), 20);
+    w.write("u.ndjson", run.stdout());
+    w.cmd("records")
+        .args(["check", "--kind", "tickers", "u.ndjson"])
+        .succeeds();
+}
+
+#[test]
+fn runs_sharing_a_status_file_keep_each_others_entries() {
+    let w = WorkDir::new();
+    let bin = tickerlake_tests::bin("tickers-scrape");
+    let script = format!(
+        "for i in 1 2 3; do\n\
+         {b} nasdaqtrader --status s.json --input {l} {o} > /dev/null &\n\
+         {b} sec --status s.json --input {s} > /dev/null &\n\
+         {b} euronext --status s.json --input {e} > /dev/null &\n\
+         wait\n\
+         done",
+        b = bin.display(),
+        l = listed(),
+        o = other(),
+        s = fixture("real/sec/company_tickers_exchange_commit2025-08-24.json").display(),
+        e = fixture("real/euronext/Euronext_Equities_Paris_2026-08-04.csv").display(),
+    );
+    let out = w.bash(&script);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    for source in ["nasdaqtrader", "sec", "euronext"] {
+        assert_eq!(
+            status["sources"][source]["status"], "ok",
+            "{source}: {status}"
+        );
+    }
+}
+
+#[test]
+fn the_status_is_written_even_when_the_reader_stops_early() {
+    let w = WorkDir::new();
+    let out = w.bash(&format!(
+        "set -o pipefail; {} nasdaqtrader --status s.json --summary m.json --input {} {} | head -1",
+        tickerlake_tests::bin("tickers-scrape").display(),
+        listed(),
+        other()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(status["sources"]["nasdaqtrader"]["status"], "ok");
+    assert!(w.join("m.json").is_file());
+    // stdin read twice, or a status file that is stdout: usage errors.
+    w.cmd("tickers-scrape")
+        .args(["sec", "--input", "-", "-"])
+        .fails_with(2);
+    w.cmd("tickers-scrape")
+        .args(["sec", "--status", "-", "--input"])
+        .arg(fixture(
+            "real/sec/company_tickers_exchange_commit2025-08-24.json",
+        ))
+        .fails_with(2)
+        .stderr_contains("--status");
+}

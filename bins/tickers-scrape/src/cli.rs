@@ -25,6 +25,7 @@ Sources (scrape.sources in config.yaml; NAME is an entry there):
   euronext             Euronext's equities list download (names AC.PA, AL2SI.PA)
   xetra                Deutsche Boerse's t7-xetr-allTradableInstruments.csv (names SAP.DE)
   nasdaq-screener      the Nasdaq screener's API JSON or CSV export (market cap, sector, industry)
+  list                 a hand-kept list in config.yaml (the shipped watchlist: tickers-scrape watchlist)
 
 Output: Ticker records, sorted by name (the listing's name: BRK.B, ABR-D on US venues, AC.PA
 elsewhere), with
@@ -45,8 +46,8 @@ pub struct Cli {
     #[arg(value_name = "NAME")]
     pub source: String,
 
-    /// The source's files, downloaded by hand (- reads stdin)
-    #[arg(long, value_name = "FILE", num_args = 1.., required = true, value_parser = tickerlake::cli::LocalPath)]
+    /// The source's files, downloaded by hand (- reads stdin); none for a list
+    #[arg(long, value_name = "FILE", num_args = 1.., value_parser = tickerlake::cli::LocalPath)]
     pub input: Vec<PathBuf>,
 
     /// The day of the listing: first_seen and last_seen of every record [default: today, UTC]

@@ -9,7 +9,7 @@
 //! - [`cli`], [`options`]: the command line, and the plain options the run takes;
 //! - [`source`]: raw files, what a parse yields, structure errors, text decoding;
 //! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC, Euronext, Xetra, the Nasdaq
-//!   screener);
+//!   screener, hand-kept lists);
 //! - [`status`]: the per-source status file and the row-count guard.
 
 pub mod cli;
@@ -75,6 +75,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         &opts.inputs,
     )?;
     if opts.status.is_some()
+        && opts.summary.is_some()
         && tickerlake::io::same_destination(opts.status.as_deref(), opts.summary.as_deref())
     {
         return Err(Error::Usage(
@@ -111,9 +112,15 @@ fn read_files(opts: &Options) -> Result<(Vec<RawFile>, Vec<FileDigest>), Error> 
     Ok((files, digests))
 }
 
-/// Parses `files` as a source of `kind`.
-pub fn parse(kind: SourceKind, files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> {
+/// Parses `files` as a source of `kind` (a list has its tickers in `listed` instead).
+pub fn parse(
+    kind: SourceKind,
+    files: &[RawFile],
+    listed: &[tickerlake::config::ListedTicker],
+    cx: &Context,
+) -> Result<Parsed, StructureError> {
     match kind {
+        SourceKind::List => Ok(sources::list::parse(listed, cx)),
         SourceKind::Nasdaqtrader => sources::nasdaqtrader::parse(files, false, cx),
         SourceKind::NasdaqtraderTraded => sources::nasdaqtrader::parse(files, true, cx),
         SourceKind::Sec => sources::sec::parse(files, cx),
@@ -123,8 +130,50 @@ pub fn parse(kind: SourceKind, files: &[RawFile], cx: &Context) -> Result<Parsed
     }
 }
 
+/// Why a parse that succeeded is not trusted: every record is checked against its contract
+/// (one that fails is left out, with a warning), and a source that kept no record, or fewer
+/// than half of the rows it read, has drifted — its rows were read as something they are not.
+fn check_records(mut p: Parsed, source: &str) -> Result<Parsed, StructureError> {
+    let before = p.tickers.len();
+    p.tickers.retain(|t| match tickerlake::Record::validate(t) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("{source}: {}: {e}: left out", t.symbol);
+            false
+        }
+    });
+    p.counts.bad_symbols += (before - p.tickers.len()) as u64;
+    let c = &p.counts;
+    let readable = c
+        .rows
+        .saturating_sub(c.test_issues + c.inactive + c.duplicates);
+    let kept = p.tickers.len() as u64;
+    if kept == 0 {
+        return Err(StructureError::new(
+            source,
+            format!("no records from {} rows: every row was left out", c.rows),
+        ));
+    }
+    if kept * 2 < readable {
+        return Err(StructureError::new(
+            source,
+            format!(
+                "only {kept} of {readable} rows could be read ({} unknown venues, {} bad \
+                 symbols): the format has drifted",
+                c.unknown_venues, c.bad_symbols
+            ),
+        ));
+    }
+    Ok(p)
+}
+
 pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
     let started = Instant::now();
+    // One run at a time updates the status file: runs of several sources may share it.
+    let _status_lock = match &opts.status {
+        Some(p) => Some(status::lock(p)?),
+        None => None,
+    };
     let mut status_file = match &opts.status {
         Some(p) => StatusFile::load(p)?,
         None => StatusFile::default(),
@@ -138,21 +187,19 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
         source: opts.source.clone(),
         as_of: opts.as_of,
     };
-    let parsed = parse(opts.kind, &files, &cx).and_then(|p| {
-        match status::guard(p.tickers.len() as u64, last_good.as_ref(), min_rows_ratio) {
-            Some(why) => Err(StructureError::new(&opts.source, why)),
-            None => Ok(p),
-        }
-    });
+    let parsed = parse(opts.kind, &files, &opts.listed, &cx)
+        .and_then(|p| check_records(p, &opts.source))
+        .map_err(|e| (status::STRUCTURE, e))
+        .and_then(|p| {
+            match status::guard(p.tickers.len() as u64, last_good.as_ref(), min_rows_ratio) {
+                Some(why) => Err((status::SHRANK, StructureError::new(&opts.source, why))),
+                None => Ok(p),
+            }
+        });
     let seconds = started.elapsed().as_secs_f64();
     let (outcome, mut tickers, counts, code, message) = match parsed {
         Ok(p) => (Outcome::Ok, p.tickers, p.counts, None, None),
-        Err(e) => {
-            let code = if e.file == opts.source {
-                status::SHRANK
-            } else {
-                status::STRUCTURE
-            };
+        Err((code, e)) => {
             tracing::error!(code, "{}: structure error: {e}: no records", opts.source);
             (
                 Outcome::StructureError,
@@ -164,11 +211,6 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
         }
     };
     tickers.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-    let mut out = NdjsonWriter::new(tickerlake::io::Output::stdout(), "<stdout>");
-    for t in &tickers {
-        out.write(t)?;
-    }
-    out.into_inner()?.finish()?;
     let records = tickers.len() as u64;
     let counts = status::CountsOut::from(&counts);
     if let Some(path) = &opts.status {
@@ -222,6 +264,13 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
     if let Some(path) = &opts.summary {
         tickerlake::cli::write_summary(path, &summary)?;
     }
+    // The records last: the status and the summary describe the source whatever the reader of
+    // stdout does (`| head` closes it early).
+    let mut out = NdjsonWriter::new(tickerlake::io::Output::stdout(), "<stdout>");
+    for t in &tickers {
+        out.write(t)?;
+    }
+    out.into_inner()?.finish()?;
     Ok(match outcome {
         Outcome::Ok => ExitCode::Success,
         _ => ExitCode::DataErr,
@@ -274,16 +323,16 @@ mod tests {
         #[test]
         fn no_bytes_make_a_parser_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             for kind in KINDS {
-                let _ = parse(kind, &[raw(bytes.clone())], &cx());
-                let _ = parse(kind, &[raw(bytes.clone()), raw(bytes.clone())], &cx());
+                let _ = parse(kind, &[raw(bytes.clone())], &[], &cx());
+                let _ = parse(kind, &[raw(bytes.clone()), raw(bytes.clone())], &[], &cx());
             }
         }
 
         #[test]
         fn no_listing_like_text_makes_a_parser_panic(a in listing_like(), b in listing_like()) {
             for kind in KINDS {
-                let _ = parse(kind, &[raw(a.clone()), raw(b.clone())], &cx());
-                let _ = parse(kind, &[raw(a.clone())], &cx());
+                let _ = parse(kind, &[raw(a.clone()), raw(b.clone())], &[], &cx());
+                let _ = parse(kind, &[raw(a.clone())], &[], &cx());
             }
         }
     }
@@ -298,12 +347,12 @@ mod tests {
         for cut in (0..listed.len() - 40).step_by(997) {
             let files = [raw(listed[..cut].to_vec()), raw(other.clone())];
             assert!(
-                parse(SourceKind::Nasdaqtrader, &files, &cx()).is_err(),
+                parse(SourceKind::Nasdaqtrader, &files, &[], &cx()).is_err(),
                 "{cut}"
             );
         }
         for cut in (0..sec.len() - 1).step_by(997) {
-            assert!(parse(SourceKind::Sec, &[raw(sec[..cut].to_vec())], &cx()).is_err());
+            assert!(parse(SourceKind::Sec, &[raw(sec[..cut].to_vec())], &[], &cx()).is_err());
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct Options {
     /// Its kind as `config.yaml` spells it (for the status file).
     pub kind_name: String,
     pub inputs: Vec<PathBuf>,
+    /// Kind `list`: its tickers.
+    pub listed: Vec<tickerlake::config::ListedTicker>,
     pub as_of: NaiveDate,
     pub status: Option<PathBuf>,
     pub summary: Option<PathBuf>,
@@ -38,12 +40,46 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         SourceKind::Euronext => "euronext",
         SourceKind::Xetra => "xetra",
         SourceKind::NasdaqScreener => "nasdaq-screener",
+        SourceKind::List => "list",
     };
+    match (source.kind, cli.input.is_empty()) {
+        (SourceKind::List, false) => {
+            return Err(Error::Usage(format!(
+                "{}: a list keeps its tickers in config.yaml: no --input",
+                cli.source
+            )));
+        }
+        (SourceKind::List, true) | (_, false) => {}
+        (_, true) => {
+            return Err(Error::Usage(format!(
+                "{}: tickers-scrape reads listings from files: give its files with --input",
+                cli.source
+            )));
+        }
+    }
+    if let Some(p) = &cli.status
+        && (tickerlake::io::is_stdio(p) || tickerlake::io::is_stdout_alias(p) || p.is_dir())
+    {
+        return Err(Error::Usage(format!(
+            "--status {}: a file (it is read back by the next run)",
+            p.display()
+        )));
+    }
+    if cli
+        .input
+        .iter()
+        .filter(|p| tickerlake::io::is_stdio(p))
+        .count()
+        > 1
+    {
+        return Err(Error::Usage("--input: stdin (-) can be read once".into()));
+    }
     Ok(Options {
         source: cli.source.clone(),
         kind: source.kind,
         kind_name: kind_name.to_string(),
         inputs: cli.input.clone(),
+        listed: source.tickers.clone(),
         as_of: cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
         status: cli.status.clone(),
         summary: cli.summary.clone(),

@@ -85,13 +85,39 @@ pub fn report_bad_symbol(file: &str, line: usize, text: &str, why: &dyn std::fmt
 }
 
 /// The text of a listing file: UTF-8 (a byte-order mark dropped), else ISO-8859-1, which every
-/// byte decodes as (older exports are Latin-1, and `Børs` must not become mojibake).
-pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// byte decodes as (older exports are Latin-1, and `Børs` must not become mojibake). A file that
+/// is UTF-8 in places and not in others is neither: decoding it either way would garble names.
+pub fn decode(file: &RawFile) -> Result<std::borrow::Cow<'_, str>, StructureError> {
+    let bytes = file
+        .bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&file.bytes);
     match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => std::borrow::Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+        Ok(text) => Ok(std::borrow::Cow::Borrowed(text)),
+        Err(e) => {
+            let lossy = String::from_utf8_lossy(bytes);
+            if lossy
+                .chars()
+                .any(|c| !c.is_ascii() && c != char::REPLACEMENT_CHARACTER)
+            {
+                return Err(StructureError::new(
+                    &file.name,
+                    format!(
+                        "UTF-8 in places but not at byte {}: neither UTF-8 nor ISO-8859-1",
+                        e.valid_up_to()
+                    ),
+                ));
+            }
+            Ok(std::borrow::Cow::Owned(
+                bytes.iter().map(|&b| char::from(b)).collect(),
+            ))
+        }
     }
+}
+
+/// Warns of a second row naming a listing (the first is kept).
+pub fn report_duplicate(file: &str, at: &dyn std::fmt::Display, name: &tickerlake::Symbol) {
+    tracing::warn!("{file}:{at}: {name} again: the first row naming it is kept");
 }
 
 /// Every record of delimited text (quoted fields allowed, rows of any width) with its line
@@ -101,6 +127,14 @@ pub fn delimited(
     text: &str,
     delimiter: u8,
 ) -> Result<Vec<(u64, Vec<String>)>, StructureError> {
+    // Files without a footer end with a line ending: a download cut inside its last row has
+    // none.
+    if !text.is_empty() && !text.ends_with(['\n', '\r']) {
+        return Err(StructureError::new(
+            &file.name,
+            "the last line has no line ending: the file is cut short",
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -165,9 +199,17 @@ mod tests {
 
     #[test]
     fn text_is_utf8_or_latin1_never_mojibake() {
-        assert_eq!(decode(b"\xEF\xBB\xBFName;ISIN"), "Name;ISIN");
-        assert_eq!(decode("Børs".as_bytes()), "Børs");
-        assert_eq!(decode(b"B\xF8rs"), "Børs");
+        let raw = |b: &[u8]| RawFile {
+            name: "f".into(),
+            bytes: b.to_vec(),
+        };
+        assert_eq!(decode(&raw(b"\xEF\xBB\xBFName;ISIN")).unwrap(), "Name;ISIN");
+        assert_eq!(decode(&raw("Børs".as_bytes())).unwrap(), "Børs");
+        assert_eq!(decode(&raw(b"B\xF8rs")).unwrap(), "Børs");
+        // UTF-8 here, a stray Latin-1 byte there: refused, not garbled.
+        let mut mixed = "Børs;".as_bytes().to_vec();
+        mixed.push(0xF8);
+        assert!(decode(&raw(&mixed)).is_err());
     }
 
     #[test]

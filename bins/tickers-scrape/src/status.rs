@@ -115,6 +115,30 @@ impl StatusFile {
     }
 }
 
+/// Waits for and takes the lock of the status file at `path` (`.NAME.lock` beside it), held
+/// while the file is read, updated and replaced.
+pub fn lock(path: &Path) -> Result<std::fs::File, Error> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lock = path.with_file_name(format!(".{name}.lock"));
+    let io = |source| {
+        Error::Lib(tickerlake::Error::Create {
+            path: lock.display().to_string(),
+            source,
+        })
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(file)
+}
+
 /// The row-count guard: `records` against the last good run's, below `ratio` of it is a
 /// structure error (a listing delivered in part would read as delistings downstream).
 pub fn guard(records: u64, last: Option<&GoodRun>, ratio: f64) -> Option<String> {

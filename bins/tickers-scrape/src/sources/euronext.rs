@@ -61,7 +61,7 @@ fn read_file(
     unknown: &mut HashSet<String>,
 ) -> Result<(), StructureError> {
     let bad = |why: String| StructureError::new(&file.name, why);
-    let text = decode(&file.bytes);
+    let text = decode(file)?;
     let records = delimited(file, &text, b';')?;
     let Some(((_, header), rows)) = records.split_first() else {
         return Err(bad("empty: no header line".into()));
@@ -115,6 +115,7 @@ fn read_file(
         };
         if !seen.insert(name.clone()) {
             out.counts.duplicates += 1;
+            crate::source::report_duplicate(&file.name, line, &name);
             continue;
         }
         let mut ticker = cx.ticker(name);

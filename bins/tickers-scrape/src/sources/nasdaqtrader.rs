@@ -203,7 +203,7 @@ fn asset_type_from_name(name: &str) -> Option<AssetType> {
 /// Parses the files of one source: `nasdaqlisted` and `otherlisted` together (kind
 /// `nasdaqtrader`), or `nasdaqtraded` alone (`nasdaqtrader-traded`).
 pub fn parse(files: &[RawFile], traded: bool, cx: &Context) -> Result<Parsed, StructureError> {
-    let texts: Vec<_> = files.iter().map(|f| decode(&f.bytes)).collect();
+    let texts: Vec<_> = files.iter().map(decode).collect::<Result<_, _>>()?;
     let mut tables = Vec::new();
     for (file, text) in files.iter().zip(&texts) {
         tables.push((file, read_table(file, text)?));
@@ -273,7 +273,7 @@ fn read_rows(
     };
     for (line, fields) in &t.rows {
         out.counts.rows += 1;
-        if fields[test_col].trim() == "Y" {
+        if fields[test_col].trim().eq_ignore_ascii_case("Y") {
             out.counts.test_issues += 1;
             continue;
         }
@@ -323,6 +323,7 @@ fn read_rows(
         };
         if !seen.insert(name.clone()) {
             out.counts.duplicates += 1;
+            crate::source::report_duplicate(&file.name, line, &name);
             continue;
         }
         let security = clean_name(fields[name_col]);

@@ -56,7 +56,7 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
     let mut out = Parsed::default();
     let mut seen = HashSet::new();
     for file in files {
-        let text = decode(&file.bytes);
+        let text = decode(file)?;
         if text.trim_start().starts_with(['[', '{']) {
             read_json(file, &text, cx, &mut out, &mut seen)?;
         } else {
@@ -181,6 +181,7 @@ fn add(
     let (name, asset_type) = name;
     if !seen.insert(name.clone()) {
         out.counts.duplicates += 1;
+        crate::source::report_duplicate(&file.name, &line, &name);
         return;
     }
     let mut ticker = cx.ticker(name);

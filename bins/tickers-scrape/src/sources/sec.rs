@@ -35,7 +35,7 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
         ));
     };
     let bad = |why: String| StructureError::new(&file.name, why);
-    let text = decode(&file.bytes);
+    let text = decode(file)?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
     let fields: Vec<&str> = doc
         .get("fields")
@@ -51,7 +51,17 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
             .ok_or_else(|| bad(format!("no {name:?} in \"fields\" ({fields:?})")))
     };
     let (name_col, ticker_col, exchange_col) = (col("name")?, col("ticker")?, col("exchange")?);
-    col("cik")?;
+    let cik_col = col("cik")?;
+    for name in ["cik", "name", "ticker", "exchange"] {
+        if fields
+            .iter()
+            .filter(|f| f.eq_ignore_ascii_case(name))
+            .count()
+            > 1
+        {
+            return Err(bad(format!("{name:?} twice in \"fields\"")));
+        }
+    }
     let data = doc
         .get("data")
         .and_then(Value::as_array)
@@ -71,6 +81,12 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
         let text = row[ticker_col]
             .as_str()
             .ok_or_else(|| bad(format!("{}: the ticker is not a string", at())))?;
+        if !row[cik_col].is_u64() {
+            return Err(bad(format!("{}: the cik is not a number", at())));
+        }
+        if !(row[name_col].is_string() || row[name_col].is_null()) {
+            return Err(bad(format!("{}: the name is not a string", at())));
+        }
         let exchange = match &row[exchange_col] {
             Value::Null => None,
             Value::String(s) if s.trim().is_empty() => None,
@@ -95,7 +111,15 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
             Ok(c) => c,
             Err(e) => {
                 out.counts.bad_symbols += 1;
-                crate::source::report_bad_symbol(&file.name, k + 1, text, &e);
+                tracing::warn!(
+                    "{}: data[{k}]: symbol {}: left out",
+                    file.name,
+                    if e.to_string().starts_with(&tickerlake::echo::echo(text)) {
+                        e.to_string()
+                    } else {
+                        format!("{}: {e}", tickerlake::echo::echo(text))
+                    }
+                );
                 continue;
             }
         };
@@ -103,12 +127,21 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
             Ok(n) => n,
             Err(e) => {
                 out.counts.bad_symbols += 1;
-                crate::source::report_bad_symbol(&file.name, k + 1, text, &e);
+                tracing::warn!(
+                    "{}: data[{k}]: symbol {}: left out",
+                    file.name,
+                    if e.to_string().starts_with(&tickerlake::echo::echo(text)) {
+                        e.to_string()
+                    } else {
+                        format!("{}: {e}", tickerlake::echo::echo(text))
+                    }
+                );
                 continue;
             }
         };
         if !seen.insert(name.clone()) {
             out.counts.duplicates += 1;
+            crate::source::report_duplicate(&file.name, &format!("data[{k}]"), &name);
             continue;
         }
         let mut ticker = cx.ticker(name);

@@ -41,7 +41,7 @@ fn read_file(
     seen: &mut HashSet<tickerlake::Symbol>,
 ) -> Result<(), StructureError> {
     let bad = |why: String| StructureError::new(&file.name, why);
-    let text = decode(&file.bytes);
+    let text = decode(file)?;
     let records = delimited(file, &text, b';')?;
     let wanted = [
         "Instrument",
@@ -117,6 +117,7 @@ fn read_file(
         };
         if !seen.insert(name.clone()) {
             out.counts.duplicates += 1;
+            crate::source::report_duplicate(&file.name, line, &name);
             continue;
         }
         let mut ticker = cx.ticker(name);
@@ -129,9 +130,14 @@ fn read_file(
             .and_then(|c| cell(&row[c]))
             .filter(|c| tickerlake::records::check_currency(c).is_ok())
             .map(str::to_string);
-        ticker.isin = cell(&row[isin_col])
-            .filter(|i| tickerlake::records::check_isin(i).is_ok())
-            .map(str::to_string);
+        ticker.isin =
+            cell(&row[isin_col]).and_then(|isin| match tickerlake::records::check_isin(isin) {
+                Ok(()) => Some(isin.to_string()),
+                Err(e) => {
+                    tracing::warn!("{}:{line}: {e}: the ISIN is left out", file.name);
+                    None
+                }
+            });
         out.tickers.push(ticker);
     }
     Ok(())
