@@ -187,6 +187,67 @@ pub fn cell(text: &str) -> Option<&str> {
     (!(t.is_empty() || t == "-" || tickerlake::csv_cells::is_missing(t))).then_some(t)
 }
 
+/// What a row of a venue's own list says of one listing (Euronext, Xetra).
+pub struct VenueRow<'a> {
+    pub file: &'a str,
+    pub line: u64,
+    /// The local symbol (`AL2SI`, `SAP`).
+    pub symbol: &'a str,
+    pub mic: &'a str,
+    pub name: Option<&'a str>,
+    pub isin: Option<&'a str>,
+    pub currency: Option<&'a str>,
+    pub asset_type: tickerlake::records::AssetType,
+}
+
+/// A listing outside the US from its venue's list: named with the venue's suffix, its ISIN and
+/// currency checked (a bad one left out with a warning, the listing kept). A symbol that names
+/// nothing, or a listing named before in this source, is counted and warned of: `None`.
+pub fn venue_ticker(
+    row: VenueRow<'_>,
+    cx: &Context,
+    out: &mut Parsed,
+    seen: &mut std::collections::HashSet<tickerlake::Symbol>,
+) -> Option<tickerlake::records::Ticker> {
+    use tickerlake::listing;
+    let name = match tickerlake::Symbol::parse(row.symbol)
+        .map_err(listing::NameError::from)
+        .and_then(|s| listing::name(s.as_str(), Some(row.mic)))
+    {
+        Ok(n) => n,
+        Err(e) => {
+            out.counts.bad_symbols += 1;
+            report_bad_symbol(row.file, row.line as usize, row.symbol, &e);
+            return None;
+        }
+    };
+    if !seen.insert(name.clone()) {
+        out.counts.duplicates += 1;
+        report_duplicate(row.file, &row.line, &name);
+        return None;
+    }
+    let mut ticker = cx.ticker(name);
+    ticker.source_symbol = Some(row.symbol.to_string());
+    ticker.name = row.name.and_then(clean_name);
+    ticker.exchange = Some(row.mic.to_string());
+    ticker.asset_type = Some(row.asset_type);
+    ticker.country = listing::venue(row.mic).map(|v| v.country.to_string());
+    ticker.currency = row
+        .currency
+        .filter(|c| tickerlake::records::check_currency(c).is_ok())
+        .map(str::to_string);
+    ticker.isin = row
+        .isin
+        .and_then(|isin| match tickerlake::records::check_isin(isin) {
+            Ok(()) => Some(isin.to_string()),
+            Err(e) => {
+                tracing::warn!("{}:{}: {e}: the ISIN is left out", row.file, row.line);
+                None
+            }
+        });
+    Some(ticker)
+}
+
 /// A security name as listed, its runs of white space made one space and its ends trimmed.
 pub fn clean_name(text: &str) -> Option<String> {
     let name = text.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -7,11 +7,11 @@
 
 use std::collections::HashSet;
 
-use tickerlake::listing;
 use tickerlake::records::AssetType;
 
 use crate::source::{
-    Context, Parsed, RawFile, StructureError, cell, clean_name, decode, delimited, find_columns,
+    Context, Parsed, RawFile, StructureError, VenueRow, cell, decode, delimited, find_columns,
+    venue_ticker,
 };
 
 /// The MIC of a Euronext market name (`Euronext Growth Paris`), without its suffixes
@@ -102,40 +102,19 @@ fn read_file(
             }
             continue;
         };
-        let name = match tickerlake::Symbol::parse(symbol)
-            .map_err(listing::NameError::from)
-            .and_then(|s| listing::name(s.as_str(), Some(mic)))
-        {
-            Ok(n) => n,
-            Err(e) => {
-                out.counts.bad_symbols += 1;
-                crate::source::report_bad_symbol(&file.name, *line as usize, symbol, &e);
-                continue;
-            }
+        let row = VenueRow {
+            file: &file.name,
+            line: *line,
+            symbol,
+            mic,
+            name: cell(&row[name_col]),
+            isin: cell(&row[isin_col]),
+            currency: currency_col.and_then(|c| cell(&row[c])),
+            asset_type: AssetType::Stock,
         };
-        if !seen.insert(name.clone()) {
-            out.counts.duplicates += 1;
-            crate::source::report_duplicate(&file.name, line, &name);
+        let Some(ticker) = venue_ticker(row, cx, out, seen) else {
             continue;
-        }
-        let mut ticker = cx.ticker(name);
-        ticker.source_symbol = Some(symbol.to_string());
-        ticker.name = cell(&row[name_col]).and_then(clean_name);
-        ticker.exchange = Some(mic.to_string());
-        ticker.asset_type = Some(AssetType::Stock);
-        ticker.country = listing::venue(mic).map(|v| v.country.to_string());
-        ticker.currency = currency_col
-            .and_then(|c| cell(&row[c]))
-            .filter(|c| tickerlake::records::check_currency(c).is_ok())
-            .map(str::to_string);
-        ticker.isin =
-            cell(&row[isin_col]).and_then(|isin| match tickerlake::records::check_isin(isin) {
-                Ok(()) => Some(isin.to_string()),
-                Err(e) => {
-                    tracing::warn!("{}:{line}: {e}: the ISIN is left out", file.name);
-                    None
-                }
-            });
+        };
         out.tickers.push(ticker);
     }
     Ok(())
