@@ -501,6 +501,49 @@ pub struct ScrapeSource {
     /// Kind `list`: the hand-kept tickers.
     #[serde(default)]
     pub tickers: Vec<ListedTicker>,
+    /// Kind `html-table`: which table, which columns, what the listings are.
+    #[serde(default)]
+    pub table: Option<HtmlTable>,
+}
+
+/// An index table in an HTML page (`kind: html-table`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtmlTable {
+    /// The table's `id`, when it has one to rely on.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Header names the table must have (pages change their markup: never its position).
+    pub headers: Vec<String>,
+    pub columns: HtmlColumns,
+    /// The venue of every listing (`XLON` for the FTSE 100); none for US tables.
+    #[serde(default)]
+    pub exchange: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    /// The records' `indexes` tag (`sp500`).
+    #[serde(default)]
+    pub index: Option<String>,
+    /// A suffix the page writes after each symbol and the symbol does not have (`.L`).
+    #[serde(default)]
+    pub strip_suffix: Option<String>,
+}
+
+/// Which header holds each field.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtmlColumns {
+    pub symbol: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub sector: Option<String>,
+    #[serde(default)]
+    pub industry: Option<String>,
+    #[serde(default)]
+    pub isin: Option<String>,
 }
 
 /// A ticker of a hand-kept list (`kind: list`).
@@ -546,6 +589,8 @@ pub enum SourceKind {
     NasdaqScreener,
     /// A hand-kept list in this file (`tickers:`).
     List,
+    /// A table of an HTML page (`table:`): index constituents.
+    HtmlTable,
 }
 
 impl Default for Scrape {
@@ -554,6 +599,22 @@ impl Default for Scrape {
             kind,
             enabled,
             tickers: Vec::new(),
+            table: None,
+        };
+        let index_table = |headers: &[&str], columns: HtmlColumns, index: &str| ScrapeSource {
+            kind: SourceKind::HtmlTable,
+            enabled: true,
+            tickers: Vec::new(),
+            table: Some(HtmlTable {
+                id: None,
+                headers: headers.iter().map(|h| h.to_string()).collect(),
+                columns,
+                exchange: None,
+                currency: Some("USD".into()),
+                country: Some("US".into()),
+                index: Some(index.into()),
+                strip_suffix: None,
+            }),
         };
         let listed = |symbol: &str, name: &str, exchange: &str, groups: &[&str]| ListedTicker {
             symbol: symbol.into(),
@@ -576,9 +637,38 @@ impl Default for Scrape {
                 ("xetra", source(SourceKind::Xetra, true)),
                 ("nasdaq-screener", source(SourceKind::NasdaqScreener, true)),
                 (
+                    "sp500",
+                    index_table(
+                        &["Symbol", "Security", "GICS Sector"],
+                        HtmlColumns {
+                            symbol: "Symbol".into(),
+                            name: Some("Security".into()),
+                            sector: Some("GICS Sector".into()),
+                            industry: Some("GICS Sub-Industry".into()),
+                            isin: None,
+                        },
+                        "sp500",
+                    ),
+                ),
+                (
+                    "nasdaq100",
+                    index_table(
+                        &["Symbol", "Company"],
+                        HtmlColumns {
+                            symbol: "Symbol".into(),
+                            name: Some("Company".into()),
+                            sector: None,
+                            industry: None,
+                            isin: None,
+                        },
+                        "ndx",
+                    ),
+                ),
+                (
                     "watchlist",
                     ScrapeSource {
                         kind: SourceKind::List,
+                        table: None,
                         enabled: false,
                         tickers: vec![
                             listed("AAPL", "Apple Inc.", "XNAS", &["tech", "core"]),
@@ -762,6 +852,14 @@ impl Config {
             ));
         }
         for (name, source) in &self.scrape.sources {
+            if (source.kind == SourceKind::HtmlTable) != source.table.is_some() {
+                return Err((
+                    "scrape.sources",
+                    format!(
+                        "{name}: table: belongs to, and is needed by, sources of kind html-table"
+                    ),
+                ));
+            }
             match (source.kind, source.tickers.is_empty()) {
                 (SourceKind::List, true) => {
                     return Err((

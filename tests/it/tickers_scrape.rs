@@ -611,3 +611,67 @@ fn the_status_is_written_even_when_the_reader_stops_early() {
         .fails_with(2)
         .stderr_contains("--status");
 }
+
+#[test]
+fn index_tables_are_read_from_genuine_pages_by_their_headers() {
+    let w = WorkDir::new();
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["sp500", "--input"])
+        .arg(fixture(
+            "real/wikipedia/List_of_SP_500_companies_rev1250356709_2024-10-09.html",
+        ))
+        .succeeds();
+    let sp = ndjson_values(&run.stdout());
+    // The constituents table, not the changes table below it.
+    assert_eq!(sp.len(), 503);
+    let brk = by_symbol(&sp, "BRK.B");
+    assert_eq!(brk["name"], "Berkshire Hathaway");
+    assert_eq!(brk["sector"], "Financials");
+    assert_eq!(brk["industry"], "Multi-Sector Holdings");
+    assert_eq!(brk["indexes"], serde_json::json!(["sp500"]));
+    // Entities decoded, no footnote markers left.
+    assert_eq!(by_symbol(&sp, "T")["name"], "AT&T");
+    assert!(
+        sp.iter()
+            .all(|r| !r["name"].as_str().unwrap().contains('['))
+    );
+    for both in ["GOOG", "GOOGL", "FOX", "FOXA", "BF.B"] {
+        by_symbol(&sp, both);
+    }
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["nasdaq100", "--input"])
+        .arg(fixture(
+            "real/slickcharts/slickcharts_nasdaq100_by_weight_asof_2024-02-12.html",
+        ))
+        .succeeds();
+    let ndx = ndjson_values(&run.stdout());
+    // The constituents, not the second table's four ETFs.
+    assert_eq!(ndx.len(), 101);
+    assert!(
+        ndx.iter()
+            .all(|r| r["symbol"] != "SPY" && r["symbol"] != "QQQ")
+    );
+    assert_eq!(by_symbol(&ndx, "MSFT")["name"], "Microsoft Corp");
+    for records in [&sp, &ndx] {
+        w.write("u.ndjson", ndjson_of(records));
+        w.cmd("records")
+            .args(["check", "--kind", "tickers", "u.ndjson"])
+            .succeeds();
+    }
+    // A page whose table lost a header the entry relies on yields nothing.
+    let page = std::fs::read_to_string(fixture(
+        "real/wikipedia/List_of_SP_500_companies_rev1250356709_2024-10-09.html",
+    ))
+    .unwrap()
+    .replacen("<th>GICS Sub-Industry</th>", "<th>Sub-Industry</th>", 1);
+    let path = w.write("drifted.html", page);
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["sp500", "--input"])
+        .arg(&path)
+        .fails_with(65)
+        .stderr_contains("GICS Sub-Industry");
+    assert_eq!(run.stdout(), "");
+}

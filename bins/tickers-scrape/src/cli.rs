@@ -25,6 +25,7 @@ Sources (scrape.sources in config.yaml; NAME is an entry there):
   euronext             Euronext's equities list download (names AC.PA, AL2SI.PA)
   xetra                Deutsche Boerse's t7-xetr-allTradableInstruments.csv (names SAP.DE)
   nasdaq-screener      the Nasdaq screener's API JSON or CSV export (market cap, sector, industry)
+  html-table           an index table in an HTML page (sp500: Wikipedia's list; nasdaq100)
   list                 a hand-kept list in config.yaml (the shipped watchlist: tickers-scrape watchlist)
 
 Output: Ticker records, sorted by name (the listing's name: BRK.B, ABR-D on US venues, AC.PA

@@ -117,10 +117,18 @@ pub fn parse(
     kind: SourceKind,
     files: &[RawFile],
     listed: &[tickerlake::config::ListedTicker],
+    table: Option<&tickerlake::config::HtmlTable>,
     cx: &Context,
 ) -> Result<Parsed, StructureError> {
     match kind {
         SourceKind::List => Ok(sources::list::parse(listed, cx)),
+        SourceKind::HtmlTable => match table {
+            Some(spec) => sources::html_table::parse(files, spec, cx),
+            None => Err(StructureError::new(
+                &cx.source,
+                "no table: in its configuration",
+            )),
+        },
         SourceKind::Nasdaqtrader => sources::nasdaqtrader::parse(files, false, cx),
         SourceKind::NasdaqtraderTraded => sources::nasdaqtrader::parse(files, true, cx),
         SourceKind::Sec => sources::sec::parse(files, cx),
@@ -187,7 +195,7 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
         source: opts.source.clone(),
         as_of: opts.as_of,
     };
-    let parsed = parse(opts.kind, &files, &opts.listed, &cx)
+    let parsed = parse(opts.kind, &files, &opts.listed, opts.table.as_ref(), &cx)
         .and_then(|p| check_records(p, &opts.source))
         .map_err(|e| (status::STRUCTURE, e))
         .and_then(|p| {
@@ -323,16 +331,16 @@ mod tests {
         #[test]
         fn no_bytes_make_a_parser_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             for kind in KINDS {
-                let _ = parse(kind, &[raw(bytes.clone())], &[], &cx());
-                let _ = parse(kind, &[raw(bytes.clone()), raw(bytes.clone())], &[], &cx());
+                let _ = parse(kind, &[raw(bytes.clone())], &[], None, &cx());
+                let _ = parse(kind, &[raw(bytes.clone()), raw(bytes.clone())], &[], None, &cx());
             }
         }
 
         #[test]
         fn no_listing_like_text_makes_a_parser_panic(a in listing_like(), b in listing_like()) {
             for kind in KINDS {
-                let _ = parse(kind, &[raw(a.clone()), raw(b.clone())], &[], &cx());
-                let _ = parse(kind, &[raw(a.clone())], &[], &cx());
+                let _ = parse(kind, &[raw(a.clone()), raw(b.clone())], &[], None, &cx());
+                let _ = parse(kind, &[raw(a.clone())], &[], None, &cx());
             }
         }
     }
@@ -347,12 +355,21 @@ mod tests {
         for cut in (0..listed.len() - 40).step_by(997) {
             let files = [raw(listed[..cut].to_vec()), raw(other.clone())];
             assert!(
-                parse(SourceKind::Nasdaqtrader, &files, &[], &cx()).is_err(),
+                parse(SourceKind::Nasdaqtrader, &files, &[], None, &cx()).is_err(),
                 "{cut}"
             );
         }
         for cut in (0..sec.len() - 1).step_by(997) {
-            assert!(parse(SourceKind::Sec, &[raw(sec[..cut].to_vec())], &[], &cx()).is_err());
+            assert!(
+                parse(
+                    SourceKind::Sec,
+                    &[raw(sec[..cut].to_vec())],
+                    &[],
+                    None,
+                    &cx()
+                )
+                .is_err()
+            );
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     /// Kind `list`: its tickers.
     pub listed: Vec<tickerlake::config::ListedTicker>,
+    /// Kind `html-table`: its table.
+    pub table: Option<tickerlake::config::HtmlTable>,
     pub as_of: NaiveDate,
     pub status: Option<PathBuf>,
     pub summary: Option<PathBuf>,
@@ -41,6 +43,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         SourceKind::Xetra => "xetra",
         SourceKind::NasdaqScreener => "nasdaq-screener",
         SourceKind::List => "list",
+        SourceKind::HtmlTable => "html-table",
     };
     match (source.kind, cli.input.is_empty()) {
         (SourceKind::List, false) => {
@@ -80,6 +83,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         kind_name: kind_name.to_string(),
         inputs: cli.input.clone(),
         listed: source.tickers.clone(),
+        table: source.table.clone(),
         as_of: cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
         status: cli.status.clone(),
         summary: cli.summary.clone(),
