@@ -483,6 +483,36 @@ impl Record for Ticker {
                 ),
             ));
         }
+        for (field, text) in [
+            ("sector", self.sector.as_deref()),
+            ("industry", self.industry.as_deref()),
+            ("source", self.source.as_deref()),
+        ] {
+            if let Some(t) = text
+                && (t.is_empty() || t.len() > 256 || t.chars().any(char::is_control))
+            {
+                return Err(FieldError::new(
+                    field,
+                    format!(
+                        "expected 1 to 256 bytes without control characters, found {}",
+                        crate::echo::echo(t)
+                    ),
+                ));
+            }
+        }
+        if let Some(tag) = self
+            .indexes
+            .iter()
+            .find(|t| t.is_empty() || t.len() > 64 || t.chars().any(char::is_control))
+        {
+            return Err(FieldError::new(
+                "indexes",
+                format!(
+                    "expected tags of 1 to 64 bytes without control characters, found {}",
+                    crate::echo::echo(tag)
+                ),
+            ));
+        }
         if let Some(text) = &self.source_symbol
             && (text.is_empty() || text.len() > 64 || text.chars().any(char::is_control))
         {
@@ -1053,5 +1083,29 @@ mod tests {
             let s = k.json_schema();
             assert!(s.contains("\"properties\""), "{}", k.name());
         }
+    }
+}
+
+#[cfg(test)]
+mod ticker_text_tests {
+    use super::*;
+
+    #[test]
+    fn a_tickers_texts_are_bounded_and_printable() {
+        let base = || Ticker::new(Symbol::parse("AAPL").unwrap());
+        let mut t = base();
+        t.name = Some("Apple\u{1b}[31m".into());
+        assert_eq!(t.validate().unwrap_err().field, "name");
+        let mut t = base();
+        t.sector = Some("x".repeat(300));
+        assert_eq!(t.validate().unwrap_err().field, "sector");
+        let mut t = base();
+        t.indexes = vec!["sp500".into(), String::new()];
+        assert_eq!(t.validate().unwrap_err().field, "indexes");
+        let mut t = base();
+        t.name = Some("Berkshire Hathaway Inc. Class B".into());
+        t.sector = Some("Financials".into());
+        t.indexes = vec!["sp500".into()];
+        assert!(t.validate().is_ok());
     }
 }

@@ -55,7 +55,12 @@ pub fn parse(entries: &[ListedTicker], cx: &Context) -> Parsed {
                 listing::venue(m).map(|v| v.country.to_string())
             }
         });
-        t.indexes = e.groups.iter().map(|g| g.trim().to_string()).collect();
+        t.indexes = e
+            .groups
+            .iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
         if let Err(err) = t.validate() {
             out.counts.bad_symbols += 1;
             tracing::warn!("{place}: entry {}: {err}: left out", k + 1);
