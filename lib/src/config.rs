@@ -852,6 +852,41 @@ impl Config {
             ));
         }
         for (name, source) in &self.scrape.sources {
+            if let Some(t) = &source.table {
+                let mic_ok =
+                    |m: &str| crate::listing::venue(m).is_some() || crate::listing::is_us_venue(m);
+                if let Some(m) = &t.exchange
+                    && !mic_ok(m)
+                {
+                    return Err((
+                        "scrape.sources",
+                        format!(
+                            "{name}: table.exchange {m:?} is no venue tickerlake names listings on"
+                        ),
+                    ));
+                }
+                if let Some(c) = &t.currency
+                    && let Err(e) = crate::records::check_currency(c)
+                {
+                    return Err(("scrape.sources", format!("{name}: table.currency: {e}")));
+                }
+                if let Some(c) = &t.country
+                    && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+                {
+                    return Err((
+                        "scrape.sources",
+                        format!("{name}: table.country: expected an ISO 3166 alpha-2 code like US"),
+                    ));
+                }
+                if t.strip_suffix.is_some() && t.exchange.is_none() {
+                    return Err((
+                        "scrape.sources",
+                        format!(
+                            "{name}: table.strip_suffix goes with table.exchange, the venue the suffix names"
+                        ),
+                    ));
+                }
+            }
             if (source.kind == SourceKind::HtmlTable) != source.table.is_some() {
                 return Err((
                     "scrape.sources",

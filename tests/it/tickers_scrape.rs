@@ -675,3 +675,69 @@ fn index_tables_are_read_from_genuine_pages_by_their_headers() {
         .stderr_contains("GICS Sub-Industry");
     assert_eq!(run.stdout(), "");
 }
+
+#[test]
+fn a_list_edited_to_fewer_tickers_and_a_shrink_accepted_on_purpose_pass() {
+    let w = WorkDir::new();
+    let config = |n: usize| {
+        let entries: String = ["AAPL", "MSFT", "NVDA", "AMZN"][..n]
+            .iter()
+            .map(|s| format!("        - {{symbol: {s}, exchange: XNAS}}\n"))
+            .collect();
+        w.write(
+            &format!("c{n}.yaml"),
+            format!("scrape:\n  sources:\n    mine:\n      kind: list\n      tickers:\n{entries}"),
+        )
+    };
+    for n in [4, 2] {
+        w.cmd("tickers-scrape")
+            .args(["mine", "--status", "s.json", "--config"])
+            .arg(config(n))
+            .succeeds();
+    }
+    // A listing that shrank is refused, then accepted when the user says so.
+    w.cmd("tickers-scrape")
+        .args([
+            "nasdaqtrader",
+            "--status",
+            "s.json",
+            "--input",
+            &listed(),
+            &other(),
+        ])
+        .succeeds();
+    let small = w.write("listed-only.txt", std::fs::read(listed()).unwrap());
+    let empty_other = w.write(
+        "other-few.txt",
+        "ACT Symbol|Security Name|Exchange|CQS Symbol|ETF|Round Lot Size|Test Issue|NASDAQ Symbol\nAIR|AAR Corp. Common Stock|N|AIR|N|100|N|AIR\nFile Creation Time: 0721202521:31||||||\n",
+    );
+    w.cmd("tickers-scrape")
+        .args(["nasdaqtrader", "--status", "s.json", "--input"])
+        .args([&small, &empty_other])
+        .fails_with(65);
+    w.cmd("tickers-scrape")
+        .args([
+            "nasdaqtrader",
+            "--status",
+            "s.json",
+            "--allow-shrink",
+            "--input",
+        ])
+        .args([&small, &empty_other])
+        .succeeds();
+    let status: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(
+        status["sources"]["nasdaqtrader"]["last_good"]["records"],
+        4965 + 1
+    );
+    // A table entry whose venue or currency is no code is a configuration error.
+    let bad = w.write(
+        "bad.yaml",
+        "scrape:\n  sources:\n    t:\n      kind: html-table\n      table:\n        headers: [Symbol]\n        columns: {symbol: Symbol}\n        exchange: MARS\n",
+    );
+    w.cmd("tickers-scrape")
+        .args(["t", "--input", "x.html", "--config"])
+        .arg(&bad)
+        .fails_with(78)
+        .stderr_contains("MARS");
+}

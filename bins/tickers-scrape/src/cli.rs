@@ -60,6 +60,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub status: Option<PathBuf>,
 
+    /// Accept a listing with fewer records than scrape.min_rows_ratio of its last good run (a
+    /// venue that really delisted that many); it becomes the new last good run
+    #[arg(long)]
+    pub allow_shrink: bool,
+
     /// Also write the summary as JSON to FILE
     #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub summary: Option<PathBuf>,

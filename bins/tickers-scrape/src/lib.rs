@@ -141,7 +141,7 @@ pub fn parse(
 /// Why a parse that succeeded is not trusted: every record is checked against its contract
 /// (one that fails is left out, with a warning), and a source that kept no record, or fewer
 /// than half of the rows it read, has drifted — its rows were read as something they are not.
-fn check_records(mut p: Parsed, source: &str) -> Result<Parsed, StructureError> {
+fn check_records(mut p: Parsed, source: &str, hand_kept: bool) -> Result<Parsed, StructureError> {
     let before = p.tickers.len();
     p.tickers.retain(|t| match tickerlake::Record::validate(t) {
         Ok(()) => true,
@@ -162,7 +162,8 @@ fn check_records(mut p: Parsed, source: &str) -> Result<Parsed, StructureError> 
             format!("no records from {} rows: every row was left out", c.rows),
         ));
     }
-    if kept * 2 < readable {
+    // A hand-kept list has no format to drift: each bad entry was warned of.
+    if kept * 2 < readable && !hand_kept {
         return Err(StructureError::new(
             source,
             format!(
@@ -196,10 +197,13 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
         as_of: opts.as_of,
     };
     let parsed = parse(opts.kind, &files, &opts.listed, opts.table.as_ref(), &cx)
-        .and_then(|p| check_records(p, &opts.source))
+        .and_then(|p| check_records(p, &opts.source, opts.kind == SourceKind::List))
         .map_err(|e| (status::STRUCTURE, e))
         .and_then(|p| {
-            match status::guard(p.tickers.len() as u64, last_good.as_ref(), min_rows_ratio) {
+            // A list shrinks when its owner edits it; --allow-shrink accepts a listing that did.
+            let guarded = opts.kind != SourceKind::List && !opts.allow_shrink;
+            let last = last_good.as_ref().filter(|_| guarded);
+            match status::guard(p.tickers.len() as u64, last, min_rows_ratio) {
                 Some(why) => Err((status::SHRANK, StructureError::new(&opts.source, why))),
                 None => Ok(p),
             }

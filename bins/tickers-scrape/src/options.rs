@@ -24,6 +24,8 @@ pub struct Options {
     pub status: Option<PathBuf>,
     pub summary: Option<PathBuf>,
     pub verbose: bool,
+    /// Accept a listing far shorter than its last good run.
+    pub allow_shrink: bool,
 }
 
 pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
@@ -88,5 +90,6 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         status: cli.status.clone(),
         summary: cli.summary.clone(),
         verbose: cli.common.verbose > 0,
+        allow_shrink: cli.allow_shrink,
     })
 }

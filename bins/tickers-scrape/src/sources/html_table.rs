@@ -21,32 +21,37 @@ use crate::source::{Context, Parsed, RawFile, StructureError, clean_name, decode
 /// Whether an element's text is not part of the cell as a reader sees it.
 fn hidden(el: &scraper::node::Element) -> bool {
     let classes = el.attr("class").unwrap_or("");
-    let style = el
+    let style: String = el
         .attr("style")
         .unwrap_or("")
-        .replace(' ', "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
         .to_ascii_lowercase();
-    matches!(el.name(), "style" | "script" | "template")
+    // A table inside a cell is its own table, not the cell's text.
+    matches!(el.name(), "style" | "script" | "template" | "table")
         || (el.name() == "sup" && classes.split_whitespace().any(|c| c == "reference"))
         || classes
             .split_whitespace()
             .any(|c| c == "sortkey" || c == "noprint")
         || style.contains("display:none")
+        || style.contains("visibility:hidden")
         || el.attr("hidden").is_some()
         || el.attr("aria-hidden") == Some("true")
 }
 
+/// The visible text under `el`, depth first, without recursion (a page may nest elements
+/// thousands deep).
 fn push_text(el: ElementRef<'_>, out: &mut String) {
-    for child in el.children() {
-        match child.value() {
+    let mut stack: Vec<_> = el.children().rev().collect();
+    while let Some(node) = stack.pop() {
+        match node.value() {
             Node::Text(t) => out.push_str(t),
             Node::Element(e) if !hidden(e) => {
-                if let Some(inner) = ElementRef::wrap(child) {
-                    if e.name() == "br" {
-                        out.push(' ');
-                    }
-                    push_text(inner, out);
+                if e.name() == "br" {
+                    out.push(' ');
                 }
+                stack.extend(node.children().rev());
             }
             _ => {}
         }
@@ -96,7 +101,8 @@ fn rows<'a>(table: ElementRef<'a>) -> Vec<Vec<ElementRef<'a>>> {
     for child in table.children().filter_map(ElementRef::wrap) {
         match child.value().name() {
             "tr" => visit(child),
-            "thead" | "tbody" | "tfoot" => {
+            // A footer's rows are totals and notes, not constituents.
+            "thead" | "tbody" => {
                 for tr in child.children().filter_map(ElementRef::wrap) {
                     if tr.value().name() == "tr" {
                         visit(tr);
@@ -179,7 +185,10 @@ pub fn parse(files: &[RawFile], spec: &HtmlTable, cx: &Context) -> Result<Parsed
                 return Err(bad(format!("the table has no {w:?} column")));
             }
         }
-        let data: Vec<&Vec<ElementRef<'_>>> = body.iter().filter(|r| !r.is_empty()).collect();
+        let data: Vec<&Vec<ElementRef<'_>>> = body
+            .iter()
+            .filter(|r| !r.is_empty() && !r.iter().all(|c| c.value().name() == "th"))
+            .collect();
         if data.is_empty() {
             return Err(bad("the table has no rows".into()));
         }
@@ -194,10 +203,17 @@ pub fn parse(files: &[RawFile], spec: &HtmlTable, cx: &Context) -> Result<Parsed
             }
             out.counts.rows += 1;
             let text = cell_text(row[symbol_col]);
-            let local = match &spec.strip_suffix {
+            let mut local = match &spec.strip_suffix {
                 Some(s) => text.strip_suffix(s.as_str()).unwrap_or(&text),
                 None => &text,
             };
+            // A page that writes the venue's names already (`VOD.L` on an XLON table).
+            if let Some(mic) = spec.exchange.as_deref()
+                && let (bare, Some(v)) = listing::split(local)
+                && listing::venue(mic).is_some_and(|w| w.suffix == v.suffix)
+            {
+                local = bare;
+            }
             let named = listing::canonical(local, Spelling::Canonical)
                 .map_err(|e| e.to_string())
                 .and_then(|c| {
@@ -319,6 +335,28 @@ mod tests {
             let e = parse_html(&html, &spec).unwrap_err();
             assert!(e.to_string().contains(why), "{why}: {e}");
         }
+    }
+
+    #[test]
+    fn a_venue_table_written_with_its_venues_names_reads_as_them() {
+        let mut s = spec();
+        s.exchange = Some("XLON".into());
+        s.columns.sector = None;
+        let html = "<table><tr><th>Symbol</th><th>Security</th></tr><tr><td>VOD.L</td><td>Vodafone</td></tr><tr><td>BP</td><td>BP</td></tr><tfoot><tr><td>SUM</td><td>-</td></tr></tfoot></table>";
+        let p = parse_html(html, &s).unwrap();
+        let names: Vec<&str> = p.tickers.iter().map(|t| t.symbol.as_str()).collect();
+        assert_eq!(names, ["VOD.L", "BP.L"]);
+    }
+
+    #[test]
+    fn text_nested_thousands_deep_is_read_without_recursion() {
+        let deep = format!(
+            "<table><tr><th>Symbol</th><th>Security</th><th>Sector</th></tr><tr><td>AAPL</td><td>{}Apple{}</td><td>Tech</td></tr></table>",
+            "<span>".repeat(60_000),
+            "</span>".repeat(60_000)
+        );
+        let p = parse_html(&deep, &spec()).unwrap();
+        assert_eq!(p.tickers[0].name.as_deref(), Some("Apple"));
     }
 
     #[test]

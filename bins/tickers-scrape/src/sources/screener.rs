@@ -25,7 +25,21 @@ use crate::source::{
 /// A market capitalisation as the screener writes it: `8761976.00`, `176,769,790,631`,
 /// `$653.17M`, `$5.56B`; `None` for `n/a`, empty, 0 or anything else.
 pub fn market_cap(text: &str) -> Option<f64> {
-    let t = cell(text)?.trim_start_matches('$').replace(',', "");
+    let t = cell(text)?.trim_start_matches('$');
+    // Thousands separators group three digits: `1,2,3` is no number.
+    let (whole, fraction) = t.split_once('.').unwrap_or((t, ""));
+    if fraction.contains(',') {
+        return None;
+    }
+    if whole.contains(',')
+        && whole
+            .split(',')
+            .skip(1)
+            .any(|g| g.len() != 3 || !g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let t = t.replace(',', "");
     let (number, scale) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
             let scale = match c.to_ascii_uppercase() {
@@ -39,8 +53,14 @@ pub fn market_cap(text: &str) -> Option<f64> {
         }
         _ => (t.as_str(), 1.0),
     };
-    let v = number.trim().parse::<f64>().ok()? * scale;
-    (v.is_finite() && v > 0.0).then_some(v)
+    let number = number.trim();
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    // `$2.01B` is 2,010,000,000, not 2009999999.9999998.
+    let v = number.parse::<f64>().ok()? * scale;
+    let v = if scale > 1.0 { v.round() } else { v };
+    (v.is_finite() && v >= 1.0).then_some(v)
 }
 
 /// One row, whatever the shape.
@@ -85,6 +105,11 @@ fn read_json(
     }
     for (k, row) in rows.iter().enumerate() {
         let field = |name: &str| row.get(name).and_then(Value::as_str);
+        // Every field is a string today; a number is read as the number it is.
+        let cap_number = row
+            .get("marketCap")
+            .and_then(Value::as_f64)
+            .map(|n| format!("{n}"));
         let Some(symbol) = field("symbol") else {
             return Err(bad(format!("row {k}: no \"symbol\" string")));
         };
@@ -94,7 +119,7 @@ fn read_json(
             Row {
                 symbol,
                 name: field("name"),
-                market_cap: field("marketCap"),
+                market_cap: field("marketCap").or(cap_number.as_deref()),
                 sector: field("sector"),
                 industry: field("industry"),
             },
@@ -223,6 +248,10 @@ mod tests {
             ("-", None),
             ("$1Q", None),
             ("NaN", None),
+            ("$2.01B", Some(2_010_000_000.0)),
+            ("1,2,3", None),
+            ("1.234,56", None),
+            ("1e300", None),
         ] {
             assert_eq!(market_cap(text), want, "{text:?}");
         }
