@@ -529,6 +529,10 @@ pub struct HtmlTable {
     /// A suffix the page writes after each symbol and the symbol does not have (`.L`).
     #[serde(default)]
     pub strip_suffix: Option<String>,
+    /// How the page spells US symbols: `canonical` (`BRK.B`, Wikipedia's), `hyphens`
+    /// (`BRK-B`, Yahoo's), `screener` (`BRK/B`)… [default: canonical]
+    #[serde(default)]
+    pub spelling: Option<crate::listing::Spelling>,
 }
 
 /// Which header holds each field.
@@ -614,6 +618,7 @@ impl Default for Scrape {
                 country: Some("US".into()),
                 index: Some(index.into()),
                 strip_suffix: None,
+                spelling: None,
             }),
         };
         let listed = |symbol: &str, name: &str, exchange: &str, groups: &[&str]| ListedTicker {

@@ -208,8 +208,9 @@ pub fn check_name(name: &str, mic: &str) -> Option<String> {
     }
 }
 
-/// How a source spells US symbols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a source spells US symbols (`table.spelling` in `config.yaml` names one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Spelling {
     /// Canonical already (Wikipedia's tables, `tickers-scrape`'s own output): `BRK.B`, `ABR-D`.
     Canonical,

@@ -62,6 +62,8 @@ pub struct Summary {
     pub counts: status::CountsOut,
     /// Records per venue (MIC; `none` without one).
     pub by_exchange: std::collections::BTreeMap<String, u64>,
+    /// Records per index or group tag (`sp500`, `ndx`, a list's groups).
+    pub by_index: std::collections::BTreeMap<String, u64>,
     pub seconds: f64,
 }
 
@@ -254,12 +256,17 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
             .entry(t.exchange.clone().unwrap_or_else(|| "none".into()))
             .or_insert(0) += 1;
     }
+    let mut by_index = std::collections::BTreeMap::new();
+    for tag in tickers.iter().flat_map(|t| &t.indexes) {
+        *by_index.entry(tag.clone()).or_insert(0) += 1;
+    }
     let summary = Summary {
         source: opts.source.clone(),
         status: outcome,
         records,
         counts,
         by_exchange,
+        by_index,
         seconds,
     };
     let text = format!(

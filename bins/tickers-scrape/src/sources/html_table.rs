@@ -214,7 +214,7 @@ pub fn parse(files: &[RawFile], spec: &HtmlTable, cx: &Context) -> Result<Parsed
             {
                 local = bare;
             }
-            let named = listing::canonical(local, Spelling::Canonical)
+            let named = listing::canonical(local, spec.spelling.unwrap_or(Spelling::Canonical))
                 .map_err(|e| e.to_string())
                 .and_then(|c| {
                     listing::name(c.symbol.as_str(), spec.exchange.as_deref())
@@ -278,6 +278,7 @@ mod tests {
             country: Some("US".into()),
             index: Some("sp500".into()),
             strip_suffix: None,
+            spelling: None,
         }
     }
 
@@ -335,6 +336,18 @@ mod tests {
             let e = parse_html(&html, &spec).unwrap_err();
             assert!(e.to_string().contains(why), "{why}: {e}");
         }
+    }
+
+    #[test]
+    fn a_page_that_spells_classes_with_hyphens_is_read_in_its_spelling() {
+        let mut s = spec();
+        s.columns.sector = None;
+        s.spelling = Some(Spelling::Hyphens);
+        let html = "<table><tr><th>Symbol</th><th>Security</th></tr><tr><td>BRK-B</td><td>Berkshire</td></tr><tr><td>BF-B</td><td>Brown-Forman</td></tr></table>";
+        let p = parse_html(html, &s).unwrap();
+        let names: Vec<&str> = p.tickers.iter().map(|t| t.symbol.as_str()).collect();
+        assert_eq!(names, ["BRK.B", "BF.B"]);
+        assert_eq!(p.tickers[0].source_symbol.as_deref(), Some("BRK-B"));
     }
 
     #[test]
