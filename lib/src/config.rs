@@ -597,6 +597,22 @@ pub enum SourceKind {
     HtmlTable,
 }
 
+impl SourceKind {
+    /// The kind as `config.yaml` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Nasdaqtrader => "nasdaqtrader",
+            SourceKind::NasdaqtraderTraded => "nasdaqtrader-traded",
+            SourceKind::Sec => "sec",
+            SourceKind::Euronext => "euronext",
+            SourceKind::Xetra => "xetra",
+            SourceKind::NasdaqScreener => "nasdaq-screener",
+            SourceKind::List => "list",
+            SourceKind::HtmlTable => "html-table",
+        }
+    }
+}
+
 impl Default for Scrape {
     fn default() -> Scrape {
         let source = |kind, enabled| ScrapeSource {

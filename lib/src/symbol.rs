@@ -251,15 +251,6 @@ impl schemars::JsonSchema for Symbol {
     }
 }
 
-/// A `--symbols A,B` list as a set, each read with [`Symbol::parse_lenient`]; empty items are
-/// skipped. The error names the flag.
-pub fn parse_list(list: &[String]) -> Result<std::collections::BTreeSet<Symbol>, String> {
-    list.iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| Symbol::parse_lenient(s).map_err(|e| format!("--symbols: {e}")))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

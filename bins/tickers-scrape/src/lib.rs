@@ -59,7 +59,7 @@ pub struct Summary {
     pub status: Outcome,
     pub records: u64,
     #[serde(flatten)]
-    pub counts: status::CountsOut,
+    pub counts: source::Counts,
     /// Records per venue (MIC; `none` without one).
     pub by_exchange: std::collections::BTreeMap<String, u64>,
     /// Records per index or group tag (`sp500`, `ndx`, a list's groups).
@@ -226,10 +226,9 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
     };
     tickers.sort_by(|a, b| a.symbol.cmp(&b.symbol));
     let records = tickers.len() as u64;
-    let counts = status::CountsOut::from(&counts);
     if let Some(path) = &opts.status {
         let entry = SourceStatus {
-            kind: opts.kind_name.clone(),
+            kind: opts.kind.name().to_string(),
             status: outcome,
             as_of: opts.as_of,
             records,

@@ -13,8 +13,6 @@ pub struct Options {
     /// The source's name in `scrape.sources`.
     pub source: String,
     pub kind: SourceKind,
-    /// Its kind as `config.yaml` spells it (for the status file).
-    pub kind_name: String,
     pub inputs: Vec<PathBuf>,
     /// Kind `list`: its tickers.
     pub listed: Vec<tickerlake::config::ListedTicker>,
@@ -36,16 +34,6 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
             tickerlake::echo::echo(&cli.source),
             known.join(", ")
         )));
-    };
-    let kind_name = match source.kind {
-        SourceKind::Nasdaqtrader => "nasdaqtrader",
-        SourceKind::NasdaqtraderTraded => "nasdaqtrader-traded",
-        SourceKind::Sec => "sec",
-        SourceKind::Euronext => "euronext",
-        SourceKind::Xetra => "xetra",
-        SourceKind::NasdaqScreener => "nasdaq-screener",
-        SourceKind::List => "list",
-        SourceKind::HtmlTable => "html-table",
     };
     match (source.kind, cli.input.is_empty()) {
         (SourceKind::List, false) => {
@@ -82,7 +70,6 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     Ok(Options {
         source: cli.source.clone(),
         kind: source.kind,
-        kind_name: kind_name.to_string(),
         inputs: cli.input.clone(),
         listed: source.tickers.clone(),
         table: source.table.clone(),

@@ -13,7 +13,8 @@ pub struct RawFile {
 }
 
 /// What a source's parse keeps beside the records.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Counts {
     /// Data rows read.
     pub rows: u64,
@@ -75,12 +76,19 @@ impl Context {
 }
 
 /// A row left out, for the warnings.
-pub fn report_bad_symbol(file: &str, line: usize, text: &str, why: &dyn std::fmt::Display) {
+/// `at` is where in the file: a line number, or `data[7]` in a JSON document. The symbol is
+/// echoed once, whether or not the reason already quotes it.
+pub fn report_bad_symbol(
+    file: &str,
+    at: &dyn std::fmt::Display,
+    text: &str,
+    why: &dyn std::fmt::Display,
+) {
     let (shown, why) = (tickerlake::echo::echo(text), why.to_string());
     if why.starts_with(&shown) {
-        tracing::warn!("{file}:{line}: symbol {why}: left out");
+        tracing::warn!("{file}:{at}: symbol {why}: left out");
     } else {
-        tracing::warn!("{file}:{line}: symbol {shown}: {why}: left out");
+        tracing::warn!("{file}:{at}: symbol {shown}: {why}: left out");
     }
 }
 
@@ -217,7 +225,7 @@ pub fn venue_ticker(
         Ok(n) => n,
         Err(e) => {
             out.counts.bad_symbols += 1;
-            report_bad_symbol(row.file, row.line as usize, row.symbol, &e);
+            report_bad_symbol(row.file, &row.line, row.symbol, &e);
             return None;
         }
     };

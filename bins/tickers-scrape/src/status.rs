@@ -46,38 +46,13 @@ pub struct SourceStatus {
     /// Ticker records it gave.
     pub records: u64,
     #[serde(flatten)]
-    pub counts: CountsOut,
+    pub counts: Counts,
     pub files: Vec<FileDigest>,
     pub seconds: f64,
     pub code: Option<String>,
     pub message: Option<String>,
     /// The run the guard compares with: this one when it parsed, else the last one that did.
     pub last_good: Option<GoodRun>,
-}
-
-/// [`Counts`], as the file has them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CountsOut {
-    pub rows: u64,
-    pub test_issues: u64,
-    pub bad_symbols: u64,
-    pub unknown_venues: u64,
-    pub duplicates: u64,
-    #[serde(default)]
-    pub inactive: u64,
-}
-
-impl From<&Counts> for CountsOut {
-    fn from(c: &Counts) -> CountsOut {
-        CountsOut {
-            rows: c.rows,
-            test_issues: c.test_issues,
-            bad_symbols: c.bad_symbols,
-            unknown_venues: c.unknown_venues,
-            duplicates: c.duplicates,
-            inactive: c.inactive,
-        }
-    }
 }
 
 /// The whole file.

@@ -86,7 +86,7 @@ fn read_file(
         out.counts.rows += 1;
         let Some(symbol) = cell(&row[symbol_col]) else {
             out.counts.bad_symbols += 1;
-            crate::source::report_bad_symbol(&file.name, *line as usize, "", &"no symbol");
+            crate::source::report_bad_symbol(&file.name, line, "", &"no symbol");
             continue;
         };
         let market = row[market_col].trim();

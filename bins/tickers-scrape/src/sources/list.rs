@@ -34,7 +34,7 @@ pub fn parse(entries: &[ListedTicker], cx: &Context) -> Parsed {
             Ok(n) => n,
             Err(why) => {
                 out.counts.bad_symbols += 1;
-                crate::source::report_bad_symbol(&place, k + 1, &e.symbol, &why);
+                crate::source::report_bad_symbol(&place, &(k + 1), &e.symbol, &why);
                 continue;
             }
         };

@@ -283,7 +283,7 @@ fn read_rows(
             .find(|(text, _)| !text.is_empty())
         else {
             out.counts.bad_symbols += 1;
-            crate::source::report_bad_symbol(&file.name, *line, "", &"no symbol in any column");
+            crate::source::report_bad_symbol(&file.name, line, "", &"no symbol in any column");
             continue;
         };
         let mic = match venue_col {
@@ -309,7 +309,7 @@ fn read_rows(
             Ok(c) => c,
             Err(e) => {
                 out.counts.bad_symbols += 1;
-                crate::source::report_bad_symbol(&file.name, *line, text, &e);
+                crate::source::report_bad_symbol(&file.name, line, text, &e);
                 continue;
             }
         };
@@ -317,7 +317,7 @@ fn read_rows(
             Ok(n) => n,
             Err(e) => {
                 out.counts.bad_symbols += 1;
-                crate::source::report_bad_symbol(&file.name, *line, text, &e);
+                crate::source::report_bad_symbol(&file.name, line, text, &e);
                 continue;
             }
         };

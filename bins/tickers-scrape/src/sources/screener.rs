@@ -199,7 +199,7 @@ fn add(
         Ok(n) => n,
         Err(e) => {
             out.counts.bad_symbols += 1;
-            crate::source::report_bad_symbol(&file.name, line, symbol, &e);
+            crate::source::report_bad_symbol(&file.name, &line, symbol, &e);
             return;
         }
     };

@@ -111,15 +111,7 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
             Ok(c) => c,
             Err(e) => {
                 out.counts.bad_symbols += 1;
-                tracing::warn!(
-                    "{}: data[{k}]: symbol {}: left out",
-                    file.name,
-                    if e.to_string().starts_with(&tickerlake::echo::echo(text)) {
-                        e.to_string()
-                    } else {
-                        format!("{}: {e}", tickerlake::echo::echo(text))
-                    }
-                );
+                crate::source::report_bad_symbol(&file.name, &at(), text, &e);
                 continue;
             }
         };
@@ -127,15 +119,7 @@ pub fn parse(files: &[RawFile], cx: &Context) -> Result<Parsed, StructureError> 
             Ok(n) => n,
             Err(e) => {
                 out.counts.bad_symbols += 1;
-                tracing::warn!(
-                    "{}: data[{k}]: symbol {}: left out",
-                    file.name,
-                    if e.to_string().starts_with(&tickerlake::echo::echo(text)) {
-                        e.to_string()
-                    } else {
-                        format!("{}: {e}", tickerlake::echo::echo(text))
-                    }
-                );
+                crate::source::report_bad_symbol(&file.name, &at(), text, &e);
                 continue;
             }
         };

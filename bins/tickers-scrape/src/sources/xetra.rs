@@ -102,7 +102,7 @@ fn read_file(
         }
         let Some(symbol) = cell(&row[symbol_col]) else {
             out.counts.bad_symbols += 1;
-            crate::source::report_bad_symbol(&file.name, *line as usize, "", &"no Mnemonic");
+            crate::source::report_bad_symbol(&file.name, line, "", &"no Mnemonic");
             continue;
         };
         let row = VenueRow {
