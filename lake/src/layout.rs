@@ -150,7 +150,17 @@ pub(crate) fn claim_for_writing(
     }
     let legacy = root.join(LOCK_FILE).is_file();
     if !legacy {
-        let mut entries = fs::read_dir(root).map_err(io_err(root))?;
+        // A run killed while it wrote the marker leaves the marker's temporary file: ours, and
+        // no reason to refuse the directory (a run claiming it at the same moment may be
+        // writing it, so it is left where it is).
+        let leftover = |name: &str| {
+            name.strip_prefix(&format!(".{MARKER_FILE}."))
+                .is_some_and(|rest| rest.ends_with(".tmp"))
+        };
+        let mut entries = fs::read_dir(root).map_err(io_err(root))?.filter(|e| {
+            !e.as_ref()
+                .is_ok_and(|e| leftover(&e.file_name().to_string_lossy()))
+        });
         if let Some(entry) = entries.next() {
             let entry = entry.map_err(io_err(root))?;
             return Err(LakeError::NotOurs {

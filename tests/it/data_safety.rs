@@ -1632,3 +1632,23 @@ fn a_marker_that_is_a_directory_or_a_link_is_no_lake() {
         .args(["--cat", "--lake", "j"])
         .fails_with(66);
 }
+
+#[test]
+fn a_run_killed_while_it_marked_a_new_lake_does_not_bar_the_next() {
+    // The marker's temporary file is all a run killed at that moment leaves behind.
+    let w = WorkDir::new();
+    w.write("fresh/..tickerlake-lake.json.j7x0Ri.tmp", "{");
+    w.write(
+        "bars.ndjson",
+        "{\"symbol\":\"AAA\",\"date\":\"2024-01-02\",\"close\":1,\"provider\":\"yahoo\"}\n",
+    );
+    w.cmd("to-parquet")
+        .args(["--lake", "fresh", "bars.ndjson"])
+        .succeeds();
+    assert!(w.join("fresh/.tickerlake-lake.json").is_file());
+    // Anything else still bars it.
+    w.write("other/notes.txt", "mine");
+    w.cmd("to-parquet")
+        .args(["--lake", "other", "bars.ndjson"])
+        .fails_with(2);
+}
