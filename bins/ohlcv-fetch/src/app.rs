@@ -12,13 +12,13 @@ use tickerlake::records::{FetchError, Status, Ticker};
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::Cli;
-use crate::http::ClientConfig;
 use crate::options::Options;
-use crate::polite::{Breaker, RateLimiter};
 use crate::provider::{Fetched, Provider, Request, Yahoo};
-use crate::proxies::Clients;
 use crate::raw::RawDir;
 use crate::workers::{Done, Pool, fetch_all};
+use net::http::ClientConfig;
+use net::polite::{Breaker, RateLimiter};
+use net::proxies::Clients;
 use tickerlake::fetch_state::State;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +55,9 @@ impl HasExitCode for Error {
 /// always what to-parquet, qa-check and qlib-bin accept, and one odd answer never stops the
 /// night's load of every other symbol.
 fn refuse_invalid(
-    result: Result<Fetched, crate::polite::Failed>,
+    result: Result<Fetched, net::polite::Failed>,
     attempts: u32,
-) -> Result<Fetched, crate::polite::Failed> {
+) -> Result<Fetched, net::polite::Failed> {
     use tickerlake::Record;
     let Ok(Fetched::Data { bars, actions }) = &result else {
         return result;
@@ -72,7 +72,7 @@ fn refuse_invalid(
         });
     match bad {
         None => result,
-        Some((date, e)) => Err(crate::polite::Failed {
+        Some((date, e)) => Err(net::polite::Failed {
             code: tickerlake::records::FetchErrorCode::Parse,
             attempts: attempts.max(1),
             message: format!(

@@ -4,25 +4,20 @@
 //!
 //! - [`yahoo`]: the chart answer parser (exchange dates, float32 prices, nulls, events);
 //! - [`symbols`]: canonical ticker → Yahoo symbol;
-//! - [`http`]: one GET, classified into an answer or a failure;
-//! - [`polite`]: what every worker shares: rate limit, retry schedule honouring `Retry-After`,
-//!   circuit breaker;
+//! - HTTP, the shared rate limit, the retry schedule honouring `Retry-After`, the circuit breaker
+//!   and proxy rotation: the `net` crate (`tickers-scrape` asks the same way);
 //! - [`provider`]: the provider trait, Yahoo behind it: each answer judged into bars, "up to
 //!   date", a retry or a dead-letter code;
 //! - [`workers`]: many symbols on `--workers` threads, results streamed in completion order;
 //! - the per-symbol state file and the dead-letter list: `tickerlake::fetch_state` (qa-check reads it);
 //! - [`raw`]: `--raw-dir`, the provider's answers kept as they came;
-//! - [`proxies`]: rotation through HTTP/SOCKS proxies, falling back to direct;
 //! - [`cli`] and [`options`]: the command line, and the options it becomes with `config.yaml`;
 //! - [`app`]: the program.
 
 pub mod app;
 pub mod cli;
-pub mod http;
 pub mod options;
-pub mod polite;
 pub mod provider;
-pub mod proxies;
 pub mod raw;
 pub mod symbols;
 pub mod workers;

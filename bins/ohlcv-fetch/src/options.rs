@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use tickerlake::config::{Config, ProxyUrl};
 
 use crate::cli::Cli;
-use crate::polite::RetryPolicy;
+use net::polite::RetryPolicy;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -55,6 +55,7 @@ impl Options {
             retry: RetryPolicy {
                 steps: config.fetch.backoff.iter().map(|s| s.0).collect(),
                 max_retry_after: config.fetch.max_retry_after.0,
+                cap_setting: "fetch.max_retry_after",
             },
             // --proxy replaces http.proxies.
             proxies: if cli.proxy.is_empty() {

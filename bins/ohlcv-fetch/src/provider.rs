@@ -6,10 +6,10 @@ use tickerlake::Symbol;
 use tickerlake::config::YahooConfig;
 use tickerlake::records::{Action, Bar, FetchErrorCode, Ticker};
 
-use crate::http::{Answer, Failure};
-use crate::polite::{Breaker, Failed, Judged, RateLimiter, Tries, fetch_with_retries};
 use crate::raw::RawDir;
 use crate::yahoo::{self, Chart, NoData};
+use net::http::{Answer, Failure};
+use net::polite::{Breaker, Failed, Judged, RateLimiter, Tries, fetch_with_retries};
 
 /// One symbol's fetch: the canonical symbol records carry, the provider's own symbol, and the
 /// trading dates wanted (both ends inclusive, in the exchange's zone).
@@ -185,7 +185,7 @@ pub fn fetch_symbol(
     provider: &dyn Provider,
     get: &dyn Fn(&str) -> Result<Answer, Failure>,
     request: &Request,
-    retry: &crate::polite::RetryPolicy,
+    retry: &net::polite::RetryPolicy,
     rate: &RateLimiter,
     breaker: &Breaker,
     raw: Option<&RawDir>,
@@ -221,7 +221,7 @@ pub fn fetch_symbol(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Client, ClientConfig};
+    use net::http::{Client, ClientConfig};
     use replay_server::{ReplayServer, Routes};
     use std::time::Duration;
 
@@ -282,7 +282,7 @@ routes:
             &yahoo,
             &|url: &str| client.get(url),
             r,
-            &crate::polite::RetryPolicy::steps(&[ms, ms, ms]),
+            &net::polite::RetryPolicy::steps(&[ms, ms, ms]),
             &RateLimiter::new(0.0),
             &Breaker::new(0),
             None,

@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::polite::{Breaker, Failed, RateLimiter, Tries};
 use crate::provider::{Fetched, Provider, Request, fetch_symbol};
-use crate::proxies::Clients;
 use crate::raw::RawDir;
+use net::polite::{Breaker, Failed, RateLimiter, Tries};
+use net::proxies::Clients;
 
 /// What the workers share.
 pub struct Pool<'a> {
@@ -16,7 +16,7 @@ pub struct Pool<'a> {
     pub clients: &'a Clients,
     pub rate: &'a RateLimiter,
     pub breaker: &'a Breaker,
-    pub retry: &'a crate::polite::RetryPolicy,
+    pub retry: &'a net::polite::RetryPolicy,
     pub workers: usize,
     /// Where 200 answers are kept (`--raw-dir`).
     pub raw: Option<&'a RawDir>,

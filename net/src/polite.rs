@@ -9,6 +9,17 @@ use tickerlake::records::FetchErrorCode;
 
 use crate::http::{Answer, Failure};
 
+/// The codes a program files its failures under (`YF429`, `SCRAPENET`…): what a failure that
+/// was never tried, because the circuit breaker is open, is filed as.
+pub trait FailureCode: Copy {
+    /// Nothing answered.
+    const UNREACHABLE: Self;
+}
+
+impl FailureCode for FetchErrorCode {
+    const UNREACHABLE: Self = FetchErrorCode::Net;
+}
+
 /// At most `rate` requests per second over all workers: a token bucket holding one token, so
 /// no window of any length ever sees more than its share (a request waits for its slot).
 pub struct RateLimiter {
@@ -78,28 +89,25 @@ impl Breaker {
     }
 }
 
-/// What one answer means for the symbol being fetched.
-pub enum Judged<T> {
+/// What one answer means for the item being fetched.
+pub enum Judged<T, C = FetchErrorCode> {
     /// Done: the parsed result.
     Done(T),
     /// Worth another try.
     Retry {
-        code: FetchErrorCode,
+        code: C,
         message: String,
         /// Retried once only (a 200 without data), however long the schedule.
         once: bool,
     },
     /// Final: no retry can help (not found, an answer that cannot be read).
-    Fail {
-        code: FetchErrorCode,
-        message: String,
-    },
+    Fail { code: C, message: String },
 }
 
-/// A symbol's fetch that did not succeed.
+/// A fetch that did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failed {
-    pub code: FetchErrorCode,
+pub struct Failed<C = FetchErrorCode> {
+    pub code: C,
     pub attempts: u32,
     pub message: String,
     /// The breaker opened: the run stops, this symbol was not really tried to the end.
@@ -121,14 +129,17 @@ pub struct RetryPolicy {
     /// The longest `Retry-After` honoured: a provider asking for more (a day, say) fails the
     /// symbol at once instead of silently holding a cron job for that long.
     pub max_retry_after: Duration,
+    /// The setting that holds the cap, named when a provider asks for more.
+    pub cap_setting: &'static str,
 }
 
 impl RetryPolicy {
-    /// `steps`, with the default cap (five minutes).
+    /// `steps`, with the default cap (five minutes, `fetch.max_retry_after`).
     pub fn steps(steps: &[Duration]) -> RetryPolicy {
         RetryPolicy {
             steps: steps.to_vec(),
             max_retry_after: Duration::from_secs(300),
+            cap_setting: "fetch.max_retry_after",
         }
     }
 }
@@ -136,20 +147,20 @@ impl RetryPolicy {
 /// Requests `url` until `judge` is satisfied, on the retry policy's schedule (one wait per
 /// retry; a longer `Retry-After` wins, up to the policy's cap), within the shared rate and
 /// breaker.
-pub fn fetch_with_retries<T>(
+pub fn fetch_with_retries<T, C: FailureCode>(
     get: &dyn Fn(&str) -> Result<Answer, Failure>,
     url: &str,
     policy: &RetryPolicy,
     rate: &RateLimiter,
     breaker: &Breaker,
-    mut judge: impl FnMut(Result<Answer, Failure>) -> Judged<T>,
-) -> (Result<T, Failed>, Tries) {
+    mut judge: impl FnMut(Result<Answer, Failure>) -> Judged<T, C>,
+) -> (Result<T, Failed<C>>, Tries) {
     let mut tries = Tries::default();
     let mut retried_once = false;
     loop {
         if breaker.is_open() {
             let failed = Failed {
-                code: FetchErrorCode::Net,
+                code: C::UNREACHABLE,
                 attempts: tries.attempts.max(1),
                 message:
                     "not tried: the provider failed every recent request (circuit breaker open)"
@@ -213,8 +224,9 @@ pub fn fetch_with_retries<T>(
                 attempts: tries.attempts,
                 message: format!(
                     "{message}; the provider asked to wait {} s before retrying (Retry-After), \
-                     more than fetch.max_retry_after ({} s): not waiting",
+                     more than {} ({} s): not waiting",
                     asked.as_secs(),
+                    policy.cap_setting,
                     policy.max_retry_after.as_secs()
                 ),
                 breaker_open: false,
@@ -230,7 +242,7 @@ pub fn fetch_with_retries<T>(
         let wait = retry_after.map_or(step, |r| r.max(step));
         if retry_after.is_some_and(|r| r > step && r >= Duration::from_secs(1)) {
             // A wait the provider chose: said at the default level, so a slow night is explained.
-            // The message names the symbol; the URL may hold a host from the environment.
+            // The message names the item; the URL may hold a host from the environment.
             tracing::warn!(
                 "{message}: waiting {} s before retrying, as the provider's Retry-After asks",
                 wait.as_secs()

@@ -19,6 +19,26 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
 }
 
+/// What to ask for: a GET, or a POST of a form (what a page's "Download" button sends).
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub url: &'a str,
+    /// An `application/x-www-form-urlencoded` body: the request is a POST.
+    pub form: Option<&'a str>,
+    /// Headers besides the client's (a User-Agent of its own replaces the client's).
+    pub headers: &'a [(String, String)],
+}
+
+impl<'a> Request<'a> {
+    pub fn get(url: &'a str) -> Request<'a> {
+        Request {
+            url,
+            form: None,
+            headers: &[],
+        }
+    }
+}
+
 /// A request that got no complete answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
@@ -76,11 +96,31 @@ impl Client {
 
     /// GETs `url`.
     pub fn get(&self, url: &str) -> Result<Answer, Failure> {
-        let mut response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| classify(&e, self.proxied))?;
+        self.send(&Request::get(url))
+    }
+
+    /// Sends `request`: a GET, or a POST of its form.
+    pub fn send(&self, request: &Request<'_>) -> Result<Answer, Failure> {
+        let sent = match request.form {
+            Some(form) => {
+                let mut builder = self
+                    .agent
+                    .post(request.url)
+                    .header("content-type", "application/x-www-form-urlencoded");
+                for (name, value) in request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder.send(form)
+            }
+            None => {
+                let mut builder = self.agent.get(request.url);
+                for (name, value) in request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder.call()
+            }
+        };
+        let mut response = sent.map_err(|e| classify(&e, self.proxied))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -177,6 +217,38 @@ routes:
             log.iter()
                 .all(|r| r.user_agent.as_deref() == Some("tickerlake-test"))
         );
+    }
+
+    #[test]
+    fn a_form_is_posted_and_a_request_user_agent_replaces_the_clients() {
+        let s = server(
+            r#"
+routes:
+  - path: /download
+    method: POST
+    body: "Name;ISIN"
+"#,
+        );
+        let c = client(2000);
+        let url = format!("{}/download", s.base_url());
+        let headers = [("User-Agent".to_string(), "me me@example.com".to_string())];
+        let posted = c
+            .send(&Request {
+                url: &url,
+                form: Some("args[fe_type]=csv"),
+                headers: &headers,
+            })
+            .unwrap();
+        assert_eq!(
+            (posted.status, posted.body.as_slice()),
+            (200, &b"Name;ISIN"[..])
+        );
+        // The route answers POSTs only: a GET of the same URL is not it.
+        assert_eq!(c.get(&url).unwrap().status, 404);
+        let log = s.wait_for_requests(2);
+        assert_eq!(log[0].method, "POST");
+        assert_eq!(log[0].user_agent.as_deref(), Some("me me@example.com"));
+        assert_eq!(log[1].user_agent.as_deref(), Some("tickerlake-test"));
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! Rotation through HTTP or SOCKS proxies (`http.proxies`, `--proxy`): the notes' VPN rotation
-//! done with standard proxies. Symbols are assigned to proxies in blocks of `rotate_every`
-//! (by their position in the universe, so a rerun uses the same proxy for the same symbol); a
-//! proxy that cannot be reached is dropped for the rest of the run with one warning, and its
-//! symbols go direct.
+//! done with standard proxies. Items (symbols, listing sources) are assigned to proxies in blocks
+//! of `rotate_every` by their position, so a rerun uses the same proxy for the same item; a proxy
+//! that cannot be reached is dropped for the rest of the run with one warning, and its items go
+//! direct.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tickerlake::config::ProxyUrl;
 
-use crate::http::{Answer, Client, ClientConfig, Failure};
+use crate::http::{Answer, Client, ClientConfig, Failure, Request};
 
 struct Proxied {
     url: ProxyUrl,
@@ -66,21 +66,26 @@ impl Clients {
 
     /// GETs `url` for the symbol at `index`, through its proxy while that proxy works.
     pub fn get(&self, index: usize, url: &str) -> Result<Answer, Failure> {
+        self.send(index, &Request::get(url))
+    }
+
+    /// Sends `request` for the item at `index`, through its proxy while that proxy works.
+    pub fn send(&self, index: usize, request: &Request<'_>) -> Result<Answer, Failure> {
         let Some(p) = self.slot(index).map(|k| &self.proxies[k]) else {
-            return self.direct.get(url);
+            return self.direct.send(request);
         };
         if p.dead.load(Ordering::Relaxed) {
-            return self.direct.get(url);
+            return self.direct.send(request);
         }
-        match p.client.get(url) {
+        match p.client.send(request) {
             Err(Failure::Proxy(why)) => {
                 if !p.dead.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
                         proxy = %p.url.redacted(),
-                        "proxy failed ({why}): its symbols go direct for the rest of the run"
+                        "proxy failed ({why}): its requests go direct for the rest of the run"
                     );
                 }
-                self.direct.get(url)
+                self.direct.send(request)
             }
             other => other,
         }
