@@ -478,6 +478,9 @@ impl Default for Qlib {
     }
 }
 
+/// The User-Agent of the shipped `nasdaq-screener` entry: api.nasdaq.com answers browsers only.
+pub const BROWSER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+
 /// `tickers-scrape`: the listing sources and the guard against a listing that shrank.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -486,8 +489,70 @@ pub struct Scrape {
     /// `--status` file) is treated as a structure error: a half-delivered listing must not read
     /// as delistings.
     pub min_rows_ratio: f64,
+    /// A random pause, from the first to the second span, between two requests to one host.
+    pub pause: [Span; 2],
+    /// Wait before each retry of a download; the number of entries is the number of retries.
+    pub backoff: Vec<Span>,
+    /// The longest `Retry-After` honoured; a site asking for more fails the source at once.
+    pub max_retry_after: Span,
     /// The sources by name (`tickers-scrape NAME`).
     pub sources: BTreeMap<String, ScrapeSource>,
+}
+
+/// One file a source downloads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Download {
+    pub url: String,
+    /// Sent as an `application/x-www-form-urlencoded` POST (what a page's "Download" button
+    /// posts), instead of a GET.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// `url` is a page: the file is the link on it whose file name is this (case-insensitive),
+    /// for files whose address changes with every release.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The file's name under `--raw-dir` [default: the last segment of the URL's path].
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Download {
+    fn get(url: &str, name: &str) -> Download {
+        Download {
+            url: url.into(),
+            form: None,
+            link: None,
+            name: Some(name.into()),
+        }
+    }
+
+    /// The file's name under `--raw-dir`.
+    pub fn file_name(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let path = self.url.split(['?', '#']).next().unwrap_or("");
+        let after_host = path.splitn(4, '/').nth(3).unwrap_or("");
+        let last = after_host.rsplit('/').find(|s| !s.is_empty()).unwrap_or("");
+        let name: String = self
+            .link
+            .as_deref()
+            .unwrap_or(last)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        match name.trim_start_matches('.') {
+            "" => "download".into(),
+            n => n.to_string(),
+        }
+    }
 }
 
 /// One listing source.
@@ -504,6 +569,26 @@ pub struct ScrapeSource {
     /// Kind `html-table`: which table, which columns, what the listings are.
     #[serde(default)]
     pub table: Option<HtmlTable>,
+    /// The files to download [default: the kind's official files; an html-table names its page].
+    #[serde(default)]
+    pub downloads: Option<Vec<Download>>,
+    /// The User-Agent of this source's requests [default: http.user_agent]. The SEC answers only
+    /// requests whose User-Agent names a contact (`Jane Doe jane@example.com`).
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// More request headers (`Accept`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl ScrapeSource {
+    /// What the source downloads: its own list, else its kind's official files.
+    pub fn downloads(&self) -> Vec<Download> {
+        match &self.downloads {
+            Some(d) => d.clone(),
+            None => self.kind.default_downloads(),
+        }
+    }
 }
 
 /// An index table in an HTML page (`kind: html-table`).
@@ -598,6 +683,50 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// The files a source of this kind downloads unless its entry names others.
+    pub fn default_downloads(self) -> Vec<Download> {
+        const SYMDIR: &str = "https://www.nasdaqtrader.com/dynamic/SymDir";
+        match self {
+            SourceKind::Nasdaqtrader => vec![
+                Download::get(&format!("{SYMDIR}/nasdaqlisted.txt"), "nasdaqlisted.txt"),
+                Download::get(&format!("{SYMDIR}/otherlisted.txt"), "otherlisted.txt"),
+            ],
+            SourceKind::NasdaqtraderTraded => vec![Download::get(
+                &format!("{SYMDIR}/nasdaqtraded.txt"),
+                "nasdaqtraded.txt",
+            )],
+            SourceKind::Sec => vec![Download::get(
+                "https://www.sec.gov/files/company_tickers_exchange.json",
+                "company_tickers_exchange.json",
+            )],
+            SourceKind::Euronext => vec![Download {
+                url: "https://live.euronext.com/en/pd_es/data/stocks/download?mics=dm_all_stock"
+                    .into(),
+                form: Some(
+                    "args[initialLetter]=&args[fe_type]=csv&args[fe_layout]=ver\
+                     &args[fe_decimal_separator]=.&args[fe_date_format]=d/m/Y"
+                        .into(),
+                ),
+                link: None,
+                name: Some("euronext_equities.csv".into()),
+            }],
+            SourceKind::Xetra => vec![Download {
+                url: "https://www.cashmarket.deutsche-boerse.com/cash-en/trading/\
+                      Tradable-Instruments-Xetra/Downloads"
+                    .into(),
+                form: None,
+                link: Some("t7-xetr-allTradableInstruments.csv".into()),
+                name: Some("t7-xetr-allTradableInstruments.csv".into()),
+            }],
+            SourceKind::NasdaqScreener => vec![Download::get(
+                "https://api.nasdaq.com/api/screener/stocks?tableonly=true&limit=25&offset=0\
+                 &download=true",
+                "screener.json",
+            )],
+            SourceKind::List | SourceKind::HtmlTable => Vec::new(),
+        }
+    }
+
     /// The kind as `config.yaml` spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -620,23 +749,32 @@ impl Default for Scrape {
             enabled,
             tickers: Vec::new(),
             table: None,
+            downloads: None,
+            user_agent: None,
+            headers: BTreeMap::new(),
         };
-        let index_table = |headers: &[&str], columns: HtmlColumns, index: &str| ScrapeSource {
-            kind: SourceKind::HtmlTable,
-            enabled: true,
-            tickers: Vec::new(),
-            table: Some(HtmlTable {
-                id: None,
-                headers: headers.iter().map(|h| h.to_string()).collect(),
-                columns,
-                exchange: None,
-                currency: Some("USD".into()),
-                country: Some("US".into()),
-                index: Some(index.into()),
-                strip_suffix: None,
-                spelling: None,
-            }),
-        };
+        let index_table =
+            |url: &str, name: &str, headers: &[&str], columns: HtmlColumns, index: &str| {
+                ScrapeSource {
+                    kind: SourceKind::HtmlTable,
+                    enabled: true,
+                    downloads: Some(vec![Download::get(url, name)]),
+                    user_agent: None,
+                    headers: BTreeMap::new(),
+                    tickers: Vec::new(),
+                    table: Some(HtmlTable {
+                        id: None,
+                        headers: headers.iter().map(|h| h.to_string()).collect(),
+                        columns,
+                        exchange: None,
+                        currency: Some("USD".into()),
+                        country: Some("US".into()),
+                        index: Some(index.into()),
+                        strip_suffix: None,
+                        spelling: None,
+                    }),
+                }
+            };
         let listed = |symbol: &str, name: &str, exchange: &str, groups: &[&str]| ListedTicker {
             symbol: symbol.into(),
             name: Some(name.into()),
@@ -647,6 +785,12 @@ impl Default for Scrape {
         };
         Scrape {
             min_rows_ratio: 0.8,
+            pause: [Span(Duration::from_secs(1)), Span(Duration::from_secs(3))],
+            backoff: [10, 60, 300]
+                .iter()
+                .map(|s| Span(Duration::from_secs(*s)))
+                .collect(),
+            max_retry_after: Span(Duration::from_secs(600)),
             sources: [
                 ("nasdaqtrader", source(SourceKind::Nasdaqtrader, true)),
                 (
@@ -656,10 +800,21 @@ impl Default for Scrape {
                 ("sec", source(SourceKind::Sec, true)),
                 ("euronext", source(SourceKind::Euronext, true)),
                 ("xetra", source(SourceKind::Xetra, true)),
-                ("nasdaq-screener", source(SourceKind::NasdaqScreener, true)),
+                ("nasdaq-screener", {
+                    // api.nasdaq.com answers browsers only.
+                    let mut s = source(SourceKind::NasdaqScreener, true);
+                    s.user_agent = Some(BROWSER_AGENT.into());
+                    s.headers = [("Accept", "application/json, text/plain, */*")]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    s
+                }),
                 (
                     "sp500",
                     index_table(
+                        "https://en.wikipedia.org/wiki/List_of_S%26P_500_companies",
+                        "List_of_S&P_500_companies.html",
                         &["Symbol", "Security", "GICS Sector"],
                         HtmlColumns {
                             symbol: "Symbol".into(),
@@ -674,6 +829,8 @@ impl Default for Scrape {
                 (
                     "nasdaq100",
                     index_table(
+                        "https://en.wikipedia.org/wiki/Nasdaq-100",
+                        "Nasdaq-100.html",
                         &["Symbol", "Company"],
                         HtmlColumns {
                             symbol: "Symbol".into(),
@@ -690,6 +847,9 @@ impl Default for Scrape {
                     ScrapeSource {
                         kind: SourceKind::List,
                         table: None,
+                        downloads: None,
+                        user_agent: None,
+                        headers: BTreeMap::new(),
                         enabled: false,
                         tickers: vec![
                             listed("AAPL", "Apple Inc.", "XNAS", &["tech", "core"]),
@@ -932,6 +1092,20 @@ impl Config {
                 }
             }
         }
+        let [pause_min, pause_max] = self.scrape.pause;
+        if pause_min.0 > pause_max.0 {
+            return Err((
+                "scrape.pause",
+                "expected [shortest, longest], the shortest first".into(),
+            ));
+        }
+        if self.scrape.backoff.len() > 20 {
+            return Err(("scrape.backoff", "at most 20 retries".into()));
+        }
+        for (name, source) in &self.scrape.sources {
+            check_source_requests(source)
+                .map_err(|e| ("scrape.sources", format!("{name}: {e}")))?;
+        }
         for name in self.scrape.sources.keys() {
             if name.is_empty()
                 || !name
@@ -1017,6 +1191,95 @@ impl Config {
 /// Checks a provider's base URL (`fetch.yahoo.base_url`, `--base-url`): `http://` or
 /// `https://`, a host, and no query string or fragment (paths are appended to it, so a `?…`
 /// would be glued into the path). One rule for the config file and the command line.
+/// A source's downloads, User-Agent and headers: what can be sent.
+fn check_source_requests(source: &ScrapeSource) -> Result<(), String> {
+    let printable = |v: &str| !v.is_empty() && v.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if let Some(ua) = &source.user_agent
+        && !printable(ua.trim())
+    {
+        return Err("user_agent: expected printable ASCII text".into());
+    }
+    for (k, v) in &source.headers {
+        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        if k.is_empty() || !k.bytes().all(token) {
+            return Err(format!(
+                "headers: {:?} is no header name",
+                crate::echo::echo(k)
+            ));
+        }
+        if !printable(v) {
+            return Err(format!("headers: {k}: expected printable ASCII text"));
+        }
+    }
+    let downloads = source.downloads.as_deref().unwrap_or(&[]);
+    if source.kind == SourceKind::List && !downloads.is_empty() {
+        return Err("a list downloads nothing: no downloads:".into());
+    }
+    if source.downloads.is_some() && downloads.is_empty() && source.kind != SourceKind::List {
+        return Err("downloads: an empty list: remove the key for the kind's own files".into());
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for d in downloads {
+        check_url(&d.url).map_err(|e| format!("downloads: {e}"))?;
+        if let Some(form) = &d.form
+            && !printable(form)
+        {
+            return Err("downloads: form: expected URL-encoded printable ASCII".into());
+        }
+        if d.form.is_some() && d.link.is_some() {
+            return Err(
+                "downloads: a page whose link is followed is read with a GET: form \
+                        and link do not go together"
+                    .into(),
+            );
+        }
+        if let Some(link) = &d.link
+            && (link.is_empty() || link.contains(['/', '?', '#']))
+        {
+            return Err(
+                "downloads: link: expected a file name (t7-xetr-allTradableInstruments.csv)".into(),
+            );
+        }
+        let name = d.file_name();
+        if name.contains(['/', '\\']) || name.starts_with('.') || name.len() > 200 {
+            return Err(format!(
+                "downloads: name {:?}: expected a plain file name",
+                crate::echo::echo(&name)
+            ));
+        }
+        if !names.insert(name.clone()) {
+            return Err(format!(
+                "downloads: two files named {name:?} (give each a name: of its own)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An absolute http(s) URL without whitespace.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let found = || crate::echo::echo(url);
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Err(format!(
+            "expected an http:// or https:// URL, found {}",
+            found()
+        ));
+    };
+    if rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
+        return Err(format!(
+            "expected a host after the scheme, found {}",
+            found()
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("expected a URL without spaces, found {}", found()));
+    }
+    Ok(())
+}
+
 pub fn check_base_url(url: &str) -> Result<(), String> {
     let found = || crate::echo::echo(url);
     let Some(rest) = url
@@ -1334,6 +1597,66 @@ mod tests {
         assert_eq!(c.http.user_agent, "true");
         let e = load("fetch:\n  workers: ${W}\n", &[("W", "six")]).unwrap_err();
         assert!(e.to_string().contains("fetch.workers"), "{e}");
+    }
+
+    #[test]
+    fn a_sources_downloads_are_checked_and_named() {
+        let source = |extra: &str| {
+            load(
+                &format!("scrape:\n  sources:\n    x:\n      kind: sec\n{extra}"),
+                &[],
+            )
+        };
+        let c = source("").unwrap();
+        let d = c.scrape.sources["x"].downloads();
+        assert_eq!(d[0].file_name(), "company_tickers_exchange.json");
+        for (extra, says) in [
+            ("      downloads: [{url: ftp://x/y}]\n", "http"),
+            ("      downloads: []\n", "empty"),
+            (
+                "      downloads: [{url: \"http://h/p\", form: a=b, link: f.csv}]\n",
+                "form and link",
+            ),
+            (
+                "      downloads: [{url: \"http://h/a/f.txt\"}, {url: \"http://g/b/f.txt\"}]\n",
+                "two files named \"f.txt\"",
+            ),
+            (
+                "      downloads: [{url: \"http://h/\", name: ../up}]\n",
+                "plain file name",
+            ),
+            ("      headers: {\"Bad Name\": x}\n", "no header name"),
+            ("      user_agent: \"caf\u{e9}\"\n", "printable ASCII"),
+        ] {
+            let e = source(extra).unwrap_err().to_string();
+            assert!(
+                e.contains("scrape.sources: x: ") && e.contains(says),
+                "{extra}: {e}"
+            );
+        }
+        // Names from the URL: its last path segment, the link's name, never empty or hidden.
+        let named = |url: &str, link: Option<&str>| {
+            Download {
+                url: url.into(),
+                form: None,
+                link: link.map(str::to_string),
+                name: None,
+            }
+            .file_name()
+        };
+        assert_eq!(
+            named("https://h/a/nasdaqlisted.txt?x=1", None),
+            "nasdaqlisted.txt"
+        );
+        assert_eq!(
+            named("https://h/wiki/List_of_S%26P_500", None),
+            "List_of_S_26P_500"
+        );
+        assert_eq!(named("https://h/", None), "download");
+        assert_eq!(named("https://h/..", None), "download");
+        assert_eq!(named("https://h/page", Some("t7.csv")), "t7.csv");
+        let e = load("scrape:\n  pause: [3s, 1s]\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("scrape.pause"), "{e}");
     }
 
     #[test]

@@ -13,4 +13,5 @@ mod qlib_bin;
 mod records;
 mod replay_server;
 mod tickers_scrape;
+mod tickers_scrape_download;
 mod to_parquet;

@@ -6,17 +6,27 @@
 //! `scrape.min_rows_ratio` of its last good run, yields nothing: a half-parsed listing must never
 //! reach the universe, where the missing rows would read as delistings.
 //!
+//! Sources run one after another; each ends `ok`, `structure_error` or `fetch_error` in the status
+//! file, and one source's failure never stops the others.
+//!
 //! - [`cli`], [`options`]: the command line, and the plain options the run takes;
+//! - [`download`]: a source's files fetched politely (pauses, retries honouring `Retry-After`,
+//!   proxies, links found on their page), over the `net` crate `ohlcv-fetch` uses too;
+//! - [`raw`]: `--raw-dir`, every download kept as it came;
 //! - [`source`]: raw files, what a parse yields, structure errors, text decoding;
 //! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC, Euronext, Xetra, the Nasdaq
-//!   screener, hand-kept lists);
-//! - [`status`]: the per-source status file and the row-count guard.
+//!   screener, HTML index tables, hand-kept lists);
+//! - [`status`]: the per-source status file and the row-count guard;
+//! - [`summary`]: per-source counts and the universe's totals per market and index.
 
 pub mod cli;
+pub mod download;
 pub mod options;
+pub mod raw;
 pub mod source;
 pub mod sources;
 pub mod status;
+pub mod summary;
 
 use std::io::Read;
 use std::time::Instant;
@@ -24,14 +34,18 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 use tickerlake::config::{Config, SourceKind};
 use tickerlake::ndjson::NdjsonWriter;
+use tickerlake::records::Ticker;
 use tickerlake::{ExitCode, HasExitCode};
 
 use crate::cli::Cli;
-use crate::options::Options;
+use crate::download::{Downloader, Fetch};
+use crate::options::{Options, Planned};
+use crate::raw::RawDir;
 use crate::source::{Context, Parsed, RawFile, StructureError};
 use crate::status::{FileDigest, GoodRun, Outcome, SourceStatus, StatusFile};
+use crate::summary::{SourceSummary, Summary};
 
-/// Everything that ends a run early (a source's structure error does not: it is its status).
+/// Everything that ends a run early (a source's failure does not: it is its status).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -40,6 +54,8 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Data(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 impl HasExitCode for Error {
@@ -48,23 +64,9 @@ impl HasExitCode for Error {
             Error::Lib(e) => e.exit_code(),
             Error::Usage(_) => ExitCode::Usage,
             Error::Data(_) => ExitCode::DataErr,
+            Error::Config(_) => ExitCode::Config,
         }
     }
-}
-
-/// The run's summary (stderr, `--summary`).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Summary {
-    pub source: String,
-    pub status: Outcome,
-    pub records: u64,
-    #[serde(flatten)]
-    pub counts: source::Counts,
-    /// Records per venue (MIC; `none` without one).
-    pub by_exchange: std::collections::BTreeMap<String, u64>,
-    /// Records per index or group tag (`sp500`, `ndx`, a list's groups).
-    pub by_index: std::collections::BTreeMap<String, u64>,
-    pub seconds: f64,
 }
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
@@ -84,13 +86,12 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             "--status and --summary must be different files".into(),
         ));
     }
-    execute(&opts, config.scrape.min_rows_ratio)
+    execute(&opts)
 }
 
-/// Reads the files whole, with their digests.
-fn read_files(opts: &Options) -> Result<(Vec<RawFile>, Vec<FileDigest>), Error> {
+/// Reads the files whole.
+fn read_files(opts: &Options) -> Result<Vec<RawFile>, Error> {
     let mut files = Vec::new();
-    let mut digests = Vec::new();
     for path in &opts.inputs {
         let mut input = tickerlake::io::Input::open(path)?;
         let mut bytes = Vec::new();
@@ -101,17 +102,23 @@ fn read_files(opts: &Options) -> Result<(Vec<RawFile>, Vec<FileDigest>), Error> 
                 name: input.name.clone(),
                 source,
             })?;
-        digests.push(FileDigest {
-            name: input.name.clone(),
-            bytes: bytes.len() as u64,
-            sha256: format!("{:x}", Sha256::digest(&bytes)),
-        });
         files.push(RawFile {
             name: input.name,
             bytes,
         });
     }
-    Ok((files, digests))
+    Ok(files)
+}
+
+fn digests(files: &[RawFile]) -> Vec<FileDigest> {
+    files
+        .iter()
+        .map(|f| FileDigest {
+            name: f.name.clone(),
+            bytes: f.bytes.len() as u64,
+            sha256: format!("{:x}", Sha256::digest(&f.bytes)),
+        })
+        .collect()
 }
 
 /// Parses `files` as a source of `kind` (a list has its tickers in `listed` instead).
@@ -178,7 +185,142 @@ fn check_records(mut p: Parsed, source: &str, hand_kept: bool) -> Result<Parsed,
     Ok(p)
 }
 
-pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
+/// How one source's run went.
+struct SourceRun {
+    outcome: Outcome,
+    tickers: Vec<Ticker>,
+    counts: source::Counts,
+    files: Vec<FileDigest>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl SourceRun {
+    fn failed(outcome: Outcome, code: &str, message: String, files: Vec<FileDigest>) -> SourceRun {
+        SourceRun {
+            outcome,
+            tickers: Vec::new(),
+            counts: Default::default(),
+            files,
+            code: Some(code.to_string()),
+            message: Some(message),
+        }
+    }
+}
+
+/// What the run needs besides the options.
+struct Runner<'a> {
+    opts: &'a Options,
+    downloader: Option<Downloader>,
+    raw: Option<RawDir>,
+    /// Downloads `--raw-dir` could not keep: the run ends with exit 74.
+    raw_failures: u64,
+}
+
+impl Runner<'_> {
+    /// The files of the source: `--input`'s, a download's, none for a list.
+    fn files(&mut self, index: usize, p: &Planned) -> Result<Result<Vec<RawFile>, Fetch>, Error> {
+        if !self.opts.inputs.is_empty() {
+            return Ok(Ok(read_files(self.opts)?));
+        }
+        let Some(downloader) = &self.downloader else {
+            return Ok(Ok(Vec::new()));
+        };
+        if p.source.kind == SourceKind::List {
+            return Ok(Ok(Vec::new()));
+        }
+        let files = downloader.source_files(index, &p.source);
+        if let (Ok(files), Some(raw)) = (&files, &self.raw) {
+            for f in files {
+                if let Err(e) = raw.keep(&p.name, f) {
+                    tracing::error!("{}: {}: --raw-dir: not kept: {e}", p.name, f.name);
+                    self.raw_failures += 1;
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    fn source(
+        &mut self,
+        index: usize,
+        p: &Planned,
+        last_good: Option<&GoodRun>,
+    ) -> Result<SourceRun, Error> {
+        let opts = self.opts;
+        let files = match self.files(index, p)? {
+            Ok(files) => files,
+            Err(Fetch::Failed { code, message }) => {
+                tracing::error!(
+                    code = code.as_str(),
+                    "{}: download failed: {message}: no records",
+                    p.name
+                );
+                let outcome = Outcome::FetchError;
+                return Ok(SourceRun::failed(
+                    outcome,
+                    code.as_str(),
+                    message,
+                    Vec::new(),
+                ));
+            }
+            Err(Fetch::NoLink(message)) => {
+                tracing::error!(
+                    code = status::STRUCTURE,
+                    "{}: structure error: {message}: no records",
+                    p.name
+                );
+                let outcome = Outcome::StructureError;
+                return Ok(SourceRun::failed(
+                    outcome,
+                    status::STRUCTURE,
+                    message,
+                    Vec::new(),
+                ));
+            }
+        };
+        let digests = digests(&files);
+        let cx = Context {
+            source: p.name.clone(),
+            as_of: opts.as_of,
+        };
+        let kind = p.source.kind;
+        let parsed = parse(
+            kind,
+            &files,
+            &p.source.tickers,
+            p.source.table.as_ref(),
+            &cx,
+        )
+        .and_then(|parsed| check_records(parsed, &p.name, kind == SourceKind::List))
+        .map_err(|e| (status::STRUCTURE, e))
+        .and_then(|parsed| {
+            // A list shrinks when its owner edits it; --allow-shrink accepts a listing that did.
+            let guarded = kind != SourceKind::List && !opts.allow_shrink;
+            let last = last_good.filter(|_| guarded);
+            match status::guard(parsed.tickers.len() as u64, last, opts.min_rows_ratio) {
+                Some(why) => Err((status::SHRANK, StructureError::new(&p.name, why))),
+                None => Ok(parsed),
+            }
+        });
+        Ok(match parsed {
+            Ok(parsed) => SourceRun {
+                outcome: Outcome::Ok,
+                tickers: parsed.tickers,
+                counts: parsed.counts,
+                files: digests,
+                code: None,
+                message: None,
+            },
+            Err((code, e)) => {
+                tracing::error!(code, "{}: structure error: {e}: no records", p.name);
+                SourceRun::failed(Outcome::StructureError, code, e.to_string(), digests)
+            }
+        })
+    }
+}
+
+pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let started = Instant::now();
     // One run at a time updates the status file: runs of several sources may share it.
     let _status_lock = match &opts.status {
@@ -189,109 +331,82 @@ pub fn execute(opts: &Options, min_rows_ratio: f64) -> Result<ExitCode, Error> {
         Some(p) => StatusFile::load(p)?,
         None => StatusFile::default(),
     };
-    let last_good = status_file
-        .sources
-        .get(&opts.source)
-        .and_then(|s| s.last_good.clone());
-    let (files, digests) = read_files(opts)?;
-    let cx = Context {
-        source: opts.source.clone(),
-        as_of: opts.as_of,
+    let downloader = if opts.inputs.is_empty() {
+        Some(Downloader::new(&opts.download).map_err(Error::Config)?)
+    } else {
+        None
     };
-    let parsed = parse(opts.kind, &files, &opts.listed, opts.table.as_ref(), &cx)
-        .and_then(|p| check_records(p, &opts.source, opts.kind == SourceKind::List))
-        .map_err(|e| (status::STRUCTURE, e))
-        .and_then(|p| {
-            // A list shrinks when its owner edits it; --allow-shrink accepts a listing that did.
-            let guarded = opts.kind != SourceKind::List && !opts.allow_shrink;
-            let last = last_good.as_ref().filter(|_| guarded);
-            match status::guard(p.tickers.len() as u64, last, min_rows_ratio) {
-                Some(why) => Err((status::SHRANK, StructureError::new(&opts.source, why))),
-                None => Ok(p),
-            }
-        });
-    let seconds = started.elapsed().as_secs_f64();
-    let (outcome, mut tickers, counts, code, message) = match parsed {
-        Ok(p) => (Outcome::Ok, p.tickers, p.counts, None, None),
-        Err((code, e)) => {
-            tracing::error!(code, "{}: structure error: {e}: no records", opts.source);
-            (
-                Outcome::StructureError,
-                Vec::new(),
-                Default::default(),
-                Some(code.to_string()),
-                Some(e.to_string()),
-            )
+    let mut runner = Runner {
+        opts,
+        downloader,
+        raw: opts.raw_dir.as_deref().map(|d| RawDir::new(d, opts.as_of)),
+        raw_failures: 0,
+    };
+    let mut tickers: Vec<Ticker> = Vec::new();
+    let mut summaries = Vec::new();
+    for (index, p) in opts.sources.iter().enumerate() {
+        let source_started = Instant::now();
+        let last_good = status_file
+            .sources
+            .get(&p.name)
+            .and_then(|s| s.last_good.clone());
+        let run = runner.source(index, p, last_good.as_ref())?;
+        let seconds = source_started.elapsed().as_secs_f64();
+        let records = run.tickers.len() as u64;
+        if let Some(path) = &opts.status {
+            let entry = SourceStatus {
+                kind: p.source.kind.name().to_string(),
+                status: run.outcome,
+                as_of: opts.as_of,
+                records,
+                counts: run.counts.clone(),
+                files: run.files,
+                seconds,
+                code: run.code.clone(),
+                message: run.message.clone(),
+                last_good: if run.outcome == Outcome::Ok {
+                    Some(GoodRun {
+                        as_of: opts.as_of,
+                        records,
+                    })
+                } else {
+                    last_good
+                },
+            };
+            status_file.sources.insert(p.name.clone(), entry);
+            // After each source: a run stopped half-way keeps what it learnt.
+            status_file.save(path)?;
         }
-    };
-    tickers.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-    let records = tickers.len() as u64;
-    if let Some(path) = &opts.status {
-        let entry = SourceStatus {
-            kind: opts.kind.name().to_string(),
-            status: outcome,
-            as_of: opts.as_of,
-            records,
-            counts: counts.clone(),
-            files: digests,
+        summaries.push(SourceSummary::new(
+            p,
+            &run.tickers,
+            run.outcome,
+            run.counts,
+            run.code,
             seconds,
-            code,
-            message,
-            last_good: if outcome == Outcome::Ok {
-                Some(GoodRun {
-                    as_of: opts.as_of,
-                    records,
-                })
-            } else {
-                last_good
-            },
-        };
-        status_file.sources.insert(opts.source.clone(), entry);
-        status_file.save(path)?;
+        ));
+        tickers.extend(run.tickers);
     }
-    let mut by_exchange = std::collections::BTreeMap::new();
-    for t in &tickers {
-        *by_exchange
-            .entry(t.exchange.clone().unwrap_or_else(|| "none".into()))
-            .or_insert(0) += 1;
-    }
-    let mut by_index = std::collections::BTreeMap::new();
-    for tag in tickers.iter().flat_map(|t| &t.indexes) {
-        *by_index.entry(tag.clone()).or_insert(0) += 1;
-    }
-    let summary = Summary {
-        source: opts.source.clone(),
-        status: outcome,
-        records,
-        counts,
-        by_exchange,
-        by_index,
-        seconds,
-    };
-    let text = format!(
-        "tickers-scrape: {}: {records} records ({} rows, {} test issues, {} bad symbols, {} \
-         unknown venues), {:.2} s",
-        summary.source,
-        summary.counts.rows,
-        summary.counts.test_issues,
-        summary.counts.bad_symbols,
-        summary.counts.unknown_venues,
-        seconds
-    );
-    tickerlake::cli::print_summary(&text, &summary, opts.verbose);
+    tickers.sort_by(|a, b| {
+        (a.symbol.as_str(), a.source.as_deref()).cmp(&(b.symbol.as_str(), b.source.as_deref()))
+    });
+    let summary = Summary::new(summaries, &tickers, started.elapsed().as_secs_f64());
+    summary.print(opts.verbose);
     if let Some(path) = &opts.summary {
         tickerlake::cli::write_summary(path, &summary)?;
     }
-    // The records last: the status and the summary describe the source whatever the reader of
+    // The records last: the status and the summary describe the sources whatever the reader of
     // stdout does (`| head` closes it early).
     let mut out = NdjsonWriter::new(tickerlake::io::Output::stdout(), "<stdout>");
     for t in &tickers {
         out.write(t)?;
     }
     out.into_inner()?.finish()?;
-    Ok(match outcome {
-        Outcome::Ok => ExitCode::Success,
-        _ => ExitCode::DataErr,
+    let code = summary.exit_code();
+    Ok(if runner.raw_failures > 0 {
+        code.merge(ExitCode::IoErr)
+    } else {
+        code
     })
 }
 

@@ -3,58 +3,129 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use tickerlake::config::{Config, SourceKind};
+use tickerlake::config::{Config, ScrapeSource, SourceKind};
 
 use crate::Error;
 use crate::cli::Cli;
+use crate::download::Settings;
+
+/// One source of the run.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Its name in `scrape.sources`.
+    pub name: String,
+    pub source: ScrapeSource,
+}
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The source's name in `scrape.sources`.
-    pub source: String,
-    pub kind: SourceKind,
+    /// In the order they run (the names' order, or `scrape.sources` order).
+    pub sources: Vec<Planned>,
+    /// The one source's files, instead of downloading them.
     pub inputs: Vec<PathBuf>,
-    /// Kind `list`: its tickers.
-    pub listed: Vec<tickerlake::config::ListedTicker>,
-    /// Kind `html-table`: its table.
-    pub table: Option<tickerlake::config::HtmlTable>,
     pub as_of: NaiveDate,
     pub status: Option<PathBuf>,
     pub summary: Option<PathBuf>,
+    pub raw_dir: Option<PathBuf>,
     pub verbose: bool,
     /// Accept a listing far shorter than its last good run.
     pub allow_shrink: bool,
+    pub min_rows_ratio: f64,
+    pub download: Settings,
 }
 
 pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
-    let Some(source) = config.scrape.sources.get(&cli.source) else {
-        let known: Vec<&str> = config.scrape.sources.keys().map(String::as_str).collect();
-        return Err(Error::Usage(format!(
-            "{}: no such source in scrape.sources (known: {})",
-            tickerlake::echo::echo(&cli.source),
-            known.join(", ")
-        )));
+    let all = &config.scrape.sources;
+    let names: Vec<String> = if cli.sources.is_empty() {
+        let enabled: Vec<String> = all
+            .iter()
+            .filter(|(_, s)| s.enabled)
+            .map(|(n, _)| n.clone())
+            .collect();
+        if enabled.is_empty() {
+            return Err(Error::Usage(
+                "no source of scrape.sources is enabled: name the sources to run".into(),
+            ));
+        }
+        enabled
+    } else {
+        let mut names = Vec::new();
+        for n in &cli.sources {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        names
     };
-    match (source.kind, cli.input.is_empty()) {
-        (SourceKind::List, false) => {
+    let mut sources = Vec::new();
+    for name in names {
+        let Some(source) = all.get(&name) else {
+            let known: Vec<&str> = all.keys().map(String::as_str).collect();
+            return Err(Error::Usage(format!(
+                "{}: no such source in scrape.sources (known: {})",
+                tickerlake::echo::echo(&name),
+                known.join(", ")
+            )));
+        };
+        sources.push(Planned {
+            name,
+            source: source.clone(),
+        });
+    }
+    if !cli.input.is_empty() {
+        let [one] = sources.as_slice() else {
+            return Err(Error::Usage(
+                "--input holds the files of one source: name it (tickers-scrape sec --input \
+                 company_tickers_exchange.json)"
+                    .into(),
+            ));
+        };
+        if one.source.kind == SourceKind::List {
             return Err(Error::Usage(format!(
                 "{}: a list keeps its tickers in config.yaml: no --input",
-                cli.source
+                one.name
             )));
         }
-        (SourceKind::List, true) | (_, false) => {}
-        (_, true) => {
+        if cli.raw_dir.is_some() {
+            return Err(Error::Usage(
+                "--raw-dir keeps downloads, and --input downloads nothing".into(),
+            ));
+        }
+    } else {
+        for p in &sources {
+            if p.source.kind != SourceKind::List && p.source.downloads().is_empty() {
+                return Err(Error::Config(format!(
+                    "scrape.sources: {}: nothing to download: give its page under downloads: \
+                     [{{url: …}}], or its files with --input",
+                    p.name
+                )));
+            }
+        }
+    }
+    for (flag, path) in [("--status", &cli.status), ("--raw-dir", &cli.raw_dir)] {
+        if let Some(p) = path
+            && (tickerlake::io::is_stdio(p) || tickerlake::io::is_stdout_alias(p))
+        {
             return Err(Error::Usage(format!(
-                "{}: tickers-scrape reads listings from files: give its files with --input",
-                cli.source
+                "{flag} {}: a path on disk, not a stream",
+                p.display()
             )));
         }
     }
     if let Some(p) = &cli.status
-        && (tickerlake::io::is_stdio(p) || tickerlake::io::is_stdout_alias(p) || p.is_dir())
+        && p.is_dir()
     {
         return Err(Error::Usage(format!(
             "--status {}: a file (it is read back by the next run)",
+            p.display()
+        )));
+    }
+    if let Some(p) = &cli.raw_dir
+        && p.exists()
+        && !p.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "--raw-dir {}: not a directory",
             p.display()
         )));
     }
@@ -68,15 +139,15 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         return Err(Error::Usage("--input: stdin (-) can be read once".into()));
     }
     Ok(Options {
-        source: cli.source.clone(),
-        kind: source.kind,
+        sources,
         inputs: cli.input.clone(),
-        listed: source.tickers.clone(),
-        table: source.table.clone(),
         as_of: cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
         status: cli.status.clone(),
         summary: cli.summary.clone(),
+        raw_dir: cli.raw_dir.clone(),
         verbose: cli.common.verbose > 0,
         allow_shrink: cli.allow_shrink,
+        min_rows_ratio: config.scrape.min_rows_ratio,
+        download: Settings::from_config(config),
     })
 }
