@@ -34,6 +34,9 @@ scrape:
       downloads:
         - {{url: "{base}/dynamic/SymDir/nasdaqlisted.txt"}}
         - {{url: "{base}/dynamic/SymDir/otherlisted.txt"}}
+    nasdaqtraded:
+      kind: nasdaqtrader-traded
+      downloads: [{{url: "{base}/dynamic/SymDir/nasdaqtraded.txt"}}]
     sec:
       kind: sec
       user_agent: tickerlake-tests ops@example.com
@@ -59,6 +62,13 @@ scrape:
         headers: [Symbol, Security, GICS Sector]
         columns: {{symbol: Symbol, name: Security, sector: GICS Sector}}
         index: sp500
+    nasdaq100:
+      kind: html-table
+      downloads: [{{url: "{base}/nasdaq100", name: nasdaq100.html}}]
+      table:
+        headers: [Symbol, Company]
+        columns: {{symbol: Symbol, name: Company}}
+        index: ndx
     watchlist:
       kind: list
       tickers:
@@ -116,11 +126,11 @@ fn every_source_downloaded_through_a_503_and_a_429_checked_kept_and_statused() {
     };
     assert_eq!(
         sources_of("AAPL"),
-        ["nasdaqtrader", "sec", "sp500"],
+        ["nasdaq100", "nasdaqtraded", "nasdaqtrader", "sec", "sp500"],
         "AAPL is no AMEX listing"
     );
     assert_eq!(sources_of("AIR.PA"), ["euronext", "watchlist"]);
-    assert_eq!(sources_of("AIR"), ["nasdaqtrader", "sec"]);
+    assert_eq!(sources_of("AIR"), ["nasdaqtraded", "nasdaqtrader", "sec"]);
     assert_eq!(sources_of("SAP.DE"), ["xetra"]);
     assert!(records.iter().all(|r| r["first_seen"] == "2025-07-21"));
 
@@ -226,6 +236,7 @@ fn every_source_downloaded_through_a_503_and_a_429_checked_kept_and_statused() {
     let names: std::collections::BTreeSet<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(totals["total"], names.len() as u64);
     assert_eq!(totals["indexes"]["sp500"], 503);
+    assert_eq!(totals["indexes"]["ndx"], 101);
     let per_market: u64 = totals["markets"]
         .as_object()
         .unwrap()
@@ -236,7 +247,7 @@ fn every_source_downloaded_through_a_503_and_a_429_checked_kept_and_statused() {
     for market in ["us", "fr", "de"] {
         assert!(totals["markets"][market].as_u64().unwrap() > 0, "{market}");
     }
-    assert_eq!(summary["sources"].as_array().unwrap().len(), 7);
+    assert_eq!(summary["sources"].as_array().unwrap().len(), 9);
     assert_eq!(summary["records"], records.len() as u64);
 
     // Replayed from the raw snapshots, a source gives the same records.
