@@ -247,7 +247,14 @@ fn every_source_downloaded_through_a_503_and_a_429_checked_kept_and_statused() {
     for market in ["us", "fr", "de"] {
         assert!(totals["markets"][market].as_u64().unwrap() > 0, "{market}");
     }
-    assert_eq!(summary["sources"].as_array().unwrap().len(), 9);
+    let sources = summary["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 9);
+    let retries: Vec<(&str, u64)> = sources
+        .iter()
+        .map(|s| (s["source"].as_str().unwrap(), s["retries"].as_u64().unwrap()))
+        .filter(|(_, r)| *r > 0)
+        .collect();
+    assert_eq!(retries, [("nasdaqtrader", 1), ("sec", 1)]);
     assert_eq!(summary["records"], records.len() as u64);
 
     // Replayed from the raw snapshots, a source gives the same records.

@@ -86,6 +86,8 @@ pub struct Downloader {
     pause: (Duration, Duration),
     /// When each host last finished answering.
     last: RefCell<HashMap<String, Instant>>,
+    /// `http.user_agent`.
+    default_agent: String,
     /// Retries of this run, for the summary.
     pub retries: std::cell::Cell<u32>,
 }
@@ -99,12 +101,18 @@ impl Downloader {
             policy: settings.policy.clone(),
             pause: settings.pause,
             last: RefCell::new(HashMap::new()),
+            default_agent: settings.client.user_agent.clone(),
             retries: std::cell::Cell::new(0),
         })
     }
 
     /// Downloads the files of the source at position `index` of the run (its proxy slot).
-    pub fn source_files(&self, index: usize, source: &ScrapeSource) -> Result<Vec<RawFile>, Fetch> {
+    pub fn source_files(
+        &self,
+        index: usize,
+        name: &str,
+        source: &ScrapeSource,
+    ) -> Result<Vec<RawFile>, Fetch> {
         let mut headers: Vec<(String, String)> = source
             .headers
             .iter()
@@ -113,6 +121,13 @@ impl Downloader {
         if let Some(ua) = &source.user_agent {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case("user-agent"));
             headers.push(("User-Agent".into(), ua.trim().to_string()));
+        }
+        let agent = source.user_agent.as_deref().unwrap_or(&self.default_agent);
+        if source.kind == tickerlake::config::SourceKind::Sec && !agent.contains('@') {
+            tracing::warn!(
+                "{name}: the SEC answers only requests whose User-Agent names a contact (an \
+                 e-mail address): set user_agent under scrape.sources.{name} in config.yaml"
+            );
         }
         let mut files = Vec::new();
         for d in source.downloads() {

@@ -186,13 +186,15 @@ fn check_records(mut p: Parsed, source: &str, hand_kept: bool) -> Result<Parsed,
 }
 
 /// How one source's run went.
-struct SourceRun {
+pub struct SourceRun {
     outcome: Outcome,
     tickers: Vec<Ticker>,
     counts: source::Counts,
     files: Vec<FileDigest>,
     code: Option<String>,
     message: Option<String>,
+    /// Requests retried while downloading it.
+    retries: u32,
 }
 
 impl SourceRun {
@@ -204,6 +206,7 @@ impl SourceRun {
             files,
             code: Some(code.to_string()),
             message: Some(message),
+            retries: 0,
         }
     }
 }
@@ -229,7 +232,7 @@ impl Runner<'_> {
         if p.source.kind == SourceKind::List {
             return Ok(Ok(Vec::new()));
         }
-        let files = downloader.source_files(index, &p.source);
+        let files = downloader.source_files(index, &p.name, &p.source);
         if let (Ok(files), Some(raw)) = (&files, &self.raw) {
             for f in files {
                 if let Err(e) = raw.keep(&p.name, f) {
@@ -242,6 +245,22 @@ impl Runner<'_> {
     }
 
     fn source(
+        &mut self,
+        index: usize,
+        p: &Planned,
+        last_good: Option<&GoodRun>,
+    ) -> Result<SourceRun, Error> {
+        let retried_before = self.retries();
+        let mut run = self.parsed_source(index, p, last_good)?;
+        run.retries = self.retries() - retried_before;
+        Ok(run)
+    }
+
+    fn retries(&self) -> u32 {
+        self.downloader.as_ref().map_or(0, |d| d.retries.get())
+    }
+
+    fn parsed_source(
         &mut self,
         index: usize,
         p: &Planned,
@@ -311,6 +330,7 @@ impl Runner<'_> {
                 files: digests,
                 code: None,
                 message: None,
+                retries: 0,
             },
             Err((code, e)) => {
                 tracing::error!(code, "{}: structure error: {e}: no records", p.name);
@@ -360,7 +380,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
                 as_of: opts.as_of,
                 records,
                 counts: run.counts.clone(),
-                files: run.files,
+                files: run.files.clone(),
                 seconds,
                 code: run.code.clone(),
                 message: run.message.clone(),
@@ -377,14 +397,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             // After each source: a run stopped half-way keeps what it learnt.
             status_file.save(path)?;
         }
-        summaries.push(SourceSummary::new(
-            p,
-            &run.tickers,
-            run.outcome,
-            run.counts,
-            run.code,
-            seconds,
-        ));
+        summaries.push(SourceSummary::new(p, &run, seconds));
         tickers.extend(run.tickers);
     }
     tickers.sort_by(|a, b| {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tickerlake::ExitCode;
 use tickerlake::records::Ticker;
 
+use crate::SourceRun;
 use crate::options::Planned;
 use crate::source::Counts;
 use crate::status::Outcome;
@@ -25,6 +26,8 @@ pub struct SourceSummary {
     pub records: u64,
     #[serde(flatten)]
     pub counts: Counts,
+    /// Requests retried while downloading it (429, 5xx, timeouts).
+    pub retries: u32,
     /// Records per venue (MIC; `none` without one).
     pub by_exchange: BTreeMap<String, u64>,
     /// Records per index or group tag (`sp500`, `ndx`, a list's groups).
@@ -33,14 +36,8 @@ pub struct SourceSummary {
 }
 
 impl SourceSummary {
-    pub fn new(
-        p: &Planned,
-        tickers: &[Ticker],
-        status: Outcome,
-        counts: Counts,
-        code: Option<String>,
-        seconds: f64,
-    ) -> SourceSummary {
+    pub fn new(p: &Planned, run: &SourceRun, seconds: f64) -> SourceSummary {
+        let tickers = &run.tickers;
         let mut by_exchange = BTreeMap::new();
         for t in tickers {
             *by_exchange
@@ -54,10 +51,11 @@ impl SourceSummary {
         SourceSummary {
             source: p.name.clone(),
             kind: p.source.kind.name(),
-            status,
-            code,
+            status: run.outcome,
+            code: run.code.clone(),
             records: tickers.len() as u64,
-            counts,
+            counts: run.counts.clone(),
+            retries: run.retries,
             by_exchange,
             by_index,
             seconds,
