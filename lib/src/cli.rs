@@ -31,16 +31,26 @@ impl clap::builder::TypedValueParser for LocalPath {
         arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<PathBuf, clap::Error> {
-        if let Some(text) = value.to_str()
-            && let Some(scheme) = url_scheme(text)
-        {
-            let name = arg.map_or_else(
+        let name = || {
+            arg.map_or_else(
                 || "a path".to_string(),
                 |a| match a.get_long() {
                     Some(l) => format!("--{l}"),
                     None => a.get_id().to_string(),
                 },
+            )
+        };
+        if value.is_empty() {
+            // An empty path would mean the current directory to some calls and nothing to others.
+            let message = format!("{}: an empty path\n", name());
+            return Err(
+                clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd),
             );
+        }
+        if let Some(text) = value.to_str()
+            && let Some(scheme) = url_scheme(text)
+        {
+            let name = name();
             let message = format!(
                 "{name}: {}: a {scheme}:// URL, and only local paths (or - for stdin/stdout) are \
                  supported here\n",

@@ -1210,6 +1210,22 @@ fn check_source_requests(source: &ScrapeSource) -> Result<(), String> {
         if !printable(v) {
             return Err(format!("headers: {k}: expected printable ASCII text"));
         }
+        // The framing and connection of a request are the client's to set.
+        const CLIENTS: [&str; 10] = [
+            "content-length",
+            "transfer-encoding",
+            "host",
+            "connection",
+            "keep-alive",
+            "upgrade",
+            "te",
+            "trailer",
+            "expect",
+            "proxy-connection",
+        ];
+        if CLIENTS.contains(&k.to_ascii_lowercase().as_str()) {
+            return Err(format!("headers: {k} is set by the client, not by config"));
+        }
     }
     let downloads = source.downloads.as_deref().unwrap_or(&[]);
     if source.kind == SourceKind::List && !downloads.is_empty() {
@@ -1241,13 +1257,18 @@ fn check_source_requests(source: &ScrapeSource) -> Result<(), String> {
             );
         }
         let name = d.file_name();
-        if name.contains(['/', '\\']) || name.starts_with('.') || name.len() > 200 {
+        if name.is_empty()
+            || name.contains(['/', '\\'])
+            || name.chars().any(char::is_control)
+            || name.starts_with('.')
+            || name.len() > 200
+        {
             return Err(format!(
                 "downloads: name {:?}: expected a plain file name",
                 crate::echo::echo(&name)
             ));
         }
-        if !names.insert(name.clone()) {
+        if !names.insert(name.to_lowercase()) {
             return Err(format!(
                 "downloads: two files named {name:?} (give each a name: of its own)"
             ));
@@ -1256,21 +1277,38 @@ fn check_source_requests(source: &ScrapeSource) -> Result<(), String> {
     Ok(())
 }
 
-/// An absolute http(s) URL without whitespace.
+/// An absolute http(s) URL without whitespace, with a port that is one. Messages show it
+/// without its user, password and query (where keys go).
 pub fn check_url(url: &str) -> Result<(), String> {
-    let found = || crate::echo::echo(url);
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
+    let found = || crate::echo::echo(&redacted_url(url));
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("http://") {
+        &url[7..]
+    } else if lower.starts_with("https://") {
+        &url[8..]
+    } else {
         return Err(format!(
             "expected an http:// or https:// URL, found {}",
             found()
         ));
     };
-    if rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    if host_port.is_empty() || host_port.starts_with(':') {
         return Err(format!(
             "expected a host after the scheme, found {}",
+            found()
+        ));
+    }
+    let port = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once("]:").map(|(_, p)| p),
+        None => host_port.rsplit_once(':').map(|(_, p)| p),
+    };
+    if let Some(port) = port
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!(
+            "expected a port from 0 to 65535, found {}",
             found()
         ));
     }
@@ -1278,6 +1316,32 @@ pub fn check_url(url: &str) -> Result<(), String> {
         return Err(format!("expected a URL without spaces, found {}", found()));
     }
     Ok(())
+}
+
+/// `url` without its user and password and its query: what messages may show.
+pub fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, _)) => (b, true),
+        None => (rest, false),
+    };
+    let authority_end = before_query.find('/').unwrap_or(before_query.len());
+    let (authority, path) = before_query.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let mut out = match scheme {
+        Some(s) => format!("{s}://{authority}{path}"),
+        None => format!("{authority}{path}"),
+    };
+    if query {
+        out.push_str("?…");
+    }
+    out
 }
 
 pub fn check_base_url(url: &str) -> Result<(), String> {
@@ -1626,6 +1690,19 @@ mod tests {
                 "plain file name",
             ),
             ("      headers: {\"Bad Name\": x}\n", "no header name"),
+            (
+                "      headers: {Content-Length: \"5\"}\n",
+                "set by the client",
+            ),
+            ("      downloads: [{url: \"http://h:99999/f\"}]\n", "port"),
+            (
+                "      downloads: [{url: \"http://h/f\", name: \"\"}]\n",
+                "plain file name",
+            ),
+            (
+                "      downloads: [{url: \"http://h/A.txt\"}, {url: \"http://h/b/a.txt\"}]\n",
+                "two files named",
+            ),
             ("      user_agent: \"caf\u{e9}\"\n", "printable ASCII"),
         ] {
             let e = source(extra).unwrap_err().to_string();
@@ -1655,6 +1732,22 @@ mod tests {
         assert_eq!(named("https://h/", None), "download");
         assert_eq!(named("https://h/..", None), "download");
         assert_eq!(named("https://h/page", Some("t7.csv")), "t7.csv");
+        // A URL's user, password and query are never echoed.
+        let e = source("      downloads: [{url: \"htp://me:pw1@h/x?apikey=k2\"}]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("pw1") && !e.contains("k2") && e.contains("h/x"),
+            "{e}"
+        );
+        for fine in [
+            "HTTP://h/f",
+            "http://[::1]/f",
+            "http://[::1]:8080/f",
+            "http://h:80/f",
+        ] {
+            assert_eq!(check_url(fine), Ok(()), "{fine}");
+        }
         let e = load("scrape:\n  pause: [3s, 1s]\n", &[]).unwrap_err();
         assert!(e.to_string().contains("scrape.pause"), "{e}");
     }

@@ -15,8 +15,16 @@ const MAX_BODY: u64 = 32 << 20;
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
-    /// `Retry-After` in seconds (the HTTP-date form is read as absent).
+    /// `Retry-After`, in seconds or as an HTTP date (a value that is neither is absent; one too
+    /// large to represent is the longest wait there is).
     pub retry_after: Option<Duration>,
+    /// The address that answered, after redirects.
+    pub url: String,
+    /// Whether the body's end was marked by a `Content-Length` or chunked encoding. An unmarked
+    /// body ends where the server closed the connection, and a reset there reads as a close:
+    /// such a body cannot be known to be whole. (A body ureq decompressed reads as unmarked:
+    /// ureq drops its `Content-Length`; ask for `Accept-Encoding: identity` to see it.)
+    pub framed: bool,
 }
 
 /// What to ask for: a GET, or a POST of a form (what a page's "Download" button sends).
@@ -51,6 +59,10 @@ pub enum Failure {
     /// The proxy itself could not be reached or refused the tunnel.
     #[error("proxy failed: {0}")]
     Proxy(String),
+    /// A request no retry can help: a redirect loop or one to nowhere, a body over the size
+    /// limit, an address that cannot be sent.
+    #[error("{0}")]
+    Final(String),
 }
 
 /// How requests are made.
@@ -122,12 +134,16 @@ impl Client {
         };
         let mut response = sent.map_err(|e| classify(&e, self.proxied))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
+        let headers = response.headers();
+        let retry_after = headers
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        // ureq drops the Content-Length of a body it decompresses: such a body reads as
+        // unframed (though a cut compressed stream would fail to decode).
+        let framed =
+            headers.contains_key("content-length") || headers.contains_key("transfer-encoding");
+        let url = ureq::ResponseExt::get_uri(&response).to_string();
         let body = response
             .body_mut()
             .with_config()
@@ -142,8 +158,28 @@ impl Client {
             status,
             body,
             retry_after,
+            url,
+            framed,
         })
     }
+}
+
+/// `Retry-After`: delay-seconds (`120`; a fraction rounds up, a number too large to hold is the
+/// longest wait) or an HTTP date (a date passed is no wait). Anything else: none.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX)));
+    }
+    if let Ok(secs) = v.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs(secs.ceil().min(u64::MAX as f64) as u64));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let now = chrono::DateTime::<chrono::Utc>::from(now);
+    Some((when.to_utc() - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// `proxied`: the connection goes to a proxy, so failing to connect is the proxy's failure.
@@ -153,6 +189,24 @@ fn classify(e: &ureq::Error, proxied: bool) -> Failure {
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound if proxied => {
             Failure::Proxy(e.to_string())
         }
+        // Through a proxy, the only name resolved here is the proxy's own.
+        ureq::Error::Timeout(ureq::Timeout::Resolve) if proxied => Failure::Proxy(e.to_string()),
+        ureq::Error::Io(io) if proxied && io.to_string().contains("failed to lookup address") => {
+            Failure::Proxy(e.to_string())
+        }
+        ureq::Error::TooManyRedirects => {
+            Failure::Final("too many redirects (a redirect loop?)".into())
+        }
+        ureq::Error::RedirectFailed => Failure::Final(
+            "a redirect that leads nowhere (no Location, or not an http(s) address)".into(),
+        ),
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
+            Failure::Final(format!("an address that cannot be requested: {e}"))
+        }
+        ureq::Error::BodyExceedsLimit(limit) => Failure::Final(format!(
+            "the body is larger than {} MiB: not a listing",
+            limit >> 20
+        )),
         ureq::Error::Io(io) if proxied && io.kind() == std::io::ErrorKind::ConnectionRefused => {
             Failure::Proxy(e.to_string())
         }
@@ -249,6 +303,49 @@ routes:
         assert_eq!(log[0].method, "POST");
         assert_eq!(log[0].user_agent.as_deref(), Some("me me@example.com"));
         assert_eq!(log[1].user_agent.as_deref(), Some("tickerlake-test"));
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let secs = |v: &str| parse_retry_after(v, now).map(|d| d.as_secs());
+        assert_eq!(secs("120"), Some(120));
+        assert_eq!(secs(" 7 "), Some(7));
+        assert_eq!(secs("1.5"), Some(2));
+        assert_eq!(secs("18446744073709551616"), Some(u64::MAX));
+        // 2023-11-14T22:13:20Z is `now`; a date an hour on, and one passed.
+        assert_eq!(secs("Tue, 14 Nov 2023 23:13:20 GMT"), Some(3600));
+        assert_eq!(secs("Mon, 13 Nov 2023 00:00:00 GMT"), Some(0));
+        assert_eq!(secs("soon"), None);
+        assert_eq!(secs("-3"), None);
+    }
+
+    #[test]
+    fn redirects_end_where_they_answer_and_a_loop_is_final() {
+        let s = server(
+            r#"
+routes:
+  - path: /old
+    status: 302
+    headers: { Location: /new/place }
+    body: ""
+  - path: /new/place
+    body: "here"
+  - path: /loop
+    status: 302
+    headers: { Location: /loop }
+    body: ""
+"#,
+        );
+        let c = client(2000);
+        let a = c.get(&format!("{}/old", s.base_url())).unwrap();
+        assert_eq!((a.status, a.body.as_slice()), (200, &b"here"[..]));
+        assert_eq!(a.url, format!("{}/new/place", s.base_url()));
+        assert!(a.framed, "the replay server sends a Content-Length");
+        assert!(matches!(
+            c.get(&format!("{}/loop", s.base_url())),
+            Err(Failure::Final(_))
+        ));
     }
 
     #[test]

@@ -251,7 +251,12 @@ fn every_source_downloaded_through_a_503_and_a_429_checked_kept_and_statused() {
     assert_eq!(sources.len(), 9);
     let retries: Vec<(&str, u64)> = sources
         .iter()
-        .map(|s| (s["source"].as_str().unwrap(), s["retries"].as_u64().unwrap()))
+        .map(|s| {
+            (
+                s["source"].as_str().unwrap(),
+                s["retries"].as_u64().unwrap(),
+            )
+        })
         .filter(|(_, r)| *r > 0)
         .collect();
     assert_eq!(retries, [("nasdaqtrader", 1), ("sec", 1)]);
@@ -308,6 +313,11 @@ fn a_failed_source_is_its_status_and_the_others_are_written() {
     assert_eq!(
         (&sources["xetra"]["status"], &sources["xetra"]["code"]),
         (&"structure_error".into(), &"SCRAPE404".into())
+    );
+    // The page that lacks the link is what the status describes, to see what changed.
+    assert_eq!(
+        sources["xetra"]["files"][0]["name"],
+        "t7-xetr-allTradableInstruments-v2.csv.page.html"
     );
     // A refusal is not retried; the page was read once.
     assert_eq!(
@@ -392,4 +402,140 @@ fn requests_to_one_host_are_paused_and_a_missing_download_list_is_a_config_error
             "real/sec/company_tickers_exchange_commit2025-08-24.json",
         ))
         .fails_with(2);
+}
+
+/// How a raw server ends one answer.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// The first `n` bytes, then a reset (a close that loses what was in flight).
+    ResetAfter(usize),
+    /// The whole body, then a close.
+    Close,
+}
+
+/// A server that answers each connection with `200`, no `Content-Length` (the body ends where
+/// the connection does), and `body` ended as the next of `endings` says; the last ending repeats.
+fn close_delimited_server(
+    body: Vec<u8>,
+    endings: Vec<Ending>,
+) -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(false).unwrap();
+    let handle = std::thread::spawn(move || {
+        let mut served = 0;
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut idle_since = std::time::Instant::now();
+        while std::time::Instant::now() < deadline {
+            let (mut stream, _) = match listener.accept() {
+                Ok(s) => s,
+                Err(_) if served > 0 && idle_since.elapsed().as_millis() > 1500 => break,
+                Err(_) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+            };
+            stream.set_nonblocking(false).unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let ending = endings[served.min(endings.len() - 1)];
+            served += 1;
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nConnection: close\r\n\r\n",
+            );
+            match ending {
+                Ending::ResetAfter(n) => {
+                    let _ = stream.write_all(&body[..n]);
+                    let _ = stream.flush();
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    socket2::SockRef::from(&stream)
+                        .set_linger(Some(std::time::Duration::ZERO))
+                        .unwrap();
+                }
+                Ending::Close => {
+                    let _ = stream.write_all(&body);
+                }
+            }
+            drop(stream);
+            idle_since = std::time::Instant::now();
+        }
+        served
+    });
+    (base, handle)
+}
+
+#[test]
+fn a_file_whose_end_is_a_closed_connection_is_taken_only_when_two_downloads_agree() {
+    let w = WorkDir::new();
+    let csv = std::fs::read(fixture(
+        "real/euronext/Euronext_Equities_Paris_2026-08-04.csv",
+    ))
+    .unwrap();
+    let whole = w
+        .cmd("tickers-scrape")
+        .args(["euronext", "--as-of", "2025-07-21", "--input"])
+        .arg(fixture(
+            "real/euronext/Euronext_Equities_Paris_2026-08-04.csv",
+        ))
+        .succeeds()
+        .stdout();
+    // A line boundary near the middle: the half would parse as a shorter listing.
+    let half = csv[..csv.len() / 2]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    let config = |base: &str| {
+        w.write(
+            "c.yaml",
+            format!(
+                "scrape:\n  pause: [0s, 0s]\n  backoff: [10ms, 10ms]\n  sources:\n    euronext:\n      kind: euronext\n      downloads: [{{url: \"{base}/download\", form: \"args[fe_type]=csv\"}}]\n"
+            ),
+        )
+    };
+    // Reset half-way, then whole twice: the whole file, after three downloads.
+    let (base, server) = close_delimited_server(
+        csv.clone(),
+        vec![Ending::ResetAfter(half), Ending::Close, Ending::Close],
+    );
+    let run = w
+        .cmd("tickers-scrape")
+        .arg("--config")
+        .arg(config(&base))
+        .args(["euronext", "--as-of", "2025-07-21", "--status", "s.json"])
+        .succeeds();
+    assert!(run.stdout() == whole, "the whole listing, not half of it");
+    // Three connections at least (a reset that beats the head to the client is one more).
+    assert!(server.join().unwrap() >= 3);
+    // Reset at a different place each time: never two alike, never taken.
+    let (base, server) = close_delimited_server(
+        csv.clone(),
+        vec![
+            Ending::ResetAfter(half),
+            Ending::ResetAfter(half / 2),
+            Ending::ResetAfter(half / 3),
+        ],
+    );
+    let run = w
+        .cmd("tickers-scrape")
+        .arg("--config")
+        .arg(config(&base))
+        .args(["euronext", "--status", "s.json"])
+        .fails_with(69)
+        .stderr_contains("SCRAPENET");
+    assert_eq!(run.stdout(), "");
+    // Three connections at least (a reset that beats the head to the client is one more).
+    assert!(server.join().unwrap() >= 3);
+    let status: serde_json::Value = serde_json::from_str(&w.read("s.json")).unwrap();
+    assert_eq!(status["sources"]["euronext"]["code"], "SCRAPENET");
+    // An empty path is no path.
+    w.cmd("tickers-scrape")
+        .args(["euronext", "--raw-dir", ""])
+        .fails_with(2)
+        .stderr_contains("empty path");
 }

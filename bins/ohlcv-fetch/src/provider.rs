@@ -114,6 +114,12 @@ impl Provider for Yahoo {
             Err(e @ (Failure::Net(_) | Failure::Truncated(_) | Failure::Proxy(_))) => {
                 return retry(FetchErrorCode::Net, e.to_string());
             }
+            Err(Failure::Final(m)) => {
+                return Judged::Fail {
+                    code: FetchErrorCode::Net,
+                    message: m,
+                };
+            }
         };
         match answer.status {
             200 => {}

@@ -40,12 +40,25 @@ impl FailureCode for FetchCode {
 }
 
 /// A source whose files could not be had.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Fetch {
     /// Nothing usable came back.
     Failed { code: FetchCode, message: String },
-    /// The page came back, but the link to the file was not on it: the page has drifted.
-    NoLink(String),
+    /// The page came back, but the link to the file was not on it: the page has drifted. The
+    /// pages read so far are kept (`--raw-dir`, the status file) to see what changed.
+    NoLink {
+        message: String,
+        pages: Vec<RawFile>,
+    },
+}
+
+/// A source's downloads.
+#[derive(Debug, Clone, Default)]
+pub struct Downloaded {
+    /// What the source parses.
+    pub files: Vec<RawFile>,
+    /// Pages read to find them (`link:`), kept beside them as `<file>.page.html`.
+    pub pages: Vec<RawFile>,
 }
 
 /// How requests are made, from `config.yaml`.
@@ -112,12 +125,20 @@ impl Downloader {
         index: usize,
         name: &str,
         source: &ScrapeSource,
-    ) -> Result<Vec<RawFile>, Fetch> {
+    ) -> Result<Downloaded, Fetch> {
         let mut headers: Vec<(String, String)> = source
             .headers
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // Uncompressed, unless the source says otherwise: ureq hides the length of a body it
+        // decompresses, and a body without one is downloaded twice to be sure it is whole.
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("accept-encoding"))
+        {
+            headers.push(("Accept-Encoding".into(), "identity".into()));
+        }
         if let Some(ua) = &source.user_agent {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case("user-agent"));
             headers.push(("User-Agent".into(), ua.trim().to_string()));
@@ -129,31 +150,50 @@ impl Downloader {
                  e-mail address): set user_agent under scrape.sources.{name} in config.yaml"
             );
         }
-        let mut files = Vec::new();
+        let mut got = Downloaded::default();
         for d in source.downloads() {
             let file = d.file_name();
             let body = match &d.link {
-                None => self.one(index, &file, &d.url, d.form.as_deref(), &headers)?,
+                None => {
+                    self.one(index, &file, &d.url, d.form.as_deref(), &headers)?
+                        .0
+                }
                 Some(link) => {
-                    let page =
-                        self.one(index, &format!("{file} (its page)"), &d.url, None, &headers)?;
-                    let Some(url) = find_link(&page, &d.url, link) else {
-                        return Err(Fetch::NoLink(format!(
-                            "{file}: its page has no link to a file named {link}"
-                        )));
+                    let page_name = format!("{file}.page.html");
+                    let (page, page_url) = self.one(index, &page_name, &d.url, None, &headers)?;
+                    let found = crate::link::links_named(&page, &page_url, link);
+                    got.pages.push(RawFile {
+                        name: page_name,
+                        bytes: page,
+                    });
+                    let Some(url) = found.first() else {
+                        return Err(Fetch::NoLink {
+                            message: format!("{file}: its page has no link to a file named {link}"),
+                            pages: got.pages,
+                        });
                     };
-                    self.one(index, &file, &url, None, &headers)?
+                    if found.len() > 1 {
+                        tracing::warn!(
+                            "{name}: {file}: its page has {} links to a file of that name: the \
+                             first is read",
+                            found.len()
+                        );
+                    }
+                    self.one(index, &file, url, None, &headers)?.0
                 }
             };
-            files.push(RawFile {
+            got.files.push(RawFile {
                 name: file,
                 bytes: body,
             });
         }
-        Ok(files)
+        Ok(got)
     }
 
-    /// One file, with retries; `what` names it in messages.
+    /// One file and the address that answered, with retries; `what` names it in messages. A
+    /// body whose end the server did not mark is downloaded again, and taken only when two
+    /// downloads in a row agree: a connection reset there reads as the end of the file. As many
+    /// downloads again as the retry schedule has steps.
     fn one(
         &self,
         index: usize,
@@ -161,7 +201,35 @@ impl Downloader {
         url: &str,
         form: Option<&str>,
         headers: &[(String, String)],
-    ) -> Result<Vec<u8>, Fetch> {
+    ) -> Result<(Vec<u8>, String), Fetch> {
+        let mut previous: Option<Vec<u8>> = None;
+        let mut sizes = Vec::new();
+        for _ in 0..=self.policy.steps.len().max(1) {
+            let answer = self.one_answer(index, what, url, form, headers)?;
+            if answer.framed || previous.as_ref() == Some(&answer.body) {
+                return Ok((answer.body, answer.url));
+            }
+            sizes.push(answer.body.len().to_string());
+            previous = Some(answer.body);
+        }
+        Err(Fetch::Failed {
+            code: FetchCode::Net,
+            message: format!(
+                "{what}: the site ends the file by closing the connection (no Content-Length), \
+                 and no two downloads in a row agreed ({} bytes): it cannot be known to be whole",
+                sizes.join(", ")
+            ),
+        })
+    }
+
+    fn one_answer(
+        &self,
+        index: usize,
+        what: &str,
+        url: &str,
+        form: Option<&str>,
+        headers: &[(String, String)],
+    ) -> Result<Answer, Fetch> {
         let host = host_of(url);
         let get = |url: &str| -> Result<Answer, Failure> {
             self.wait_for(&host);
@@ -208,9 +276,15 @@ impl Downloader {
 }
 
 /// What an answer means for a listing file.
-fn judge(label: &str, answer: Result<Answer, Failure>) -> Judged<Vec<u8>, FetchCode> {
+fn judge(label: &str, answer: Result<Answer, Failure>) -> Judged<Answer, FetchCode> {
     let a = match answer {
         Ok(a) => a,
+        Err(Failure::Final(why)) => {
+            return Judged::Fail {
+                code: FetchCode::Http,
+                message: format!("{label}: {why}"),
+            };
+        }
         Err(e) => {
             return Judged::Retry {
                 code: FetchCode::Net,
@@ -220,7 +294,11 @@ fn judge(label: &str, answer: Result<Answer, Failure>) -> Judged<Vec<u8>, FetchC
         }
     };
     match a.status {
-        200..=299 => Judged::Done(a.body),
+        200 | 203 => Judged::Done(a),
+        s @ 200..=299 => Judged::Fail {
+            code: FetchCode::Http,
+            message: format!("{label}: HTTP {s}: an answer that is not the whole file"),
+        },
         408 | 425 | 429 | 500..=599 => Judged::Retry {
             code: FetchCode::Http,
             message: format!("{label}: HTTP {}", a.status),
@@ -249,82 +327,16 @@ fn host_of(url: &str) -> String {
     format!("{scheme}://{}", host.to_ascii_lowercase())
 }
 
-/// The address of the first link on `page` (fetched from `page_url`) whose path ends in the file
-/// name `link`, compared case-insensitively (releases change the case).
-pub fn find_link(page: &[u8], page_url: &str, link: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(page);
-    let html = scraper::Html::parse_document(&text);
-    let anchors = scraper::Selector::parse("a[href]").ok()?;
-    html.select(&anchors)
-        .filter_map(|a| a.value().attr("href"))
-        .map(str::trim)
-        .find(|href| {
-            let path = href.split(['?', '#']).next().unwrap_or("");
-            let last = path.rsplit('/').next().unwrap_or("");
-            last.eq_ignore_ascii_case(link)
-        })
-        .map(|href| resolve(page_url, href))
-}
-
-/// `href` as an absolute URL, read on the page at `base`.
-fn resolve(base: &str, href: &str) -> String {
-    if href.starts_with("http://") || href.starts_with("https://") {
-        return href.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
-    let origin_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let origin = format!("{scheme}://{}", &rest[..origin_end]);
-    if let Some(other_host) = href.strip_prefix("//") {
-        return format!("{scheme}://{other_host}");
-    }
-    if href.starts_with('/') {
-        return format!("{origin}{href}");
-    }
-    // Relative to the page's directory.
-    let path = rest[origin_end..].split(['?', '#']).next().unwrap_or("");
-    let dir = match path.rfind('/') {
-        Some(k) => &path[..=k],
-        None => "/",
-    };
-    format!("{origin}{dir}{href}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn links_are_found_by_file_name_whatever_their_case_and_resolved() {
-        let page = br#"<html><body>
-            <a href="/resource/blob/1528/0f1e/data/t7-xetr-instrumentsStatic.csv">static</a>
-            <!-- <a href="/old/t7-xetr-allTradableInstruments.csv">old</a> -->
-            <a href="/resource/blob/1528/a31c/data/T7-XETR-allTradableInstruments.csv?x=1&amp;y=2">all</a>
-        </body></html>"#;
-        let base = "https://www.example.com/cash-en/trading/Downloads";
-        assert_eq!(
-            find_link(page, base, "t7-xetr-allTradableInstruments.csv").as_deref(),
-            Some(
-                "https://www.example.com/resource/blob/1528/a31c/data/\
-                 T7-XETR-allTradableInstruments.csv?x=1&y=2"
-            )
-        );
-        assert_eq!(find_link(page, base, "nothing.csv"), None);
-        assert_eq!(
-            resolve(base, "x/f.csv"),
-            "https://www.example.com/cash-en/trading/x/f.csv"
-        );
-        assert_eq!(
-            resolve(base, "//cdn.example.net/f.csv"),
-            "https://cdn.example.net/f.csv"
-        );
-        assert_eq!(
-            resolve("http://127.0.0.1:9/p", "/f.csv"),
-            "http://127.0.0.1:9/f.csv"
-        );
-        assert_eq!(resolve("http://h", "f.csv"), "http://h/f.csv");
+    fn hosts_are_compared_without_case() {
         assert_eq!(
             host_of("https://Www.Sec.gov/files/x.json"),
             "https://www.sec.gov"
         );
+        assert_eq!(host_of("http://127.0.0.1:9?q"), "http://127.0.0.1:9");
     }
 }

@@ -11,7 +11,8 @@
 //!
 //! - [`cli`], [`options`]: the command line, and the plain options the run takes;
 //! - [`download`]: a source's files fetched politely (pauses, retries honouring `Retry-After`,
-//!   proxies, links found on their page), over the `net` crate `ohlcv-fetch` uses too;
+//!   proxies), over the `net` crate `ohlcv-fetch` uses too;
+//! - [`link`]: a file found by its name among the links of its downloads page;
 //! - [`raw`]: `--raw-dir`, every download kept as it came;
 //! - [`source`]: raw files, what a parse yields, structure errors, text decoding;
 //! - [`sources`]: one module per kind of source (Nasdaq Trader, the SEC, Euronext, Xetra, the Nasdaq
@@ -21,6 +22,7 @@
 
 pub mod cli;
 pub mod download;
+pub mod link;
 pub mod options;
 pub mod raw;
 pub mod source;
@@ -38,7 +40,7 @@ use tickerlake::records::Ticker;
 use tickerlake::{ExitCode, HasExitCode};
 
 use crate::cli::Cli;
-use crate::download::{Downloader, Fetch};
+use crate::download::{Downloaded, Downloader, Fetch};
 use crate::options::{Options, Planned};
 use crate::raw::RawDir;
 use crate::source::{Context, Parsed, RawFile, StructureError};
@@ -221,27 +223,36 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// The files of the source: `--input`'s, a download's, none for a list.
-    fn files(&mut self, index: usize, p: &Planned) -> Result<Result<Vec<RawFile>, Fetch>, Error> {
+    /// The files of the source: `--input`'s, a download's, none for a list; every download
+    /// kept in `--raw-dir`, pages included.
+    fn files(&mut self, index: usize, p: &Planned) -> Result<Result<Downloaded, Fetch>, Error> {
         if !self.opts.inputs.is_empty() {
-            return Ok(Ok(read_files(self.opts)?));
+            return Ok(Ok(Downloaded {
+                files: read_files(self.opts)?,
+                pages: Vec::new(),
+            }));
         }
         let Some(downloader) = &self.downloader else {
-            return Ok(Ok(Vec::new()));
+            return Ok(Ok(Downloaded::default()));
         };
         if p.source.kind == SourceKind::List {
-            return Ok(Ok(Vec::new()));
+            return Ok(Ok(Downloaded::default()));
         }
-        let files = downloader.source_files(index, &p.name, &p.source);
-        if let (Ok(files), Some(raw)) = (&files, &self.raw) {
-            for f in files {
+        let got = downloader.source_files(index, &p.name, &p.source);
+        let kept: &[RawFile] = match &got {
+            Ok(d) => &[d.pages.as_slice(), d.files.as_slice()].concat(),
+            Err(Fetch::NoLink { pages, .. }) => pages,
+            Err(Fetch::Failed { .. }) => &[],
+        };
+        if let Some(raw) = &self.raw {
+            for f in kept {
                 if let Err(e) = raw.keep(&p.name, f) {
                     tracing::error!("{}: {}: --raw-dir: not kept: {e}", p.name, f.name);
                     self.raw_failures += 1;
                 }
             }
         }
-        Ok(files)
+        Ok(got)
     }
 
     fn source(
@@ -267,8 +278,8 @@ impl Runner<'_> {
         last_good: Option<&GoodRun>,
     ) -> Result<SourceRun, Error> {
         let opts = self.opts;
-        let files = match self.files(index, p)? {
-            Ok(files) => files,
+        let (files, pages) = match self.files(index, p)? {
+            Ok(got) => (got.files, got.pages),
             Err(Fetch::Failed { code, message }) => {
                 tracing::error!(
                     code = code.as_str(),
@@ -283,7 +294,7 @@ impl Runner<'_> {
                     Vec::new(),
                 ));
             }
-            Err(Fetch::NoLink(message)) => {
+            Err(Fetch::NoLink { message, pages }) => {
                 tracing::error!(
                     code = status::STRUCTURE,
                     "{}: structure error: {message}: no records",
@@ -294,11 +305,12 @@ impl Runner<'_> {
                     outcome,
                     status::STRUCTURE,
                     message,
-                    Vec::new(),
+                    digests(&pages),
                 ));
             }
         };
-        let digests = digests(&files);
+        let mut digests = digests(&pages);
+        digests.extend(self::digests(&files));
         let cx = Context {
             source: p.name.clone(),
             as_of: opts.as_of,

@@ -74,11 +74,19 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     }
     if !cli.input.is_empty() {
         let [one] = sources.as_slice() else {
-            return Err(Error::Usage(
-                "--input holds the files of one source: name it (tickers-scrape sec --input \
-                 company_tickers_exchange.json)"
-                    .into(),
-            ));
+            return Err(Error::Usage(format!(
+                "--input holds the files of one source, named before it (tickers-scrape sec \
+                 --input company_tickers_exchange.json); named: {}",
+                if cli.sources.is_empty() {
+                    "none".to_string()
+                } else {
+                    sources
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
         };
         if one.source.kind == SourceKind::List {
             return Err(Error::Usage(format!(

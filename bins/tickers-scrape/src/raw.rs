@@ -20,11 +20,24 @@ impl RawDir {
         }
     }
 
-    /// Keeps `file` of `source`, replacing an earlier download of the day atomically.
+    /// Keeps `file` of `source`, replacing an earlier download of the day atomically (never
+    /// through a symbolic link put in its place: what it points to is not ours).
     pub fn keep(&self, source: &str, file: &RawFile) -> std::io::Result<PathBuf> {
         let dir = self.day.join(source);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(&file.name);
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| !m.file_type().is_file())
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{}: there, and not a regular file: not replaced",
+                    path.display()
+                ),
+            ));
+        }
         tickerlake::atomic::write_atomic(&path, &file.bytes)?;
         Ok(path)
     }
@@ -54,5 +67,12 @@ mod tests {
             std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1
         );
+        // A link in a download's place is not written through.
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, b"mine").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&outside, &path).unwrap();
+        assert!(raw.keep("nasdaqtrader", &file(b"third")).is_err());
+        assert_eq!(std::fs::read(&outside).unwrap(), b"mine");
     }
 }
