@@ -213,6 +213,7 @@ pub struct Config {
     pub qa: Qa,
     pub qlib: Qlib,
     pub scrape: Scrape,
+    pub filter: Filter,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -742,6 +743,52 @@ impl SourceKind {
     }
 }
 
+/// `tickers-filter`: which listings make the universe.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Filter {
+    /// A listing whose name or source spelling holds one of these characters is left out
+    /// (`ABR$D`: the notes' preferred spelling).
+    pub junk_chars: String,
+    /// Which source's record of a listing wins when several list it; sources not named come
+    /// after, by name.
+    pub source_precedence: Vec<String>,
+    /// Of one issuer's share classes (`KELYA`/`KELYB`, `BRK.A`/`BRK.B`), the class kept: the first
+    /// of these letters that is listed.
+    pub class_preference: Vec<String>,
+    /// Asset types kept (`--keep-etfs` adds `etf`); a listing without one is kept.
+    pub asset_types: Vec<crate::records::AssetType>,
+    /// Venues kept (MICs); empty: all.
+    pub exchanges: Vec<String>,
+    /// Countries kept (ISO 3166 alpha-2); empty: all.
+    pub countries: Vec<String>,
+}
+
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter {
+            junk_chars: "$".into(),
+            source_precedence: [
+                "nasdaqtrader",
+                "nasdaqtraded",
+                "sec",
+                "euronext",
+                "xetra",
+                "nasdaq-screener",
+                "sp500",
+                "nasdaq100",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            class_preference: vec!["B".into(), "A".into()],
+            asset_types: vec![crate::records::AssetType::Stock],
+            exchanges: Vec::new(),
+            countries: Vec::new(),
+        }
+    }
+}
+
 impl Default for Scrape {
     fn default() -> Scrape {
         let source = |kind, enabled| ScrapeSource {
@@ -1021,6 +1068,41 @@ impl Config {
                 "venue suffixes are part of the listing names now (a listing on Euronext Paris is \
                  named AIR.PA; docs/records.md): remove this key"
                     .into(),
+            ));
+        }
+        for class in &self.filter.class_preference {
+            if !(class.len() == 1 && class.bytes().all(|b| b.is_ascii_uppercase())) {
+                return Err((
+                    "filter.class_preference",
+                    format!("expected share-class letters (B, A), found {class:?}"),
+                ));
+            }
+        }
+        for m in &self.filter.exchanges {
+            if crate::listing::venue(m).is_none() && !crate::listing::is_us_venue(m) {
+                return Err((
+                    "filter.exchanges",
+                    format!("{m:?} is no venue tickerlake names listings on"),
+                ));
+            }
+        }
+        for c in &self.filter.countries {
+            if !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
+                return Err((
+                    "filter.countries",
+                    format!("expected ISO 3166 alpha-2 codes like US, found {c:?}"),
+                ));
+            }
+        }
+        if self
+            .filter
+            .junk_chars
+            .chars()
+            .any(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err((
+                "filter.junk_chars",
+                "letters, digits, . and - are part of every listing name: not junk".into(),
             ));
         }
         if !(self.scrape.min_rows_ratio >= 0.0 && self.scrape.min_rows_ratio <= 1.0) {

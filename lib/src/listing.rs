@@ -115,6 +115,16 @@ pub fn is_us_venue(mic: &str) -> bool {
     US_VENUES.contains(&mic)
 }
 
+/// The market a listing counts under in summaries (the notes' `us`, `swedish`…): `us` on a US
+/// venue, and for a name without a venue's suffix; else its venue's country, in lower case (`fr`,
+/// `se`). `exchange` (a MIC) wins over the name's suffix.
+pub fn market(name: &str, exchange: Option<&str>) -> String {
+    match exchange.and_then(venue).or_else(|| split(name).1) {
+        Some(v) => v.country.to_ascii_lowercase(),
+        None => "us".into(),
+    }
+}
+
 /// A name's local symbol and its venue (`AIR.PA` → `AIR`, Euronext Paris); a US name, an index
 /// or a future has no venue (`BRK.B` → `BRK.B`, none).
 pub fn split(name: &str) -> (&str, Option<&'static Venue>) {

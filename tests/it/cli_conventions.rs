@@ -12,6 +12,7 @@ fn help_has_examples_and_version_prints() {
         "qlib-bin",
         "records",
         "replay-server",
+        "tickers-filter",
         "tickers-scrape",
         "to-parquet",
     ] {

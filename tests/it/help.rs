@@ -6,7 +6,7 @@
 use tickerlake_tests::{WorkDir, repo_root};
 
 /// (file name, program, arguments before `--help`).
-const HELPS: [(&str, &str, &[&str]); 11] = [
+const HELPS: [(&str, &str, &[&str]); 12] = [
     ("ohlcv-fetch", "ohlcv-fetch", &[]),
     ("to-parquet", "to-parquet", &[]),
     ("qa-check", "qa-check", &[]),
@@ -14,6 +14,7 @@ const HELPS: [(&str, &str, &[&str]); 11] = [
     ("qlib-bin-all", "qlib-bin", &["all"]),
     ("qlib-bin-update", "qlib-bin", &["update"]),
     ("tickers-scrape", "tickers-scrape", &[]),
+    ("tickers-filter", "tickers-filter", &[]),
     ("records", "records", &[]),
     ("records-check", "records", &["check"]),
     ("records-schema", "records", &["schema"]),

@@ -12,6 +12,7 @@ mod qa_check;
 mod qlib_bin;
 mod records;
 mod replay_server;
+mod tickers_filter;
 mod tickers_scrape;
 mod tickers_scrape_download;
 mod to_parquet;

@@ -88,27 +88,19 @@ impl Totals {
             }
             previous = Some(t.symbol.as_str());
             totals.total += 1;
-            *totals.markets.entry(market(t)).or_insert(0) += 1;
+            *totals
+                .markets
+                .entry(tickerlake::listing::market(
+                    t.symbol.as_str(),
+                    t.exchange.as_deref(),
+                ))
+                .or_insert(0) += 1;
         }
         totals.indexes = tags
             .into_iter()
             .map(|(tag, names)| (tag.to_string(), names.len() as u64))
             .collect();
         totals
-    }
-}
-
-/// A listing's market: `us` on a US venue (and for a US name without one), else its venue's
-/// country.
-fn market(t: &Ticker) -> String {
-    let venue = t
-        .exchange
-        .as_deref()
-        .and_then(tickerlake::listing::venue)
-        .or_else(|| tickerlake::listing::split(t.symbol.as_str()).1);
-    match venue {
-        Some(v) => v.country.to_ascii_lowercase(),
-        None => "us".into(),
     }
 }
 

@@ -1,0 +1,97 @@
+//! Share classes: when one issuer lists several classes, one is kept — the first letter of
+//! `filter.class_preference` that is listed (the notes keep B over A), else the first class
+//! alphabetically.
+//!
+//! Classes are recognised by the listing name's shape, on one venue:
+//! - a dotted class on a US venue: `BRK.A` / `BRK.B`, `BF.A` / `BF.B`;
+//! - a dashed class elsewhere: `ATCO-A.ST` / `ATCO-B.ST`;
+//! - Nasdaq's fifth letter A, B or C: `KELYA` / `KELYB` — only when two such listings share the
+//!   first four letters (a lone `ABCDA` is no class of anything).
+//!
+//! When both listings have a name, their first words must agree: two issuers whose symbols
+//! happen to rhyme keep both listings. `GOOG` / `GOOGL` have no class letter to read and are
+//! both kept.
+
+use std::collections::BTreeMap;
+
+use crate::merge::Record;
+
+/// `(issuer key, class letter)` of a name that has a class, else `None`.
+fn class_of(r: &Record) -> Option<(String, char)> {
+    let t = &r.record;
+    let name = t.symbol.as_str();
+    let venue = t.exchange.clone().unwrap_or_default();
+    let (local, suffix) = match tickerlake::listing::split(name) {
+        (local, Some(v)) => (local, Some(v.suffix)),
+        (local, None) => (local, None),
+    };
+    let last = local.chars().last()?;
+    if !last.is_ascii_uppercase() {
+        return None;
+    }
+    let base = &local[..local.len() - 1];
+    match suffix {
+        None => {
+            if let Some(b) = base.strip_suffix('.') {
+                return Some((format!("{b}|{venue}|dot"), last));
+            }
+            let nasdaq = venue.is_empty() || venue == "XNAS";
+            if local.len() == 5
+                && nasdaq
+                && matches!(last, 'A' | 'B' | 'C')
+                && base.bytes().all(|b| b.is_ascii_uppercase())
+            {
+                return Some((format!("{base}|XNAS|fifth"), last));
+            }
+            None
+        }
+        Some(s) => base
+            .strip_suffix('-')
+            .map(|b| (format!("{b}|{s}|dash"), last)),
+    }
+}
+
+/// The first word of a security name, for the same-issuer check.
+fn first_word(r: &Record) -> Option<String> {
+    let name = r.record.name.as_deref()?;
+    name.split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// The listings to drop (indexes into `records`): the classes not kept.
+pub fn classes_to_drop(records: &[Record], preference: &[char]) -> Vec<usize> {
+    let mut groups: BTreeMap<String, Vec<(usize, char)>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some((key, class)) = class_of(r) {
+            groups.entry(key).or_default().push((i, class));
+        }
+    }
+    let mut drop = Vec::new();
+    // A fifth letter is a class only beside another one: groups of one are no classes.
+    for mut members in groups.into_values() {
+        if members.len() < 2 {
+            continue;
+        }
+        let words: Vec<Option<String>> = members
+            .iter()
+            .map(|(i, _)| first_word(&records[*i]))
+            .collect();
+        let named: Vec<&String> = words.iter().flatten().collect();
+        if named.windows(2).any(|w| w[0] != w[1]) {
+            continue;
+        }
+        members.sort_by_key(|(_, class)| {
+            (
+                preference
+                    .iter()
+                    .position(|p| p == class)
+                    .unwrap_or(usize::MAX),
+                *class,
+            )
+        });
+        drop.extend(members[1..].iter().map(|(i, _)| *i));
+    }
+    drop.sort_unstable();
+    drop
+}

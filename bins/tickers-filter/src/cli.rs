@@ -1,0 +1,84 @@
+//! Command line of `tickers-filter`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tickerlake::cli::{CommonArgs, Program};
+
+const EXAMPLES: &str = "\
+Examples:
+  # The monthly universe: every source scraped, merged and cleaned.
+  tickers-scrape --status data/scrape-status.json | tickers-filter > data/universe.ndjson
+
+  # US common stocks and ETFs on Nasdaq and the NYSE only, with the report as JSON.
+  tickers-filter scraped.ndjson --keep-etfs --exchanges XNAS,XNYS --report filter-report.json \\
+      > universe.ndjson
+
+  # Bad lines set aside instead of stopping the run.
+  tickers-filter scraped.ndjson --rejects rejects.ndjson > universe.ndjson
+
+Rules, in order (each listing leaves for the first that applies, counted in the report):
+  chars             a character of filter.junk_chars in its name or source spelling (ABR$D)
+  test_issue        an exchange's test issue (NASDAQ TEST STOCK)
+  preferred, warrant, right, unit, note
+                    from the security's name (Arbor Realty Trust 6.375% Series D Cumulative
+                    Redeemable Preferred Stock; EVgo Inc. - Warrants), else its asset_type, else
+                    (no name) its symbol: a five-letter Nasdaq symbol ending W, R or U
+  preferred_series  a listed base symbol plus one letter, for listings without a name (OXLCG
+                    beside OXLC)
+  asset_type        not in filter.asset_types (stock; --keep-etfs adds etf)
+  exchange, country not in --exchanges / --countries (filter.exchanges, filter.countries)
+  share_class       another class of the same issuer is kept (KELYB over KELYA, BRK.B over
+                    BRK.A: filter.class_preference; --keep-classes keeps them all)
+A name that says common stock (Preferred Bank - Common Stock) is a common stock whatever its
+issuer is called.
+
+Several sources' records of one listing become one: the first source in
+filter.source_precedence wins, the others fill its empty fields and add their index tags.
+Fields the Ticker contract does not know are passed through.
+
+Exit status: 0 done, 2 usage, 65 a bad input line (file:line: field: what was expected; with
+--rejects the run goes on and ends 1), 66 an input missing, 74 I/O error, 78 bad configuration.";
+
+/// A clean ticker universe from scraped listings: sources merged, junk and extra share classes
+/// left out, every rule counted; Ticker NDJSON on stdout, sorted by name.
+#[derive(Debug, Parser)]
+#[command(name = "tickers-filter", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    /// Ticker NDJSON files (- or none: stdin); several are merged
+    #[arg(value_name = "INPUT", value_parser = tickerlake::cli::LocalPath)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Keep ETFs too (adds etf to filter.asset_types)
+    #[arg(long)]
+    pub keep_etfs: bool,
+
+    /// Keep only these venues (MICs), replacing filter.exchanges
+    #[arg(long, value_name = "MIC,…", value_delimiter = ',')]
+    pub exchanges: Vec<String>,
+
+    /// Keep only these countries (ISO 3166 alpha-2), replacing filter.countries
+    #[arg(long, value_name = "CC,…", value_delimiter = ',')]
+    pub countries: Vec<String>,
+
+    /// Keep every share class of an issuer
+    #[arg(long)]
+    pub keep_classes: bool,
+
+    /// Also write the report as JSON to FILE
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub report: Option<PathBuf>,
+
+    /// Write input lines that are not Ticker records to FILE and go on (exit 1 at the end)
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub rejects: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+impl Program for Cli {
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}

@@ -1,0 +1,103 @@
+//! The run's options, free of clap types: built once from the command line and `config.yaml`.
+
+use std::path::PathBuf;
+
+use tickerlake::config::Config;
+use tickerlake::records::AssetType;
+
+use crate::Error;
+use crate::cli::Cli;
+use crate::junk::Keep;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `-` for stdin.
+    pub inputs: Vec<PathBuf>,
+    pub keep: Keep,
+    pub source_precedence: Vec<String>,
+    /// Empty: every share class is kept.
+    pub class_preference: Option<Vec<char>>,
+    pub report: Option<PathBuf>,
+    pub rejects: Option<PathBuf>,
+    pub verbose: bool,
+}
+
+pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
+    let f = &config.filter;
+    let mut asset_types = f.asset_types.clone();
+    if cli.keep_etfs && !asset_types.contains(&AssetType::Etf) {
+        asset_types.push(AssetType::Etf);
+    }
+    let mics = |list: &[String]| -> Result<Vec<String>, Error> {
+        list.iter()
+            .map(|m| {
+                let m = m.trim().to_ascii_uppercase();
+                if tickerlake::listing::venue(&m).is_some() || tickerlake::listing::is_us_venue(&m)
+                {
+                    Ok(m)
+                } else {
+                    Err(Error::Usage(format!(
+                        "--exchanges: {} is no venue tickerlake names listings on (MICs: XNAS, \
+                         XNYS, XPAR…)",
+                        tickerlake::echo::echo(&m)
+                    )))
+                }
+            })
+            .collect()
+    };
+    let countries = |list: &[String]| -> Result<Vec<String>, Error> {
+        list.iter()
+            .map(|c| {
+                let c = c.trim().to_ascii_uppercase();
+                if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                    Ok(c)
+                } else {
+                    Err(Error::Usage(format!(
+                        "--countries: {}: expected ISO 3166 alpha-2 codes like US, SE",
+                        tickerlake::echo::echo(&c)
+                    )))
+                }
+            })
+            .collect()
+    };
+    let inputs = if cli.inputs.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        cli.inputs.clone()
+    };
+    if inputs
+        .iter()
+        .filter(|p| tickerlake::io::is_stdio(p))
+        .count()
+        > 1
+    {
+        return Err(Error::Usage("stdin (-) can be read once".into()));
+    }
+    Ok(Options {
+        inputs,
+        keep: Keep {
+            junk_chars: f.junk_chars.chars().collect(),
+            asset_types,
+            exchanges: if cli.exchanges.is_empty() {
+                f.exchanges.clone()
+            } else {
+                mics(&cli.exchanges)?
+            },
+            countries: if cli.countries.is_empty() {
+                f.countries.clone()
+            } else {
+                countries(&cli.countries)?
+            },
+        },
+        source_precedence: f.source_precedence.clone(),
+        class_preference: (!cli.keep_classes).then(|| {
+            f.class_preference
+                .iter()
+                .filter_map(|c| c.chars().next())
+                .collect()
+        }),
+        report: cli.report.clone(),
+        rejects: cli.rejects.clone(),
+        verbose: cli.common.verbose > 0,
+    })
+}

@@ -1,0 +1,223 @@
+//! tickers-filter through the binary: the notes' tests, the genuine 2025 symbol directory as
+//! tickers-scrape reads it, several sources merged.
+
+use tickerlake_tests::{WorkDir, fixture, ndjson_values};
+
+fn symbols(out: &str) -> Vec<String> {
+    ndjson_values(out)
+        .iter()
+        .map(|r| r["symbol"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn lines(records: &[serde_json::Value]) -> String {
+    records.iter().map(|r| format!("{r}\n")).collect()
+}
+
+fn report(w: &WorkDir) -> serde_json::Value {
+    serde_json::from_str(&w.read("report.json")).unwrap()
+}
+
+#[test]
+fn the_notes_three_tests_dollar_signs_preferred_series_and_b_over_a() {
+    let w = WorkDir::new();
+    // test_removes_dollar_signs: the source spelled them with $ (a listing's name never has one).
+    let input = lines(&[
+        serde_json::json!({"symbol": "AAPL"}),
+        serde_json::json!({"symbol": "ABR-D", "source_symbol": "ABR$D"}),
+        serde_json::json!({"symbol": "MSFT"}),
+        serde_json::json!({"symbol": "ACR-C", "source_symbol": "ACR$C"}),
+    ]);
+    let run = w
+        .cmd("tickers-filter")
+        .args(["--report", "report.json"])
+        .stdin(input)
+        .succeeds();
+    assert_eq!(symbols(&run.stdout()), ["AAPL", "MSFT"]);
+    assert_eq!(report(&w)["rules"]["chars"], 2);
+    // test_removes_preferred_series: no names, so the symbols decide.
+    let input = lines(
+        &["OXLC", "OXLCG", "OXLCI", "OXLCL", "AAPL"].map(|s| serde_json::json!({"symbol": s})),
+    );
+    let run = w
+        .cmd("tickers-filter")
+        .args(["--report", "report.json"])
+        .stdin(input)
+        .succeeds();
+    assert_eq!(symbols(&run.stdout()), ["AAPL", "OXLC"]);
+    assert_eq!(report(&w)["rules"]["preferred_series"], 3);
+    // test_keeps_b_over_a, with the count.
+    let input = lines(&["KELYA", "KELYB", "AAPL"].map(|s| serde_json::json!({"symbol": s})));
+    let run = w
+        .cmd("tickers-filter")
+        .args(["--report", "report.json"])
+        .stdin(input.clone())
+        .succeeds();
+    assert_eq!(symbols(&run.stdout()), ["AAPL", "KELYB"]);
+    assert_eq!(report(&w)["rules"]["share_class"], 1);
+    let run = w
+        .cmd("tickers-filter")
+        .arg("--keep-classes")
+        .stdin(input)
+        .succeeds();
+    assert_eq!(symbols(&run.stdout()), ["AAPL", "KELYA", "KELYB"]);
+}
+
+/// The 2025-07-21 symbol directory as tickers-scrape names it.
+fn scraped(w: &WorkDir) -> std::path::PathBuf {
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["nasdaqtrader", "--as-of", "2025-07-21", "--input"])
+        .arg(fixture("real/nasdaqtrader/nasdaqlisted_20250721.txt"))
+        .arg(fixture("real/nasdaqtrader/otherlisted_20250721.txt"))
+        .succeeds();
+    w.write("scraped.ndjson", run.stdout())
+}
+
+#[test]
+fn the_real_directory_loses_its_preferreds_warrants_rights_units_and_notes_and_keeps_its_stocks() {
+    let w = WorkDir::new();
+    let input = scraped(&w);
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&input)
+        .args(["--report", "report.json"])
+        .succeeds();
+    let kept = symbols(&run.stdout());
+    let has = |s: &str| kept.binary_search(&s.to_string()).is_ok();
+    // Real junk, each for its own rule.
+    for gone in [
+        "ABR-D", // Arbor Realty Trust 6.375% Series D Cumulative Redeemable Preferred Stock
+        "ADC-A", // Depositary Shares, each representing 1/1,000th of a … Preferred Stock
+        "OXLCN", // 7.125% Series 2029 Term Preferred Stock
+        "AACIW", // Armada Acquisition Corp. II - Warrant
+        "EVGOW", // Warrants, each whole warrant exercisable for one share of Class A Common Stock
+        "AACBR", // Artius II Acquisition Inc. - Rights
+        "AACBU", // Artius II Acquisition Inc. - Units
+        "OXLCG", // Oxford Lane Capital Corp. - 7.95% Notes due 2032
+        "AEFC",  // Aegon Funding Company LLC 5.10% Subordinated Notes due 2049
+        "AFGB",  // American Financial Group, Inc. 5.875% Subordinated Debentures due 2059
+        "AFOS",  // an ETF, without --keep-etfs
+        "KELYA", // Kelly Services' class A beside its class B
+        "BRK.A", // Berkshire's class A beside its class B
+    ] {
+        assert!(!has(gone), "{gone} kept");
+    }
+    // Real common stocks whose issuer or symbol looks like junk.
+    for stays in [
+        "PFBC", // Preferred Bank - Common Stock
+        "HCC",  // Warrior Met Coal, Inc. Common Stock
+        "UAL",  // United Airlines Holdings
+        "FUNC", // First United Corporation
+        "NESR", // National Energy Services Reunited Corp - Ordinary Shares
+        "ABEV", // American Depositary Shares (Each representing 1 Common Share)
+        "KELYB", "BRK.B", "GOOG", "GOOGL", "OXLC", "AAPL",
+    ] {
+        assert!(has(stays), "{stays} left out");
+    }
+    let r = report(&w);
+    let rules = &r["rules"];
+    // Every rule named, zero or not, and the counts add up.
+    let left: u64 = rules
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(r["records"], 11546);
+    assert_eq!(left + r["kept"].as_u64().unwrap(), 11546);
+    assert_eq!(r["kept"], kept.len() as u64);
+    for rule in [
+        "preferred",
+        "warrant",
+        "right",
+        "unit",
+        "note",
+        "asset_type",
+        "share_class",
+    ] {
+        assert!(rules[rule].as_u64().unwrap() > 0, "{rule}: {rules}");
+    }
+    assert_eq!(
+        rules["test_issue"], 0,
+        "tickers-scrape left the test issues out"
+    );
+    assert_eq!(r["markets"]["us"], kept.len() as u64);
+    // --keep-etfs keeps the ETFs; the same input gives the same bytes.
+    let etfs = w
+        .cmd("tickers-filter")
+        .arg(&input)
+        .arg("--keep-etfs")
+        .succeeds();
+    assert!(symbols(&etfs.stdout()).contains(&"AFOS".to_string()));
+    let again = w.cmd("tickers-filter").arg(&input).succeeds();
+    assert!(again.stdout() == run.stdout());
+    // --exchanges keeps one venue.
+    let nyse = w
+        .cmd("tickers-filter")
+        .arg(&input)
+        .args(["--exchanges", "XNYS"])
+        .succeeds();
+    let nyse = ndjson_values(&nyse.stdout());
+    assert!(!nyse.is_empty() && nyse.iter().all(|r| r["exchange"] == "XNYS"));
+}
+
+#[test]
+fn sources_merge_into_one_record_per_listing_and_unknown_fields_pass_through() {
+    let w = WorkDir::new();
+    let directory = scraped(&w);
+    let sp500 = w
+        .cmd("tickers-scrape")
+        .args(["sp500", "--as-of", "2025-07-21", "--input"])
+        .arg(fixture(
+            "real/wikipedia/List_of_SP_500_companies_rev1250356709_2024-10-09.html",
+        ))
+        .succeeds();
+    let mut tagged = ndjson_values(&sp500.stdout());
+    tagged[0]["x_note"] = "mine".into();
+    let first = tagged[0]["symbol"].as_str().unwrap().to_string();
+    let sp500 = w.write("sp500.ndjson", lines(&tagged));
+    // The index table first on the command line: precedence, not order, decides.
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&sp500)
+        .arg(&directory)
+        .args(["--report", "report.json"])
+        .succeeds();
+    let out = ndjson_values(&run.stdout());
+    let aapl = out.iter().find(|r| r["symbol"] == "AAPL").unwrap();
+    assert_eq!(aapl["source"], "nasdaqtrader");
+    assert_eq!(aapl["exchange"], "XNAS");
+    assert_eq!(
+        aapl["sector"], "Information Technology",
+        "filled from the table"
+    );
+    assert_eq!(aapl["indexes"], serde_json::json!(["sp500"]));
+    let tagged_out = out.iter().find(|r| r["symbol"] == first.as_str()).unwrap();
+    assert_eq!(tagged_out["x_note"], "mine");
+    let r = report(&w);
+    assert_eq!(r["by_source"]["sp500"], 503);
+    assert!(r["merged"].as_u64().unwrap() >= 490, "{}", r["merged"]);
+    assert!(r["indexes"]["sp500"].as_u64().unwrap() >= 490);
+
+    // A line that is no Ticker stops the run, naming it; with --rejects it is set aside.
+    let bad = w.write(
+        "bad.ndjson",
+        "{\"symbol\":\"AAPL\"}\n{\"symbol\":\"no way\"}\n",
+    );
+    w.cmd("tickers-filter")
+        .arg(&bad)
+        .fails_with(65)
+        .stderr_contains("bad.ndjson:2");
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&bad)
+        .args(["--rejects", "rejects.ndjson"])
+        .fails_with(1);
+    assert_eq!(symbols(&run.stdout()), ["AAPL"]);
+    assert_eq!(w.read("rejects.ndjson"), "{\"symbol\":\"no way\"}\n");
+    w.cmd("tickers-filter")
+        .args(["--exchanges", "NOPE"])
+        .stdin("")
+        .fails_with(2);
+}
