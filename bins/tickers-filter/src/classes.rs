@@ -95,3 +95,50 @@ pub fn classes_to_drop(records: &[Record], preference: &[char]) -> Vec<usize> {
     drop.sort_unstable();
     drop
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickerlake::ndjson::WithExtra;
+
+    fn rec(symbol: &str, exchange: Option<&str>, name: Option<&str>) -> Record {
+        let mut t = tickerlake::records::Ticker::new(tickerlake::Symbol::parse(symbol).unwrap());
+        t.exchange = exchange.map(str::to_string);
+        t.name = name.map(str::to_string);
+        WithExtra {
+            record: t,
+            extra: Default::default(),
+        }
+    }
+
+    #[test]
+    fn one_class_per_issuer_by_preference_on_one_venue() {
+        let records = [
+            rec("ATCO-A.ST", Some("XSTO"), None),
+            rec("ATCO-B.ST", Some("XSTO"), None),
+            rec("BRK.A", Some("XNYS"), Some("Berkshire Hathaway Inc. Common Stock")),
+            rec("BRK.B", Some("XNYS"), Some("Berkshire Hathaway Inc. New Common Stock")),
+            rec("GOOG", Some("XNAS"), None),
+            rec("GOOGL", Some("XNAS"), None),
+            // Same shape, different issuers: both stay.
+            rec("ABCDA", Some("XNAS"), Some("Alpha Corp - Class A Common Stock")),
+            rec("ABCDB", Some("XNAS"), Some("Beta Inc - Class B Common Stock")),
+            // A lone fifth letter is no class.
+            rec("WXYZA", Some("XNAS"), None),
+            rec("MOG.A", Some("XNYS"), None),
+            rec("MOG.B", Some("XNYS"), None),
+            rec("MOG.C", Some("XNYS"), None),
+        ];
+        let dropped: Vec<&str> = classes_to_drop(&records, &['B', 'A'])
+            .into_iter()
+            .map(|i| records[i].record.symbol.as_str())
+            .collect();
+        assert_eq!(dropped, ["ATCO-A.ST", "BRK.A", "MOG.A", "MOG.C"]);
+        // No preferred letter listed: the first alphabetically.
+        let dropped: Vec<&str> = classes_to_drop(&records[10..], &['Z'])
+            .into_iter()
+            .map(|i| records[10 + i].record.symbol.as_str())
+            .collect();
+        assert_eq!(dropped, ["MOG.C"]);
+    }
+}

@@ -333,6 +333,14 @@ fn symbol_shape(t: &Ticker, listed: &HashSet<&str>) -> Option<Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_name_makes_the_reader_panic(name in "\\PC{0,80}") {
+            let _ = read_name(&name);
+        }
+    }
 
     #[test]
     fn names_are_read_for_the_securitys_words_not_the_issuers() {
