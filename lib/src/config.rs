@@ -762,6 +762,11 @@ pub struct Filter {
     pub exchanges: Vec<String>,
     /// Countries kept (ISO 3166 alpha-2); empty: all.
     pub countries: Vec<String>,
+    /// More than this share (%) of a source's active listings vanishing in one run is refused
+    /// as a delisting (a half-delivered listing), unless `--accept-mass-delisting`.
+    pub max_delist_pct: f64,
+    /// A listing delisted this many months ago is archived.
+    pub archive_after_months: u32,
 }
 
 impl Default for Filter {
@@ -785,6 +790,8 @@ impl Default for Filter {
             asset_types: vec![crate::records::AssetType::Stock],
             exchanges: Vec::new(),
             countries: Vec::new(),
+            max_delist_pct: 5.0,
+            archive_after_months: 24,
         }
     }
 }
@@ -1070,6 +1077,18 @@ impl Config {
                     .into(),
             ));
         }
+        range(
+            "filter.max_delist_pct",
+            self.filter.max_delist_pct,
+            0.0,
+            100.0,
+        )?;
+        range(
+            "filter.archive_after_months",
+            self.filter.archive_after_months,
+            1,
+            1200,
+        )?;
         for class in &self.filter.class_preference {
             if !(class.len() == 1 && class.bytes().all(|b| b.is_ascii_uppercase())) {
                 return Err((

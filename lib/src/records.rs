@@ -426,6 +426,18 @@ pub struct Ticker {
     #[serde(default, with = "date_format::option")]
     #[schemars(with = "Option<NaiveDate>")]
     pub last_seen: Option<NaiveDate>,
+    /// The day `tickers-filter` found it gone from a listing that was read whole (status
+    /// `delisted` or `archived`).
+    #[serde(
+        default,
+        with = "date_format::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<NaiveDate>")]
+    pub delisted_on: Option<NaiveDate>,
+    /// Why: which listing it left (`absent from nasdaqtrader`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delisted_reason: Option<String>,
 }
 
 impl Ticker {
@@ -448,6 +460,8 @@ impl Ticker {
             status: Status::Active,
             first_seen: None,
             last_seen: None,
+            delisted_on: None,
+            delisted_reason: None,
         }
     }
 }
@@ -487,6 +501,7 @@ impl Record for Ticker {
             ("sector", self.sector.as_deref()),
             ("industry", self.industry.as_deref()),
             ("source", self.source.as_deref()),
+            ("delisted_reason", self.delisted_reason.as_deref()),
         ] {
             if let Some(t) = text
                 && (t.is_empty() || t.len() > 256 || t.chars().any(char::is_control))

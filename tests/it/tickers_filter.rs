@@ -221,3 +221,157 @@ fn sources_merge_into_one_record_per_listing_and_unknown_fields_pass_through() {
         .stdin("")
         .fails_with(2);
 }
+
+/// The 2025-07-21 directory without the listings named, scraped as of `as_of`.
+fn month(
+    w: &WorkDir,
+    tag: &str,
+    as_of: &str,
+    without: &[&str],
+    keep_share: Option<usize>,
+) -> std::path::PathBuf {
+    let listed =
+        std::fs::read_to_string(fixture("real/nasdaqtrader/nasdaqlisted_20250721.txt")).unwrap();
+    let mut lines: Vec<&str> = listed
+        .lines()
+        .filter(|l| !without.iter().any(|s| l.starts_with(&format!("{s}|"))))
+        .collect();
+    if let Some(keep) = keep_share {
+        // Half a listing that still looks whole: header, the first rows, the footer.
+        let footer = lines.pop().unwrap();
+        lines.truncate(keep);
+        lines.push(footer);
+    }
+    let path = w.write(&format!("nasdaqlisted-{tag}.txt"), lines.join("\n") + "\n");
+    let run = w
+        .cmd("tickers-scrape")
+        .args(["nasdaqtrader", "--as-of", as_of, "--input"])
+        .arg(&path)
+        .arg(fixture("real/nasdaqtrader/otherlisted_20250721.txt"))
+        .succeeds();
+    w.write(&format!("scraped-{tag}.ndjson"), run.stdout())
+}
+
+fn by_symbol(path: &std::path::Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    ndjson_values(&std::fs::read_to_string(path).unwrap())
+        .into_iter()
+        .map(|r| (r["symbol"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+#[test]
+fn months_of_listings_delist_only_with_evidence_relist_and_archive() {
+    let w = WorkDir::new();
+    let filter = |input: &std::path::Path, previous: Option<&str>, as_of: &str, out: &str| {
+        let mut cmd = w.cmd("tickers-filter").arg(input).args(["--as-of", as_of]);
+        if let Some(p) = previous {
+            cmd = cmd.args(["--previous", p, "--delta", "delta.ndjson"]);
+        }
+        let run = cmd.args(["--report", "report.json"]).run();
+        w.write(out, run.stdout());
+        run
+    };
+    // Month 1: every listing new.
+    let m1 = month(&w, "m1", "2025-07-21", &[], None);
+    filter(&m1, None, "2025-07-21", "u1.ndjson").code_is(0);
+    let u1 = by_symbol(&w.join("u1.ndjson"));
+    assert!(
+        u1.values()
+            .all(|r| r["status"] == "active" && r["first_seen"] == "2025-07-21")
+    );
+    // Month 2: three listings gone from a directory read whole.
+    let gone = ["ACIW", "FUNC", "PFBC"];
+    let m2 = month(&w, "m2", "2025-08-21", &gone, None);
+    filter(&m2, Some("u1.ndjson"), "2025-08-21", "u2.ndjson").code_is(0);
+    let u2 = by_symbol(&w.join("u2.ndjson"));
+    for s in gone {
+        let r = &u2[s];
+        assert_eq!(
+            (
+                r["status"].as_str(),
+                r["delisted_on"].as_str(),
+                r["delisted_reason"].as_str()
+            ),
+            (
+                Some("delisted"),
+                Some("2025-08-21"),
+                Some("absent from nasdaqtrader")
+            ),
+            "{s}"
+        );
+        assert_eq!(r["last_seen"], "2025-07-21");
+    }
+    assert_eq!(u2["AAPL"]["last_seen"], "2025-08-21");
+    assert_eq!(u2["AAPL"]["first_seen"], "2025-07-21");
+    let delta = ndjson_values(&w.read("delta.ndjson"));
+    assert_eq!(delta.len(), 3);
+    assert!(
+        delta
+            .iter()
+            .all(|d| d["from"] == "active" && d["to"] == "delisted")
+    );
+    // Month 3: the scrape failed — nothing to read, and its status says so: nothing delisted.
+    let empty = w.write("empty.ndjson", "");
+    let status = w.write(
+        "status.json",
+        r#"{"sources": {"nasdaqtrader": {"status": "structure_error"}}}"#,
+    );
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&empty)
+        .args(["--previous", "u2.ndjson", "--status"])
+        .arg(&status)
+        .args(["--as-of", "2025-09-21", "--report", "report.json"])
+        .succeeds();
+    let u3 = ndjson_values(&run.stdout());
+    assert_eq!(u3.len(), u2.len());
+    assert_eq!(u3.iter().filter(|r| r["status"] == "delisted").count(), 3);
+    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert!(
+        report["lifecycle"]["unconfirmed"]["nasdaqtrader"]
+            .as_u64()
+            .unwrap()
+            > 5000
+    );
+    // A half-delivered directory: the guard refuses the mass delisting (75), statuses kept.
+    let half = month(&w, "half", "2025-09-21", &[], Some(2000));
+    let run = filter(&half, Some("u2.ndjson"), "2025-09-21", "u3.ndjson").code_is(75);
+    assert!(run.stderr().contains("max_delist_pct"), "{}", run.stderr());
+    let u3 = by_symbol(&w.join("u3.ndjson"));
+    // ACIW and FUNC are in the half that came, listed again; PFBC, of the other half, stays
+    // delisted; nothing else is.
+    let delisted: Vec<&String> = u3
+        .iter()
+        .filter(|(_, r)| r["status"] == "delisted")
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(delisted, ["PFBC"]);
+    assert_eq!(u3["ACIW"]["status"], "active");
+    assert_eq!(
+        u3["ZVRA"]["status"], "active",
+        "a listing of the missing half stays active"
+    );
+    // Month 4: the three listed again.
+    let m4 = month(&w, "m4", "2025-10-21", &[], None);
+    filter(&m4, Some("u2.ndjson"), "2025-10-21", "u4.ndjson").code_is(0);
+    let u4 = by_symbol(&w.join("u4.ndjson"));
+    for s in gone {
+        assert_eq!(u4[s]["status"], "active", "{s}");
+        assert!(u4[s].get("delisted_on").is_none(), "{s}");
+        assert_eq!(u4[s]["first_seen"], "2025-07-21");
+    }
+    let delta = ndjson_values(&w.read("delta.ndjson"));
+    assert_eq!(delta.len(), 3);
+    assert!(
+        delta
+            .iter()
+            .all(|d| d["from"] == "delisted" && d["to"] == "active")
+    );
+    // Two years on, a listing still delisted is archived.
+    let later = month(&w, "later", "2027-08-23", &gone, None);
+    filter(&later, Some("u2.ndjson"), "2027-08-23", "u5.ndjson").code_is(0);
+    let u5 = by_symbol(&w.join("u5.ndjson"));
+    for s in gone {
+        assert_eq!(u5[s]["status"], "archived", "{s}");
+    }
+}

@@ -116,13 +116,29 @@ mod tests {
         let records = [
             rec("ATCO-A.ST", Some("XSTO"), None),
             rec("ATCO-B.ST", Some("XSTO"), None),
-            rec("BRK.A", Some("XNYS"), Some("Berkshire Hathaway Inc. Common Stock")),
-            rec("BRK.B", Some("XNYS"), Some("Berkshire Hathaway Inc. New Common Stock")),
+            rec(
+                "BRK.A",
+                Some("XNYS"),
+                Some("Berkshire Hathaway Inc. Common Stock"),
+            ),
+            rec(
+                "BRK.B",
+                Some("XNYS"),
+                Some("Berkshire Hathaway Inc. New Common Stock"),
+            ),
             rec("GOOG", Some("XNAS"), None),
             rec("GOOGL", Some("XNAS"), None),
             // Same shape, different issuers: both stay.
-            rec("ABCDA", Some("XNAS"), Some("Alpha Corp - Class A Common Stock")),
-            rec("ABCDB", Some("XNAS"), Some("Beta Inc - Class B Common Stock")),
+            rec(
+                "ABCDA",
+                Some("XNAS"),
+                Some("Alpha Corp - Class A Common Stock"),
+            ),
+            rec(
+                "ABCDB",
+                Some("XNAS"),
+                Some("Beta Inc - Class B Common Stock"),
+            ),
             // A lone fifth letter is no class.
             rec("WXYZA", Some("XNAS"), None),
             rec("MOG.A", Some("XNYS"), None),

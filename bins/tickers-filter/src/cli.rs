@@ -14,6 +14,11 @@ Examples:
   tickers-filter scraped.ndjson --keep-etfs --exchanges XNAS,XNYS --report filter-report.json \\
       > universe.ndjson
 
+  # Next month: statuses carried over, delistings only with evidence, the changes listed.
+  tickers-scrape --status scrape-status.json > scraped.ndjson
+  tickers-filter scraped.ndjson --previous universe.ndjson --status scrape-status.json \
+      --delta delta.ndjson > universe.next.ndjson && mv universe.next.ndjson universe.ndjson
+
   # Bad lines set aside instead of stopping the run.
   tickers-filter scraped.ndjson --rejects rejects.ndjson > universe.ndjson
 
@@ -37,8 +42,14 @@ Several sources' records of one listing become one: the first source in
 filter.source_precedence wins, the others fill its empty fields and add their index tags.
 Fields the Ticker contract does not know are passed through.
 
+Lifecycle (--previous): a listing gone from a source that was read whole (its --status entry ok,
+or without --status: the source gave records) is delisted, with the date and the reason; a
+source that failed delists nothing. More than filter.max_delist_pct of one source's listings
+vanishing at once is refused: they keep their status and the run ends 75.
+
 Exit status: 0 done, 2 usage, 65 a bad input line (file:line: field: what was expected; with
---rejects the run goes on and ends 1), 66 an input missing, 74 I/O error, 78 bad configuration.";
+--rejects the run goes on and ends 1), 66 an input missing, 74 I/O error, 75 a mass delisting
+refused, 78 bad configuration.";
 
 /// A clean ticker universe from scraped listings: sources merged, junk and extra share classes
 /// left out, every rule counted; Ticker NDJSON on stdout, sorted by name.
@@ -64,6 +75,28 @@ pub struct Cli {
     /// Keep every share class of an issuer
     #[arg(long)]
     pub keep_classes: bool,
+
+    /// The previous universe (this program's output): statuses carried over, new listings
+    /// active, listings gone from a source read whole delisted, old delistings archived
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub previous: Option<PathBuf>,
+
+    /// tickers-scrape's status file: only a source whose status is ok delists [default: a
+    /// source that gave records this run]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub status: Option<PathBuf>,
+
+    /// The day of the run: first_seen, last_seen and every transition [default: today, UTC]
+    #[arg(long, value_name = "DATE", value_parser = tickerlake::records::date_format::parse)]
+    pub as_of: Option<chrono::NaiveDate>,
+
+    /// Delist even when more than filter.max_delist_pct of a source's listings vanished at once
+    #[arg(long)]
+    pub accept_mass_delisting: bool,
+
+    /// Write the status changes (symbol, from, to, date, reason) as NDJSON to FILE
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub delta: Option<PathBuf>,
 
     /// Also write the report as JSON to FILE
     #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]

@@ -8,11 +8,13 @@
 //! - [`merge`]: several sources' records of one listing made one;
 //! - [`junk`]: the rules, and how a security name is read;
 //! - [`classes`]: one share class per issuer;
+//! - [`lifecycle`]: statuses over the previous universe, delistings only with evidence;
 //! - [`report`]: what each rule took, per source and per market.
 
 pub mod classes;
 pub mod cli;
 pub mod junk;
+pub mod lifecycle;
 pub mod merge;
 pub mod options;
 pub mod report;
@@ -37,6 +39,8 @@ pub enum Error {
     Lib(#[from] tickerlake::Error),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Data(String),
 }
 
 impl HasExitCode for Error {
@@ -44,6 +48,7 @@ impl HasExitCode for Error {
         match self {
             Error::Lib(e) => e.exit_code(),
             Error::Usage(_) => ExitCode::Usage,
+            Error::Data(_) => ExitCode::DataErr,
         }
     }
 }
@@ -54,16 +59,23 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         &[
             ("--report", opts.report.as_deref()),
             ("--rejects", opts.rejects.as_deref()),
+            ("--delta", opts.delta.as_deref()),
         ],
-        &opts.inputs,
+        &opts
+            .inputs
+            .iter()
+            .chain(&opts.previous)
+            .chain(&opts.status)
+            .cloned()
+            .collect::<Vec<_>>(),
     )?;
     execute(&opts)
 }
 
-/// Every record of every input, with the keys the contract does not know.
-fn read(opts: &Options, rejects: &mut Rejects) -> Result<Vec<Record>, Error> {
+/// Every record of `paths`, with the keys the contract does not know.
+fn read(paths: &[std::path::PathBuf], rejects: &mut Rejects) -> Result<Vec<Record>, Error> {
     let mut records = Vec::new();
-    for path in &opts.inputs {
+    for path in paths {
         let input = tickerlake::io::Input::open(path)?;
         let mut reader = NdjsonReader::new(input.reader, input.name);
         while let Some(next) = reader.next_record_with_extra::<Ticker>() {
@@ -79,10 +91,82 @@ fn read(opts: &Options, rejects: &mut Rejects) -> Result<Vec<Record>, Error> {
 pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let started = std::time::Instant::now();
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
-    let records = read(opts, &mut rejects)?;
+    let records = read(&opts.inputs, &mut rejects)?;
     let mut report = Report::new(&records);
     let (merged, duplicates) = merge::merge(records, &opts.source_precedence);
     report.merged = duplicates;
+    // Every listing of this run, kept or not: what the lifecycle reads as still listed.
+    let listed_now: HashSet<String> = merged
+        .iter()
+        .map(|r| r.record.symbol.as_str().to_string())
+        .collect();
+    let mut kept = apply_rules(merged, opts, &mut report);
+    if let Some(path) = &opts.previous {
+        // The previous universe is this program's own output: a bad line there is an error,
+        // never set aside (its listings would read as new next time).
+        let previous = read(std::slice::from_ref(path), &mut Rejects::none())?;
+        let (previous, _) = merge::merge(previous, &opts.source_precedence);
+        let rules = lifecycle::Rules {
+            as_of: opts.as_of,
+            sources_ok: match &opts.status {
+                Some(p) => Some(sources_ok(p)?),
+                None => None,
+            },
+            max_delist_pct: opts.max_delist_pct,
+            archive_after_months: opts.archive_after_months,
+            accept_mass_delisting: opts.accept_mass_delisting,
+        };
+        let (universe, life) = lifecycle::apply(kept, &listed_now, previous, &rules);
+        kept = universe;
+        for (source, (gone, before)) in &life.mass_delisting {
+            let what = if opts.accept_mass_delisting {
+                "accepted (--accept-mass-delisting)"
+            } else {
+                "refused: they keep their status (--accept-mass-delisting if the venue really \
+                 delisted them)"
+            };
+            tracing::warn!(
+                "{source}: {gone} of its {before} active listings vanished at once, more than \
+                 filter.max_delist_pct ({} %): {what}",
+                opts.max_delist_pct
+            );
+        }
+        if let Some(path) = &opts.delta {
+            let mut out = NdjsonWriter::new(
+                tickerlake::io::Output::open(Some(path))?,
+                path.display().to_string(),
+            );
+            for t in &life.delta {
+                out.write(t)?;
+            }
+            out.into_inner()?.finish()?;
+        }
+        report.lifecycle = Some(life);
+    }
+    report.finish(&kept, started.elapsed().as_secs_f64());
+    report.print(opts.verbose);
+    if let Some(path) = &opts.report {
+        tickerlake::cli::write_summary(path, &report)?;
+    }
+    let mut out = NdjsonWriter::new(tickerlake::io::Output::stdout(), "<stdout>");
+    for r in &kept {
+        out.write(r)?;
+    }
+    out.into_inner()?.finish()?;
+    let rejected = rejects.finish()?;
+    let mut code = if rejected > 0 {
+        ExitCode::Findings
+    } else {
+        ExitCode::Success
+    };
+    if report.lifecycle.as_ref().is_some_and(|l| l.refused()) && !opts.accept_mass_delisting {
+        code = code.merge(ExitCode::TempFail);
+    }
+    Ok(code)
+}
+
+/// The junk rules, then one share class per issuer: the listings kept, each left out counted.
+fn apply_rules(merged: Vec<Record>, opts: &Options, report: &mut Report) -> Vec<Record> {
     let listed: HashSet<&str> = merged.iter().map(|r| r.record.symbol.as_str()).collect();
     let rules: Vec<Option<Rule>> = merged
         .iter()
@@ -110,20 +194,38 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             !gone
         });
     }
-    report.finish(&kept, started.elapsed().as_secs_f64());
-    report.print(opts.verbose);
-    if let Some(path) = &opts.report {
-        tickerlake::cli::write_summary(path, &report)?;
-    }
-    let mut out = NdjsonWriter::new(tickerlake::io::Output::stdout(), "<stdout>");
-    for r in &kept {
-        out.write(r)?;
-    }
-    out.into_inner()?.finish()?;
-    let rejected = rejects.finish()?;
-    Ok(if rejected > 0 {
-        ExitCode::Findings
-    } else {
-        ExitCode::Success
-    })
+    kept
+}
+
+/// Whether each source of tickers-scrape's status file was read whole (`ok`).
+fn sources_ok(path: &std::path::Path) -> Result<lifecycle::SourcesOk, Error> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| {
+        Error::Lib(if source.kind() == std::io::ErrorKind::NotFound {
+            tickerlake::Error::Open {
+                path: name.clone(),
+                source,
+            }
+        } else {
+            tickerlake::Error::Read {
+                name: name.clone(),
+                source,
+            }
+        })
+    })?;
+    let not_one =
+        |why: &str| Error::Data(format!("{name}: not a tickers-scrape status file ({why})"));
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| not_one(&e.to_string()))?;
+    let sources = value
+        .get("sources")
+        .and_then(|s| s.as_object())
+        .ok_or_else(|| not_one("no sources object"))?;
+    sources
+        .iter()
+        .map(|(k, v)| match v.get("status").and_then(|s| s.as_str()) {
+            Some(s) => Ok((k.clone(), s == "ok")),
+            None => Err(not_one(&format!("{k}: no status"))),
+        })
+        .collect()
 }

@@ -20,6 +20,13 @@ pub struct Options {
     pub report: Option<PathBuf>,
     pub rejects: Option<PathBuf>,
     pub verbose: bool,
+    pub previous: Option<PathBuf>,
+    pub status: Option<PathBuf>,
+    pub delta: Option<PathBuf>,
+    pub as_of: chrono::NaiveDate,
+    pub accept_mass_delisting: bool,
+    pub max_delist_pct: f64,
+    pub archive_after_months: u32,
 }
 
 pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
@@ -65,13 +72,23 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     } else {
         cli.inputs.clone()
     };
-    if inputs
+    let stdins = inputs
         .iter()
+        .chain(&cli.previous)
+        .chain(&cli.status)
         .filter(|p| tickerlake::io::is_stdio(p))
-        .count()
-        > 1
-    {
+        .count();
+    if stdins > 1 {
         return Err(Error::Usage("stdin (-) can be read once".into()));
+    }
+    if (cli.status.is_some() || cli.delta.is_some() || cli.accept_mass_delisting)
+        && cli.previous.is_none()
+    {
+        return Err(Error::Usage(
+            "--status, --delta and --accept-mass-delisting go with --previous (the universe the \
+             statuses change from)"
+                .into(),
+        ));
     }
     Ok(Options {
         inputs,
@@ -99,5 +116,12 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         report: cli.report.clone(),
         rejects: cli.rejects.clone(),
         verbose: cli.common.verbose > 0,
+        previous: cli.previous.clone(),
+        status: cli.status.clone(),
+        delta: cli.delta.clone(),
+        as_of: cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        accept_mass_delisting: cli.accept_mass_delisting,
+        max_delist_pct: f.max_delist_pct,
+        archive_after_months: f.archive_after_months,
     })
 }

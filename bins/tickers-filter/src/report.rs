@@ -24,10 +24,15 @@ pub struct Report {
     pub rules_by_source: BTreeMap<String, BTreeMap<Rule, u64>>,
     /// Listings kept.
     pub kept: u64,
+    /// Listings kept per status (with `--previous`, delisted and archived ones stay).
+    pub statuses: BTreeMap<&'static str, u64>,
     /// Listings kept per market: `us`, else the venue's country (`fr`, `se`).
     pub markets: BTreeMap<String, u64>,
     /// Listings kept per index or group tag.
     pub indexes: BTreeMap<String, u64>,
+    /// With `--previous`: transitions, unconfirmed absences, refused mass delistings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<crate::lifecycle::Lifecycle>,
     pub seconds: f64,
 }
 
@@ -58,6 +63,12 @@ impl Report {
         self.kept = kept.len() as u64;
         for r in kept {
             let t = &r.record;
+            let status = match t.status {
+                tickerlake::records::Status::Active => "active",
+                tickerlake::records::Status::Delisted => "delisted",
+                tickerlake::records::Status::Archived => "archived",
+            };
+            *self.statuses.entry(status).or_insert(0) += 1;
             *self
                 .markets
                 .entry(tickerlake::listing::market(

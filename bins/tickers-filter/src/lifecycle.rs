@@ -1,0 +1,270 @@
+//! The lifecycle over the previous universe (`--previous`): new listings become `active`, listings
+//! seen again stay `active` (or come back to it), a listing gone from a source that was read whole
+//! becomes `delisted`, and one delisted more than `filter.archive_after_months` ago `archived`.
+//!
+//! A delisting needs evidence, never a guess:
+//! - the listing's source must have been read whole this run: its entry in `--status`
+//!   (tickers-scrape's status file) says `ok`, or, without `--status`, the source gave records to
+//!   this run's input. A source that failed, or was not run, delists nothing: its listings keep
+//!   their previous state (the notes' "scraper fails → no purge");
+//! - if more than `filter.max_delist_pct` of a source's active listings vanish at once, none of
+//!   them is delisted (a source that half-delivered reads as mass delistings): the run reports
+//!   it and exits 75, unless `--accept-mass-delisting`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Months, NaiveDate};
+use tickerlake::records::Status;
+
+use crate::merge::Record;
+
+/// One status change, for `--delta`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Transition {
+    pub symbol: String,
+    /// `none` for a new listing.
+    pub from: &'static str,
+    pub to: &'static str,
+    pub date: NaiveDate,
+    pub reason: String,
+}
+
+/// What `--status` says of each source: whether it was read whole.
+pub type SourcesOk = HashMap<String, bool>;
+
+/// The rules of a lifecycle run.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub as_of: NaiveDate,
+    /// From `--status`; `None`: a source counts as read whole when it gave records.
+    pub sources_ok: Option<SourcesOk>,
+    pub max_delist_pct: f64,
+    pub archive_after_months: u32,
+    pub accept_mass_delisting: bool,
+}
+
+/// What the lifecycle did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Lifecycle {
+    /// Transitions by kind (`new`, `relisted`, `delisted`, `archived`).
+    pub transitions: BTreeMap<&'static str, u64>,
+    /// Listings gone from a source that was not read whole: kept as they were.
+    pub unconfirmed: BTreeMap<String, u64>,
+    /// Sources whose vanished share exceeded `filter.max_delist_pct`: (vanished, active before).
+    pub mass_delisting: BTreeMap<String, (u64, u64)>,
+    #[serde(skip)]
+    pub delta: Vec<Transition>,
+}
+
+impl Lifecycle {
+    /// Whether the run must end 75: a mass delisting refused.
+    pub fn refused(&self) -> bool {
+        !self.mass_delisting.is_empty()
+    }
+
+    fn note(&mut self, t: Transition) {
+        *self.transitions.entry(t.to_kind()).or_insert(0) += 1;
+        self.delta.push(t);
+    }
+}
+
+impl Transition {
+    fn to_kind(&self) -> &'static str {
+        match (self.from, self.to) {
+            ("none", _) => "new",
+            (_, "active") => "relisted",
+            (_, to) => to,
+        }
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Active => "active",
+        Status::Delisted => "delisted",
+        Status::Archived => "archived",
+    }
+}
+
+/// This run's universe (`current`: the listings the rules kept, sorted by name; `listed_now`:
+/// every listing this run read, kept or not) against the previous universe: the universe with
+/// every listing's status, sorted by name, and what changed. A previous listing this run read
+/// but the rules now leave out leaves the universe without a transition: it was not delisted.
+pub fn apply(
+    current: Vec<Record>,
+    listed_now: &HashSet<String>,
+    previous: Vec<Record>,
+    rules: &Rules,
+) -> (Vec<Record>, Lifecycle) {
+    let mut life = Lifecycle::default();
+    let as_of = rules.as_of;
+    let read_whole = |source: &str, sources_in_run: &HashSet<String>| match &rules.sources_ok {
+        Some(ok) => ok.get(source).copied().unwrap_or(false),
+        None => sources_in_run.contains(source),
+    };
+    let sources_in_run: HashSet<String> = current
+        .iter()
+        .filter_map(|r| r.record.source.clone())
+        .collect();
+    let listed = listed_now;
+    // The mass-delisting guard, per source of the previous active listings.
+    let mut active_before: HashMap<String, u64> = HashMap::new();
+    let mut vanished: HashMap<String, u64> = HashMap::new();
+    for p in &previous {
+        let t = &p.record;
+        if t.status != Status::Active {
+            continue;
+        }
+        let source = t.source.clone().unwrap_or_default();
+        *active_before.entry(source.clone()).or_insert(0) += 1;
+        if !listed.contains(t.symbol.as_str()) && read_whole(&source, &sources_in_run) {
+            *vanished.entry(source).or_insert(0) += 1;
+        }
+    }
+    let mut refused: HashSet<String> = HashSet::new();
+    for (source, gone) in &vanished {
+        let before = active_before.get(source).copied().unwrap_or(0);
+        if before > 0 && (*gone as f64) * 100.0 > rules.max_delist_pct * before as f64 {
+            life.mass_delisting.insert(source.clone(), (*gone, before));
+            if !rules.accept_mass_delisting {
+                refused.insert(source.clone());
+            }
+        }
+    }
+
+    let mut previous_by_name: HashMap<String, Record> = previous
+        .into_iter()
+        .map(|p| (p.record.symbol.as_str().to_string(), p))
+        .collect();
+    let mut out: Vec<Record> = Vec::with_capacity(current.len() + previous_by_name.len());
+    for mut r in current {
+        let name = r.record.symbol.as_str().to_string();
+        match previous_by_name.remove(&name) {
+            None => {
+                let t = &mut r.record;
+                t.status = Status::Active;
+                t.first_seen = Some(t.first_seen.map_or(as_of, |d| d.min(as_of)));
+                t.last_seen = Some(as_of);
+                life.note(Transition {
+                    symbol: name,
+                    from: "none",
+                    to: "active",
+                    date: as_of,
+                    reason: format!("listed by {}", source_of(&r)),
+                });
+            }
+            Some(prev) => {
+                let was = prev.record.status;
+                keep_history(&mut r, prev);
+                let t = &mut r.record;
+                t.status = Status::Active;
+                t.last_seen = Some(as_of);
+                t.delisted_on = None;
+                t.delisted_reason = None;
+                if was != Status::Active {
+                    life.note(Transition {
+                        symbol: name,
+                        from: status_name(was),
+                        to: "active",
+                        date: as_of,
+                        reason: format!("listed again by {}", source_of(&r)),
+                    });
+                }
+            }
+        }
+        out.push(r);
+    }
+    // What this run did not list: the previous universe's other listings.
+    let mut rest: Vec<Record> = previous_by_name.into_values().collect();
+    rest.sort_by(|a, b| a.record.symbol.cmp(&b.record.symbol));
+    for mut p in rest {
+        let name = p.record.symbol.as_str().to_string();
+        if listed.contains(&name) {
+            // Still listed, left out by the rules this run.
+            continue;
+        }
+        let source = p.record.source.clone().unwrap_or_default();
+        match p.record.status {
+            Status::Active => {
+                if !read_whole(&source, &sources_in_run) {
+                    *life.unconfirmed.entry(source).or_insert(0) += 1;
+                } else if refused.contains(&source) {
+                    // Counted in mass_delisting; the listing keeps its state.
+                } else {
+                    let reason = format!("absent from {}", display_source(&source));
+                    p.record.status = Status::Delisted;
+                    p.record.delisted_on = Some(as_of);
+                    p.record.delisted_reason = Some(reason.clone());
+                    life.note(Transition {
+                        symbol: name,
+                        from: "active",
+                        to: "delisted",
+                        date: as_of,
+                        reason,
+                    });
+                }
+            }
+            Status::Delisted => {
+                let since = p.record.delisted_on.or(p.record.last_seen);
+                let due = since
+                    .and_then(|d| d.checked_add_months(Months::new(rules.archive_after_months)));
+                if due.is_some_and(|due| due <= as_of) {
+                    p.record.status = Status::Archived;
+                    life.note(Transition {
+                        symbol: name,
+                        from: "delisted",
+                        to: "archived",
+                        date: as_of,
+                        reason: format!(
+                            "delisted more than {} months ago",
+                            rules.archive_after_months
+                        ),
+                    });
+                }
+            }
+            Status::Archived => {}
+        }
+        out.push(p);
+    }
+    out.sort_by(|a, b| a.record.symbol.cmp(&b.record.symbol));
+    (out, life)
+}
+
+/// The listing's history carried over: first seen when it was first seen, and a stored value
+/// never erased by this run's empty one.
+fn keep_history(r: &mut Record, prev: Record) {
+    let (t, p) = (&mut r.record, prev.record);
+    t.first_seen = match (t.first_seen, p.first_seen) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    fn take<T>(mine: &mut Option<T>, theirs: Option<T>) {
+        if mine.is_none() {
+            *mine = theirs;
+        }
+    }
+    take(&mut t.name, p.name);
+    take(&mut t.exchange, p.exchange);
+    take(&mut t.asset_type, p.asset_type);
+    take(&mut t.currency, p.currency);
+    take(&mut t.country, p.country);
+    take(&mut t.isin, p.isin);
+    take(&mut t.market_cap, p.market_cap);
+    take(&mut t.sector, p.sector);
+    take(&mut t.industry, p.industry);
+    for (k, v) in prev.extra {
+        r.extra.entry(k).or_insert(v);
+    }
+}
+
+fn source_of(r: &Record) -> String {
+    display_source(r.record.source.as_deref().unwrap_or(""))
+}
+
+fn display_source(s: &str) -> String {
+    if s.is_empty() {
+        "a source without a name".into()
+    } else {
+        s.to_string()
+    }
+}
