@@ -767,6 +767,27 @@ pub struct Filter {
     pub max_delist_pct: f64,
     /// A listing delisted this many months ago is archived.
     pub archive_after_months: u32,
+    /// `--target` without a number: the sample's size (the notes' `target_stocks`).
+    pub target_stocks: u32,
+    /// Percent of a `--target` sample drawn from delisted and archived listings (the notes'
+    /// `failed_stock_pct`, 0.10).
+    pub failed_pct: f64,
+    /// `--sample` without a number: the notes' test-mode size.
+    pub sample_size: u32,
+    /// Market-cap bucket upper bounds per market (`us`, `se`…), MIC (`xsto`) or `default`.
+    pub market_cap_thresholds: BTreeMap<String, Vec<f64>>,
+    /// Listings without a market cap in a `--target` sample: their own bucket, or left out.
+    pub no_market_cap: NoMarketCap,
+}
+
+/// What a stratified sample does with listings without a market cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoMarketCap {
+    /// Their own bucket (`unknown`), with its proportional quota.
+    Bucket,
+    /// Left out of the sample, counted.
+    Exclude,
 }
 
 impl Default for Filter {
@@ -792,6 +813,17 @@ impl Default for Filter {
             countries: Vec::new(),
             max_delist_pct: 5.0,
             archive_after_months: 24,
+            target_stocks: 1500,
+            failed_pct: 10.0,
+            sample_size: 200,
+            market_cap_thresholds: [
+                ("us", vec![2e9, 10e9, 200e9, 1e15]),
+                ("se", vec![500e6, 2e9, 10e9, 1e15]),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            no_market_cap: NoMarketCap::Bucket,
         }
     }
 }
@@ -1083,6 +1115,27 @@ impl Config {
             0.0,
             100.0,
         )?;
+        range("filter.failed_pct", self.filter.failed_pct, 0.0, 100.0)?;
+        for (market, bounds) in &self.filter.market_cap_thresholds {
+            let ascending = bounds.windows(2).all(|w| w[0] < w[1]);
+            if bounds.is_empty()
+                || !ascending
+                || bounds.iter().any(|b| !(b.is_finite() && *b > 0.0))
+            {
+                return Err((
+                    "filter.market_cap_thresholds",
+                    format!(
+                        "{market}: expected rising positive upper bounds like [2e9, 10e9, 200e9, 1e15]"
+                    ),
+                ));
+            }
+            if market.chars().any(|c| c.is_ascii_uppercase()) {
+                return Err((
+                    "filter.market_cap_thresholds",
+                    format!("{market}: markets and MICs are written in lower case (us, xsto)"),
+                ));
+            }
+        }
         range(
             "filter.archive_after_months",
             self.filter.archive_after_months,

@@ -375,3 +375,176 @@ fn months_of_listings_delist_only_with_evidence_relist_and_archive() {
         assert_eq!(u5[s]["status"], "archived", "{s}");
     }
 }
+
+#[test]
+fn samples_are_stratified_exact_seeded_and_shards_split_the_universe() {
+    let w = WorkDir::new();
+    let directory = scraped(&w);
+    let screener = w
+        .cmd("tickers-scrape")
+        .args(["nasdaq-screener", "--as-of", "2025-07-21", "--input"])
+        .arg(fixture(
+            "real/nasdaq_screener/nasdaq_screener_export_2024-05-08.csv",
+        ))
+        .succeeds();
+    let screener = w.write("screener.ndjson", screener.stdout());
+    let universe = w
+        .cmd("tickers-filter")
+        .arg(&directory)
+        .arg(&screener)
+        .succeeds();
+    let universe_path = w.write("universe.ndjson", universe.stdout());
+    let all = by_symbol(&universe_path);
+    let sample = |args: &[&str]| {
+        let run = w
+            .cmd("tickers-filter")
+            .arg(&universe_path)
+            .args(args)
+            .args(["--report", "report.json"])
+            .run();
+        (symbols(&run.stdout()), report(&w), run)
+    };
+    let (s7, r7, _) = sample(&["--target", "300", "--seed", "7"]);
+    assert_eq!(s7.len(), 300);
+    assert!(s7.iter().all(|s| all.contains_key(s)));
+    // Quotas proportional to the buckets, rounded by largest remainder: within one of the exact
+    // share, summing to the target; each bucket drew its quota.
+    let buckets = r7["sample"]["buckets"].as_object().unwrap();
+    let total: u64 = buckets
+        .values()
+        .map(|b| b["listings"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, all.len() as u64);
+    let mut quota_sum = 0;
+    for (name, b) in buckets {
+        let (listings, quota) = (
+            b["listings"].as_u64().unwrap(),
+            b["quota"].as_u64().unwrap(),
+        );
+        let exact = listings as f64 * 300.0 / total as f64;
+        assert!(
+            (quota as f64 - exact).abs() < 1.0,
+            "{name}: {quota} for {exact}"
+        );
+        assert_eq!(b["drawn"], quota);
+        quota_sum += quota;
+    }
+    assert_eq!(quota_sum, 300);
+    assert!(buckets.contains_key("active us unknown"), "{buckets:?}");
+    // Drawn where the report says: each listing's cap in its bucket.
+    let in_large = s7
+        .iter()
+        .filter(|s| {
+            all[*s]["market_cap"]
+                .as_f64()
+                .is_some_and(|c| (10e9..200e9).contains(&c))
+        })
+        .count() as u64;
+    assert_eq!(
+        in_large,
+        buckets["active us 3 10e9-200e9"]["quota"].as_u64().unwrap()
+    );
+    // Same seed, same sample, whatever the input order; another seed, another sample.
+    let shuffled: String = {
+        let text = std::fs::read_to_string(&universe_path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.reverse();
+        lines.join("\n") + "\n"
+    };
+    let reversed = w.write("reversed.ndjson", shuffled);
+    let again = w
+        .cmd("tickers-filter")
+        .arg(&reversed)
+        .args(["--target", "300", "--seed", "7"])
+        .succeeds();
+    assert_eq!(symbols(&again.stdout()), s7);
+    let (s8, _, _) = sample(&["--target", "300", "--seed", "8"]);
+    assert_ne!(s8, s7);
+    // The test mode: N by seeded hash.
+    let (plain, _, _) = sample(&["--sample", "25", "--seed", "7"]);
+    assert_eq!(plain.len(), 25);
+    // Shards: disjoint, and together the universe.
+    let mut union = Vec::new();
+    for part in 1..=3 {
+        let (s, _, _) = sample(&["--shard", &format!("{part}/3")]);
+        assert!(!s.is_empty());
+        union.extend(s);
+    }
+    union.sort();
+    let names: Vec<String> = all.keys().cloned().collect();
+    assert_eq!(union, names);
+    let (_, _, bad) = sample(&["--shard", "4/3"]);
+    assert_eq!(bad.code(), Some(2));
+}
+
+#[test]
+fn a_failed_share_of_the_sample_comes_from_delisted_listings() {
+    let w = WorkDir::new();
+    let m1 = month(&w, "m1", "2025-07-21", &[], None);
+    let u1 = w
+        .cmd("tickers-filter")
+        .arg(&m1)
+        .args(["--as-of", "2025-07-21"])
+        .succeeds();
+    w.write("u1.ndjson", u1.stdout());
+    // 60 listings gone in a month: over the 5 % guard, accepted on purpose.
+    let gone: Vec<String> = ndjson_values(&u1.stdout())
+        .iter()
+        .filter(|r| r["exchange"] == "XNAS")
+        .step_by(40)
+        .take(60)
+        .map(|r| r["symbol"].as_str().unwrap().to_string())
+        .collect();
+    let gone_refs: Vec<&str> = gone.iter().map(String::as_str).collect();
+    let m2 = month(&w, "m2", "2025-08-21", &gone_refs, None);
+    let u2 = w
+        .cmd("tickers-filter")
+        .arg(&m2)
+        .args([
+            "--as-of",
+            "2025-08-21",
+            "--previous",
+            "u1.ndjson",
+            "--accept-mass-delisting",
+        ])
+        .succeeds();
+    let u2_path = w.write("u2.ndjson", u2.stdout());
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&u2_path)
+        .args([
+            "--target",
+            "200",
+            "--failed-pct",
+            "10",
+            "--report",
+            "report.json",
+        ])
+        .succeeds();
+    let sample = ndjson_values(&run.stdout());
+    assert_eq!(sample.len(), 200);
+    assert_eq!(
+        sample.iter().filter(|r| r["status"] == "delisted").count(),
+        20
+    );
+    // Asking for more failed listings than there are: all of them, the rest active, said.
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&u2_path)
+        .args([
+            "--target",
+            "200",
+            "--failed-pct",
+            "50",
+            "--report",
+            "report.json",
+        ])
+        .succeeds();
+    let sample = ndjson_values(&run.stdout());
+    assert_eq!(sample.len(), 200);
+    assert_eq!(
+        sample.iter().filter(|r| r["status"] == "delisted").count(),
+        60
+    );
+    assert_eq!(report(&w)["sample"]["failed_short"], 40);
+}

@@ -19,6 +19,12 @@ Examples:
   tickers-filter scraped.ndjson --previous universe.ndjson --status scrape-status.json \
       --delta delta.ndjson > universe.next.ndjson && mv universe.next.ndjson universe.ndjson
 
+  # A training universe: 1500 listings stratified by market cap, 10 % of them delisted ones.
+  tickers-filter universe.ndjson --target 1500 --failed-pct 10 --seed 7 > training.ndjson
+
+  # Four cron hosts, each fetching its quarter of the universe.
+  tickers-filter universe.ndjson --shard 2/4 | ohlcv-fetch --days-back 5 > bars-2.ndjson
+
   # Bad lines set aside instead of stopping the run.
   tickers-filter scraped.ndjson --rejects rejects.ndjson > universe.ndjson
 
@@ -98,6 +104,28 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub delta: Option<PathBuf>,
 
+    /// Only a sample of N listings, stratified by market cap [default N: filter.target_stocks]
+    #[arg(long, value_name = "N", num_args = 0..=1, conflicts_with = "sample")]
+    pub target: Option<Option<usize>>,
+
+    /// Percent of a --target sample drawn from delisted and archived listings
+    /// [default: filter.failed_pct]
+    #[arg(long, value_name = "P", requires = "target")]
+    pub failed_pct: Option<f64>,
+
+    /// Only N listings drawn by seeded hash alone (the notes' test mode)
+    /// [default N: filter.sample_size]
+    #[arg(long, value_name = "N", num_args = 0..=1)]
+    pub sample: Option<Option<usize>>,
+
+    /// The seed of --target and --sample: the same seed, the same sample
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Only part I of N of the universe (a stable split by name, for N hosts), e.g. 1/4
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
+
     /// Also write the report as JSON to FILE
     #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub report: Option<PathBuf>,
@@ -108,6 +136,20 @@ pub struct Cli {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `I/N`, 1 ≤ I ≤ N.
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((i, n)) if (1..=n).contains(&i) && n <= 1_000_000 => Ok((i, n)),
+        _ => Err(format!(
+            "expected I/N with 1 <= I <= N (1/4: the first of four parts), found {}",
+            tickerlake::echo::echo(text)
+        )),
+    }
 }
 
 impl Program for Cli {

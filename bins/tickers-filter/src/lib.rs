@@ -9,6 +9,7 @@
 //! - [`junk`]: the rules, and how a security name is read;
 //! - [`classes`]: one share class per issuer;
 //! - [`lifecycle`]: statuses over the previous universe, delistings only with evidence;
+//! - [`sample`]: the market-cap stratified sample, the test-mode sample, shards;
 //! - [`report`]: what each rule took, per source and per market.
 
 pub mod classes;
@@ -18,6 +19,7 @@ pub mod lifecycle;
 pub mod merge;
 pub mod options;
 pub mod report;
+pub mod sample;
 
 use std::collections::HashSet;
 
@@ -142,6 +144,25 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             out.into_inner()?.finish()?;
         }
         report.lifecycle = Some(life);
+    }
+    match &opts.sample {
+        Some(options::Sample::Stratified(s)) => {
+            let (drawn, sampled) = sample::stratified(kept, s);
+            if sampled.failed_short > 0 {
+                tracing::warn!(
+                    "--failed-pct: {} delisted listings short: the sample has fewer failed \
+                     listings than asked, and more active ones",
+                    sampled.failed_short
+                );
+            }
+            kept = drawn;
+            report.sample = Some(sampled);
+        }
+        Some(options::Sample::Plain { n, seed }) => kept = sample::plain(kept, *n, *seed),
+        None => {}
+    }
+    if let Some((part, parts)) = opts.shard {
+        kept = sample::shard(kept, part, parts);
     }
     report.finish(&kept, started.elapsed().as_secs_f64());
     report.print(opts.verbose);

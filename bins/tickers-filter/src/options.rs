@@ -27,6 +27,15 @@ pub struct Options {
     pub accept_mass_delisting: bool,
     pub max_delist_pct: f64,
     pub archive_after_months: u32,
+    pub sample: Option<Sample>,
+    pub shard: Option<(u64, u64)>,
+}
+
+/// Which sample of the universe is written.
+#[derive(Debug, Clone)]
+pub enum Sample {
+    Stratified(crate::sample::Stratified),
+    Plain { n: usize, seed: u64 },
 }
 
 pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
@@ -123,5 +132,33 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         accept_mass_delisting: cli.accept_mass_delisting,
         max_delist_pct: f.max_delist_pct,
         archive_after_months: f.archive_after_months,
+        sample: sample(cli, config)?,
+        shard: cli.shard,
     })
+}
+
+fn sample(cli: &Cli, config: &Config) -> Result<Option<Sample>, Error> {
+    let f = &config.filter;
+    if let Some(n) = cli.target {
+        let failed = cli.failed_pct.unwrap_or(f.failed_pct);
+        if !(0.0..=100.0).contains(&failed) {
+            return Err(Error::Usage(format!(
+                "--failed-pct {failed}: expected a percentage from 0 to 100"
+            )));
+        }
+        return Ok(Some(Sample::Stratified(crate::sample::Stratified {
+            target: n.unwrap_or(f.target_stocks as usize),
+            failed_share: failed / 100.0,
+            seed: cli.seed,
+            thresholds: f.market_cap_thresholds.clone(),
+            no_cap: match f.no_market_cap {
+                tickerlake::config::NoMarketCap::Bucket => crate::sample::NoCap::Bucket,
+                tickerlake::config::NoMarketCap::Exclude => crate::sample::NoCap::Exclude,
+            },
+        })));
+    }
+    Ok(cli.sample.map(|n| Sample::Plain {
+        n: n.unwrap_or(f.sample_size as usize),
+        seed: cli.seed,
+    }))
 }

@@ -33,6 +33,9 @@ pub struct Report {
     /// With `--previous`: transitions, unconfirmed absences, refused mass delistings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<crate::lifecycle::Lifecycle>,
+    /// With `--target`: per bucket, its listings, quota and draw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<crate::sample::SampleReport>,
     pub seconds: f64,
 }
 
