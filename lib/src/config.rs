@@ -767,6 +767,9 @@ pub struct Filter {
     pub max_delist_pct: f64,
     /// A listing delisted this many months ago is archived.
     pub archive_after_months: u32,
+    /// With `--state` (ohlcv-fetch's): a listing gone from its source is delisted only once its
+    /// fetch has also failed this many nights in a row (the notes' rule).
+    pub delist_after_failed_nights: u32,
     /// `--target` without a number: the sample's size (the notes' `target_stocks`).
     pub target_stocks: u32,
     /// Percent of a `--target` sample drawn from delisted and archived listings (the notes'
@@ -813,6 +816,7 @@ impl Default for Filter {
             countries: Vec::new(),
             max_delist_pct: 5.0,
             archive_after_months: 24,
+            delist_after_failed_nights: 7,
             target_stocks: 1500,
             failed_pct: 10.0,
             sample_size: 200,

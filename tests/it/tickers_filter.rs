@@ -310,6 +310,36 @@ fn months_of_listings_delist_only_with_evidence_relist_and_archive() {
             .iter()
             .all(|d| d["from"] == "active" && d["to"] == "delisted")
     );
+    // With ohlcv-fetch's state, the notes' stricter rule: gone from the listing and failing to
+    // fetch for seven nights in a row; the others wait, active.
+    let state = w.write(
+        "fetch-state.json",
+        r#"{"version": 1, "symbols": {"ACIW": {"status": "dlq", "consecutive_failures": 7},
+            "FUNC": {"status": "error", "consecutive_failures": 2}}}"#,
+    );
+    let strict = w
+        .cmd("tickers-filter")
+        .arg(&m2)
+        .args(["--previous", "u1.ndjson", "--state"])
+        .arg(&state)
+        .args(["--as-of", "2025-08-21", "--report", "report.json"])
+        .succeeds();
+    let strict = ndjson_values(&strict.stdout());
+    let status_of = |s: &str| {
+        strict.iter().find(|r| r["symbol"] == s).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        [status_of("ACIW"), status_of("FUNC"), status_of("PFBC")],
+        ["delisted", "active", "active"]
+    );
+    assert_eq!(report(&w)["lifecycle"]["awaiting_fetch_failures"], 2);
+    w.cmd("tickers-filter")
+        .arg(&m2)
+        .args(["--previous", "u1.ndjson", "--state", "no-such-state.json"])
+        .fails_with(66);
     // Month 3: the scrape failed — nothing to read, and its status says so: nothing delisted.
     let empty = w.write("empty.ndjson", "");
     let status = w.write(

@@ -92,6 +92,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
     pub status: Option<PathBuf>,
 
+    /// ohlcv-fetch's state file: a listing gone from its source is delisted only once its
+    /// fetch has also failed filter.delist_after_failed_nights nights in a row
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    pub state: Option<PathBuf>,
+
     /// The day of the run: first_seen, last_seen and every transition [default: today, UTC]
     #[arg(long, value_name = "DATE", value_parser = tickerlake::records::date_format::parse)]
     pub as_of: Option<chrono::NaiveDate>,

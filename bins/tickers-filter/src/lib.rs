@@ -68,6 +68,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             .iter()
             .chain(&opts.previous)
             .chain(&opts.status)
+            .chain(&opts.state)
             .cloned()
             .collect::<Vec<_>>(),
     )?;
@@ -117,6 +118,11 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             max_delist_pct: opts.max_delist_pct,
             archive_after_months: opts.archive_after_months,
             accept_mass_delisting: opts.accept_mass_delisting,
+            fetch_failures: match &opts.state {
+                Some(p) => Some(fetch_failures(p)?),
+                None => None,
+            },
+            failed_nights: opts.failed_nights,
         };
         let (universe, life) = lifecycle::apply(kept, &listed_now, previous, &rules);
         kept = universe;
@@ -216,6 +222,31 @@ fn apply_rules(merged: Vec<Record>, opts: &Options, report: &mut Report) -> Vec<
         });
     }
     kept
+}
+
+/// Each symbol's failed fetches in a row, from ohlcv-fetch's state file (which must be there:
+/// it is evidence).
+fn fetch_failures(path: &std::path::Path) -> Result<std::collections::HashMap<String, u32>, Error> {
+    if !path.exists() {
+        return Err(Error::Lib(tickerlake::Error::Open {
+            path: path.display().to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        }));
+    }
+    let state = tickerlake::fetch_state::State::load(path).map_err(|e| match e {
+        tickerlake::fetch_state::StateError::Bad { path, message } => {
+            Error::Data(format!("{path}: not an ohlcv-fetch state file ({message})"))
+        }
+        other => Error::Lib(tickerlake::Error::Read {
+            name: path.display().to_string(),
+            source: std::io::Error::other(other.to_string()),
+        }),
+    })?;
+    Ok(state
+        .symbols
+        .into_iter()
+        .map(|(k, v)| (k, v.consecutive_failures))
+        .collect())
 }
 
 /// Whether each source of tickers-scrape's status file was read whole (`ok`).

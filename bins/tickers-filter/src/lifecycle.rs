@@ -41,6 +41,10 @@ pub struct Rules {
     pub max_delist_pct: f64,
     pub archive_after_months: u32,
     pub accept_mass_delisting: bool,
+    /// From `--state`: each symbol's failed fetches in a row; a listing is delisted only when
+    /// it has at least `failed_nights` of them.
+    pub fetch_failures: Option<HashMap<String, u32>>,
+    pub failed_nights: u32,
 }
 
 /// What the lifecycle did.
@@ -50,6 +54,9 @@ pub struct Lifecycle {
     pub transitions: BTreeMap<&'static str, u64>,
     /// Listings gone from a source that was not read whole: kept as they were.
     pub unconfirmed: BTreeMap<String, u64>,
+    /// With `--state`: listings gone from their source whose fetch has not failed
+    /// `filter.delist_after_failed_nights` nights in a row yet: still active.
+    pub awaiting_fetch_failures: u64,
     /// Sources whose vanished share exceeded `filter.max_delist_pct`: (vanished, active before).
     pub mass_delisting: BTreeMap<String, (u64, u64)>,
     #[serde(skip)]
@@ -190,6 +197,12 @@ pub fn apply(
                     *life.unconfirmed.entry(source).or_insert(0) += 1;
                 } else if refused.contains(&source) {
                     // Counted in mass_delisting; the listing keeps its state.
+                } else if rules
+                    .fetch_failures
+                    .as_ref()
+                    .is_some_and(|f| f.get(&name).copied().unwrap_or(0) < rules.failed_nights)
+                {
+                    life.awaiting_fetch_failures += 1;
                 } else {
                     let reason = format!("absent from {}", display_source(&source));
                     p.record.status = Status::Delisted;

@@ -22,6 +22,8 @@ pub struct Options {
     pub verbose: bool,
     pub previous: Option<PathBuf>,
     pub status: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub failed_nights: u32,
     pub delta: Option<PathBuf>,
     pub as_of: chrono::NaiveDate,
     pub accept_mass_delisting: bool,
@@ -85,17 +87,21 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         .iter()
         .chain(&cli.previous)
         .chain(&cli.status)
+        .chain(&cli.state)
         .filter(|p| tickerlake::io::is_stdio(p))
         .count();
     if stdins > 1 {
         return Err(Error::Usage("stdin (-) can be read once".into()));
     }
-    if (cli.status.is_some() || cli.delta.is_some() || cli.accept_mass_delisting)
+    if (cli.status.is_some()
+        || cli.state.is_some()
+        || cli.delta.is_some()
+        || cli.accept_mass_delisting)
         && cli.previous.is_none()
     {
         return Err(Error::Usage(
-            "--status, --delta and --accept-mass-delisting go with --previous (the universe the \
-             statuses change from)"
+            "--status, --state, --delta and --accept-mass-delisting go with --previous (the \
+             universe the statuses change from)"
                 .into(),
         ));
     }
@@ -127,6 +133,8 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         verbose: cli.common.verbose > 0,
         previous: cli.previous.clone(),
         status: cli.status.clone(),
+        state: cli.state.clone(),
+        failed_nights: f.delist_after_failed_nights,
         delta: cli.delta.clone(),
         as_of: cli.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
         accept_mass_delisting: cli.accept_mass_delisting,
