@@ -767,6 +767,9 @@ pub struct Filter {
     pub max_delist_pct: f64,
     /// A listing delisted this many months ago is archived.
     pub archive_after_months: u32,
+    /// Sources whose absence is a delisting: exchange listings, not index tables (leaving the
+    /// S&P 500 is no delisting) or screens (a query's result, not a listing).
+    pub listing_sources: Vec<String>,
     /// With `--state` (ohlcv-fetch's): a listing gone from its source is delisted only once its
     /// fetch has also failed this many nights in a row (the notes' rule).
     pub delist_after_failed_nights: u32,
@@ -816,6 +819,10 @@ impl Default for Filter {
             countries: Vec::new(),
             max_delist_pct: 5.0,
             archive_after_months: 24,
+            listing_sources: ["nasdaqtrader", "nasdaqtraded", "sec", "euronext", "xetra"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             delist_after_failed_nights: 7,
             target_stocks: 1500,
             failed_pct: 10.0,

@@ -578,3 +578,154 @@ fn a_failed_share_of_the_sample_comes_from_delisted_listings() {
     );
     assert_eq!(report(&w)["sample"]["failed_short"], 40);
 }
+
+#[test]
+fn no_false_delisting_from_set_aside_lines_short_inputs_lost_venues_or_index_tables() {
+    let w = WorkDir::new();
+    let m1 = month(&w, "m1", "2025-07-21", &[], None);
+    let sp500 = w
+        .cmd("tickers-scrape")
+        .args(["sp500", "--as-of", "2025-07-21", "--input"])
+        .arg(fixture(
+            "real/wikipedia/List_of_SP_500_companies_rev1250356709_2024-10-09.html",
+        ))
+        .succeeds();
+    let sp500 = w.write("sp500.ndjson", sp500.stdout());
+    let u1 = w
+        .cmd("tickers-filter")
+        .arg(&m1)
+        .arg(&sp500)
+        .args(["--as-of", "2025-07-21"])
+        .succeeds();
+    w.write("u1.ndjson", u1.stdout());
+    let delisted = |out: &str| -> Vec<String> {
+        ndjson_values(out)
+            .iter()
+            .filter(|r| r["status"] != "active")
+            .map(|r| r["symbol"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let next = |input: &[&std::path::Path], extra: &[&str]| {
+        let mut cmd = w.cmd("tickers-filter");
+        for i in input {
+            cmd = cmd.arg(i);
+        }
+        cmd.args(["--previous", "u1.ndjson", "--as-of", "2025-08-21"])
+            .args(extra)
+            .run()
+    };
+    // A line set aside: nothing is delisted, not even the listing on that line.
+    let text = std::fs::read_to_string(&m1).unwrap();
+    let broken = text.replacen("{\"symbol\":\"AAPL\"", "{\"symbol\":\"aapl\"", 1);
+    assert_ne!(broken, text);
+    let broken = w.write("broken.ndjson", broken);
+    let run = next(&[&broken, &sp500], &["--rejects", "rejects.ndjson"]).code_is(1);
+    assert_eq!(delisted(&run.stdout()), Vec::<String>::new());
+    // An input shorter than the status file says the source gave: not read whole.
+    let short: String = text
+        .lines()
+        .take(11_300)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let short = w.write("short.ndjson", short);
+    let status = w.write(
+        "status.json",
+        r#"{"sources": {"nasdaqtrader": {"status": "ok", "as_of": "2025-07-21", "records": 11546}}}"#,
+    );
+    let run = next(&[&short, &sp500], &["--status", status.to_str().unwrap()]).code_is(0);
+    assert_eq!(delisted(&run.stdout()), Vec::<String>::new());
+    // A whole venue lost from a file that is otherwise whole: under 5 % of the source, but
+    // all of the venue: refused.
+    let no_amex: String = text
+        .lines()
+        .filter(|l| !l.contains("\"exchange\":\"XASE\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let no_amex = w.write("no-amex.ndjson", no_amex);
+    let run = next(&[&no_amex, &sp500], &[]).code_is(75);
+    assert_eq!(delisted(&run.stdout()), Vec::<String>::new());
+    assert!(
+        run.stderr().contains("nasdaqtrader XASE"),
+        "{}",
+        run.stderr()
+    );
+    // Leaving an index is no delisting; the tag goes when the index table ran, and stays when
+    // it did not.
+    let without_aapl: String = std::fs::read_to_string(&sp500)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("{\"symbol\":\"AAPL\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let sp500_less = w.write("sp500-less.ndjson", without_aapl);
+    let run = next(&[&m1, &sp500_less], &[]).code_is(0);
+    let out = ndjson_values(&run.stdout());
+    let aapl = out.iter().find(|r| r["symbol"] == "AAPL").unwrap();
+    assert_eq!(
+        (aapl["status"].as_str(), aapl.get("indexes")),
+        (Some("active"), None)
+    );
+    let run = next(&[&m1], &[]).code_is(0);
+    let out = ndjson_values(&run.stdout());
+    let aapl = out.iter().find(|r| r["symbol"] == "AAPL").unwrap();
+    assert_eq!(aapl["indexes"], serde_json::json!(["sp500"]));
+    // A sp500-only listing (not in the directory) stays when the table drops it.
+    assert_eq!(delisted(&run.stdout()), Vec::<String>::new());
+}
+
+#[test]
+fn the_same_listings_in_any_order_give_the_same_bytes_and_the_newest_of_a_source_wins() {
+    let w = WorkDir::new();
+    let scrape = |file: &str, as_of: &str, out: &str| {
+        let run = w
+            .cmd("tickers-scrape")
+            .args(["nasdaq-screener", "--as-of", as_of, "--input"])
+            .arg(fixture(file))
+            .succeeds();
+        w.write(out, run.stdout())
+    };
+    let older = scrape(
+        "real/nasdaq_screener/nasdaq_screener_export_2024-05-08.csv",
+        "2024-05-08",
+        "a.ndjson",
+    );
+    let newer = scrape(
+        "real/nasdaq_screener/screener_rows_exchange-amex_2025-02-01.json",
+        "2025-02-01",
+        "b.ndjson",
+    );
+    let ab = w
+        .cmd("tickers-filter")
+        .arg(&older)
+        .arg(&newer)
+        .succeeds()
+        .stdout();
+    let ba = w
+        .cmd("tickers-filter")
+        .arg(&newer)
+        .arg(&older)
+        .succeeds()
+        .stdout();
+    assert!(ab == ba, "the order of the inputs changed the output");
+    let mut lines: Vec<String> = std::fs::read_to_string(&older)
+        .unwrap()
+        .lines()
+        .chain(std::fs::read_to_string(&newer).unwrap().lines())
+        .map(str::to_string)
+        .collect();
+    lines.reverse();
+    let shuffled = w.write("shuffled.ndjson", lines.join("\n") + "\n");
+    let again = w.cmd("tickers-filter").arg(&shuffled).succeeds().stdout();
+    assert!(again == ab, "shuffled lines changed the output");
+    // A listing both screens list: the newer screen's figures.
+    let both = ndjson_values(&ab)
+        .into_iter()
+        .find(|r| r["last_seen"] == "2025-02-01" && r["first_seen"] == "2024-05-08")
+        .expect("a listing in both screens");
+    let symbol = both["symbol"].as_str().unwrap();
+    let in_newer = ndjson_values(&std::fs::read_to_string(&newer).unwrap())
+        .into_iter()
+        .find(|r| r["symbol"] == symbol)
+        .unwrap();
+    assert_eq!(both["market_cap"], in_newer["market_cap"]);
+}

@@ -8,7 +8,7 @@
 //! - Nasdaq's fifth letter A, B or C: `KELYA` / `KELYB` — only when two such listings share the
 //!   first four letters (a lone `ABCDA` is no class of anything).
 //!
-//! When both listings have a name, their first words must agree: two issuers whose symbols
+//! When both listings have a name, their first two words must agree: two issuers whose symbols
 //! happen to rhyme keep both listings. `GOOG` / `GOOGL` have no class letter to read and are
 //! both kept.
 
@@ -51,12 +51,17 @@ fn class_of(r: &Record) -> Option<(String, char)> {
     }
 }
 
-/// The first word of a security name, for the same-issuer check.
+/// The first two words of a security name (an article aside), for the same-issuer check.
 fn first_word(r: &Record) -> Option<String> {
     let name = r.record.name.as_deref()?;
-    name.split(|c: char| !c.is_alphanumeric())
-        .find(|w| !w.is_empty())
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
+        .filter(|w| w != "the")
+        .take(2)
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// The listings to drop (indexes into `records`): the classes not kept.

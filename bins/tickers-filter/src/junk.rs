@@ -141,15 +141,19 @@ pub fn read_name(name: &str) -> NameSays {
             )
     };
     // A fund's common shares, whatever the fund invests in (`Nuveen Preferred Securities &
-    // Income Opportunities Fund Common Shares`, `Western Asset Bond Fund`).
-    if let Some(fund) = words.iter().position(|w| *w == "fund")
-        && (fund..words.len()).any(common_at)
+    // Income Opportunities Fund Common Shares`, `Western Asset Bond Fund`): words before `fund`
+    // name the fund.
+    let fund = words.iter().position(|w| *w == "fund");
+    if let Some(f) = fund
+        && (f..words.len()).any(common_at)
     {
         return NameSays::Common;
     }
-    for (i, w) in words.iter().enumerate() {
+    let first_own_word = fund.map_or(0, |f| f + 1);
+    for (i, w) in words.iter().enumerate().skip(first_own_word) {
         let next = words.get(i + 1).copied().unwrap_or("");
         let prev = if i > 0 { words[i - 1] } else { "" };
+        let after = |k: usize| words.get(i + k).copied().unwrap_or("");
         // American depositary shares or receipts are the equity of a foreign issuer, whatever
         // they represent (Itau's preferred shares, Santander Brasil's units).
         if *w == "american" && (next.starts_with("depositar") || next.starts_with("depositor")) {
@@ -210,7 +214,34 @@ pub fn read_name(name: &str) -> NameSays {
             "warrant" | "warrants" if !part_of_issuer => NameSays::Junk(Rule::Warrant),
             // `representing the right to receive …` describes a depositary share.
             "right" | "rights" if !part_of_issuer && prev != "the" => NameSays::Junk(Rule::Right),
+            // A partnership's or a trust's units are its equity (`Limited Partnership Units`,
+            // `Depositary Units representing Limited Partner Interests`, `Trust Units`,
+            // `Beneficial Unit Certificates`).
+            "unit" | "units"
+                if matches!(
+                    prev,
+                    "partnership" | "trust" | "depositary" | "beneficial" | "royalty" | "operating"
+                ) || (next == "representing"
+                    && matches!(after(2), "limited" | "partnership")) =>
+            {
+                NameSays::Common
+            }
             "unit" | "units" if !part_of_issuer => NameSays::Junk(Rule::Unit),
+            // `Depositary Shares` of a US issuer are slices of a preferred share.
+            "depositary" | "depository"
+                if matches!(next, "shares" | "share") && prev != "american" =>
+            {
+                NameSays::Junk(Rule::Preferred)
+            }
+            // Exchange-traded notes.
+            "etn" | "etns" => NameSays::Junk(Rule::Note),
+            // Euronext's warrants: bons de souscription d'actions.
+            "bsa" | "bsaar" | "bsar" => NameSays::Junk(Rule::Warrant),
+            "certificates" | "certs" | "ctf" | "ctfs" | "strats" | "corts"
+                if has_coupon_or_maturity =>
+            {
+                NameSays::Junk(Rule::Note)
+            }
             "note" | "notes" | "debenture" | "debentures" | "bond" | "bonds"
                 if has_coupon_or_maturity && !part_of_issuer =>
             {
@@ -245,7 +276,12 @@ pub fn rule_for(t: &Ticker, keep: &Keep, listed: &HashSet<&str>) -> Option<Rule>
     {
         return Some(Rule::Chars);
     }
-    let from_name = t.name.as_deref().map_or(NameSays::Nothing, read_name);
+    // An ETF's name tells what it holds (`Preferred Securities and Income ETF`), not what it is.
+    let from_name = match (&t.name, t.asset_type) {
+        (Some(_), Some(AssetType::Etf)) => NameSays::Nothing,
+        (Some(name), _) => read_name(name),
+        (None, _) => NameSays::Nothing,
+    };
     match from_name {
         NameSays::Junk(rule) => return Some(rule),
         NameSays::Common => {}
@@ -253,9 +289,9 @@ pub fn rule_for(t: &Ticker, keep: &Keep, listed: &HashSet<&str>) -> Option<Rule>
             if let Some(rule) = t.asset_type.and_then(junk_type) {
                 return Some(rule);
             }
-            if t.name.is_none()
-                && let Some(rule) = symbol_shape(t, listed)
-            {
+            // A name that says nothing of the security (the SEC's are the issuer's) leaves the
+            // symbol to tell: a fifth letter W, R or U; the series rule only without a name.
+            if let Some(rule) = symbol_shape(t, listed, t.name.is_none()) {
                 return Some(rule);
             }
         }
@@ -304,7 +340,7 @@ fn junk_type(a: AssetType) -> Option<Rule> {
 /// The last resort, for a US listing with neither a name nor a telling asset type: another
 /// listed base symbol plus one letter is its series (`OXLCG` beside `OXLC`: the notes' rule),
 /// and a five-letter Nasdaq symbol's fifth letter W, R or U is a warrant, a right or a unit.
-fn symbol_shape(t: &Ticker, listed: &HashSet<&str>) -> Option<Rule> {
+fn symbol_shape(t: &Ticker, listed: &HashSet<&str>, series: bool) -> Option<Rule> {
     let s = t.symbol.as_str();
     if !s.bytes().all(|b| b.is_ascii_uppercase()) {
         return None;
@@ -316,16 +352,16 @@ fn symbol_shape(t: &Ticker, listed: &HashSet<&str>) -> Option<Rule> {
     if !us {
         return None;
     }
-    if s.len() >= 4 && listed.contains(&s[..s.len() - 1]) {
-        return Some(Rule::PreferredSeries);
-    }
     if s.len() == 5 && t.exchange.as_deref().is_none_or(|e| e == "XNAS") {
-        return match s.as_bytes()[4] {
-            b'W' => Some(Rule::Warrant),
-            b'R' => Some(Rule::Right),
-            b'U' => Some(Rule::Unit),
-            _ => None,
-        };
+        match s.as_bytes()[4] {
+            b'W' => return Some(Rule::Warrant),
+            b'R' => return Some(Rule::Right),
+            b'U' => return Some(Rule::Unit),
+            _ => {}
+        }
+    }
+    if series && s.len() >= 4 && listed.contains(&s[..s.len() - 1]) {
+        return Some(Rule::PreferredSeries);
     }
     None
 }
@@ -380,6 +416,27 @@ mod tests {
                 Junk(Rule::Note),
             ),
             ("NASDAQ TEST STOCK", Junk(Rule::TestIssue)),
+            ("John Hancock Pfd Income Fund II", Nothing),
+            (
+                "Brookfield Business Partners L.P. Limited Partnership Units",
+                Common,
+            ),
+            (
+                "Icahn Enterprises L.P. - Depositary Units representing Limited Partner Interests",
+                Common,
+            ),
+            ("MV Oil Trust Units of Beneficial Interests", Common),
+            ("Permian Basin Royalty Trust Trust Units", Common),
+            ("Cadiz, Inc. - Depositary Shares", Junk(Rule::Preferred)),
+            (
+                "iPath Series B S&P 500 VIX Short-Term Futures ETN",
+                Junk(Rule::Note),
+            ),
+            ("ABIVAX BSA", Junk(Rule::Warrant)),
+            (
+                "Synthetic Fixed-Income Securities 6.375% STRATS",
+                Junk(Rule::Note),
+            ),
             (
                 "Bank of America Corporation Non Cumulative Perpetual Conv Pfd Ser L",
                 Junk(Rule::Preferred),

@@ -95,6 +95,15 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let started = std::time::Instant::now();
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
     let records = read(&opts.inputs, &mut rejects)?;
+    let lines_rejected = rejects.count() > 0;
+    let mut input: std::collections::HashMap<String, lifecycle::InputOf> = Default::default();
+    for r in &records {
+        if let Some(source) = &r.record.source {
+            let e = input.entry(source.clone()).or_default();
+            e.records += 1;
+            e.newest = e.newest.max(r.record.last_seen);
+        }
+    }
     let mut report = Report::new(&records);
     let (merged, duplicates) = merge::merge(records, &opts.source_precedence);
     report.merged = duplicates;
@@ -108,7 +117,24 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
         // The previous universe is this program's own output: a bad line there is an error,
         // never set aside (its listings would read as new next time).
         let previous = read(std::slice::from_ref(path), &mut Rejects::none())?;
-        let (previous, _) = merge::merge(previous, &opts.source_precedence);
+        let mut names = HashSet::new();
+        if let Some(twice) = previous
+            .iter()
+            .find(|r| !names.insert(r.record.symbol.as_str()))
+        {
+            return Err(Error::Data(format!(
+                "{}: {} is listed twice: not a universe tickers-filter wrote",
+                path.display(),
+                twice.record.symbol
+            )));
+        }
+        drop(names);
+        if lines_rejected {
+            tracing::warn!(
+                "input lines were set aside (--rejects): this run's listings are not all known, \
+                 so nothing is delisted"
+            );
+        }
         let rules = lifecycle::Rules {
             as_of: opts.as_of,
             sources_ok: match &opts.status {
@@ -123,6 +149,9 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
                 None => None,
             },
             failed_nights: opts.failed_nights,
+            input,
+            listing_sources: opts.listing_sources.clone(),
+            lines_rejected,
         };
         let (universe, life) = lifecycle::apply(kept, &listed_now, previous, &rules);
         kept = universe;
@@ -275,9 +304,28 @@ fn sources_ok(path: &std::path::Path) -> Result<lifecycle::SourcesOk, Error> {
         .ok_or_else(|| not_one("no sources object"))?;
     sources
         .iter()
-        .map(|(k, v)| match v.get("status").and_then(|s| s.as_str()) {
-            Some(s) => Ok((k.clone(), s == "ok")),
-            None => Err(not_one(&format!("{k}: no status"))),
+        .map(|(k, v)| {
+            let status = match v.get("status").and_then(|s| s.as_str()) {
+                Some(s @ ("ok" | "structure_error" | "fetch_error")) => s,
+                Some(other) => return Err(not_one(&format!("{k}: status {other:?}"))),
+                None => return Err(not_one(&format!("{k}: no status"))),
+            };
+            let as_of = match v.get("as_of") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(d) => Some(
+                    d.as_str()
+                        .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+                        .ok_or_else(|| not_one(&format!("{k}: as_of {d}")))?,
+                ),
+            };
+            Ok((
+                k.clone(),
+                lifecycle::StatusEntry {
+                    ok: status == "ok",
+                    records: v.get("records").and_then(|n| n.as_u64()),
+                    as_of,
+                },
+            ))
         })
         .collect()
 }

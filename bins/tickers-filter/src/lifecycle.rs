@@ -29,8 +29,26 @@ pub struct Transition {
     pub reason: String,
 }
 
-/// What `--status` says of each source: whether it was read whole.
-pub type SourcesOk = HashMap<String, bool>;
+/// A source's entry in tickers-scrape's status file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub ok: bool,
+    /// Records it gave: this run's input must hold as many of its records.
+    pub records: Option<u64>,
+    /// The day of its listing: this run's records of it must be of that day.
+    pub as_of: Option<NaiveDate>,
+}
+
+/// What `--status` says of each source.
+pub type SourcesOk = HashMap<String, StatusEntry>;
+
+/// What this run's input holds of a source (before any rule).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputOf {
+    pub records: u64,
+    /// The newest `last_seen` of its records.
+    pub newest: Option<NaiveDate>,
+}
 
 /// The rules of a lifecycle run.
 #[derive(Debug, Clone)]
@@ -45,6 +63,34 @@ pub struct Rules {
     /// it has at least `failed_nights` of them.
     pub fetch_failures: Option<HashMap<String, u32>>,
     pub failed_nights: u32,
+    /// This run's input per source.
+    pub input: HashMap<String, InputOf>,
+    /// Sources whose absence is a delisting (exchange listings; not index tables or screens).
+    pub listing_sources: Vec<String>,
+    /// Input lines were set aside: this run's listings are not all known, nothing is delisted.
+    pub lines_rejected: bool,
+}
+
+/// Fewest active listings of one venue in one source for the guard to watch the venue alone.
+const VENUE_GUARD_MIN: u64 = 20;
+
+impl Rules {
+    /// Whether `source` was read whole this run: its absence from it is evidence.
+    fn read_whole(&self, source: &str) -> bool {
+        if self.lines_rejected || !self.listing_sources.iter().any(|s| s == source) {
+            return false;
+        }
+        let Some(input) = self.input.get(source) else {
+            return false;
+        };
+        match &self.sources_ok {
+            None => input.records > 0,
+            Some(status) => status.get(source).is_some_and(|e| {
+                e.ok && e.records.is_none_or(|n| input.records >= n)
+                    && e.as_of.is_none_or(|d| input.newest == Some(d))
+            }),
+        }
+    }
 }
 
 /// What the lifecycle did.
@@ -105,16 +151,13 @@ pub fn apply(
 ) -> (Vec<Record>, Lifecycle) {
     let mut life = Lifecycle::default();
     let as_of = rules.as_of;
-    let read_whole = |source: &str, sources_in_run: &HashSet<String>| match &rules.sources_ok {
-        Some(ok) => ok.get(source).copied().unwrap_or(false),
-        None => sources_in_run.contains(source),
-    };
-    let sources_in_run: HashSet<String> = current
-        .iter()
-        .filter_map(|r| r.record.source.clone())
-        .collect();
     let listed = listed_now;
-    // The mass-delisting guard, per source of the previous active listings.
+    // The mass-delisting guard: per source, and per venue of a source (a file that lost one
+    // venue's rows is as half-delivered as one cut in the middle).
+    let group = |source: &str, venue: Option<&str>| match venue {
+        Some(v) => format!("{source} {v}"),
+        None => source.to_string(),
+    };
     let mut active_before: HashMap<String, u64> = HashMap::new();
     let mut vanished: HashMap<String, u64> = HashMap::new();
     for p in &previous {
@@ -122,22 +165,46 @@ pub fn apply(
         if t.status != Status::Active {
             continue;
         }
-        let source = t.source.clone().unwrap_or_default();
-        *active_before.entry(source.clone()).or_insert(0) += 1;
-        if !listed.contains(t.symbol.as_str()) && read_whole(&source, &sources_in_run) {
-            *vanished.entry(source).or_insert(0) += 1;
+        let source = source_key(t.source.as_deref());
+        let groups = [
+            group(&source, None),
+            group(&source, t.exchange.as_deref().or(Some("-"))),
+        ];
+        for g in &groups {
+            *active_before.entry(g.clone()).or_insert(0) += 1;
         }
-    }
-    let mut refused: HashSet<String> = HashSet::new();
-    for (source, gone) in &vanished {
-        let before = active_before.get(source).copied().unwrap_or(0);
-        if before > 0 && (*gone as f64) * 100.0 > rules.max_delist_pct * before as f64 {
-            life.mass_delisting.insert(source.clone(), (*gone, before));
-            if !rules.accept_mass_delisting {
-                refused.insert(source.clone());
+        if !listed.contains(t.symbol.as_str()) && rules.read_whole(&source) {
+            for g in groups {
+                *vanished.entry(g).or_insert(0) += 1;
             }
         }
     }
+    // Refused groups, each as `source` or `source venue`.
+    let mut refused: HashSet<String> = HashSet::new();
+    for (g, gone) in &vanished {
+        let before = active_before.get(g).copied().unwrap_or(0);
+        let venue_group = g.contains(' ');
+        if venue_group && before < VENUE_GUARD_MIN {
+            continue;
+        }
+        if before > 0 && (*gone as f64) * 100.0 > rules.max_delist_pct * before as f64 {
+            life.mass_delisting.insert(g.clone(), (*gone, before));
+            if !rules.accept_mass_delisting {
+                refused.insert(g.clone());
+            }
+        }
+    }
+    let is_refused = |t: &tickerlake::records::Ticker| {
+        let source = source_key(t.source.as_deref());
+        refused.contains(&source)
+            || refused.contains(&group(&source, t.exchange.as_deref().or(Some("-"))))
+    };
+    // Index tags some record of this run carries: their source delivered; a tag no record
+    // carries is kept from the previous universe (its source did not run, or failed).
+    let tags_now: HashSet<String> = current
+        .iter()
+        .flat_map(|r| r.record.indexes.iter().cloned())
+        .collect();
 
     let mut previous_by_name: HashMap<String, Record> = previous
         .into_iter()
@@ -150,6 +217,8 @@ pub fn apply(
             None => {
                 let t = &mut r.record;
                 t.status = Status::Active;
+                t.delisted_on = None;
+                t.delisted_reason = None;
                 t.first_seen = Some(t.first_seen.map_or(as_of, |d| d.min(as_of)));
                 t.last_seen = Some(as_of);
                 life.note(Transition {
@@ -162,7 +231,7 @@ pub fn apply(
             }
             Some(prev) => {
                 let was = prev.record.status;
-                keep_history(&mut r, prev);
+                keep_history(&mut r, prev, &tags_now);
                 let t = &mut r.record;
                 t.status = Status::Active;
                 t.last_seen = Some(as_of);
@@ -190,12 +259,12 @@ pub fn apply(
             // Still listed, left out by the rules this run.
             continue;
         }
-        let source = p.record.source.clone().unwrap_or_default();
+        let source = source_key(p.record.source.as_deref());
         match p.record.status {
             Status::Active => {
-                if !read_whole(&source, &sources_in_run) {
+                if !rules.read_whole(&source) {
                     *life.unconfirmed.entry(source).or_insert(0) += 1;
-                } else if refused.contains(&source) {
+                } else if is_refused(&p.record) {
                     // Counted in mass_delisting; the listing keeps its state.
                 } else if rules
                     .fetch_failures
@@ -221,7 +290,8 @@ pub fn apply(
                 let since = p.record.delisted_on.or(p.record.last_seen);
                 let due = since
                     .and_then(|d| d.checked_add_months(Months::new(rules.archive_after_months)));
-                if due.is_some_and(|due| due <= as_of) {
+                // More than the months: on the day they are up it is not archived yet.
+                if due.is_some_and(|due| due < as_of) {
                     p.record.status = Status::Archived;
                     life.note(Transition {
                         symbol: name,
@@ -245,7 +315,7 @@ pub fn apply(
 
 /// The listing's history carried over: first seen when it was first seen, and a stored value
 /// never erased by this run's empty one.
-fn keep_history(r: &mut Record, prev: Record) {
+fn keep_history(r: &mut Record, prev: Record, tags_now: &HashSet<String>) {
     let (t, p) = (&mut r.record, prev.record);
     t.first_seen = match (t.first_seen, p.first_seen) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -265,8 +335,22 @@ fn keep_history(r: &mut Record, prev: Record) {
     take(&mut t.market_cap, p.market_cap);
     take(&mut t.sector, p.sector);
     take(&mut t.industry, p.industry);
+    for tag in p.indexes {
+        if !tags_now.contains(&tag) && !t.indexes.contains(&tag) {
+            t.indexes.push(tag);
+        }
+    }
+    t.indexes.sort();
     for (k, v) in prev.extra {
         r.extra.entry(k).or_insert(v);
+    }
+}
+
+/// A source's key in the report: its name, `none` without one.
+fn source_key(s: Option<&str>) -> String {
+    match s {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "none".into(),
     }
 }
 

@@ -23,8 +23,17 @@ fn rank<'a>(precedence: &[String], source: Option<&'a str>) -> (usize, Option<&'
 }
 
 /// One record per name, sorted by name; and how many records were merged into another.
-pub fn merge(mut records: Vec<Record>, precedence: &[String]) -> (Vec<Record>, u64) {
-    records.sort_by(|a, b| {
+/// Of two records of one source, the newer (`last_seen`) wins, then the one whose JSON sorts
+/// first: the result never depends on the order of the inputs.
+pub fn merge(records: Vec<Record>, precedence: &[String]) -> (Vec<Record>, u64) {
+    let mut keyed: Vec<(Record, String)> = records
+        .into_iter()
+        .map(|r| {
+            let json = serde_json::to_string(&r).unwrap_or_default();
+            (r, json)
+        })
+        .collect();
+    keyed.sort_by(|(a, ja), (b, jb)| {
         a.record
             .symbol
             .as_str()
@@ -33,7 +42,10 @@ pub fn merge(mut records: Vec<Record>, precedence: &[String]) -> (Vec<Record>, u
                 rank(precedence, a.record.source.as_deref())
                     .cmp(&rank(precedence, b.record.source.as_deref()))
             })
+            .then_with(|| b.record.last_seen.cmp(&a.record.last_seen))
+            .then_with(|| ja.cmp(jb))
     });
+    let records = keyed.into_iter().map(|(r, _)| r);
     let mut out: Vec<Record> = Vec::with_capacity(records.len());
     let mut merged = 0;
     for r in records {
@@ -56,7 +68,7 @@ fn fill(into: &mut Record, other: Record) {
             *mine = theirs;
         }
     }
-    take(&mut a.source_symbol, b.source_symbol);
+    // `source_symbol` is the winning source's own spelling: never another source's.
     take(&mut a.name, b.name);
     take(&mut a.exchange, b.exchange);
     take(&mut a.asset_type, b.asset_type);

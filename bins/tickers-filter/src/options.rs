@@ -29,6 +29,7 @@ pub struct Options {
     pub accept_mass_delisting: bool,
     pub max_delist_pct: f64,
     pub archive_after_months: u32,
+    pub listing_sources: Vec<String>,
     pub sample: Option<Sample>,
     pub shard: Option<(u64, u64)>,
 }
@@ -140,6 +141,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         accept_mass_delisting: cli.accept_mass_delisting,
         max_delist_pct: f.max_delist_pct,
         archive_after_months: f.archive_after_months,
+        listing_sources: f.listing_sources.clone(),
         sample: sample(cli, config)?,
         shard: cli.shard,
     })
