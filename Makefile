@@ -70,7 +70,7 @@ schemas: build
 # make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
 BENCH_SIZES  ?= S
 BENCH_REPEAT ?= 5
-BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin,tickers-scrape
+BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin,tickers-scrape,tickers-filter
 bench: venv-bench release
 	$(VPY) bench/bench.py --shared $(SHARED) --sizes $(BENCH_SIZES) --repeat $(BENCH_REPEAT) --jobs $(BENCH_JOBS)
 

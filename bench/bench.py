@@ -23,6 +23,12 @@ Jobs:
                  11,579 securities, fixtures/real/nasdaqtrader/) parsed, checked and written as
                  Ticker NDJSON (target: well under 100 ms), beside pandas reading the same two
                  pipe-delimited files and writing them as JSON lines (no checks, no names).
+  tickers-filter 100,000 listings grown from the genuine ones (bench/gen_tickers.py: the 2025
+                 Nasdaq Trader directory, the SEC's list, Euronext, Xetra, renamed copies with
+                 seeded market caps) merged, filtered, lifecycle-merged with last month's
+                 universe and sampled (--target 1500 --failed-pct 10); target well under 1 s.
+                 Beside pandas reading the same NDJSON, deduplicating, filtering names by one
+                 regular expression and writing it back (no lifecycle, no sample).
   ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
                  the replay server with 50 ms latency and 8 workers, against the ideal
                  1,000 x 0.05 s / 8 = 6.25 s.
@@ -227,6 +233,57 @@ def scrape_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
         lines.append(f"| {name} | {m * 1000:.0f} | {min(walls[name]) * 1000:.0f} | {statistics.median(rss[name]):.0f} "
                      f"| {m / ours_m:.2f}x |")
     lines += ["", "Whole process, start-up included. Target: well under 100 ms.", ""]
+    return lines
+
+
+def filter_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
+    """tickers-filter on 100,000 listings grown from the genuine ones, with last month's universe."""
+    real = os.path.join(ROOT, "fixtures", "real")
+    os.makedirs(a.data, exist_ok=True)
+    gen_in = []
+    for name, files in [
+        ("nasdaqtrader", ["nasdaqtrader/nasdaqlisted_20250721.txt", "nasdaqtrader/otherlisted_20250721.txt"]),
+        ("sec", ["sec/company_tickers_exchange_commit2025-08-24.json"]),
+        ("euronext", ["euronext/Euronext_Equities_Paris_2026-08-04.csv"]),
+        ("xetra", ["xetra/t7-xetr-allTradableInstruments_2019-04-18.csv"]),
+    ]:
+        path = os.path.join(a.data, f"scraped-{name}.ndjson")
+        with open(path, "w") as f:
+            subprocess.run([os.path.join(release, "tickers-scrape"), name, "--as-of", "2025-08-21", "--input",
+                            *[os.path.join(real, x) for x in files]], stdout=f, check=True)
+        gen_in.append(path)
+    universe = os.path.join(a.data, "tickers_100k.ndjson")
+    previous = os.path.join(a.data, "tickers_100k_previous.ndjson")
+    subprocess.run([py, os.path.join(HERE, "gen_tickers.py"), *gen_in, "-n", "100000", "--seed", "1",
+                    "-o", universe, "--previous", previous], check=True)
+    report = os.path.join(a.data, "filter-report.json")
+    ours = [os.path.join(release, "tickers-filter"), universe, "--previous", previous, "--as-of", "2025-08-21",
+            "--target", "1500", "--failed-pct", "10", "--accept-mass-delisting", "--report", report]
+    peer = [py, "-c", "import sys, pandas as pd\n"
+            "df = pd.read_json(sys.argv[1], lines=True, dtype=False)\n"
+            "df = df.drop_duplicates('symbol')\n"
+            "junk = df['name'].fillna('').str.contains(r'(?i)\\b(?:warrants?|rights?|units?|preferred|notes?)\\b')\n"
+            "df[~junk].sort_values('symbol').to_json(sys.stdout, orient='records', lines=True)\n", universe]
+    cmds = [("tickerlake `tickers-filter` (merge, rules, lifecycle, sample)", ours),
+            ("pandas read_json + dedupe + one regex + to_json", peer)]
+    walls: dict[str, list[float]] = {n: [] for n, _ in cmds}
+    rss: dict[str, list[float]] = {n: [] for n, _ in cmds}
+    for _, cmd in cmds:
+        run_once(cmd)  # warm
+    for _ in range(max(a.repeat, 5)):
+        for name, cmd in cmds:
+            w, m = run_once(cmd)
+            walls[name].append(w)
+            rss[name].append(m)
+    ours_m = statistics.median(walls[cmds[0][0]])
+    mb = os.path.getsize(universe) / 1e6
+    lines = [f"## tickers-filter: 100,000 listings ({mb:.0f} MB) and last month's universe", "",
+             "| program | median s | fastest s | peak RSS MiB | time vs tickerlake |", "|---|---|---|---|---|"]
+    for name, _ in cmds:
+        m = statistics.median(walls[name])
+        lines.append(f"| {name} | {m:.2f} | {min(walls[name]):.2f} | {statistics.median(rss[name]):.0f} "
+                     f"| {m / ours_m:.2f}x |")
+    lines += ["", "Whole process, start-up included. Target: well under 1 s.", ""]
     return lines
 
 
@@ -436,6 +493,7 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
     fetch_lines = fetch_job(a, py, release) if "ohlcv-fetch" in wanted else []
     fetch_lines += qlib_jobs(a, py, release, lakes) if "qlib-bin" in wanted else []
     fetch_lines += scrape_job(a, py, release) if "tickers-scrape" in wanted else []
+    fetch_lines += filter_job(a, py, release) if "tickers-filter" in wanted else []
 
     lines = [
         f"# Benchmarks, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",

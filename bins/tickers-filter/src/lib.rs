@@ -24,7 +24,7 @@ pub mod sample;
 use std::collections::HashSet;
 
 use tickerlake::config::Config;
-use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, Rejects};
+use tickerlake::ndjson::{NdjsonWriter, Rejects};
 use tickerlake::records::Ticker;
 use tickerlake::{ExitCode, HasExitCode};
 
@@ -75,18 +75,43 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     execute(&opts)
 }
 
-/// Every record of `paths`, with the keys the contract does not know.
+/// Every record of `paths`, with the keys the contract does not know, decoded on all cores
+/// (`tickerlake::parallel`: results and bad lines in input order).
 fn read(paths: &[std::path::PathBuf], rejects: &mut Rejects) -> Result<Vec<Record>, Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut records = Vec::new();
     for path in paths {
         let input = tickerlake::io::Input::open(path)?;
-        let mut reader = NdjsonReader::new(input.reader, input.name);
-        while let Some(next) = reader.next_record_with_extra::<Ticker>() {
-            match next {
-                Ok(r) => records.push(r),
-                Err(e) => rejects.handle(e)?,
+        let name = input.name.clone();
+        let chunker = tickerlake::parallel::Chunker::new(
+            input.reader,
+            name.clone(),
+            tickerlake::ndjson::DEFAULT_MAX_LINE,
+        );
+        let decode = |chunk: &tickerlake::parallel::Chunk| {
+            let mut reader = chunk.reader(&name, tickerlake::ndjson::DEFAULT_MAX_LINE);
+            let mut got = Vec::new();
+            let mut bad = Vec::new();
+            while let Some(next) = reader.next_record_with_extra::<Ticker>() {
+                match next {
+                    Ok(r) => got.push(r),
+                    Err(e) => bad.push(e),
+                }
             }
-        }
+            (got, bad)
+        };
+        tickerlake::parallel::map_ordered(
+            chunker,
+            threads,
+            decode,
+            |(got, bad): (Vec<Record>, Vec<tickerlake::ndjson::ReadError>)| -> Result<(), Error> {
+                for e in bad {
+                    rejects.handle(e)?;
+                }
+                records.extend(got);
+                Ok(())
+            },
+        )?;
     }
     Ok(records)
 }

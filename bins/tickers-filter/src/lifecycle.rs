@@ -206,14 +206,17 @@ pub fn apply(
         .flat_map(|r| r.record.indexes.iter().cloned())
         .collect();
 
-    let mut previous_by_name: HashMap<String, Record> = previous
-        .into_iter()
-        .map(|p| (p.record.symbol.as_str().to_string(), p))
-        .collect();
-    let mut out: Vec<Record> = Vec::with_capacity(current.len() + previous_by_name.len());
+    // Both sorted by name: one walk pairs them.
+    let mut previous = previous.into_iter().peekable();
+    let mut rest: Vec<Record> = Vec::new();
+    let mut out: Vec<Record> = Vec::with_capacity(current.len());
     for mut r in current {
         let name = r.record.symbol.as_str().to_string();
-        match previous_by_name.remove(&name) {
+        while let Some(p) = previous.next_if(|p| p.record.symbol < r.record.symbol) {
+            rest.push(p);
+        }
+        let paired = previous.next_if(|p| p.record.symbol == r.record.symbol);
+        match paired {
             None => {
                 let t = &mut r.record;
                 t.status = Status::Active;
@@ -250,9 +253,10 @@ pub fn apply(
         }
         out.push(r);
     }
-    // What this run did not list: the previous universe's other listings.
-    let mut rest: Vec<Record> = previous_by_name.into_values().collect();
-    rest.sort_by(|a, b| a.record.symbol.cmp(&b.record.symbol));
+    // What this run did not list: the previous universe's other listings, in name order.
+    rest.extend(previous);
+    let listed_out = std::mem::take(&mut out);
+    let mut kept_rest: Vec<Record> = Vec::with_capacity(rest.len());
     for mut p in rest {
         let name = p.record.symbol.as_str().to_string();
         if listed.contains(&name) {
@@ -307,9 +311,21 @@ pub fn apply(
             }
             Status::Archived => {}
         }
-        out.push(p);
+        kept_rest.push(p);
     }
-    out.sort_by(|a, b| a.record.symbol.cmp(&b.record.symbol));
+    // The two runs of names, merged.
+    let mut out = Vec::with_capacity(listed_out.len() + kept_rest.len());
+    let mut a = listed_out.into_iter().peekable();
+    let mut b = kept_rest.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.record.symbol <= y.record.symbol,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
     (out, life)
 }
 

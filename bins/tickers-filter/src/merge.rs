@@ -26,14 +26,10 @@ fn rank<'a>(precedence: &[String], source: Option<&'a str>) -> (usize, Option<&'
 /// Of two records of one source, the newer (`last_seen`) wins, then the one whose JSON sorts
 /// first: the result never depends on the order of the inputs.
 pub fn merge(records: Vec<Record>, precedence: &[String]) -> (Vec<Record>, u64) {
-    let mut keyed: Vec<(Record, String)> = records
-        .into_iter()
-        .map(|r| {
-            let json = serde_json::to_string(&r).unwrap_or_default();
-            (r, json)
-        })
-        .collect();
-    keyed.sort_by(|(a, ja), (b, jb)| {
+    // Positions are sorted, not the records: a record is a few hundred bytes to move.
+    let mut order: Vec<u32> = (0..records.len() as u32).collect();
+    order.sort_unstable_by(|&i, &j| {
+        let (a, b) = (&records[i as usize], &records[j as usize]);
         a.record
             .symbol
             .as_str()
@@ -43,12 +39,17 @@ pub fn merge(records: Vec<Record>, precedence: &[String]) -> (Vec<Record>, u64) 
                     .cmp(&rank(precedence, b.record.source.as_deref()))
             })
             .then_with(|| b.record.last_seen.cmp(&a.record.last_seen))
-            .then_with(|| ja.cmp(jb))
+            // Rare (one source listing a name twice on one day): the JSON decides.
+            .then_with(|| {
+                let json = |r: &Record| serde_json::to_string(r).unwrap_or_default();
+                json(a).cmp(&json(b))
+            })
+            .then(i.cmp(&j))
     });
-    let records = keyed.into_iter().map(|(r, _)| r);
-    let mut out: Vec<Record> = Vec::with_capacity(records.len());
+    let mut slots: Vec<Option<Record>> = records.into_iter().map(Some).collect();
+    let mut out: Vec<Record> = Vec::with_capacity(slots.len());
     let mut merged = 0;
-    for r in records {
+    for r in order.into_iter().filter_map(|k| slots[k as usize].take()) {
         match out.last_mut() {
             Some(first) if first.record.symbol == r.record.symbol => {
                 fill(first, r);
