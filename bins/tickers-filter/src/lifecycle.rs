@@ -332,25 +332,12 @@ pub fn apply(
 /// The listing's history carried over: first seen when it was first seen, and a stored value
 /// never erased by this run's empty one.
 fn keep_history(r: &mut Record, prev: Record, tags_now: &HashSet<String>) {
-    let (t, p) = (&mut r.record, prev.record);
+    let (t, mut p) = (&mut r.record, prev.record);
     t.first_seen = match (t.first_seen, p.first_seen) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    fn take<T>(mine: &mut Option<T>, theirs: Option<T>) {
-        if mine.is_none() {
-            *mine = theirs;
-        }
-    }
-    take(&mut t.name, p.name);
-    take(&mut t.exchange, p.exchange);
-    take(&mut t.asset_type, p.asset_type);
-    take(&mut t.currency, p.currency);
-    take(&mut t.country, p.country);
-    take(&mut t.isin, p.isin);
-    take(&mut t.market_cap, p.market_cap);
-    take(&mut t.sector, p.sector);
-    take(&mut t.industry, p.industry);
+    crate::merge::fill_empty_fields(t, &mut p);
     for tag in p.indexes {
         if !tags_now.contains(&tag) && !t.indexes.contains(&tag) {
             t.indexes.push(tag);

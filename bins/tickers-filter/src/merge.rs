@@ -61,24 +61,29 @@ pub fn merge(records: Vec<Record>, precedence: &[String]) -> (Vec<Record>, u64) 
     (out, merged)
 }
 
-/// `into` keeps what it has and takes what it lacks from `other`.
-fn fill(into: &mut Record, other: Record) {
-    let (a, b) = (&mut into.record, other.record);
-    fn take<T>(mine: &mut Option<T>, theirs: Option<T>) {
+/// The descriptive fields `a` lacks, taken from `b` (`source_symbol` is a source's own
+/// spelling and never taken; index tags, dates and status are the caller's to decide).
+pub fn fill_empty_fields(a: &mut Ticker, b: &mut Ticker) {
+    fn take<T>(mine: &mut Option<T>, theirs: &mut Option<T>) {
         if mine.is_none() {
-            *mine = theirs;
+            *mine = theirs.take();
         }
     }
-    // `source_symbol` is the winning source's own spelling: never another source's.
-    take(&mut a.name, b.name);
-    take(&mut a.exchange, b.exchange);
-    take(&mut a.asset_type, b.asset_type);
-    take(&mut a.currency, b.currency);
-    take(&mut a.country, b.country);
-    take(&mut a.isin, b.isin);
-    take(&mut a.market_cap, b.market_cap);
-    take(&mut a.sector, b.sector);
-    take(&mut a.industry, b.industry);
+    take(&mut a.name, &mut b.name);
+    take(&mut a.exchange, &mut b.exchange);
+    take(&mut a.asset_type, &mut b.asset_type);
+    take(&mut a.currency, &mut b.currency);
+    take(&mut a.country, &mut b.country);
+    take(&mut a.isin, &mut b.isin);
+    take(&mut a.market_cap, &mut b.market_cap);
+    take(&mut a.sector, &mut b.sector);
+    take(&mut a.industry, &mut b.industry);
+}
+
+/// `into` keeps what it has and takes what it lacks from `other`.
+fn fill(into: &mut Record, other: Record) {
+    let (a, mut b) = (&mut into.record, other.record);
+    fill_empty_fields(a, &mut b);
     for tag in b.indexes {
         if !a.indexes.contains(&tag) {
             a.indexes.push(tag);
