@@ -64,6 +64,38 @@ impl clap::builder::TypedValueParser for LocalPath {
     }
 }
 
+/// The value parser of a side output (`--summary`, `--report`, `--delta`): a local file, never
+/// `-` or stdout — stdout carries the program's records, and a JSON document in the middle of
+/// them would spoil both. Exit 2.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SideFile;
+
+impl clap::builder::TypedValueParser for SideFile {
+    type Value = PathBuf;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<PathBuf, clap::Error> {
+        let path = LocalPath.parse_ref(cmd, arg, value)?;
+        if crate::io::is_stdio(&path) || crate::io::is_stdout_alias(&path) {
+            let name = arg
+                .and_then(|a| a.get_long())
+                .map_or_else(|| "a side output".to_string(), |l| format!("--{l}"));
+            let message = format!(
+                "{name}: {}: a file (stdout carries the records)\n",
+                path.display()
+            );
+            return Err(
+                clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd),
+            );
+        }
+        Ok(path)
+    }
+}
+
 /// The scheme of `text` when it reads as a URL (`scheme://…`, the scheme letters first, then
 /// letters, digits, `+`, `-` or `.`).
 fn url_scheme(text: &str) -> Option<&str> {

@@ -287,3 +287,34 @@ fn flag_beats_environment_beats_config_file() {
         run.stderr()
     );
 }
+
+/// A side output (`--summary`, `--report`, `--delta`) is a file: `-` would put a JSON document
+/// in the middle of the records on stdout. Refused before any work, exit 2.
+#[test]
+fn side_outputs_are_files_never_stdout() {
+    let w = WorkDir::new();
+    for (prog, args) in [
+        ("ohlcv-fetch", &["--symbols", "AAPL", "--summary", "-"][..]),
+        ("qa-check", &["--summary", "-", "x.ndjson"][..]),
+        (
+            "qlib-bin",
+            &["all", "x.ndjson", "-o", "q", "--summary", "/dev/stdout"][..],
+        ),
+        (
+            "to-parquet",
+            &["x.ndjson", "-o", "x.parquet", "--summary", "-"][..],
+        ),
+        ("tickers-scrape", &["watchlist", "--summary", "-"][..]),
+        ("tickers-filter", &["--report", "-"][..]),
+        (
+            "tickers-filter",
+            &["--previous", "p.ndjson", "--delta", "-"][..],
+        ),
+    ] {
+        w.cmd(prog)
+            .args(args)
+            .stdin("")
+            .fails_with(2)
+            .stderr_contains("a file (stdout carries the records)");
+    }
+}

@@ -119,7 +119,7 @@ pub struct Cli {
     pub raw_dir: Option<PathBuf>,
 
     /// Also write the run's summary to FILE as JSON
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub summary: Option<PathBuf>,
 
     #[command(flatten)]

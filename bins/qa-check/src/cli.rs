@@ -94,7 +94,7 @@ pub struct Cli {
     pub full_history: bool,
 
     /// Also write the per-check summary as JSON to FILE
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub summary: Option<PathBuf>,
 
     #[command(flatten)]

@@ -99,7 +99,7 @@ pub struct InputArgs {
     pub na_tickers: NaTickers,
 
     /// Also write the summary as JSON to FILE
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub summary: Option<PathBuf>,
 }
 

@@ -106,7 +106,7 @@ pub struct Cli {
     pub accept_mass_delisting: bool,
 
     /// Write the status changes (symbol, from, to, date, reason) as NDJSON to FILE
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub delta: Option<PathBuf>,
 
     /// Only a sample of N listings, stratified by market cap [default N: filter.target_stocks]
@@ -132,7 +132,7 @@ pub struct Cli {
     pub shard: Option<(u64, u64)>,
 
     /// Also write the report as JSON to FILE
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub report: Option<PathBuf>,
 
     /// Write input lines that are not Ticker records to FILE and go on (exit 1 at the end)

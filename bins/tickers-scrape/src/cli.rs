@@ -81,7 +81,7 @@ pub struct Cli {
     pub allow_shrink: bool,
 
     /// Also write the summary as JSON to FILE
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub summary: Option<PathBuf>,
 
     #[command(flatten)]

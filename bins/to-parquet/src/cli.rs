@@ -95,7 +95,7 @@ pub struct Cli {
     pub max_memory: u64,
 
     /// Also write the summary as JSON to FILE
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub summary: Option<PathBuf>,
 
     /// Stream a Parquet file (INPUT) or the lake (--lake) back out as NDJSON
