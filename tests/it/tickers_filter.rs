@@ -743,3 +743,83 @@ fn the_same_listings_in_any_order_give_the_same_bytes_and_the_newest_of_a_source
         .unwrap();
     assert_eq!(both["market_cap"], in_newer["market_cap"]);
 }
+
+#[test]
+fn an_old_scrape_a_padded_one_or_one_with_rows_set_aside_proves_no_delisting() {
+    let w = WorkDir::new();
+    let m1 = month(&w, "m1", "2025-07-21", &[], None);
+    let m2 = month(&w, "m2", "2025-08-21", &[], None);
+    let u2 = w
+        .cmd("tickers-filter")
+        .arg(&m2)
+        .args(["--as-of", "2025-08-21"])
+        .succeeds();
+    w.write("u2.ndjson", u2.stdout());
+    let status = |as_of: &str, records: u64, bad: u64| {
+        w.write(
+            "s.json",
+            format!(
+                r#"{{"sources": {{"nasdaqtrader": {{"status": "ok", "as_of": "{as_of}", "records": {records}, "bad_symbols": {bad}}}}}}}"#
+            ),
+        )
+    };
+    let delisted = |run: &tickerlake_tests::Run| -> usize {
+        ndjson_values(&run.stdout())
+            .iter()
+            .filter(|r| r["status"] == "delisted")
+            .count()
+    };
+    // July's scrape, with July's status, after August's universe: no evidence of anything.
+    let s = status("2025-07-21", 11546, 0);
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&m1)
+        .args(["--previous", "u2.ndjson", "--status"])
+        .arg(&s)
+        .args(["--as-of", "2025-09-21"])
+        .succeeds();
+    assert_eq!(delisted(&run), 0);
+    // --as-of before the previous universe: refused.
+    w.cmd("tickers-filter")
+        .arg(&m2)
+        .args(["--previous", "u2.ndjson", "--as-of", "2025-07-21"])
+        .fails_with(2);
+    // September's directory short of 250 listings, padded back to its count with duplicates.
+    let m3 = month(&w, "m3", "2025-09-21", &[], None);
+    let text = std::fs::read_to_string(&m3).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut padded: Vec<&str> = lines[250..].to_vec();
+    padded.extend(&lines[250..500]);
+    let padded = w.write("padded.ndjson", padded.join("\n") + "\n");
+    let s = status("2025-09-21", lines.len() as u64, 0);
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&padded)
+        .args(["--previous", "u2.ndjson", "--status"])
+        .arg(&s)
+        .args(["--as-of", "2025-09-21"])
+        .succeeds();
+    assert_eq!(delisted(&run), 0);
+    // A scrape that set a row aside (a bad symbol) does not know all its listings.
+    let short: String = lines[1..].iter().map(|l| format!("{l}\n")).collect();
+    let short = w.write("short.ndjson", short);
+    let s = status("2025-09-21", lines.len() as u64 - 1, 1);
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&short)
+        .args(["--previous", "u2.ndjson", "--status"])
+        .arg(&s)
+        .args(["--as-of", "2025-09-21"])
+        .succeeds();
+    assert_eq!(delisted(&run), 0);
+    // The same without the bad row: the one listing gone is delisted.
+    let s = status("2025-09-21", lines.len() as u64 - 1, 0);
+    let run = w
+        .cmd("tickers-filter")
+        .arg(&short)
+        .args(["--previous", "u2.ndjson", "--status"])
+        .arg(&s)
+        .args(["--as-of", "2025-09-21"])
+        .succeeds();
+    assert!(delisted(&run) <= 1);
+}

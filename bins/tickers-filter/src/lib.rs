@@ -125,10 +125,25 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     for r in &records {
         if let Some(source) = &r.record.source {
             let e = input.entry(source.clone()).or_default();
-            e.records += 1;
             e.newest = e.newest.max(r.record.last_seen);
         }
     }
+    // Distinct listings of each source's newest day.
+    let mut distinct: HashSet<(&str, &str)> = HashSet::new();
+    for r in &records {
+        if let Some(source) = &r.record.source
+            && let Some(e) = input.get_mut(source)
+            && r.record.last_seen == e.newest
+            && distinct.insert((source.as_str(), r.record.symbol.as_str()))
+        {
+            e.records += 1;
+        }
+    }
+    drop(distinct);
+    let isins_now: HashSet<String> = records
+        .iter()
+        .filter_map(|r| r.record.isin.clone())
+        .collect();
     let mut report = Report::new(&records);
     let (merged, duplicates) = merge::merge(records, &opts.source_precedence);
     report.merged = duplicates;
@@ -141,7 +156,10 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     if let Some(path) = &opts.previous {
         // The previous universe is this program's own output: a bad line there is an error,
         // never set aside (its listings would read as new next time).
-        let previous = read(std::slice::from_ref(path), &mut Rejects::none())?;
+        let mut previous = read(std::slice::from_ref(path), &mut Rejects::none())?;
+        // The lifecycle walks both universes in name order.
+        previous.sort_by(|a, b| a.record.symbol.cmp(&b.record.symbol));
+        let previous_len = previous.len() as u64;
         let mut names = HashSet::new();
         if let Some(twice) = previous
             .iter()
@@ -154,6 +172,17 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             )));
         }
         drop(names);
+        // A run older than the universe it follows would undo what it saw.
+        if let Some(newest) = previous.iter().filter_map(|r| r.record.last_seen).max()
+            && opts.as_of < newest
+        {
+            return Err(Error::Usage(format!(
+                "--as-of {}: before {newest}, the newest last_seen of --previous {}: a run \
+                 follows the universe it changes",
+                opts.as_of,
+                path.display()
+            )));
+        }
         if lines_rejected {
             tracing::warn!(
                 "input lines were set aside (--rejects): this run's listings are not all known, \
@@ -177,6 +206,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             input,
             listing_sources: opts.listing_sources.clone(),
             lines_rejected,
+            isins_now,
         };
         let (universe, life) = lifecycle::apply(kept, &listed_now, previous, &rules);
         kept = universe;
@@ -202,6 +232,13 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
                 out.write(t)?;
             }
             out.into_inner()?.finish()?;
+        }
+        let new = life.transitions.get("new").copied().unwrap_or(0);
+        if previous_len > 0 && new > 20 && new * 2 > previous_len {
+            tracing::warn!(
+                "{new} of this run's listings are new to --previous ({previous_len} listings): \
+                 is it a whole universe, not a sample or a shard? Listings it lacks have no history"
+            );
         }
         report.lifecycle = Some(life);
     }
@@ -343,10 +380,13 @@ fn sources_ok(path: &std::path::Path) -> Result<lifecycle::SourcesOk, Error> {
                         .ok_or_else(|| not_one(&format!("{k}: as_of {d}")))?,
                 ),
             };
+            let set_aside = ["bad_symbols", "unknown_venues"]
+                .iter()
+                .any(|f| v.get(*f).and_then(|n| n.as_u64()).unwrap_or(0) > 0);
             Ok((
                 k.clone(),
                 lifecycle::StatusEntry {
-                    ok: status == "ok",
+                    ok: status == "ok" && !set_aside,
                     records: v.get("records").and_then(|n| n.as_u64()),
                     as_of,
                 },

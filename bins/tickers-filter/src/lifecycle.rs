@@ -32,6 +32,7 @@ pub struct Transition {
 /// A source's entry in tickers-scrape's status file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusEntry {
+    /// `ok`, and no row set aside (a bad symbol, an unknown venue): every listing is known.
     pub ok: bool,
     /// Records it gave: this run's input must hold as many of its records.
     pub records: Option<u64>,
@@ -45,8 +46,10 @@ pub type SourcesOk = HashMap<String, StatusEntry>;
 /// What this run's input holds of a source (before any rule).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InputOf {
+    /// Distinct listings of its newest day (`last_seen`): duplicates and older scrapes do not
+    /// make a short delivery whole.
     pub records: u64,
-    /// The newest `last_seen` of its records.
+    /// The newest `last_seen` of its records: the day of its listing.
     pub newest: Option<NaiveDate>,
 }
 
@@ -69,6 +72,9 @@ pub struct Rules {
     pub listing_sources: Vec<String>,
     /// Input lines were set aside: this run's listings are not all known, nothing is delisted.
     pub lines_rejected: bool,
+    /// ISINs of this run's listings: a security still listed under another name (a venue
+    /// written first this time) is not delisted.
+    pub isins_now: HashSet<String>,
 }
 
 /// Fewest active listings of one venue in one source for the guard to watch the venue alone.
@@ -89,6 +95,16 @@ impl Rules {
                 e.ok && e.records.is_none_or(|n| input.records >= n)
                     && e.as_of.is_none_or(|d| input.newest == Some(d))
             }),
+        }
+    }
+
+    /// Whether this run's listing of `source` is newer than the day `t` was last seen: an older
+    /// scrape is no evidence of anything that happened since.
+    fn newer_than(&self, source: &str, t: &tickerlake::records::Ticker) -> bool {
+        match (self.input.get(source).and_then(|i| i.newest), t.last_seen) {
+            (Some(run), Some(seen)) => run > seen,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 }
@@ -266,7 +282,15 @@ pub fn apply(
         let source = source_key(p.record.source.as_deref());
         match p.record.status {
             Status::Active => {
-                if !rules.read_whole(&source) {
+                let isin_listed = p
+                    .record
+                    .isin
+                    .as_ref()
+                    .is_some_and(|i| rules.isins_now.contains(i));
+                if !rules.read_whole(&source)
+                    || !rules.newer_than(&source, &p.record)
+                    || isin_listed
+                {
                     *life.unconfirmed.entry(source).or_insert(0) += 1;
                 } else if is_refused(&p.record) {
                     // Counted in mass_delisting; the listing keeps its state.
