@@ -111,6 +111,9 @@ fn the_real_directory_loses_its_preferreds_warrants_rights_units_and_notes_and_k
         "FUNC", // First United Corporation
         "NESR", // National Energy Services Reunited Corp - Ordinary Shares
         "ABEV", // American Depositary Shares (Each representing 1 Common Share)
+        "SNOW", // Snowflake Inc. Common Stock: a symbol ending in W
+        "GWW",  // W.W. Grainger, Inc. Common Stock
+        "ARW",  // Arrow Electronics, Inc. Common Stock
         "KELYB", "BRK.B", "GOOG", "GOOGL", "OXLC", "AAPL",
     ] {
         assert!(has(stays), "{stays} left out");
@@ -504,6 +507,14 @@ fn samples_are_stratified_exact_seeded_and_shards_split_the_universe() {
     assert_eq!(symbols(&again.stdout()), s7);
     let (s8, _, _) = sample(&["--target", "300", "--seed", "8"]);
     assert_ne!(s8, s7);
+    // Without a market cap: left out and counted when asked, never drawn silently.
+    let (excluded, r, _) = sample(&["--target", "300", "--exclude-no-cap"]);
+    assert_eq!(excluded.len(), 300);
+    assert!(excluded.iter().all(|s| all[s]["market_cap"].is_number()));
+    assert_eq!(
+        r["sample"]["no_cap_excluded"],
+        buckets["active us unknown"]["listings"]
+    );
     // The test mode: N by seeded hash.
     let (plain, _, _) = sample(&["--sample", "25", "--seed", "7"]);
     assert_eq!(plain.len(), 25);

@@ -123,6 +123,11 @@ pub struct Cli {
     #[arg(long, value_name = "N", num_args = 0..=1)]
     pub sample: Option<Option<usize>>,
 
+    /// Leave listings without a market cap out of a --target sample (counted), instead of their
+    /// own bucket (filter.no_market_cap)
+    #[arg(long, requires = "target")]
+    pub exclude_no_cap: bool,
+
     /// The seed of --target and --sample: the same seed, the same sample
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,

@@ -161,9 +161,10 @@ fn sample(cli: &Cli, config: &Config) -> Result<Option<Sample>, Error> {
             failed_share: failed / 100.0,
             seed: cli.seed,
             thresholds: f.market_cap_thresholds.clone(),
-            no_cap: match f.no_market_cap {
-                tickerlake::config::NoMarketCap::Bucket => crate::sample::NoCap::Bucket,
-                tickerlake::config::NoMarketCap::Exclude => crate::sample::NoCap::Exclude,
+            no_cap: if cli.exclude_no_cap {
+                tickerlake::config::NoMarketCap::Exclude
+            } else {
+                f.no_market_cap
             },
         })));
     }

@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 
 use tickerlake::records::Status;
 
+use tickerlake::config::NoMarketCap as NoCap;
+
 use crate::merge::Record;
 
 /// A stable 64-bit hash of `name` under `seed` (FNV-1a, then a SplitMix64 finish): the same on
@@ -35,16 +37,6 @@ pub fn stable_hash(seed: u64, name: &str) -> u64 {
     h ^= h >> 27;
     h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^ (h >> 31)
-}
-
-/// What to do with listings without a market cap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoCap {
-    /// Their own bucket, `unknown`, with its proportional quota.
-    Bucket,
-    /// Out of the sample (counted).
-    Exclude,
 }
 
 /// The stratified sample's settings.
