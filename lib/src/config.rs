@@ -1509,33 +1509,16 @@ pub fn redacted_url(url: &str) -> String {
     out
 }
 
+/// A base URL: a URL as [`check_url`] wants it, without a query string or fragment (paths and
+/// queries are added to it).
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    let found = || crate::echo::echo(url);
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
-        return Err(format!(
-            "expected an http:// or https:// URL, found {}",
-            found()
-        ));
-    };
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() {
-        return Err(format!(
-            "expected a host after the scheme, found {}",
-            found()
-        ));
-    }
+    check_url(url)?;
     if url.contains(['?', '#']) {
         return Err(format!(
             "expected a base URL without a query string or fragment (paths and queries are \
              added to it), found {}",
-            found()
+            crate::echo::echo(&redacted_url(url))
         ));
-    }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("expected a URL without blanks, found {}", found()));
     }
     Ok(())
 }

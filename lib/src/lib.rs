@@ -25,6 +25,7 @@ pub mod ndjson;
 pub mod parallel;
 pub mod progress;
 pub mod records;
+pub mod scrape_status;
 pub mod series;
 pub mod staging;
 pub mod symbol;

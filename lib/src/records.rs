@@ -376,6 +376,17 @@ pub enum Status {
     Archived,
 }
 
+impl Status {
+    /// As records and reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Delisted => "delisted",
+            Status::Archived => "archived",
+        }
+    }
+}
+
 /// A listed security in a ticker universe.
 ///
 /// Producers (`tickers-scrape`, `tickers-filter`) write every field; consumers need only

@@ -77,6 +77,18 @@ pub struct ClientConfig {
     pub proxy: Option<ProxyUrl>,
 }
 
+impl ClientConfig {
+    /// From `config.yaml`'s `http:` section, direct (proxies are [`crate::proxies::Clients`]'s).
+    pub fn from_http(http: &tickerlake::config::Http) -> ClientConfig {
+        ClientConfig {
+            user_agent: http.user_agent.clone(),
+            connect_timeout: http.connect_timeout.0,
+            timeout: http.timeout.0,
+            proxy: None,
+        }
+    }
+}
+
 /// A client with its connection pool.
 #[derive(Clone)]
 pub struct Client {

@@ -361,7 +361,9 @@ fn months_of_listings_delist_only_with_evidence_relist_and_archive() {
     let empty = w.write("empty.ndjson", "");
     let status = w.write(
         "status.json",
-        r#"{"sources": {"nasdaqtrader": {"status": "structure_error"}}}"#,
+        r#"{"sources": {"nasdaqtrader": {"kind": "nasdaqtrader", "status": "structure_error",
+            "as_of": "2025-09-21", "records": 0, "files": [], "seconds": 0.1,
+            "code": "SCRAPE404"}}}"#,
     );
     let run = w
         .cmd("tickers-filter")
@@ -655,7 +657,8 @@ fn no_false_delisting_from_set_aside_lines_short_inputs_lost_venues_or_index_tab
     let short = w.write("short.ndjson", short);
     let status = w.write(
         "status.json",
-        r#"{"sources": {"nasdaqtrader": {"status": "ok", "as_of": "2025-07-21", "records": 11546}}}"#,
+        r#"{"sources": {"nasdaqtrader": {"kind": "nasdaqtrader", "status": "ok",
+            "as_of": "2025-07-21", "records": 11546, "files": [], "seconds": 0.1}}}"#,
     );
     let run = next(&[&short, &sp500], &["--status", status.to_str().unwrap()]).code_is(0);
     assert_eq!(delisted(&run.stdout()), Vec::<String>::new());
@@ -770,7 +773,7 @@ fn an_old_scrape_a_padded_one_or_one_with_rows_set_aside_proves_no_delisting() {
         w.write(
             "s.json",
             format!(
-                r#"{{"sources": {{"nasdaqtrader": {{"status": "ok", "as_of": "{as_of}", "records": {records}, "bad_symbols": {bad}}}}}}}"#
+                r#"{{"sources": {{"nasdaqtrader": {{"kind": "nasdaqtrader", "status": "ok", "as_of": "{as_of}", "records": {records}, "bad_symbols": {bad}, "files": [], "seconds": 0.1}}}}}}"#
             ),
         )
     };

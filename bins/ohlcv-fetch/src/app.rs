@@ -151,12 +151,7 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         }
     };
     let clients = Clients::new(
-        &ClientConfig {
-            user_agent: config.http.user_agent.clone(),
-            connect_timeout: config.http.connect_timeout.0,
-            timeout: config.http.timeout.0,
-            proxy: None,
-        },
+        &ClientConfig::from_http(&config.http),
         &opts.proxies,
         opts.rotate_every,
     )

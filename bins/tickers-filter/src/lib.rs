@@ -121,39 +121,16 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
     let records = read(&opts.inputs, &mut rejects)?;
     let lines_rejected = rejects.count() > 0;
-    let mut input: std::collections::HashMap<String, lifecycle::InputOf> = Default::default();
-    for r in &records {
-        if let Some(source) = &r.record.source {
-            let e = input.entry(source.clone()).or_default();
-            e.newest = e.newest.max(r.record.last_seen);
-        }
-    }
-    // Distinct listings of each source's newest day.
-    let mut distinct: HashSet<(&str, &str)> = HashSet::new();
-    for r in &records {
-        if let Some(source) = &r.record.source
-            && let Some(e) = input.get_mut(source)
-            && r.record.last_seen == e.newest
-            && distinct.insert((source.as_str(), r.record.symbol.as_str()))
-        {
-            e.records += 1;
-        }
-    }
-    drop(distinct);
-    let isins_now: HashSet<String> = records
-        .iter()
-        .filter_map(|r| r.record.isin.clone())
-        .collect();
+    // What the lifecycle reads as evidence, gathered only when there is one to run.
+    let evidence = opts
+        .previous
+        .is_some()
+        .then(|| lifecycle::Evidence::of(&records));
     let mut report = Report::new(&records);
     let (merged, duplicates) = merge::merge(records, &opts.source_precedence);
     report.merged = duplicates;
-    // Every listing of this run, kept or not: what the lifecycle reads as still listed.
-    let listed_now: HashSet<String> = merged
-        .iter()
-        .map(|r| r.record.symbol.as_str().to_string())
-        .collect();
     let mut kept = apply_rules(merged, opts, &mut report);
-    if let Some(path) = &opts.previous {
+    if let (Some(path), Some(evidence)) = (&opts.previous, evidence) {
         // The previous universe is this program's own output: a bad line there is an error,
         // never set aside (its listings would read as new next time).
         let mut previous = read(std::slice::from_ref(path), &mut Rejects::none())?;
@@ -203,12 +180,11 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
                 None => None,
             },
             failed_nights: opts.failed_nights,
-            input,
+            evidence,
             listing_sources: opts.listing_sources.clone(),
             lines_rejected,
-            isins_now,
         };
-        let (universe, life) = lifecycle::apply(kept, &listed_now, previous, &rules);
+        let (universe, life) = lifecycle::apply(kept, previous, &rules);
         kept = universe;
         for (source, (gone, before)) in &life.mass_delisting {
             let what = if opts.accept_mass_delisting {
@@ -340,57 +316,33 @@ fn fetch_failures(path: &std::path::Path) -> Result<std::collections::HashMap<St
         .collect())
 }
 
-/// Whether each source of tickers-scrape's status file was read whole (`ok`).
+/// What tickers-scrape's status file says of each source (which must be there: it is evidence).
 fn sources_ok(path: &std::path::Path) -> Result<lifecycle::SourcesOk, Error> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| {
-        Error::Lib(if source.kind() == std::io::ErrorKind::NotFound {
-            tickerlake::Error::Open {
-                path: name.clone(),
-                source,
-            }
-        } else {
-            tickerlake::Error::Read {
-                name: name.clone(),
-                source,
-            }
-        })
+    if !path.exists() {
+        return Err(Error::Lib(tickerlake::Error::Open {
+            path: path.display().to_string(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        }));
+    }
+    use tickerlake::scrape_status::{Outcome, StatusError, StatusFile};
+    let file = StatusFile::load(path).map_err(|e| match e {
+        StatusError::Io { path, source } => {
+            Error::Lib(tickerlake::Error::Read { name: path, source })
+        }
+        bad => Error::Data(bad.to_string()),
     })?;
-    let not_one =
-        |why: &str| Error::Data(format!("{name}: not a tickers-scrape status file ({why})"));
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| not_one(&e.to_string()))?;
-    let sources = value
-        .get("sources")
-        .and_then(|s| s.as_object())
-        .ok_or_else(|| not_one("no sources object"))?;
-    sources
-        .iter()
-        .map(|(k, v)| {
-            let status = match v.get("status").and_then(|s| s.as_str()) {
-                Some(s @ ("ok" | "structure_error" | "fetch_error")) => s,
-                Some(other) => return Err(not_one(&format!("{k}: status {other:?}"))),
-                None => return Err(not_one(&format!("{k}: no status"))),
+    Ok(file
+        .sources
+        .into_iter()
+        .map(|(name, s)| {
+            // A row set aside (a bad symbol, an unknown venue) may be a listing: not all known.
+            let set_aside = s.counts.bad_symbols > 0 || s.counts.unknown_venues > 0;
+            let entry = lifecycle::StatusEntry {
+                ok: s.status == Outcome::Ok && !set_aside,
+                records: s.records,
+                as_of: s.as_of,
             };
-            let as_of = match v.get("as_of") {
-                None | Some(serde_json::Value::Null) => None,
-                Some(d) => Some(
-                    d.as_str()
-                        .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-                        .ok_or_else(|| not_one(&format!("{k}: as_of {d}")))?,
-                ),
-            };
-            let set_aside = ["bad_symbols", "unknown_venues"]
-                .iter()
-                .any(|f| v.get(*f).and_then(|n| n.as_u64()).unwrap_or(0) > 0);
-            Ok((
-                k.clone(),
-                lifecycle::StatusEntry {
-                    ok: status == "ok" && !set_aside,
-                    records: v.get("records").and_then(|n| n.as_u64()),
-                    as_of,
-                },
-            ))
+            (name, entry)
         })
-        .collect()
+        .collect())
 }

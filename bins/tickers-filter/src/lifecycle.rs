@@ -35,9 +35,9 @@ pub struct StatusEntry {
     /// `ok`, and no row set aside (a bad symbol, an unknown venue): every listing is known.
     pub ok: bool,
     /// Records it gave: this run's input must hold as many of its records.
-    pub records: Option<u64>,
+    pub records: u64,
     /// The day of its listing: this run's records of it must be of that day.
-    pub as_of: Option<NaiveDate>,
+    pub as_of: NaiveDate,
 }
 
 /// What `--status` says of each source.
@@ -66,15 +66,54 @@ pub struct Rules {
     /// it has at least `failed_nights` of them.
     pub fetch_failures: Option<HashMap<String, u32>>,
     pub failed_nights: u32,
-    /// This run's input per source.
-    pub input: HashMap<String, InputOf>,
+    /// What this run's input proves.
+    pub evidence: Evidence,
     /// Sources whose absence is a delisting (exchange listings; not index tables or screens).
     pub listing_sources: Vec<String>,
     /// Input lines were set aside: this run's listings are not all known, nothing is delisted.
     pub lines_rejected: bool,
-    /// ISINs of this run's listings: a security still listed under another name (a venue
-    /// written first this time) is not delisted.
-    pub isins_now: HashSet<String>,
+}
+
+/// What this run's input proves, gathered from its records before any rule.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// Per source.
+    pub input: HashMap<String, InputOf>,
+    /// Every listing read, kept by the rules or not: still listed.
+    pub listed: HashSet<String>,
+    /// ISINs read: a security still listed under another name (a venue written first this
+    /// time) is not delisted.
+    pub isins: HashSet<String>,
+}
+
+impl Evidence {
+    pub fn of(records: &[Record]) -> Evidence {
+        let mut e = Evidence::default();
+        for r in records {
+            let t = &r.record;
+            e.listed.insert(t.symbol.as_str().to_string());
+            if let Some(isin) = &t.isin {
+                e.isins.insert(isin.clone());
+            }
+            if let Some(source) = &t.source {
+                let i = e.input.entry(source.clone()).or_default();
+                i.newest = i.newest.max(t.last_seen);
+            }
+        }
+        // Distinct listings of each source's newest day.
+        let mut distinct: HashSet<(&str, &str)> = HashSet::new();
+        for r in records {
+            let t = &r.record;
+            if let Some(source) = &t.source
+                && let Some(i) = e.input.get_mut(source)
+                && t.last_seen == i.newest
+                && distinct.insert((source.as_str(), t.symbol.as_str()))
+            {
+                i.records += 1;
+            }
+        }
+        e
+    }
 }
 
 /// Fewest active listings of one venue in one source for the guard to watch the venue alone.
@@ -86,14 +125,13 @@ impl Rules {
         if self.lines_rejected || !self.listing_sources.iter().any(|s| s == source) {
             return false;
         }
-        let Some(input) = self.input.get(source) else {
+        let Some(input) = self.evidence.input.get(source) else {
             return false;
         };
         match &self.sources_ok {
             None => input.records > 0,
             Some(status) => status.get(source).is_some_and(|e| {
-                e.ok && e.records.is_none_or(|n| input.records >= n)
-                    && e.as_of.is_none_or(|d| input.newest == Some(d))
+                e.ok && input.records >= e.records && input.newest == Some(e.as_of)
             }),
         }
     }
@@ -101,7 +139,10 @@ impl Rules {
     /// Whether this run's listing of `source` is newer than the day `t` was last seen: an older
     /// scrape is no evidence of anything that happened since.
     fn newer_than(&self, source: &str, t: &tickerlake::records::Ticker) -> bool {
-        match (self.input.get(source).and_then(|i| i.newest), t.last_seen) {
+        match (
+            self.evidence.input.get(source).and_then(|i| i.newest),
+            t.last_seen,
+        ) {
             (Some(run), Some(seen)) => run > seen,
             (Some(_), None) => true,
             (None, _) => false,
@@ -147,27 +188,17 @@ impl Transition {
     }
 }
 
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Active => "active",
-        Status::Delisted => "delisted",
-        Status::Archived => "archived",
-    }
-}
-
-/// This run's universe (`current`: the listings the rules kept, sorted by name; `listed_now`:
-/// every listing this run read, kept or not) against the previous universe: the universe with
-/// every listing's status, sorted by name, and what changed. A previous listing this run read
+/// This run's universe (`current`: the listings the rules kept, sorted by name) against the
+/// previous universe: the universe with every listing's status, sorted by name, and what changed. A previous listing this run read
 /// but the rules now leave out leaves the universe without a transition: it was not delisted.
 pub fn apply(
     current: Vec<Record>,
-    listed_now: &HashSet<String>,
     previous: Vec<Record>,
     rules: &Rules,
 ) -> (Vec<Record>, Lifecycle) {
     let mut life = Lifecycle::default();
     let as_of = rules.as_of;
-    let listed = listed_now;
+    let listed = &rules.evidence.listed;
     // The mass-delisting guard: per source, and per venue of a source (a file that lost one
     // venue's rows is as half-delivered as one cut in the middle).
     let group = |source: &str, venue: Option<&str>| match venue {
@@ -259,7 +290,7 @@ pub fn apply(
                 if was != Status::Active {
                     life.note(Transition {
                         symbol: name,
-                        from: status_name(was),
+                        from: was.name(),
                         to: "active",
                         date: as_of,
                         reason: format!("listed again by {}", source_of(&r)),
@@ -286,7 +317,7 @@ pub fn apply(
                     .record
                     .isin
                     .as_ref()
-                    .is_some_and(|i| rules.isins_now.contains(i));
+                    .is_some_and(|i| rules.evidence.isins.contains(i));
                 if !rules.read_whole(&source)
                     || !rules.newer_than(&source, &p.record)
                     || isin_listed

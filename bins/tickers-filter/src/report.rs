@@ -66,11 +66,7 @@ impl Report {
         self.kept = kept.len() as u64;
         for r in kept {
             let t = &r.record;
-            let status = match t.status {
-                tickerlake::records::Status::Active => "active",
-                tickerlake::records::Status::Delisted => "delisted",
-                tickerlake::records::Status::Archived => "archived",
-            };
+            let status = t.status.name();
             *self.statuses.entry(status).or_insert(0) += 1;
             *self
                 .markets

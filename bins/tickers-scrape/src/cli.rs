@@ -72,7 +72,7 @@ pub struct Cli {
 
     /// Per-source status (JSON, replaced atomically): ok, structure_error or fetch_error, rows,
     /// the raw files' sha256; the row-count guard reads the last good run from it
-    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::LocalPath)]
+    #[arg(long, value_name = "FILE", value_parser = tickerlake::cli::SideFile)]
     pub status: Option<PathBuf>,
 
     /// Accept a listing with fewer records than scrape.min_rows_ratio of its last good run (a

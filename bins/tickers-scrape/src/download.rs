@@ -75,12 +75,7 @@ impl Settings {
     pub fn from_config(config: &Config) -> Settings {
         let [shortest, longest] = config.scrape.pause;
         Settings {
-            client: ClientConfig {
-                user_agent: config.http.user_agent.clone(),
-                connect_timeout: config.http.connect_timeout.0,
-                timeout: config.http.timeout.0,
-                proxy: None,
-            },
+            client: ClientConfig::from_http(&config.http),
             proxies: config.http.proxies.clone(),
             policy: RetryPolicy {
                 steps: config.scrape.backoff.iter().map(|s| s.0).collect(),

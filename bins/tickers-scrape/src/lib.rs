@@ -60,6 +60,17 @@ pub enum Error {
     Config(String),
 }
 
+impl From<tickerlake::scrape_status::StatusError> for Error {
+    fn from(e: tickerlake::scrape_status::StatusError) -> Error {
+        match e {
+            tickerlake::scrape_status::StatusError::Io { path, source } => {
+                Error::Lib(tickerlake::Error::Read { name: path, source })
+            }
+            bad => Error::Data(bad.to_string()),
+        }
+    }
+}
+
 impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {

@@ -110,15 +110,13 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
             }
         }
     }
-    for (flag, path) in [("--status", &cli.status), ("--raw-dir", &cli.raw_dir)] {
-        if let Some(p) = path
-            && (tickerlake::io::is_stdio(p) || tickerlake::io::is_stdout_alias(p))
-        {
-            return Err(Error::Usage(format!(
-                "{flag} {}: a path on disk, not a stream",
-                p.display()
-            )));
-        }
+    if let Some(p) = &cli.raw_dir
+        && (tickerlake::io::is_stdio(p) || tickerlake::io::is_stdout_alias(p))
+    {
+        return Err(Error::Usage(format!(
+            "--raw-dir {}: a directory on disk, not a stream",
+            p.display()
+        )));
     }
     if let Some(p) = &cli.status
         && p.is_dir()

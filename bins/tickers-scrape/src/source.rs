@@ -12,23 +12,7 @@ pub struct RawFile {
     pub bytes: Vec<u8>,
 }
 
-/// What a source's parse keeps beside the records.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct Counts {
-    /// Data rows read.
-    pub rows: u64,
-    /// Test issues left out (Nasdaq Trader's `Test Issue = Y`).
-    pub test_issues: u64,
-    /// Rows whose symbol is no symbol after canonicalisation: reported, skipped.
-    pub bad_symbols: u64,
-    /// Rows whose venue code the source table does not know: kept, without an exchange.
-    pub unknown_venues: u64,
-    /// Rows naming a listing already listed by this source: the first is kept.
-    pub duplicates: u64,
-    /// Instruments the source marks inactive: left out.
-    pub inactive: u64,
-}
+pub use tickerlake::scrape_status::Counts;
 
 /// A source's records, each listing once, and its counts.
 #[derive(Debug, Clone, Default)]

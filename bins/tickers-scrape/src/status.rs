@@ -1,94 +1,13 @@
 //! The status file (`--status`): per source, how its last run went, and the last good run the
 //! row-count guard compares with. Replaced atomically; sources not in this run keep their entry.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use crate::Error;
-use crate::source::Counts;
 
-/// How a source's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok,
-    StructureError,
-    FetchError,
-}
-
-/// Error codes of the status file (and the logs).
-pub const STRUCTURE: &str = "SCRAPE404";
-pub const SHRANK: &str = "SCRAPEROWS";
-
-/// One raw file: where it came from, its size and digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileDigest {
-    pub name: String,
-    pub bytes: u64,
-    pub sha256: String,
-}
-
-/// The last run that parsed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GoodRun {
-    pub as_of: chrono::NaiveDate,
-    pub records: u64,
-}
-
-/// One source's entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceStatus {
-    pub kind: String,
-    pub status: Outcome,
-    pub as_of: chrono::NaiveDate,
-    /// Ticker records it gave.
-    pub records: u64,
-    #[serde(flatten)]
-    pub counts: Counts,
-    pub files: Vec<FileDigest>,
-    pub seconds: f64,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    /// The run the guard compares with: this one when it parsed, else the last one that did.
-    pub last_good: Option<GoodRun>,
-}
-
-/// The whole file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StatusFile {
-    pub sources: BTreeMap<String, SourceStatus>,
-}
-
-impl StatusFile {
-    /// The file at `path`; none yet is an empty one. A file that is there but unreadable is an
-    /// error: the guard must not be skipped by accident.
-    pub fn load(path: &Path) -> Result<StatusFile, Error> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(StatusFile::default());
-            }
-            Err(source) => {
-                return Err(Error::Lib(tickerlake::Error::Read {
-                    name: path.display().to_string(),
-                    source,
-                }));
-            }
-        };
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Data(format!(
-                "{}: not a tickers-scrape status file ({e}); move it aside to start afresh",
-                path.display()
-            ))
-        })
-    }
-
-    pub fn save(&self, path: &Path) -> Result<(), Error> {
-        tickerlake::cli::write_summary(path, self).map_err(Error::Lib)
-    }
-}
+pub use tickerlake::scrape_status::{
+    FileDigest, GoodRun, Outcome, SHRANK, STRUCTURE, SourceStatus, StatusFile,
+};
 
 /// Waits for and takes the lock of the status file at `path` (`.NAME.lock` beside it), held
 /// while the file is read, updated and replaced.
