@@ -216,23 +216,31 @@ def scrape_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
             "for f in sys.argv[1:]]\n"
             "pd.concat(frames).to_json(sys.stdout, orient='records', lines=True)\n", *files]
     cmds = [("tickerlake `tickers-scrape nasdaqtrader`", ours), ("pandas read_csv + to_json (no checks)", peer)]
+    return timed_table("## tickers-scrape: Nasdaq Trader directory, 2025-07-21 (11,579 securities, 800 KB)",
+                       cmds, max(a.repeat, 10), 1000, "ms", "Whole process, start-up included. Target: well under 100 ms.")
+
+
+def timed_table(title: str, cmds: list[tuple[str, list[str]]], rounds: int, scale: float, unit: str,
+                footer: str) -> list[str]:
+    """Runs each command once to warm, then `rounds` times alternating; a markdown table of medians."""
     walls: dict[str, list[float]] = {n: [] for n, _ in cmds}
     rss: dict[str, list[float]] = {n: [] for n, _ in cmds}
     for _, cmd in cmds:
         run_once(cmd)  # warm
-    for _ in range(max(a.repeat, 10)):
+    for _ in range(rounds):
         for name, cmd in cmds:
             w, m = run_once(cmd)
             walls[name].append(w)
             rss[name].append(m)
     ours_m = statistics.median(walls[cmds[0][0]])
-    lines = ["## tickers-scrape: Nasdaq Trader directory, 2025-07-21 (11,579 securities, 800 KB)", "",
-             "| program | median ms | fastest ms | peak RSS MiB | time vs tickerlake |", "|---|---|---|---|---|"]
+    digits = 0 if scale > 1 else 2
+    lines = [title, "", f"| program | median {unit} | fastest {unit} | peak RSS MiB | time vs tickerlake |",
+             "|---|---|---|---|---|"]
     for name, _ in cmds:
         m = statistics.median(walls[name])
-        lines.append(f"| {name} | {m * 1000:.0f} | {min(walls[name]) * 1000:.0f} | {statistics.median(rss[name]):.0f} "
-                     f"| {m / ours_m:.2f}x |")
-    lines += ["", "Whole process, start-up included. Target: well under 100 ms.", ""]
+        lines.append(f"| {name} | {m * scale:.{digits}f} | {min(walls[name]) * scale:.{digits}f} "
+                     f"| {statistics.median(rss[name]):.0f} | {m / ours_m:.2f}x |")
+    lines += ["", footer, ""]
     return lines
 
 
@@ -266,25 +274,9 @@ def filter_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
             "df[~junk].sort_values('symbol').to_json(sys.stdout, orient='records', lines=True)\n", universe]
     cmds = [("tickerlake `tickers-filter` (merge, rules, lifecycle, sample)", ours),
             ("pandas read_json + dedupe + one regex + to_json", peer)]
-    walls: dict[str, list[float]] = {n: [] for n, _ in cmds}
-    rss: dict[str, list[float]] = {n: [] for n, _ in cmds}
-    for _, cmd in cmds:
-        run_once(cmd)  # warm
-    for _ in range(max(a.repeat, 5)):
-        for name, cmd in cmds:
-            w, m = run_once(cmd)
-            walls[name].append(w)
-            rss[name].append(m)
-    ours_m = statistics.median(walls[cmds[0][0]])
     mb = os.path.getsize(universe) / 1e6
-    lines = [f"## tickers-filter: 100,000 listings ({mb:.0f} MB) and last month's universe", "",
-             "| program | median s | fastest s | peak RSS MiB | time vs tickerlake |", "|---|---|---|---|---|"]
-    for name, _ in cmds:
-        m = statistics.median(walls[name])
-        lines.append(f"| {name} | {m:.2f} | {min(walls[name]):.2f} | {statistics.median(rss[name]):.0f} "
-                     f"| {m / ours_m:.2f}x |")
-    lines += ["", "Whole process, start-up included. Target: well under 1 s.", ""]
-    return lines
+    return timed_table(f"## tickers-filter: 100,000 listings ({mb:.0f} MB) and last month's universe",
+                       cmds, max(a.repeat, 5), 1, "s", "Whole process, start-up included. Target: well under 1 s.")
 
 
 def qlib_jobs(a: argparse.Namespace, py: str, release: str, lakes: str | None) -> list[str]:

@@ -566,43 +566,27 @@ fn a_failed_share_of_the_sample_comes_from_delisted_listings() {
         ])
         .succeeds();
     let u2_path = w.write("u2.ndjson", u2.stdout());
-    let run = w
-        .cmd("tickers-filter")
-        .arg(&u2_path)
-        .args([
-            "--target",
-            "200",
-            "--failed-pct",
-            "10",
-            "--report",
-            "report.json",
-        ])
-        .succeeds();
-    let sample = ndjson_values(&run.stdout());
-    assert_eq!(sample.len(), 200);
-    assert_eq!(
-        sample.iter().filter(|r| r["status"] == "delisted").count(),
-        20
-    );
+    // (sample size, delisted listings in it) for a failed share.
+    let draw = |pct: &str| {
+        let run = w
+            .cmd("tickers-filter")
+            .arg(&u2_path)
+            .args([
+                "--target",
+                "200",
+                "--failed-pct",
+                pct,
+                "--report",
+                "report.json",
+            ])
+            .succeeds();
+        let sample = ndjson_values(&run.stdout());
+        let failed = sample.iter().filter(|r| r["status"] == "delisted").count();
+        (sample.len(), failed)
+    };
+    assert_eq!(draw("10"), (200, 20));
     // Asking for more failed listings than there are: all of them, the rest active, said.
-    let run = w
-        .cmd("tickers-filter")
-        .arg(&u2_path)
-        .args([
-            "--target",
-            "200",
-            "--failed-pct",
-            "50",
-            "--report",
-            "report.json",
-        ])
-        .succeeds();
-    let sample = ndjson_values(&run.stdout());
-    assert_eq!(sample.len(), 200);
-    assert_eq!(
-        sample.iter().filter(|r| r["status"] == "delisted").count(),
-        60
-    );
+    assert_eq!(draw("50"), (200, 60));
     assert_eq!(report(&w)["sample"]["failed_short"], 40);
 }
 
