@@ -1,8 +1,11 @@
-# tickerlake: build, test, lint, bench, install.
-#   make test    the whole suite (builds the binaries and .venv/ first)
-#   make lint    rustfmt check + clippy with warnings denied
-#   make bench   benchmarks against the named peers (release build, writes bench/results/)
-#   make install release binaries of bins/* into $(PREFIX)/bin
+# tickerlake: build, test, lint, demo, the pipeline's runs, bench, install.
+#   make demo      the whole pipeline offline on the bundled recordings, into demo-data/
+#   make test      the whole suite (builds the binaries and .venv/ first)
+#   make lint      rustfmt check + clippy with warnings denied, shellcheck
+#   make universe | nightly | training | status | backup   pipeline.sh's commands (DATA=, CONFIG=)
+#   make cron      the crontab lines for the notes' schedule
+#   make bench     benchmarks against the named peers (release build, writes bench/results/)
+#   make install   release binaries, man pages and shell completions into $(PREFIX)
 
 CARGO    ?= cargo
 PYTHON   ?= python3
@@ -13,7 +16,8 @@ SHARED   ?= ../shared
 # Programs that get installed: one crate per folder in bins/.
 PROGRAMS := $(notdir $(wildcard bins/*))
 
-.PHONY: all build release test lint fmt bench venv venv-bench venv-qlib schemas install clean
+.PHONY: all build release test lint fmt bench venv venv-bench venv-qlib schemas install clean \
+	demo universe nightly training status backup cron
 
 all: build
 
@@ -59,6 +63,7 @@ test: venv venv-qlib build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	shellcheck pipeline.sh demo/run.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -66,6 +71,32 @@ fmt:
 # Regenerate docs/schemas/*.schema.json from the record types (a test checks they are current).
 schemas: build
 	target/debug/records schema --dir docs/schemas
+	target/debug/run-record schema --dir docs/schemas
+
+# The offline demo: the replay server answers for every listing source and Yahoo (genuine
+# recordings; synthetic bars, labelled, for symbols without one), pipeline.sh all runs against it
+# into demo-data/, and a short report ends it. A second make demo is an incremental night.
+demo: build
+	TICKERLAKE_BIN=$(CURDIR)/target/debug bash demo/run.sh
+
+# pipeline.sh's commands: make nightly DATA=/srv/lake CONFIG=/etc/tickerlake.yaml
+DATA   ?=
+CONFIG ?=
+PIPELINE_ARGS := $(if $(DATA),--data $(DATA)) $(if $(CONFIG),--config $(CONFIG))
+universe nightly training status backup:
+	./pipeline.sh $@ $(PIPELINE_ARGS)
+
+# The crontab lines for the notes' schedule (UTC): universe 00:05 on the 1st, nightly 01:00,
+# training Sunday 03:00, backup daily 01:00 (it waits for the night's run to finish). Paste them
+# into `crontab -e` on a machine whose clock is UTC (or add CRON_TZ=UTC where cron supports it).
+cron:
+	@echo '# tickerlake ($(CURDIR)): all times UTC; each run records itself in DATA/runs/'
+	@echo 'SHELL=/bin/bash'
+	@echo 'TICKERLAKE_TRIGGER=cron'
+	@echo '5 0 1 * * cd $(CURDIR) && ./pipeline.sh universe $(PIPELINE_ARGS) >> cron.log 2>&1'
+	@echo '0 1 * * * cd $(CURDIR) && ./pipeline.sh nightly $(PIPELINE_ARGS) >> cron.log 2>&1'
+	@echo '0 3 * * 0 cd $(CURDIR) && ./pipeline.sh training $(PIPELINE_ARGS) >> cron.log 2>&1'
+	@echo '0 1 * * * cd $(CURDIR) && ./pipeline.sh backup $(PIPELINE_ARGS) >> cron.log 2>&1'
 
 # make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
 BENCH_SIZES  ?= S
@@ -74,14 +105,24 @@ BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,o
 bench: venv-bench release
 	$(VPY) bench/bench.py --shared $(SHARED) --sizes $(BENCH_SIZES) --repeat $(BENCH_REPEAT) --jobs $(BENCH_JOBS)
 
+# Binaries into bin/, man pages into share/man/man1/, completions where bash-completion, zsh and
+# fish look for them (all generated from the programs' own clap definitions by tools/docgen).
+MAN_DIR := target/man
+COMPLETIONS_DIR := target/completions
 install: release
-	@if [ -z "$(PROGRAMS)" ]; then \
-		echo "no programs in bins/ yet: nothing to install"; \
-	else \
-		install -d $(DESTDIR)$(PREFIX)/bin && \
-		for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(DESTDIR)$(PREFIX)/bin/$$p || exit 1; done; \
-	fi
+	rm -rf $(MAN_DIR) $(COMPLETIONS_DIR)
+	target/release/docgen man $(MAN_DIR)
+	target/release/docgen completions $(COMPLETIONS_DIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(DESTDIR)$(PREFIX)/bin/$$p || exit 1; done
+	install -m 0644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(COMPLETIONS_DIR)/bash/* $(DESTDIR)$(PREFIX)/share/bash-completion/completions/
+	install -m 0644 $(COMPLETIONS_DIR)/zsh/* $(DESTDIR)$(PREFIX)/share/zsh/site-functions/
+	install -m 0644 $(COMPLETIONS_DIR)/fish/* $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) demo-data

@@ -214,6 +214,7 @@ pub struct Config {
     pub qlib: Qlib,
     pub scrape: Scrape,
     pub filter: Filter,
+    pub pipeline: Pipeline,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -796,6 +797,113 @@ pub enum NoMarketCap {
     Exclude,
 }
 
+/// `pipeline.sh`: where the data lives, the gates between steps, retention, backups, alerts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pipeline {
+    /// Lake, universes, runs, state and logs all live under this directory (`--data`).
+    pub data_dir: PathBuf,
+    /// The universe step's sources (tickers-scrape names); empty: every enabled source.
+    pub sources: Vec<String>,
+    /// The nightly step refuses, before any request, a universe older than this many days.
+    pub universe_max_age_days: u32,
+    /// The nightly step fetches a seeded sample of this many active listings (the notes' test
+    /// mode); 0: the whole universe.
+    pub sample: u32,
+    /// Days a run's log is kept under `logs/`.
+    pub log_retention_days: u32,
+    /// Days raw downloads are kept under `raw/`.
+    pub raw_retention_days: u32,
+    /// Keep every fetched answer under `raw/bars/<date>/` (ohlcv-fetch --raw-dir).
+    pub keep_raw_bars: bool,
+    pub training: PipelineTraining,
+    pub backup: Backup,
+    pub alerts: Alerts,
+}
+
+impl Default for Pipeline {
+    fn default() -> Pipeline {
+        Pipeline {
+            data_dir: PathBuf::from("data"),
+            sources: Vec::new(),
+            universe_max_age_days: 35,
+            sample: 0,
+            log_retention_days: 14,
+            raw_retention_days: 7,
+            keep_raw_bars: false,
+            training: PipelineTraining::default(),
+            backup: Backup::default(),
+            alerts: Alerts::default(),
+        }
+    }
+}
+
+/// The training step: a stratified sample (`filter.target_stocks`, `filter.failed_pct`) fetched
+/// over a fixed range into one versioned Parquet file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineTraining {
+    /// First and last day of the training set's bars (both inclusive).
+    pub date_range: Vec<chrono::NaiveDate>,
+    /// The sample's seed: the same seed over the same universe, the same tickers.
+    pub seed: u64,
+}
+
+impl Default for PipelineTraining {
+    fn default() -> PipelineTraining {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+        PipelineTraining {
+            date_range: vec![day(2015, 1, 1), day(2024, 12, 31)],
+            seed: 0,
+        }
+    }
+}
+
+/// `pipeline.sh backup`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Backup {
+    /// Archives go to `<dir>/<date>/`.
+    pub dir: PathBuf,
+    /// Days an archive is kept.
+    pub retention_days: u32,
+}
+
+impl Default for Backup {
+    fn default() -> Backup {
+        Backup {
+            dir: PathBuf::from("backups"),
+            retention_days: 7,
+        }
+    }
+}
+
+/// Alerts a run sends (channels from the environment: `ALERT_WEBHOOK`, `TELEGRAM_TOKEN` +
+/// `TELEGRAM_CHAT_ID`, `ALERT_COMMAND`) and its dead man's switch (`HC_URL`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    /// Messages per run and channel; the last one says how many more were held back.
+    pub max_per_run: u32,
+    /// One send (a request, or ALERT_COMMAND) may take this long.
+    pub timeout: Span,
+    /// The longest Retry-After honoured before a send is given up.
+    pub max_retry_after: Span,
+    /// Telegram's Bot API (a mirror or a test server elsewhere).
+    pub telegram_api: String,
+}
+
+impl Default for Alerts {
+    fn default() -> Alerts {
+        Alerts {
+            max_per_run: 3,
+            timeout: Span(Duration::from_secs(10)),
+            max_retry_after: Span(Duration::from_secs(60)),
+            telegram_api: "https://api.telegram.org".into(),
+        }
+    }
+}
+
 impl Default for Filter {
     fn default() -> Filter {
         Filter {
@@ -1176,6 +1284,50 @@ impl Config {
                     format!("expected ISO 3166 alpha-2 codes like US, found {c:?}"),
                 ));
             }
+        }
+        range(
+            "pipeline.universe_max_age_days",
+            self.pipeline.universe_max_age_days,
+            1,
+            3650,
+        )?;
+        range(
+            "pipeline.alerts.max_per_run",
+            self.pipeline.alerts.max_per_run,
+            1,
+            100,
+        )?;
+        range(
+            "pipeline.log_retention_days",
+            self.pipeline.log_retention_days,
+            1,
+            3650,
+        )?;
+        range(
+            "pipeline.raw_retention_days",
+            self.pipeline.raw_retention_days,
+            1,
+            3650,
+        )?;
+        range(
+            "pipeline.backup.retention_days",
+            self.pipeline.backup.retention_days,
+            1,
+            3650,
+        )?;
+        match self.pipeline.training.date_range.as_slice() {
+            [a, b] if a <= b => {}
+            _ => {
+                return Err((
+                    "pipeline.training.date_range",
+                    "expected [first, last] dates like [2015-01-01, 2024-12-31]".into(),
+                ));
+            }
+        }
+        check_base_url(&self.pipeline.alerts.telegram_api)
+            .map_err(|e| ("pipeline.alerts.telegram_api", e))?;
+        if self.pipeline.data_dir.as_os_str().is_empty() {
+            return Err(("pipeline.data_dir", "an empty path".into()));
         }
         if self
             .filter

@@ -33,6 +33,8 @@ pub struct Request<'a> {
     pub url: &'a str,
     /// An `application/x-www-form-urlencoded` body: the request is a POST.
     pub form: Option<&'a str>,
+    /// A JSON body (`application/json`): the request is a POST (webhooks, bot APIs).
+    pub json: Option<&'a str>,
     /// Headers besides the client's (a User-Agent of its own replaces the client's).
     pub headers: &'a [(String, String)],
 }
@@ -42,6 +44,7 @@ impl<'a> Request<'a> {
         Request {
             url,
             form: None,
+            json: None,
             headers: &[],
         }
     }
@@ -125,12 +128,17 @@ impl Client {
 
     /// Sends `request`: a GET, or a POST of its form.
     pub fn send(&self, request: &Request<'_>) -> Result<Answer, Failure> {
-        let sent = match request.form {
-            Some(form) => {
+        let posted = match (request.form, request.json) {
+            (Some(form), _) => Some(("application/x-www-form-urlencoded", form)),
+            (None, Some(json)) => Some(("application/json", json)),
+            (None, None) => None,
+        };
+        let sent = match posted {
+            Some((content_type, form)) => {
                 let mut builder = self
                     .agent
                     .post(request.url)
-                    .header("content-type", "application/x-www-form-urlencoded");
+                    .header("content-type", content_type);
                 for (name, value) in request.headers {
                     builder = builder.header(name, value);
                 }
@@ -302,6 +310,7 @@ routes:
             .send(&Request {
                 url: &url,
                 form: Some("args[fe_type]=csv"),
+                json: None,
                 headers: &headers,
             })
             .unwrap();

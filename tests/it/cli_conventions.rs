@@ -15,6 +15,8 @@ fn help_has_examples_and_version_prints() {
         "tickers-filter",
         "tickers-scrape",
         "to-parquet",
+        "run-record",
+        "docgen",
     ] {
         w.cmd(prog)
             .arg("--help")

@@ -6,7 +6,7 @@
 use tickerlake_tests::{WorkDir, repo_root};
 
 /// (file name, program, arguments before `--help`).
-const HELPS: [(&str, &str, &[&str]); 12] = [
+const HELPS: [(&str, &str, &[&str]); 17] = [
     ("ohlcv-fetch", "ohlcv-fetch", &[]),
     ("to-parquet", "to-parquet", &[]),
     ("qa-check", "qa-check", &[]),
@@ -19,6 +19,11 @@ const HELPS: [(&str, &str, &[&str]); 12] = [
     ("records-check", "records", &["check"]),
     ("records-schema", "records", &["schema"]),
     ("replay-server", "replay-server", &[]),
+    ("run-record", "run-record", &[]),
+    ("run-record-step", "run-record", &["step"]),
+    ("run-record-end", "run-record", &["end"]),
+    ("run-record-status", "run-record", &["status"]),
+    ("docgen", "docgen", &[]),
 ];
 
 #[test]

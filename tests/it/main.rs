@@ -8,6 +8,7 @@ mod data_safety;
 mod help;
 mod ohlcv_fetch;
 mod one_shape;
+mod pipeline;
 mod qa_check;
 mod qlib_bin;
 mod records;

@@ -124,6 +124,36 @@ impl WorkDir {
     }
 }
 
+impl WorkDir {
+    /// `pipeline.sh` of the repository, run in this directory with the workspace's binaries
+    /// (`TICKERLAKE_BIN`) and no alert channel or heartbeat from the caller's environment.
+    pub fn pipeline(&self) -> Cmd {
+        let mut c = Command::new("bash");
+        c.arg(repo_root().join("pipeline.sh"));
+        c.current_dir(self.path());
+        let bins = bin("run-record").parent().unwrap().to_path_buf();
+        c.env("TICKERLAKE_BIN", bins);
+        for k in [
+            "RUN_ID",
+            "TICKERLAKE_CONFIG",
+            "TICKERLAKE_LOG_FORMAT",
+            "TICKERLAKE_TRIGGER",
+            "ALERT_WEBHOOK",
+            "ALERT_COMMAND",
+            "TELEGRAM_TOKEN",
+            "TELEGRAM_CHAT_ID",
+            "HC_URL",
+        ] {
+            c.env_remove(k);
+        }
+        Cmd {
+            cmd: c,
+            stdin: None,
+            program: "pipeline.sh".to_string(),
+        }
+    }
+}
+
 /// A command to run, builder style.
 pub struct Cmd {
     cmd: Command,

@@ -393,7 +393,7 @@ fn read_tickers(opts: &Options) -> Result<Vec<Ticker>, Error> {
             let mut reader = NdjsonReader::new(input.reader, input.name);
             while let Some(record) = reader.next_record::<Ticker>() {
                 match record {
-                    Ok(t) if t.status == Status::Active => tickers.push(t),
+                    Ok(t) if t.status == Status::Active || opts.include_delisted => tickers.push(t),
                     Ok(_) => {}
                     Err(ReadError::Io(e)) => return Err(e.into()),
                     Err(ReadError::Bad(bad)) => {

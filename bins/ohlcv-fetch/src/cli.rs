@@ -25,7 +25,7 @@ Examples:
   ohlcv-fetch --symbols AAPL --days-back 30 --base-url http://127.0.0.1:8080
 
 Input: Ticker records (NDJSON; only `symbol` is required: the listing's name, AAPL, BRK.B on a US
-venue, AIR.PA, BT-A.L elsewhere); tickers whose status is delisted or archived are skipped. Output: Bar records on stdout, each
+venue, AIR.PA, BT-A.L elsewhere); tickers whose status is delisted or archived are skipped (unless --include-delisted). Output: Bar records on stdout, each
 symbol's bars together and in date order, written as each symbol completes.
 
 Exit status: 0 every symbol fetched or up to date, 2 usage, 65 bad input, 66 input missing,
@@ -97,6 +97,11 @@ pub struct Cli {
     /// Fetch dead-lettered symbols again (with --state)
     #[arg(long, requires = "state")]
     pub retry_dlq: bool,
+
+    /// Fetch tickers whose status is delisted or archived too (a training set's failed share:
+    /// their history, as far as the provider still has it)
+    #[arg(long)]
+    pub include_delisted: bool,
 
     /// Refuse (exit 78, before any request) a universe whose newest last_seen is older than
     /// this many days (35d)

@@ -33,6 +33,8 @@ pub struct Options {
     pub errors: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub retry_dlq: bool,
+    /// Delisted and archived tickers are fetched too.
+    pub include_delisted: bool,
     pub max_universe_age: Option<u32>,
     pub raw_dir: Option<PathBuf>,
     pub summary: Option<PathBuf>,
@@ -68,6 +70,7 @@ impl Options {
             errors: cli.errors.clone(),
             state: cli.state.clone(),
             retry_dlq: cli.retry_dlq,
+            include_delisted: cli.include_delisted,
             max_universe_age: cli.max_universe_age,
             raw_dir: cli.raw_dir.clone(),
             summary: cli.summary.clone(),

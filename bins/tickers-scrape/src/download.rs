@@ -228,7 +228,15 @@ impl Downloader {
         let host = host_of(url);
         let get = |url: &str| -> Result<Answer, Failure> {
             self.wait_for(&host);
-            let answer = self.clients.send(index, &Request { url, form, headers });
+            let answer = self.clients.send(
+                index,
+                &Request {
+                    url,
+                    form,
+                    json: None,
+                    headers,
+                },
+            );
             self.last.borrow_mut().insert(host.clone(), Instant::now());
             answer
         };

@@ -12,6 +12,7 @@
 //! reset needs control of the connection itself (see `docs/adr/0002-replay-server.md`).
 
 pub mod cli;
+pub mod synthetic;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -56,6 +57,11 @@ impl tickerlake::HasExitCode for Error {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Routes {
+    /// Other mapping files whose routes come first (relative to this file), so one server can
+    /// answer for several recorded sites (the offline demo).
+    #[serde(default)]
+    pub include: Vec<PathBuf>,
+    #[serde(default)]
     pub routes: Vec<Route>,
     /// Directory that `file:` paths are relative to (the mapping file's directory).
     #[serde(skip)]
@@ -72,7 +78,8 @@ pub struct Route {
     /// HTTP method (default GET).
     #[serde(default)]
     pub method: Option<String>,
-    /// Exact request path, e.g. `/v8/finance/chart/AAPL`.
+    /// Exact request path, e.g. `/v8/finance/chart/AAPL`; a trailing `*` matches any rest
+    /// (`/v8/finance/chart/*`).
     pub path: String,
     /// Query parameters that must be present with these values (`"*"`: any value). Other
     /// parameters are ignored.
@@ -91,6 +98,20 @@ pub struct Route {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub faults: Faults,
+    /// Generate the answer instead of replaying one (for symbols without a recording; labelled
+    /// synthetic in the answer itself). The path's `*` part is the symbol.
+    #[serde(default)]
+    pub synthetic: Option<synthetic::Synthetic>,
+}
+
+impl Route {
+    /// Whether `path` is this route's: equal, or starting with the part before a trailing `*`.
+    fn matches_path(&self, path: &str) -> bool {
+        match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix) && path.len() > prefix.len(),
+            None => self.path == path,
+        }
+    }
 }
 
 /// Faults injected on a route.
@@ -198,6 +219,10 @@ impl<'de> Deserialize<'de> for Delay {
 impl Routes {
     /// Reads a mapping file; `file:` paths are resolved against its directory.
     pub fn from_file(path: &Path) -> Result<Routes, Error> {
+        Routes::from_file_at(path, 0)
+    }
+
+    fn from_file_at(path: &Path, depth: usize) -> Result<Routes, Error> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: name.clone(),
@@ -209,9 +234,31 @@ impl Routes {
         })?;
         routes.root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         routes.check().map_err(|message| Error::Routes {
-            path: name,
+            path: name.clone(),
             message,
         })?;
+        let mut included = Vec::new();
+        for inc in std::mem::take(&mut routes.include) {
+            let inc_path = routes.root.join(&inc);
+            if depth >= 8 {
+                return Err(Error::Routes {
+                    path: name,
+                    message: format!("includes nested deeper than 8 ({})", inc.display()),
+                });
+            }
+            let mut other = Routes::from_file_at(&inc_path, depth + 1)?;
+            for r in &mut other.routes {
+                // Bodies stay relative to the file that names them (made absolute, so that the
+                // including file's directory does not apply twice).
+                if let Some(f) = &r.file {
+                    let joined = other.root.join(f);
+                    r.file = Some(std::path::absolute(&joined).unwrap_or(joined));
+                }
+            }
+            included.append(&mut other.routes);
+        }
+        included.append(&mut routes.routes);
+        routes.routes = included;
         Ok(routes)
     }
 
@@ -228,6 +275,17 @@ impl Routes {
             }
             if r.file.is_some() && r.body.is_some() {
                 return Err(format!("{at}: give file or body, not both"));
+            }
+            if r.synthetic.is_some() && (r.file.is_some() || r.body.is_some()) {
+                return Err(format!("{at}: a synthetic route has no file or body"));
+            }
+            if r.synthetic.is_some() && !r.path.ends_with('*') {
+                return Err(format!(
+                    "{at}: a synthetic route's path ends with * (the symbol)"
+                ));
+            }
+            if r.path.trim_end_matches('*').contains('*') {
+                return Err(format!("{at}: * may only end a path"));
             }
             if let Some(f) = &r.file {
                 let p = self.root.join(f);
@@ -285,7 +343,13 @@ pub struct LoggedRequest {
     /// Fault injected, if any: a status from the sequence or the random rate, `truncate`, `reset`.
     pub fault: Option<String>,
     pub user_agent: Option<String>,
+    /// The request body (text, at most 64 KiB kept), when there was one: what a client posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
+
+/// Request body bytes kept for the log.
+const MAX_LOGGED_BODY: usize = 64 * 1024;
 
 struct RouteState {
     route: Route,
@@ -560,11 +624,14 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
             return write_response(&mut stream, 501, &[], body, body.len(), true);
         }
         buf.drain(..used);
-        // Discard a request body (the replayed APIs are GETs, but be correct).
+        // Read the request body: logged (what a client posted), never answered from.
         let mut remaining = head.content_length;
+        let mut posted: Vec<u8> = Vec::new();
         while remaining > 0 {
             if !buf.is_empty() {
                 let take = remaining.min(buf.len());
+                let room = MAX_LOGGED_BODY.saturating_sub(posted.len()).min(take);
+                posted.extend_from_slice(&buf[..room]);
                 buf.drain(..take);
                 remaining -= take;
                 continue;
@@ -575,6 +642,8 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 return Ok(());
             }
             let take = remaining.min(n);
+            let room = MAX_LOGGED_BODY.saturating_sub(posted.len()).min(take);
+            posted.extend_from_slice(&chunk[..room]);
             remaining -= take;
             buf.extend_from_slice(&chunk[take..n]);
         }
@@ -636,6 +705,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
             status,
             fault,
             user_agent: head.user_agent,
+            body: (!posted.is_empty()).then(|| String::from_utf8_lossy(&posted).into_owned()),
         };
         if let Some(sink) = &shared.log_sink
             && let Ok(line) = serde_json::to_string(&entry)
@@ -782,7 +852,7 @@ fn decide(shared: &Shared, head: &Head) -> (Option<String>, Option<String>, Dura
             .query
             .iter()
             .all(|(k, want)| params.get(k).is_some_and(|got| want == "*" || got == want));
-        if !(method_ok && r.path == path && query_ok) {
+        if !(method_ok && r.matches_path(&path) && query_ok) {
             continue;
         }
         let name = r.name.clone().unwrap_or_else(|| r.path.clone());
@@ -804,7 +874,14 @@ fn decide(shared: &Shared, head: &Head) -> (Option<String>, Option<String>, Dura
         } else {
             None
         };
-        let normal_status = st.route.status.unwrap_or(200);
+        let mut normal_status = st.route.status.unwrap_or(200);
+        let mut body = st.body.clone();
+        if let Some(kind) = st.route.synthetic {
+            let rest = &path[st.route.path.len() - 1..];
+            let (status, generated) = kind.answer(rest, &params, chrono::Utc::now().date_naive());
+            normal_status = status;
+            body = generated;
+        }
         let mut headers: Vec<(String, String)> = Vec::new();
         let has_ct = st
             .route
@@ -815,6 +892,9 @@ fn decide(shared: &Shared, head: &Head) -> (Option<String>, Option<String>, Dura
             headers.push(("Content-Type".into(), content_type_for(&st.route).into()));
         }
         headers.extend(st.route.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if st.route.synthetic.is_some() {
+            headers.push(("X-Replay-Synthetic".into(), "true".into()));
+        }
         let fault = step
             .filter(|s| *s != Step::Status(normal_status))
             .map(|s| s.to_string());
@@ -823,19 +903,19 @@ fn decide(shared: &Shared, head: &Head) -> (Option<String>, Option<String>, Dura
             Step::Truncate => {
                 let keep = faults
                     .truncate_at
-                    .unwrap_or(st.body.len() / 2)
-                    .min(st.body.len().saturating_sub(1));
+                    .unwrap_or(body.len() / 2)
+                    .min(body.len().saturating_sub(1));
                 Answer::Truncated {
                     status: normal_status,
                     headers,
-                    body: st.body.clone(),
+                    body,
                     keep,
                 }
             }
             Step::Status(s) if s == normal_status || (200..300).contains(&s) => Answer::Full {
                 status: s,
                 headers,
-                body: st.body.clone(),
+                body,
             },
             Step::Status(s) => {
                 let mut h = vec![(

@@ -1,0 +1,464 @@
+//! Alerts: what a run deserves to be told about, within a budget, on every configured channel.
+//!
+//! Candidates are a failed step (and a listing source that failed in the scrape) and every QA
+//! check that is red. Each channel gets at most `pipeline.alerts.max_per_run` messages; when there
+//! are more candidates the last message is a digest naming how many more were held back. A 429
+//! is waited out (`Retry-After`, Telegram's `retry_after`) up to `max_retry_after`; 5xx and network
+//! failures are retried twice; anything else is final. A failed send is logged and recorded and
+//! never fails the run.
+//!
+//! Channels come from the environment only: `ALERT_WEBHOOK` (a Slack-compatible incoming
+//! webhook: `{"text": …}`), `TELEGRAM_TOKEN` + `TELEGRAM_CHAT_ID` (Bot API `sendMessage`, plain
+//! text: no Markdown to trip on `BRK-B`), `ALERT_COMMAND` (run by `sh -c`, the message on stdin:
+//! ntfy, apprise, mail…). Webhook URLs and tokens are secrets: no log line, error or record holds
+//! them.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tickerlake::config::Alerts as Settings;
+
+use crate::clock;
+use crate::metadata::{AlertSent, RunRecord, Status};
+
+/// One thing worth telling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub key: String,
+    pub text: String,
+}
+
+/// The candidates of a finished run, most important first.
+pub fn candidates(record: &RunRecord, log: &str) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let who = format!(
+        "tickerlake {} {} on {}",
+        record.pipeline, record.run_id, record.host
+    );
+    for step in &record.steps {
+        let scrape_partial = step.name == "scrape" && step.status == Status::Warn;
+        if step.status == Status::Fail || scrape_partial {
+            let meaning = u8::try_from(step.exit_code)
+                .ok()
+                .and_then(tickerlake::ExitCode::from_code)
+                .map(|c| c.name())
+                .unwrap_or("unknown");
+            let what = if scrape_partial {
+                "some listing sources failed (the previous universe's listings of them are kept)"
+            } else {
+                "failed"
+            };
+            out.push(Candidate {
+                key: format!("step:{}:{}", step.name, step.exit_code),
+                text: format!(
+                    "{who}: step {} {what} (exit {} {meaning}); as of {}. Log: {log}",
+                    step.name, step.exit_code, record.as_of
+                ),
+            });
+        }
+    }
+    if let Some(qa) = &record.qa {
+        for (name, check) in &qa.checks {
+            if check.colour == "red" {
+                out.push(Candidate {
+                    key: format!("qa:{name}:red"),
+                    text: format!(
+                        "{who}: QA {name} is red: {} finding(s), {} symbol(s) ({:.1} % of the universe), severity {}; as of {}.",
+                        check.findings, check.symbols, check.share_pct, check.severity, record.as_of
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The messages a channel gets: all candidates when they fit, else `max - 1` of them and a digest.
+pub fn budget(candidates: &[Candidate], max: usize) -> (Vec<Candidate>, Vec<Candidate>) {
+    let max = max.max(1);
+    if candidates.len() <= max {
+        return (candidates.to_vec(), Vec::new());
+    }
+    let (sent, held) = candidates.split_at(max - 1);
+    let mut messages = sent.to_vec();
+    let names: Vec<&str> = held.iter().map(|c| c.key.as_str()).collect();
+    let mut list = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > 8 {
+        list.push_str(", …");
+    }
+    messages.push(Candidate {
+        key: "digest".into(),
+        text: format!(
+            "+{} more held back (this run's alert budget): {list}",
+            held.len()
+        ),
+    });
+    (messages, held.to_vec())
+}
+
+/// A configured channel.
+#[derive(Clone)]
+pub enum Channel {
+    Webhook {
+        url: String,
+    },
+    Telegram {
+        api: String,
+        token: String,
+        chat: String,
+    },
+    Command {
+        command: String,
+    },
+}
+
+impl Channel {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Channel::Webhook { .. } => "webhook",
+            Channel::Telegram { .. } => "telegram",
+            Channel::Command { .. } => "command",
+        }
+    }
+
+    /// The secrets an error message must never show.
+    fn secrets(&self) -> Vec<&str> {
+        match self {
+            Channel::Webhook { url } => vec![url.as_str()],
+            Channel::Telegram { token, .. } => vec![token.as_str()],
+            Channel::Command { .. } => vec![],
+        }
+    }
+}
+
+/// The channels the environment configures (`env` is `std::env::var` outside tests).
+pub fn channels(settings: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Vec<Channel> {
+    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let mut out = Vec::new();
+    if let Some(url) = get("ALERT_WEBHOOK") {
+        out.push(Channel::Webhook { url });
+    }
+    match (get("TELEGRAM_TOKEN"), get("TELEGRAM_CHAT_ID")) {
+        (Some(token), Some(chat)) => out.push(Channel::Telegram {
+            api: settings.telegram_api.trim_end_matches('/').to_string(),
+            token,
+            chat,
+        }),
+        (Some(_), None) | (None, Some(_)) => tracing::warn!(
+            "TELEGRAM_TOKEN and TELEGRAM_CHAT_ID go together: Telegram alerts are off"
+        ),
+        (None, None) => {}
+    }
+    if let Some(command) = get("ALERT_COMMAND") {
+        out.push(Channel::Command { command });
+    }
+    out
+}
+
+/// Sends the run's messages on every channel; returns what happened, for the record.
+pub fn send_all(
+    channels: &[Channel],
+    candidates: &[Candidate],
+    settings: &Settings,
+) -> Vec<AlertSent> {
+    let mut out = Vec::new();
+    if candidates.is_empty() {
+        return out;
+    }
+    let (messages, held) = budget(candidates, settings.max_per_run as usize);
+    let client = net::http::Client::new(&net::http::ClientConfig {
+        user_agent: format!("tickerlake/{}", env!("CARGO_PKG_VERSION")),
+        connect_timeout: settings.timeout.0,
+        timeout: settings.timeout.0,
+        proxy: None,
+    });
+    for channel in channels {
+        for m in &messages {
+            let (outcome, status, attempts, error) = match &client {
+                Ok(client) => send_one(client, channel, &m.text, settings),
+                Err(e) => ("failed", None, 0, Some(e.clone())),
+            };
+            if outcome == "failed" {
+                tracing::warn!(
+                    channel = channel.name(),
+                    key = %m.key,
+                    error = error.as_deref().unwrap_or(""),
+                    "an alert could not be sent (the run goes on)"
+                );
+            } else {
+                tracing::info!(channel = channel.name(), key = %m.key, "alert sent");
+            }
+            out.push(AlertSent {
+                key: m.key.clone(),
+                channel: channel.name().into(),
+                sent_at: clock::now_rfc3339(),
+                outcome: outcome.into(),
+                status,
+                attempts,
+                error,
+                text: m.text.clone(),
+            });
+        }
+        for h in &held {
+            out.push(AlertSent {
+                key: h.key.clone(),
+                channel: channel.name().into(),
+                sent_at: clock::now_rfc3339(),
+                outcome: "held_back".into(),
+                status: None,
+                attempts: 0,
+                error: None,
+                text: h.text.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Attempts a send may take: the first and two retries (429s waited out count as attempts).
+const ATTEMPTS: u32 = 3;
+
+/// One message on one channel: (outcome, status, attempts, error).
+fn send_one(
+    client: &net::http::Client,
+    channel: &Channel,
+    text: &str,
+    settings: &Settings,
+) -> (&'static str, Option<i64>, u32, Option<String>) {
+    let (url, body) = match channel {
+        Channel::Command { command } => return run_command(command, text, settings.timeout.0),
+        Channel::Webhook { url } => (url.clone(), serde_json::json!({ "text": text })),
+        Channel::Telegram { api, token, chat } => (
+            format!("{api}/bot{token}/sendMessage"),
+            serde_json::json!({
+                "chat_id": chat,
+                "text": truncate(text, 4000),
+                "link_preview_options": {"is_disabled": true},
+            }),
+        ),
+    };
+    let body = body.to_string();
+    let hide = |msg: String| -> String {
+        channel.secrets().iter().fold(msg, |m, s| {
+            if s.is_empty() {
+                m
+            } else {
+                m.replace(s, "<redacted>")
+            }
+        })
+    };
+    let mut last_status = None;
+    let mut last_error = None;
+    for attempt in 1..=ATTEMPTS {
+        let request = net::http::Request {
+            url: &url,
+            form: None,
+            json: Some(&body),
+            headers: &[],
+        };
+        match client.send(&request) {
+            Ok(answer) => {
+                last_status = Some(i64::from(answer.status));
+                let telegram_retry = telegram_retry_after(&answer.body);
+                if (200..300).contains(&answer.status) {
+                    if let Channel::Telegram { .. } = channel
+                        && !telegram_ok(&answer.body)
+                    {
+                        last_error = Some(hide(telegram_description(&answer.body)));
+                        return ("failed", last_status, attempt, last_error);
+                    }
+                    return ("sent", last_status, attempt, None);
+                }
+                if answer.status == 429 {
+                    let wait = answer
+                        .retry_after
+                        .or(telegram_retry)
+                        .unwrap_or(Duration::from_secs(1));
+                    if wait > settings.max_retry_after.0 {
+                        last_error = Some(format!(
+                            "429: asked to wait {} s, more than pipeline.alerts.max_retry_after",
+                            wait.as_secs()
+                        ));
+                        return ("failed", last_status, attempt, last_error);
+                    }
+                    last_error = Some("429 Too Many Requests".into());
+                    if attempt < ATTEMPTS {
+                        std::thread::sleep(wait);
+                    }
+                    continue;
+                }
+                let snippet = String::from_utf8_lossy(&answer.body);
+                last_error = Some(hide(format!(
+                    "HTTP {}: {}",
+                    answer.status,
+                    truncate(snippet.trim(), 120)
+                )));
+                if answer.status >= 500 && attempt < ATTEMPTS {
+                    std::thread::sleep(Duration::from_secs(u64::from(attempt)));
+                    continue;
+                }
+                return ("failed", last_status, attempt, last_error);
+            }
+            Err(e) => {
+                last_error = Some(hide(e.to_string()));
+                if attempt < ATTEMPTS {
+                    std::thread::sleep(Duration::from_secs(u64::from(attempt)));
+                }
+            }
+        }
+    }
+    ("failed", last_status, ATTEMPTS, last_error)
+}
+
+fn telegram_ok(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["ok"].as_bool())
+        .unwrap_or(false)
+}
+
+fn telegram_description(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["description"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "Telegram answered without ok: true".into())
+}
+
+/// Telegram's `parameters.retry_after` (seconds) in a 429's body.
+fn telegram_retry_after(body: &[u8]) -> Option<Duration> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v["parameters"]["retry_after"]
+        .as_u64()
+        .map(Duration::from_secs)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+/// `sh -c COMMAND` with the message on stdin, killed after `timeout`.
+fn run_command(
+    command: &str,
+    text: &str,
+    timeout: Duration,
+) -> (&'static str, Option<i64>, u32, Option<String>) {
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                "failed",
+                None,
+                1,
+                Some(format!("ALERT_COMMAND could not start: {e}")),
+            );
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its stdin is its own business.
+        let _ = stdin.write_all(text.as_bytes());
+        let _ = stdin.write_all(b"\n");
+    }
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let code = status.code().map(i64::from);
+                return if status.success() {
+                    ("sent", code, 1, None)
+                } else {
+                    (
+                        "failed",
+                        code,
+                        1,
+                        Some(format!("ALERT_COMMAND exited with {status}")),
+                    )
+                };
+            }
+            Ok(None) if started.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return (
+                    "failed",
+                    None,
+                    1,
+                    Some(format!(
+                        "ALERT_COMMAND took longer than {} s: killed",
+                        timeout.as_secs()
+                    )),
+                );
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return ("failed", None, 1, Some(format!("ALERT_COMMAND: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(k: &str) -> Candidate {
+        Candidate {
+            key: k.into(),
+            text: format!("about {k}"),
+        }
+    }
+
+    #[test]
+    fn the_budget_holds_back_the_rest_and_says_how_many() {
+        let all: Vec<Candidate> = ["a", "b", "c", "d", "e"].iter().map(|k| c(k)).collect();
+        let (sent, held) = budget(&all, 3);
+        assert_eq!(sent.len(), 3);
+        assert_eq!(held.len(), 3);
+        assert_eq!(sent[2].key, "digest");
+        assert!(
+            sent[2].text.starts_with("+3 more held back"),
+            "{}",
+            sent[2].text
+        );
+        let (sent, held) = budget(&all[..3], 3);
+        assert_eq!((sent.len(), held.len()), (3, 0));
+    }
+
+    #[test]
+    fn channels_come_from_the_environment_only() {
+        let settings = Settings::default();
+        let env = |k: &str| match k {
+            "ALERT_WEBHOOK" => Some("http://127.0.0.1:9/hook".to_string()),
+            "TELEGRAM_TOKEN" => Some("123:abc".to_string()),
+            _ => None,
+        };
+        let names: Vec<&str> = channels(&settings, &env)
+            .iter()
+            .map(Channel::name)
+            .collect();
+        assert_eq!(names, ["webhook"], "a token without a chat is no channel");
+    }
+
+    #[test]
+    fn a_command_gets_the_message_on_stdin() {
+        let dir = std::env::temp_dir().join(format!("run-record-alert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let out = dir.join("got.txt");
+        let cmd = format!("cat > '{}'", out.display());
+        let (outcome, code, ..) = run_command(&cmd, "qa lag red", Duration::from_secs(5));
+        assert_eq!((outcome, code), ("sent", Some(0)));
+        assert_eq!(std::fs::read_to_string(&out).expect("read"), "qa lag red\n");
+        let (outcome, ..) = run_command("exit 3", "x", Duration::from_secs(5));
+        assert_eq!(outcome, "failed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,334 @@
+//! A run's record from begin to end: `begin` makes the run directory and pings the heartbeat,
+//! `step` adds each program's result, `end` gathers the facts (universe, QA, watermarks), sends
+//! the alerts, pings the heartbeat with the exit code and commits: `metadata.json`, a line in
+//! `runs/index.ndjson`, `runs/latest.json` and `state/watermarks.json`, each written atomically and
+//! `latest.json` last.
+//!
+//! The files a step leaves in the run directory by name: `<step>.summary.json` (each program's
+//! `--summary` or `--report`), `qa.summary.json` (read into the record's `qa`),
+//! `universe.delta.ndjson` (tickers-filter's `--delta`, read into `universe.changes`).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::layout::DataDir;
+use crate::metadata::{Heartbeat, Output, RunRecord, SCHEMA, Status, Step};
+use crate::{Error, alerts, clock, facts, heartbeat, snapshot};
+
+/// `run-record begin`.
+#[derive(Debug, Clone)]
+pub struct Begin {
+    pub data: PathBuf,
+    pub pipeline: String,
+    pub as_of: Option<NaiveDate>,
+    pub log: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
+    pub heartbeat_timeout: std::time::Duration,
+}
+
+/// Makes the run directory and its first record; returns the directory and the as-of date.
+pub fn begin(opts: &Begin) -> Result<(PathBuf, NaiveDate), Error> {
+    let data = DataDir::new(&opts.data);
+    data.claim()?;
+    let now = Utc::now();
+    let run_id = tickerlake::logging::run_id().to_string();
+    if run_id.is_empty() || run_id.contains(['/', '\\', '\0']) || run_id.starts_with('.') {
+        return Err(Error::Usage(format!(
+            "RUN_ID {:?} cannot name a run directory",
+            tickerlake::echo::echo(&run_id)
+        )));
+    }
+    let as_of = opts
+        .as_of
+        .unwrap_or_else(|| clock::last_closed_session(now));
+    let dir = data.runs().join(format!("{}_{run_id}", now.date_naive()));
+    if dir.exists() {
+        return Err(Error::Usage(format!(
+            "{}: a run with this RUN_ID exists already: every run needs its own",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    let mut record = RunRecord {
+        schema: SCHEMA.into(),
+        run_id: run_id.clone(),
+        pipeline: opts.pipeline.clone(),
+        trigger: std::env::var("TICKERLAKE_TRIGGER")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "manual".into()),
+        tickerlake_version: env!("CARGO_PKG_VERSION").into(),
+        host: hostname(),
+        started_at: clock::rfc3339(now),
+        finished_at: None,
+        seconds: None,
+        status: Status::Running,
+        exit_code: None,
+        as_of: as_of.to_string(),
+        log: opts
+            .log
+            .as_deref()
+            .map(|l| data.relative(l))
+            .unwrap_or_default(),
+        steps: Vec::new(),
+        universe: None,
+        qa: None,
+        watermarks: BTreeMap::new(),
+        alerts: Vec::new(),
+        heartbeat: Heartbeat::default(),
+        config: snapshot::snapshot(config_path(opts.config_file.as_deref()).as_deref()),
+    };
+    let meta = dir.join("metadata.json");
+    record.write(&meta)?;
+    let hc = std::env::var(heartbeat::ENV).ok();
+    if let Some(result) = heartbeat::ping(hc.as_deref(), "start", &run_id, opts.heartbeat_timeout) {
+        match result {
+            Ok(status) => record.heartbeat.start = Some(i64::from(status)),
+            Err(e) => record.heartbeat.error = Some(e),
+        }
+        record.write(&meta)?;
+    }
+    Ok((dir, as_of))
+}
+
+/// The configuration file the programs read: `--config`, else `$TICKERLAKE_CONFIG`, else
+/// `./config.yaml` when it exists.
+fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var(tickerlake::config::ENV_PATH)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| {
+            let p = PathBuf::from(tickerlake::config::DEFAULT_PATH);
+            p.is_file().then_some(p)
+        })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `run-record step`.
+#[derive(Debug, Clone)]
+pub struct StepArgs {
+    pub run: PathBuf,
+    pub name: String,
+    pub status: Status,
+    pub exit_code: i32,
+    pub started: f64,
+    pub finished: f64,
+    pub summary: Option<PathBuf>,
+    pub outputs: Vec<PathBuf>,
+    pub argv: Vec<String>,
+}
+
+/// Adds one step to the run's record.
+pub fn step(opts: &StepArgs) -> Result<(), Error> {
+    let meta = opts.run.join("metadata.json");
+    let mut record = RunRecord::read(&meta)?;
+    let data = data_of(&opts.run);
+    let counts = opts
+        .summary
+        .as_deref()
+        .map(facts::summary_counts)
+        .unwrap_or_default();
+    let mut outputs = Vec::new();
+    for path in &opts.outputs {
+        if let Some(o) = output(&data, path) {
+            outputs.push(o);
+        }
+    }
+    record.steps.push(Step {
+        name: opts.name.clone(),
+        argv: opts.argv.clone(),
+        started_at: clock::from_epoch(opts.started).unwrap_or_default(),
+        finished_at: clock::from_epoch(opts.finished).unwrap_or_default(),
+        seconds: ((opts.finished - opts.started).max(0.0) * 1000.0).round() / 1000.0,
+        exit_code: opts.exit_code,
+        status: opts.status,
+        counts,
+        summary: opts
+            .summary
+            .as_deref()
+            .filter(|p| p.is_file())
+            .map(|p| data.relative(&absolute(p))),
+        outputs,
+    });
+    record.write(&meta)
+}
+
+/// The data directory a run directory belongs to (`DATA/runs/<run>`).
+fn data_of(run: &Path) -> DataDir {
+    let run = absolute(run);
+    DataDir::new(
+        run.parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    )
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Size and SHA-256 of a file a step wrote (a directory or a missing file: none).
+fn output(data: &DataDir, path: &Path) -> Option<Output> {
+    let resolved = std::fs::canonicalize(path).ok()?;
+    let mut f = std::fs::File::open(&resolved).ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+    Some(Output {
+        path: data.relative(&resolved),
+        bytes,
+        sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    })
+}
+
+/// `run-record end`.
+#[derive(Debug, Clone)]
+pub struct End {
+    pub run: PathBuf,
+    pub exit_code: i32,
+    pub alerts: tickerlake::config::Alerts,
+}
+
+/// Finishes the run's record and commits it; returns the run's status.
+pub fn end(opts: &End) -> Result<Status, Error> {
+    let meta = opts.run.join("metadata.json");
+    let mut record = RunRecord::read(&meta)?;
+    let data = data_of(&opts.run);
+    let now = Utc::now();
+    record.finished_at = Some(clock::rfc3339(now));
+    record.seconds = chrono::DateTime::parse_from_rfc3339(&record.started_at)
+        .ok()
+        .map(|s| ((now - s.with_timezone(&Utc)).num_milliseconds() as f64 / 1000.0).max(0.0));
+    record.exit_code = Some(opts.exit_code);
+    record.status = if opts.exit_code != 0 || record.steps.iter().any(|s| s.status == Status::Fail)
+    {
+        Status::Fail
+    } else if record.steps.iter().any(|s| s.status == Status::Warn) {
+        Status::Warn
+    } else {
+        Status::Ok
+    };
+    let delta = opts.run.join("universe.delta.ndjson");
+    record.universe = facts::universe(
+        &data,
+        &data.universe_latest(),
+        delta.is_file().then_some(delta.as_path()),
+    );
+    record.qa = facts::qa(&data, &opts.run.join("qa.summary.json"));
+    if record.status == Status::Ok && record.qa.as_ref().is_some_and(|q| q.overall == "yellow") {
+        record.status = Status::Warn;
+    }
+    record.watermarks = facts::watermarks(&data);
+
+    let env = |k: &str| std::env::var(k).ok();
+    let channels = alerts::channels(&opts.alerts, &env);
+    let candidates = alerts::candidates(&record, &record.log);
+    if !channels.is_empty() {
+        record.alerts = alerts::send_all(&channels, &candidates, &opts.alerts);
+    } else if !candidates.is_empty() {
+        tracing::info!(
+            alerts = candidates.len(),
+            "no alert channel configured (ALERT_WEBHOOK, TELEGRAM_TOKEN + TELEGRAM_CHAT_ID, ALERT_COMMAND): nothing sent"
+        );
+    }
+    let hc = std::env::var(heartbeat::ENV).ok();
+    if let Some(result) = heartbeat::ping(
+        hc.as_deref(),
+        &opts.exit_code.clamp(0, 255).to_string(),
+        &record.run_id,
+        opts.alerts.timeout.0,
+    ) {
+        match result {
+            Ok(status) => record.heartbeat.end = Some(i64::from(status)),
+            Err(e) => record.heartbeat.error = Some(e),
+        }
+    }
+
+    record.write(&meta)?;
+    let dir_name = opts
+        .run
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    append_index(&data, &record, &dir_name)?;
+    write_watermarks(&data, &record)?;
+    let latest = data.latest_run();
+    record.write(&latest)?;
+    Ok(record.status)
+}
+
+/// Appends the run's line to `runs/index.ndjson` in one write (the pipeline's lock is held).
+fn append_index(data: &DataDir, record: &RunRecord, dir: &str) -> Result<(), Error> {
+    let path = data.index();
+    let mut line = serde_json::to_string(&record.index_line(dir))
+        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    line.push('\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::write(&path, e))?;
+    f.write_all(line.as_bytes())
+        .and_then(|()| f.sync_data())
+        .map_err(|e| Error::write(&path, e))
+}
+
+/// `state/watermarks.json`: the datasets' watermarks after this run. One that went back (a lake
+/// restored from an older backup) is recorded as it is, with a warning.
+fn write_watermarks(data: &DataDir, record: &RunRecord) -> Result<(), Error> {
+    let path = data.watermarks();
+    let previous: BTreeMap<String, crate::metadata::Watermark> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| serde_json::from_value(v["datasets"].clone()).ok())
+        .unwrap_or_default();
+    for (name, w) in &record.watermarks {
+        if let Some(old) = previous.get(name)
+            && w.date < old.date
+        {
+            tracing::warn!(dataset = %name, was = %old.date, now = %w.date, "a watermark went back");
+        }
+    }
+    let mut datasets = previous;
+    datasets.extend(record.watermarks.clone());
+    let doc = serde_json::json!({
+        "updated_at": record.finished_at,
+        "run_id": record.run_id,
+        "datasets": datasets,
+    });
+    std::fs::create_dir_all(data.state()).map_err(|e| Error::write(&data.state(), e))?;
+    tickerlake::atomic::write_json_atomic(&path, &doc).map_err(|e| Error::write(&path, e))
+}

@@ -1,0 +1,789 @@
+//! `pipeline.sh` end to end: the real script and programs against the replay server on
+//! 127.0.0.1 (genuine listings, synthetic bars for symbols without a recording), with the demo's
+//! configuration — the chain, its gates, its records, its alerts and heartbeat, its lock, its
+//! dry run, its backups.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use replay_server::{ReplayServer, Routes};
+use serde_json::Value;
+use tickerlake_tests::{WorkDir, bin, repo_root, venv_python};
+
+fn demo_config() -> PathBuf {
+    repo_root().join("demo/config.yaml")
+}
+
+/// A replay server answering with `routes` (YAML; its one `include:` names a file of
+/// fixtures/replay).
+fn server(routes: &str) -> ReplayServer {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("routes.yaml");
+    let fixtures = repo_root().join("fixtures/replay");
+    let text = routes.replace("include: [", &format!("include: [{}/", fixtures.display()));
+    std::fs::write(&path, text).unwrap();
+    let routes = Routes::from_file(&path).unwrap();
+    // Bodies are read when the server starts: the mapping file may go.
+    ReplayServer::start(routes, "127.0.0.1:0".parse().unwrap()).unwrap()
+}
+
+/// The demo's server: every listing, the Yahoo recordings, synthetic bars for the rest.
+fn demo_server() -> ReplayServer {
+    let routes = Routes::from_file(&repo_root().join("fixtures/replay/demo.yaml")).unwrap();
+    ReplayServer::start(routes, "127.0.0.1:0".parse().unwrap()).unwrap()
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn index(data: &Path) -> Vec<Value> {
+    std::fs::read_to_string(data.join("runs/index.ndjson"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn latest(data: &Path) -> Value {
+    read_json(&data.join("runs/latest.json"))
+}
+
+fn step_names(record: &Value) -> Vec<String> {
+    record["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn chart_requests(s: &ReplayServer, since: usize) -> Vec<String> {
+    s.requests_since(since)
+        .into_iter()
+        .filter(|r| r.target.starts_with("/v8/finance/chart/"))
+        .map(|r| r.target)
+        .collect()
+}
+
+/// `period1` of a chart request, as a date.
+fn period1(target: &str) -> chrono::NaiveDate {
+    let (_, q) = replay_server::split_target(target);
+    let secs: i64 = q["period1"].parse().unwrap();
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap()
+        .date_naive()
+}
+
+/// Validates `doc` against `docs/schemas/<schema>` with the jsonschema package of make test's
+/// venv.
+fn assert_valid(doc: &Path, schema: &str) {
+    let python =
+        venv_python().expect("make venv (make test does it): jsonschema validates the run records");
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)\n",
+        )
+        .arg(repo_root().join("docs/schemas").join(schema))
+        .arg(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not valid against {schema}:\n{}",
+        doc.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn all_twice_the_second_night_incremental_records_complete_and_valid() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    let run = |w: &WorkDir| {
+        w.pipeline()
+            .args(["all", "--config"])
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .env("REPLAY_BASE", s.base_url())
+            .succeeds()
+    };
+    run(&w).stderr_is_empty();
+    let first = latest(&data);
+    assert_eq!(first["status"], "ok", "{first:#}");
+    assert_eq!(
+        step_names(&first),
+        [
+            "scrape",
+            "filter",
+            "sample",
+            "fetch",
+            "to-parquet",
+            "qa",
+            "qlib",
+            "training-sample",
+            "training-fetch",
+            "training-set",
+            "training-read",
+            "training-qa"
+        ]
+    );
+    let marks1 = read_json(&data.join("state/watermarks.json"));
+    let bars_mark = marks1["datasets"]["bars_daily"]["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let seen = s.requests().len();
+
+    run(&w).stderr_is_empty();
+    let second = latest(&data);
+    assert_eq!(second["status"], "ok");
+    assert_ne!(first["run_id"], second["run_id"], "every run its own id");
+
+    // Incremental: the second night asks only for the days after the lake's last bar (less
+    // fetch.lookback_days and the two days of slack around a window), never a whole history.
+    let charts = chart_requests(&s, seen);
+    assert!(!charts.is_empty());
+    let stored: chrono::NaiveDate = bars_mark.parse().unwrap();
+    let nightly_from = stored - chrono::Days::new(3 + 2);
+    let nightly: Vec<_> = charts
+        .iter()
+        .filter(|t| period1(t) > chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap())
+        .collect();
+    assert_eq!(
+        nightly.len(),
+        40,
+        "the sample of 40, each asked from its last bar"
+    );
+    for t in &nightly {
+        assert!(period1(t) >= nightly_from, "{t} re-fetches stored days");
+    }
+
+    // No duplicate bars: every (symbol, date) once.
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake"])
+        .arg(data.join("lake"))
+        .succeeds()
+        .stdout();
+    let mut keys = BTreeSet::new();
+    for line in cat.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let key = (v["symbol"].to_string(), v["date"].to_string());
+        assert!(keys.insert(key.clone()), "duplicate bar {key:?}");
+    }
+    assert!(keys.len() > 10_000);
+
+    // Watermarks never go back.
+    let marks2 = read_json(&data.join("state/watermarks.json"));
+    for (name, w1) in marks1["datasets"].as_object().unwrap() {
+        let d1 = w1["date"].as_str().unwrap();
+        let d2 = marks2["datasets"][name]["date"].as_str().unwrap();
+        assert!(d2 >= d1, "{name}: {d1} -> {d2}");
+    }
+
+    // The records: two index lines, latest.json = the last run's metadata.json, every record
+    // valid against its schema, every step with its counts.
+    let lines = index(&data);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["run_id"], second["run_id"]);
+    let dir = data.join("runs").join(lines[1]["dir"].as_str().unwrap());
+    assert_eq!(read_json(&dir.join("metadata.json")), second);
+    assert_valid(&dir.join("metadata.json"), "run.schema.json");
+    assert_valid(&data.join("runs/latest.json"), "run.schema.json");
+    for (i, _) in lines.iter().enumerate() {
+        let one = w.write(
+            &format!("index-{i}.json"),
+            serde_json::to_string(&lines[i]).unwrap(),
+        );
+        assert_valid(&one, "run-index.schema.json");
+    }
+    assert_eq!(second["schema"], "tickerlake.run/1");
+    assert_eq!(second["exit_code"], 0);
+    assert_eq!(second["trigger"], "manual");
+    assert!(second["as_of"].as_str().unwrap() <= second["started_at"].as_str().unwrap());
+    let fetch = &second["steps"][3];
+    assert_eq!(fetch["name"], "fetch");
+    assert_eq!(fetch["counts"]["requested"], 40);
+    assert!(fetch["argv"][0].as_str().unwrap().ends_with("ohlcv-fetch"));
+    assert_eq!(
+        second["universe"]["changes"]["new"],
+        Value::Null,
+        "nothing new the second time"
+    );
+    assert!(second["universe"]["active"].as_u64().unwrap() > 9_000);
+    assert_eq!(second["qa"]["overall"], "green");
+    assert!(second["config"]["sha256"].as_str().unwrap().len() == 64);
+    assert!(second["log"].as_str().unwrap().starts_with("logs/"));
+    assert!(data.join(second["log"].as_str().unwrap()).is_file());
+
+    // Versions: one universe of the day (replaced), two training sets with their files.
+    assert!(data.join("universe/latest.ndjson").is_file());
+    for v in ["v1_", "v2_"] {
+        let set = std::fs::read_dir(data.join("training"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(v))
+            .unwrap_or_else(|| panic!("training set {v}*"));
+        for f in [
+            "bars.parquet",
+            "tickers.ndjson",
+            "config.yaml",
+            "metadata.json",
+            "notes.md",
+        ] {
+            assert!(set.join(f).is_file(), "{}/{f}", set.display());
+        }
+        let meta = read_json(&set.join("metadata.json"));
+        assert_eq!(meta["qa_passed"], true);
+        assert!(meta["files"][0]["sha256"].as_str().unwrap().len() == 64);
+    }
+
+    // The status view: exit 0 after a green run, the datasets and the steps.
+    let status = w
+        .pipeline()
+        .args(["status", "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .succeeds()
+        .stdout();
+    for needle in [
+        "bars_daily",
+        "universe",
+        "qlib",
+        "training",
+        "2 runs",
+        "fetch",
+        "✔ ok",
+    ] {
+        assert!(status.contains(needle), "{needle} missing from\n{status}");
+    }
+}
+
+#[test]
+fn the_run_schemas_in_docs_are_generated_from_the_types() {
+    let w = WorkDir::new();
+    w.cmd("run-record")
+        .args(["schema", "--dir", "."])
+        .succeeds();
+    for name in ["run.schema.json", "run-index.schema.json"] {
+        let fresh = w.read(name);
+        let docs = std::fs::read_to_string(repo_root().join("docs/schemas").join(name))
+            .unwrap_or_else(|_| panic!("docs/schemas/{name} missing: run `make schemas`"));
+        assert_eq!(
+            fresh, docs,
+            "docs/schemas/{name} is stale: run `make schemas`"
+        );
+    }
+}
+
+/// Listings from the recordings; every chart request 503; a webhook that answers 429 then
+/// 200; a Telegram API; a healthchecks endpoint.
+const FAILING_NIGHT: &str = r#"
+include: [listings.yaml]
+routes:
+  - name: chart down
+    path: /v8/finance/chart/*
+    status: 503
+    body: "Service Unavailable"
+  - name: webhook
+    method: POST
+    path: /services/T000/B000/SECRETHOOK
+    body: ok
+    faults: { sequence: [429], retry_after: 1 }
+  - name: telegram
+    method: POST
+    path: /bot123:SECRETTOKEN/sendMessage
+    body: '{"ok":true,"result":{"message_id":1}}'
+    headers: { Content-Type: application/json }
+  - name: hc start
+    path: /hc/start
+    body: OK
+  - name: hc end
+    path: /hc/*
+    body: OK
+"#;
+
+#[test]
+fn a_failing_step_stops_the_chain_alerts_every_channel_and_the_heartbeat_sees_it() {
+    let w = WorkDir::new();
+    let s = server(FAILING_NIGHT);
+    let data = w.join("data");
+    let base = s.base_url();
+    // The demo's config, with Telegram's API on the stub.
+    let config = std::fs::read_to_string(demo_config()).unwrap().replace(
+        "  backup:\n",
+        &format!("  alerts:\n    telegram_api: {base}\n  backup:\n"),
+    );
+    let config = w.write("config.yaml", config);
+    w.pipeline()
+        .arg("universe")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", &base)
+        .succeeds();
+    let seen = s.requests().len();
+    let run = w
+        .pipeline()
+        .arg("nightly")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", &base)
+        .env("RUN_ID", "night-1")
+        .env(
+            "ALERT_WEBHOOK",
+            format!("{base}/services/T000/B000/SECRETHOOK"),
+        )
+        .env("TELEGRAM_TOKEN", "123:SECRETTOKEN")
+        .env("TELEGRAM_CHAT_ID", "-100200")
+        .env("ALERT_COMMAND", "cat > alert-command.txt")
+        .env("HC_URL", format!("{base}/hc"))
+        .run()
+        .code_is(69);
+    // Cron mails this: what failed, the code, where the log is.
+    let run = run.stderr_contains("nightly failed at fetch (exit 69)");
+
+    let record = latest(&data);
+    assert_eq!(record["status"], "fail");
+    assert_eq!(record["exit_code"], 69);
+    assert_eq!(
+        step_names(&record),
+        ["sample", "fetch", "to-parquet"],
+        "nothing after the failed fetch ran (the upsert of what arrived did)"
+    );
+    assert_eq!(record["steps"][1]["exit_code"], 69);
+    assert_eq!(record["steps"][1]["status"], "fail");
+
+    // The webhook: a 429 waited out (Retry-After 1 s), then 200; the same message twice.
+    let requests = s.requests_since(seen);
+    let hooks: Vec<_> = requests
+        .iter()
+        .filter(|r| r.route.as_deref() == Some("webhook"))
+        .collect();
+    assert_eq!(hooks.len(), 2, "{hooks:#?}");
+    assert_eq!((hooks[0].status, hooks[1].status), (Some(429), Some(200)));
+    assert!(
+        hooks[1].start_ms - hooks[0].end_ms >= 900.0,
+        "Retry-After honoured"
+    );
+    let body: Value = serde_json::from_str(hooks[1].body.as_deref().unwrap()).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains("step fetch failed (exit 69 unavailable)"),
+        "{text}"
+    );
+    assert!(text.contains("night-1"), "{text}");
+    // Telegram: plain text to the chat.
+    let tg: Vec<_> = requests
+        .iter()
+        .filter(|r| r.route.as_deref() == Some("telegram"))
+        .collect();
+    assert_eq!(tg.len(), 1);
+    let body: Value = serde_json::from_str(tg[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["chat_id"], "-100200");
+    assert!(
+        body.get("parse_mode").is_none(),
+        "plain text: BRK-B must not break Markdown"
+    );
+    // ALERT_COMMAND: the message on stdin.
+    assert!(w.read("alert-command.txt").contains("step fetch failed"));
+    // The record says what was sent.
+    let alerts = record["alerts"].as_array().unwrap();
+    let by_channel: BTreeMap<&str, (&str, u64)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["channel"].as_str().unwrap(),
+                (
+                    a["outcome"].as_str().unwrap(),
+                    a["attempts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(by_channel["webhook"], ("sent", 2));
+    assert_eq!(by_channel["telegram"], ("sent", 1));
+    assert_eq!(by_channel["command"].0, "sent");
+
+    // The heartbeat: start, then the exit code, both with the run id.
+    let hc: Vec<_> = requests
+        .iter()
+        .filter(|r| r.target.starts_with("/hc/"))
+        .map(|r| r.target.as_str())
+        .collect();
+    assert_eq!(hc, ["/hc/start?rid=night-1", "/hc/69?rid=night-1"]);
+    assert_eq!(record["heartbeat"]["start"], 200);
+    assert_eq!(record["heartbeat"]["end"], 200);
+
+    // Secrets: not in any file the run wrote, not on stderr.
+    let out = w.bash(&format!(
+        "grep -rl 'SECRETHOOK\\|SECRETTOKEN' '{}' || true",
+        data.display()
+    ));
+    let leaks = String::from_utf8_lossy(&out.stdout);
+    assert!(leaks.trim().is_empty(), "secrets written to {leaks}");
+    assert!(!run.stderr().contains("SECRET"));
+}
+
+#[test]
+fn an_alert_that_cannot_be_sent_never_fails_the_run_and_no_channel_sends_nothing() {
+    let w = WorkDir::new();
+    let s = server(FAILING_NIGHT);
+    let data = w.join("data");
+    w.pipeline()
+        .arg("universe")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .env("ALERT_WEBHOOK", "http://127.0.0.1:1/refused")
+        .env("ALERT_COMMAND", "exit 7")
+        .succeeds();
+    let record = latest(&data);
+    assert_eq!(record["status"], "ok");
+    assert!(
+        record["alerts"].as_array().unwrap().is_empty(),
+        "a green run alerts no one"
+    );
+    // A failing night with a webhook that refuses connections: still the fetch's exit code.
+    w.pipeline()
+        .arg("nightly")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .env("ALERT_WEBHOOK", "http://127.0.0.1:1/refused")
+        .env("ALERT_COMMAND", "exit 7")
+        .run()
+        .code_is(69);
+    let record = latest(&data);
+    let outcomes: Vec<(&str, &str)> = record["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["channel"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(outcomes, [("webhook", "failed"), ("command", "failed")]);
+}
+
+#[test]
+fn a_second_run_while_one_holds_the_lock_exits_75_and_touches_nothing() {
+    let w = WorkDir::new();
+    let data = w.join("data");
+    w.cmd("run-record")
+        .arg("claim")
+        .arg("--data")
+        .arg(&data)
+        .succeeds();
+    let lock = data.join(".pipeline.lock");
+    std::fs::write(&lock, "pid 1, run other, nightly since then\n").unwrap();
+    // --no-fork: the holder is the sleep itself, so killing it frees the lock.
+    let mut holder = std::process::Command::new("flock")
+        .arg("--no-fork")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    // Wait until the holder has it.
+    for _ in 0..100 {
+        let probe = std::process::Command::new("flock")
+            .args(["-n"])
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .unwrap();
+        if !probe.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let run = w
+        .pipeline()
+        .arg("nightly")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .run();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    run.code_is(75).stderr_contains("another run holds");
+    assert!(!data.join("runs/index.ndjson").exists());
+    assert_eq!(
+        std::fs::read_dir(data.join("runs")).map_or(0, |d| d.count()),
+        0
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_runs_nothing() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    let plan = w
+        .pipeline()
+        .args(["all", "--dry-run", "--days-back", "5", "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .succeeds()
+        .stdout();
+    for needle in [
+        "tickers-scrape",
+        "tickers-filter",
+        "ohlcv-fetch",
+        "--days-back 5",
+        "to-parquet --lake",
+        "qa-check --lake",
+        "qlib-bin",
+        "--profile training",
+        "# fetch | to-parquet: in ",
+    ] {
+        assert!(
+            plan.contains(needle),
+            "{needle} missing from the plan:\n{plan}"
+        );
+    }
+    assert!(!data.exists(), "a dry run creates nothing");
+    assert!(s.requests().is_empty(), "a dry run asks nothing");
+}
+
+#[test]
+fn a_stale_universe_stops_the_night_before_any_request() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    let old = (chrono::Utc::now().date_naive() - chrono::Days::new(60)).to_string();
+    w.pipeline()
+        .args(["universe", "--as-of", &old, "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .succeeds();
+    let seen = s.requests().len();
+    w.pipeline()
+        .arg("nightly")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .run()
+        .code_is(78)
+        .stderr_contains("is 60 days old, more than pipeline.universe_max_age_days (35)");
+    assert!(
+        chart_requests(&s, seen).is_empty(),
+        "not one request with a stale universe"
+    );
+    let record = latest(&data);
+    assert_eq!(step_names(&record), ["universe-age"]);
+    assert_eq!(record["exit_code"], 78);
+    assert!(!data.join("lake").exists(), "nothing written");
+}
+
+#[test]
+fn a_failed_scrape_keeps_the_previous_universe() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    let day1 = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    w.pipeline()
+        .args(["universe", "--as-of", &day1, "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .succeeds();
+    let latest_link = data.join("universe/latest.ndjson");
+    let before = std::fs::read(&latest_link).unwrap();
+    let target = std::fs::read_link(&latest_link).unwrap();
+    // Every source unreachable: tickers-scrape exits 69 and nothing is installed.
+    w.pipeline()
+        .arg("universe")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", "http://127.0.0.1:1")
+        .run()
+        .code_is(69);
+    assert_eq!(std::fs::read_link(&latest_link).unwrap(), target);
+    assert_eq!(std::fs::read(&latest_link).unwrap(), before);
+    let versions: Vec<_> = std::fs::read_dir(data.join("universe"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        versions.len(),
+        2,
+        "{versions:?}: the old version and latest, nothing else"
+    );
+    let record = latest(&data);
+    assert_eq!(step_names(&record), ["scrape"]);
+    assert_eq!(record["universe"]["version"], day1.as_str());
+}
+
+#[test]
+fn backup_archives_reads_back_and_keeps_n_days() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    w.pipeline()
+        .arg("universe")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .succeeds();
+    // The demo config keeps backups in demo-data/backups relative to the working directory.
+    let root = w.join("demo-data/backups");
+    std::fs::create_dir_all(root.join("2020-01-01")).unwrap();
+    std::fs::write(root.join(".tickerlake-backups"), "").unwrap();
+    w.pipeline()
+        .arg("backup")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .succeeds();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let archive = root.join(&today).join(format!("tickerlake-{today}.tar.gz"));
+    assert!(archive.is_file());
+    assert!(
+        !root.join("2020-01-01").exists(),
+        "older than pipeline.backup.retention_days"
+    );
+    let sums = std::fs::read_to_string(root.join(&today).join("SHA256SUMS")).unwrap();
+    assert!(sums.contains(&format!("tickerlake-{today}.tar.gz")));
+    let listing = w.bash(&format!("tar -tzf '{}'", archive.display()));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for part in [
+        "universe/latest.ndjson",
+        "state/scrape-status.json",
+        "runs/index.ndjson",
+        "config.yaml",
+    ] {
+        assert!(
+            listing.lines().any(|l| l.ends_with(part)),
+            "{part} not archived"
+        );
+    }
+    let record = latest(&data);
+    assert_eq!(step_names(&record), ["backup", "verify"]);
+    assert_eq!(record["steps"][1]["status"], "ok");
+
+    // A backup directory holding someone else's files is never written into.
+    let w2 = WorkDir::new();
+    std::fs::create_dir_all(w2.join("demo-data/backups")).unwrap();
+    w2.write("demo-data/backups/thesis.tex", "mine");
+    w2.pipeline()
+        .arg("backup")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(w2.join("data"))
+        .run()
+        .code_is(2);
+    assert_eq!(
+        std::fs::read_dir(w2.join("demo-data/backups"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_data_directory_that_is_not_ours_is_refused_and_status_without_runs_says_so() {
+    let w = WorkDir::new();
+    let foreign = w.join("thesis");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("chapter1.tex"), "mine").unwrap();
+    w.pipeline()
+        .arg("nightly")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&foreign)
+        .run()
+        .code_is(2)
+        .stderr_contains("not a tickerlake data directory");
+    assert_eq!(
+        std::fs::read_dir(&foreign).unwrap().count(),
+        1,
+        "nothing written"
+    );
+    w.pipeline()
+        .arg("status")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(w.join("empty"))
+        .run()
+        .code_is(66)
+        .stdout_contains("no runs yet");
+}
+
+#[test]
+fn pipeline_sh_and_the_demo_script_pass_shellcheck() {
+    let status = std::process::Command::new("shellcheck")
+        .arg(repo_root().join("pipeline.sh"))
+        .arg(repo_root().join("demo/run.sh"))
+        .output()
+        .expect("shellcheck is installed (Debian: apt install shellcheck; .ci/run does it)");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let w = WorkDir::new();
+    for (args, needle) in [
+        (
+            &["nightly", "--as-of", "yesterday"][..],
+            "--as-of yesterday: expected YYYY-MM-DD",
+        ),
+        (
+            &["nightly", "--days-back", "0"][..],
+            "expected a number of days",
+        ),
+        (&["fortnightly"][..], "unknown command fortnightly"),
+        (&["nightly", "--bogus"][..], "unknown option --bogus"),
+    ] {
+        w.pipeline()
+            .args(args)
+            .run()
+            .code_is(2)
+            .stderr_contains(needle);
+    }
+    w.pipeline().run().code_is(2);
+    w.pipeline()
+        .arg("--help")
+        .succeeds()
+        .stdout_contains("Examples:");
+    let _ = bin("run-record");
+}

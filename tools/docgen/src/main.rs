@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    tickerlake::cli::main("docgen", docgen::run)
+}
