@@ -82,7 +82,7 @@ demo: build
 # pipeline.sh's commands: make nightly DATA=/srv/lake CONFIG=/etc/tickerlake.yaml
 DATA   ?=
 CONFIG ?=
-PIPELINE_ARGS := $(if $(DATA),--data $(DATA)) $(if $(CONFIG),--config $(CONFIG))
+PIPELINE_ARGS := $(strip $(if $(DATA),--data $(DATA)) $(if $(CONFIG),--config $(CONFIG)))
 universe nightly training status backup:
 	./pipeline.sh $@ $(PIPELINE_ARGS)
 
@@ -93,10 +93,10 @@ cron:
 	@echo '# tickerlake ($(CURDIR)): all times UTC; each run records itself in DATA/runs/'
 	@echo 'SHELL=/bin/bash'
 	@echo 'TICKERLAKE_TRIGGER=cron'
-	@echo '5 0 1 * * cd $(CURDIR) && ./pipeline.sh universe $(PIPELINE_ARGS) >> cron.log 2>&1'
-	@echo '0 1 * * * cd $(CURDIR) && ./pipeline.sh nightly $(PIPELINE_ARGS) >> cron.log 2>&1'
-	@echo '0 3 * * 0 cd $(CURDIR) && ./pipeline.sh training $(PIPELINE_ARGS) >> cron.log 2>&1'
-	@echo '0 1 * * * cd $(CURDIR) && ./pipeline.sh backup $(PIPELINE_ARGS) >> cron.log 2>&1'
+	@args='$(PIPELINE_ARGS)'; \
+	for line in '5 0 1 * *|universe' '0 1 * * *|nightly' '0 3 * * 0|training' '0 1 * * *|backup'; do \
+		echo "$${line%|*} cd $(CURDIR) && ./pipeline.sh $${line#*|}$${args:+ $$args} >> cron.log 2>&1"; \
+	done
 
 # make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
 BENCH_SIZES  ?= S

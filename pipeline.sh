@@ -145,7 +145,7 @@ fi
 export RUN_ID
 export TICKERLAKE_LOG_FORMAT=json
 LOG=${S[logs_dir]}/${TODAY}_${RUN_ID}.log
-RUN_DIR="" AS_OF="" FAILED_STEP="" FINAL_RC=0
+RUN_DIR="" AS_OF="" FAILED_STEP="" FINAL_RC=0 STOP=0
 TTY=0
 [[ -t 2 ]] && TTY=1
 
@@ -189,7 +189,10 @@ finish() {
     "$BIN/run-record" end --run "$RUN_DIR" --exit "$rc" 2>>"$LOG" ||
       printf '%s: the run record could not be finished (see %s)\n' "$PROG" "$LOG" >&2
   fi
-  if ((rc != 0)); then
+  if ((STOP)); then
+    printf '%s: %s interrupted (exit %s); log: %s; pipeline.sh status --data %s\n' "$PROG" \
+      "$COMMAND" "$rc" "$LOG" "$DATA" >&2
+  elif ((rc != 0)); then
     printf '%s: %s failed%s (exit %s); log: %s; pipeline.sh status --data %s\n' "$PROG" "$COMMAND" \
       "${FAILED_STEP:+ at $FAILED_STEP}" "$rc" "${LOG}" "$DATA" >&2
   fi
@@ -198,8 +201,10 @@ finish() {
 
 if ((!DRY_RUN)); then
   trap finish EXIT
-  trap 'FINAL_RC=130; exit 130' INT
-  trap 'FINAL_RC=143; exit 143' TERM
+  # Interrupted: the step running ends (its output atomic either way) and is recorded, then the
+  # chain stops with 130 or 143 and the record is finished.
+  trap 'STOP=130' INT
+  trap 'STOP=143' TERM
   begin_args=(begin --data "$DATA" --pipeline "$COMMAND" --log "$LOG")
   [[ -n $AS_OF_ARG ]] && begin_args+=(--as-of "$AS_OF_ARG")
   begin_text=$("$BIN/run-record" "${begin_args[@]}" 2>>"$LOG") || exit $?
@@ -291,6 +296,11 @@ record_step() {
 # gate: stop the chain after a failed step, with its exit code (65 when it exited 0 but its
 # output was refused).
 gate() {
+  if ((STOP)); then
+    log_line warn "interrupted (signal): the chain stops after ${FAILED_STEP:-the step that was running}"
+    FINAL_RC=$STOP
+    exit "$STOP"
+  fi
   if [[ $STEP_STATUS == fail ]]; then
     local rc=$STEP_RC
     ((rc == 0)) && rc=65
@@ -337,7 +347,7 @@ run_universe() {
     "$BIN/tickers-filter" "$listings" "${previous[@]}" --as-of "$DAY" \
     --report "$RUN_DIR/filter.summary.json"
   ((DRY_RUN)) && return 0
-  if [[ $STEP_STATUS == fail ]]; then
+  if [[ $STEP_STATUS == fail ]] || ((STOP)); then
     rm -f "$tmp"
     gate
   fi

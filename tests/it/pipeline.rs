@@ -787,3 +787,138 @@ fn bad_arguments_are_usage_errors() {
         .stdout_contains("Examples:");
     let _ = bin("run-record");
 }
+
+#[test]
+fn man_pages_and_completions_come_from_the_programs_own_definitions() {
+    let w = WorkDir::new();
+    w.cmd("docgen")
+        .args(["man", "man"])
+        .succeeds()
+        .stderr_is_empty();
+    w.cmd("docgen").args(["completions", "comp"]).succeeds();
+    for program in [
+        "tickers-scrape",
+        "tickers-filter",
+        "ohlcv-fetch",
+        "to-parquet",
+        "qa-check",
+        "qlib-bin",
+        "run-record",
+    ] {
+        let page = w.read(&format!("man/{program}.1"));
+        assert!(
+            page.contains(&format!(".TH {program} 1")),
+            "{program}.1:\n{page}"
+        );
+        // The page is the --help: its options are there.
+        assert!(page.contains("\\-\\-config"), "{program}.1 lacks --config");
+        let bash = w.join(&format!("comp/bash/{program}"));
+        let check = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&bash)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}: {}",
+            bash.display(),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        assert!(w.join(&format!("comp/zsh/_{program}")).is_file());
+        assert!(
+            w.read(&format!("comp/fish/{program}.fish"))
+                .contains(&format!("complete -c {program}"))
+        );
+    }
+    // One page per subcommand, named as git names them.
+    for sub in [
+        "qlib-bin-all",
+        "qlib-bin-update",
+        "run-record-status",
+        "run-record-step",
+    ] {
+        assert!(w.join(&format!("man/{sub}.1")).is_file(), "{sub}.1");
+    }
+}
+
+#[test]
+fn make_cron_prints_the_notes_schedule_with_this_checkout() {
+    let out = std::process::Command::new("make")
+        .args(["-s", "--no-print-directory", "cron", "CONFIG=/etc/tl.yaml"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let root = repo_root().display().to_string();
+    for (schedule, command) in [
+        ("5 0 1 * *", "universe"),
+        ("0 1 * * *", "nightly"),
+        ("0 3 * * 0", "training"),
+        ("0 1 * * *", "backup"),
+    ] {
+        let line = format!(
+            "{schedule} cd {root} && ./pipeline.sh {command} --config /etc/tl.yaml >> cron.log 2>&1"
+        );
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing from\n{text}"
+        );
+    }
+    assert!(text.contains("TICKERLAKE_TRIGGER=cron"));
+}
+
+#[test]
+fn a_terminated_run_records_the_step_it_was_in_finishes_its_record_and_frees_the_lock() {
+    let w = WorkDir::new();
+    let s = server(
+        "include: [listings.yaml]\nroutes:\n  - name: slow chart\n    path: /v8/finance/chart/*\n    synthetic: yahoo-chart\n    faults: { delay: 300ms }\n",
+    );
+    let data = w.join("data");
+    let setup = |cmd: &str| {
+        w.pipeline()
+            .arg(cmd)
+            .arg("--config")
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .env("REPLAY_BASE", s.base_url())
+    };
+    setup("universe").succeeds();
+    let child = setup("nightly")
+        .into_command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // SIGTERM while the fetch runs (40 symbols, 4 workers, 300 ms an answer).
+    let seen = s.requests().len();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while chart_requests(&s, seen).is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nightly interrupted (exit 143)"));
+    let record = latest(&data);
+    assert_eq!(record["status"], "fail");
+    assert_eq!(record["exit_code"], 143);
+    assert_eq!(
+        step_names(&record),
+        ["sample", "fetch", "to-parquet"],
+        "the step it was in, recorded"
+    );
+    // The lock is free: the next run goes ahead.
+    let probe = std::process::Command::new("flock")
+        .arg("-n")
+        .arg(data.join(".pipeline.lock"))
+        .arg("true")
+        .status()
+        .unwrap();
+    assert!(probe.success());
+}

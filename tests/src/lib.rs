@@ -182,6 +182,11 @@ impl Cmd {
         self
     }
 
+    /// The command itself, to spawn and signal (stdin, stdout and stderr as the caller sets).
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
+
     pub fn stdin_fixture(self, rel: &str) -> Cmd {
         let bytes = std::fs::read(fixture(rel)).unwrap();
         self.stdin(bytes)
