@@ -33,10 +33,13 @@ Options:
                    about [default: the last closed New York session; today]
   --days-back N    nightly: fetch the last N days for every symbol (a backfill)
   --dry-run        print the plan (each command, its inputs and outputs) and run nothing
+  --demo           offline, on the bundled recordings: the replay server on 127.0.0.1 answers
+                   for every listing source and Yahoo; --config defaults to demo/config.yaml
+                   (data in ./demo-data)
   -h, --help       this help
 
 Examples:
-  pipeline.sh all --data demo-data           # the whole chain once
+  pipeline.sh all --demo                     # the whole chain once, offline (make demo)
   pipeline.sh nightly --dry-run              # what tonight would run
   pipeline.sh nightly --days-back 7          # a week's backfill after an outage
   pipeline.sh status                         # how the last runs went
@@ -58,11 +61,12 @@ die() { # die CODE MESSAGE
 }
 
 # --- arguments ---------------------------------------------------------------------------------
-COMMAND="" DATA_ARG="" CONFIG_ARG="" AS_OF_ARG="" DAYS_BACK="" DRY_RUN=0
+COMMAND="" DATA_ARG="" CONFIG_ARG="" AS_OF_ARG="" DAYS_BACK="" DRY_RUN=0 DEMO=0
 while (($#)); do
   case $1 in
     -h | --help) usage; exit 0 ;;
     --dry-run) DRY_RUN=1 ;;
+    --demo) DEMO=1 ;;
     --data) (($# > 1)) || die 2 "--data needs a directory"; DATA_ARG=$2; shift ;;
     --data=*) DATA_ARG=${1#*=} ;;
     --config) (($# > 1)) || die 2 "--config needs a file"; CONFIG_ARG=$2; shift ;;
@@ -89,6 +93,9 @@ if [[ -n $AS_OF_ARG && ! $AS_OF_ARG =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
 fi
 if [[ -n $DAYS_BACK && ! $DAYS_BACK =~ ^[1-9][0-9]{0,4}$ ]]; then
   die 2 "--days-back $DAYS_BACK: expected a number of days from 1"
+fi
+if ((DEMO)) && [[ -z $CONFIG_ARG ]]; then
+  CONFIG_ARG=$HERE/demo/config.yaml
 fi
 if [[ -n $CONFIG_ARG ]]; then
   [[ -f $CONFIG_ARG ]] || die 66 "--config $CONFIG_ARG: no such file"
@@ -117,6 +124,7 @@ find_bin() {
   die 69 "the tickerlake programs are not built: make build (or make install), or set TICKERLAKE_BIN"
 }
 BIN=$(find_bin)
+((DEMO)) && PROGRAMS+=(replay-server)
 for p in "${PROGRAMS[@]}"; do
   [[ -x $BIN/$p ]] || die 69 "$BIN/$p is missing: make build (or set TICKERLAKE_BIN)"
 done
@@ -180,10 +188,38 @@ if ((!DRY_RUN)); then
   printf 'pid %s, run %s, %s since %s\n' "$$" "$RUN_ID" "$COMMAND" "$(date -u +%FT%TZ)" >"$LOCK"
 fi
 
+# --demo: the replay server on 127.0.0.1 (genuine recordings; synthetic bars, labelled, for
+# symbols without one), its request log in the run directory.
+REPLAY_PID=""
+start_replay_server() {
+  local port_file=$RUN_DIR/replay.port
+  "$BIN/replay-server" "$HERE/fixtures/replay/demo.yaml" --log "$RUN_DIR/replay.requests.ndjson" \
+    --idle-exit 5m --max-time 2h >"$port_file" 2>>"$LOG" &
+  REPLAY_PID=$!
+  local _
+  for _ in $(seq 1 200); do
+    [[ -s $port_file ]] && break
+    kill -0 "$REPLAY_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [[ ! -s $port_file ]]; then
+    log_line error "the replay server did not start"
+    FAILED_STEP=replay-server FINAL_RC=69
+    exit 69
+  fi
+  REPLAY_BASE="http://127.0.0.1:$(head -1 "$port_file")"
+  export REPLAY_BASE
+  log_line info "demo: replay server at $REPLAY_BASE"
+}
+
 finish() {
   local rc=$?
   ((FINAL_RC)) && rc=$FINAL_RC
   trap - EXIT
+  if [[ -n $REPLAY_PID ]]; then
+    kill "$REPLAY_PID" 2>/dev/null || true
+    wait "$REPLAY_PID" 2>/dev/null || true
+  fi
   if [[ -n $RUN_DIR ]]; then
     log_line info "run ended with exit code $rc"
     "$BIN/run-record" end --run "$RUN_DIR" --exit "$rc" 2>>"$LOG" ||
@@ -215,6 +251,9 @@ if ((!DRY_RUN)); then
     esac
   done <<<"$begin_text"
   log_line info "$COMMAND begins (as of $AS_OF, data $DATA)"
+  if ((DEMO)); then
+    start_replay_server
+  fi
 else
   AS_OF=${AS_OF_ARG:-${S[session]}}
   RUN_DIR="${S[runs_dir]}/${TODAY}_${RUN_ID}"

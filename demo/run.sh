@@ -12,32 +12,19 @@ BIN=${TICKERLAKE_BIN:-$ROOT/target/debug}
 export TICKERLAKE_BIN=$BIN
 DATA=${DEMO_DATA:-$ROOT/demo-data}
 CONFIG=$ROOT/demo/config.yaml
-REPLAY_LOG=$ROOT/target/demo-replay.ndjson
 
 for p in replay-server run-record tickers-scrape ohlcv-fetch; do
   [[ -x $BIN/$p ]] || { echo "demo: $BIN/$p is not built: make build" >&2; exit 69; }
 done
 
-mkdir -p "$ROOT/target"
-: >"$REPLAY_LOG"
-PORT_FILE=$(mktemp)
-"$BIN/replay-server" fixtures/replay/demo.yaml --log "$REPLAY_LOG" --idle-exit 2m --max-time 30m \
-  >"$PORT_FILE" 2>"$ROOT/target/demo-replay.stderr" &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; rm -f "$PORT_FILE"' EXIT
-for _ in $(seq 1 100); do
-  [[ -s $PORT_FILE ]] && break
-  sleep 0.05
-done
-[[ -s $PORT_FILE ]] || { echo "demo: the replay server did not start (target/demo-replay.stderr)" >&2; exit 69; }
-REPLAY_BASE="http://127.0.0.1:$(head -1 "$PORT_FILE")"
-export REPLAY_BASE
-
 first=1
 [[ -e $DATA/runs/index.ndjson ]] && first=0
-echo "demo: replay server at $REPLAY_BASE; pipeline.sh all into ${DATA#"$ROOT"/} ($( ((first)) && echo 'first run' || echo 'an incremental night'))"
+echo "demo: pipeline.sh all --demo into ${DATA#"$ROOT"/} ($( ((first)) && echo 'first run' || echo 'an incremental night'))"
 rc=0
-"$ROOT/pipeline.sh" all --config "$CONFIG" --data "$DATA" || rc=$?
+"$ROOT/pipeline.sh" all --demo --config "$CONFIG" --data "$DATA" || rc=$?
+last_dir=$(tail -1 "$DATA/runs/index.ndjson" 2>/dev/null | sed -n 's/.*"dir":"\([^"]*\)".*/\1/p')
+RUN=$DATA/runs/$last_dir
+REPLAY_LOG=$RUN/replay.requests.ndjson
 
 echo
 "$BIN/run-record" status --config "$CONFIG" --data "$DATA" || true
@@ -45,8 +32,8 @@ echo
 echo "Universe (latest) by source:"
 grep -o '"source":"[^"]*"' "$DATA/universe/latest.ndjson" | sort | uniq -c | sort -rn |
   awk '{ sub(/"source":"/, "", $2); sub(/"$/, "", $2); printf "  %-16s %7d\n", $2, $1 }'
-synthetic=$(grep -c '"route":"synthetic yahoo chart"' "$REPLAY_LOG" || true)
-recorded=$(grep '"target":"/v8/finance/chart/' "$REPLAY_LOG" | grep -vc '"route":"synthetic yahoo chart"' || true)
+synthetic=$(grep -c '"route":"synthetic yahoo chart"' "$REPLAY_LOG" 2>/dev/null || true)
+recorded=$(grep '"target":"/v8/finance/chart/' "$REPLAY_LOG" 2>/dev/null | grep -vc '"route":"synthetic yahoo chart"' || true)
 echo "Yahoo answers this run: $recorded recorded, $synthetic synthetic (labelled SYNTHETIC; fixtures/real/PROVENANCE.md)"
 echo "Lake: ${DATA#"$ROOT"/}/lake ($(find "$DATA/lake" -name '*.parquet' | wc -l) Parquet partitions)"
 echo "Qlib: ${DATA#"$ROOT"/}/qlib ($(wc -l <"$DATA/qlib/instruments/all.txt" 2>/dev/null || echo 0) instruments)"

@@ -102,17 +102,14 @@ fn assert_valid(doc: &Path, schema: &str) {
 }
 
 #[test]
-fn all_twice_the_second_night_incremental_records_complete_and_valid() {
+fn all_demo_twice_the_second_night_incremental_records_complete_and_valid() {
     let w = WorkDir::new();
-    let s = demo_server();
     let data = w.join("data");
+    // --demo: pipeline.sh starts the replay server itself (demo/config.yaml by default).
     let run = |w: &WorkDir| {
         w.pipeline()
-            .args(["all", "--config"])
-            .arg(demo_config())
-            .arg("--data")
+            .args(["all", "--demo", "--data"])
             .arg(&data)
-            .env("REPLAY_BASE", s.base_url())
             .succeeds()
     };
     run(&w).stderr_is_empty();
@@ -140,16 +137,27 @@ fn all_twice_the_second_night_incremental_records_complete_and_valid() {
         .as_str()
         .unwrap()
         .to_string();
-    let seen = s.requests().len();
 
     run(&w).stderr_is_empty();
     let second = latest(&data);
     assert_eq!(second["status"], "ok");
     assert_ne!(first["run_id"], second["run_id"], "every run its own id");
+    let lines = index(&data);
+    // The replay server's request log of the second run, in its run directory.
+    let log = data
+        .join("runs")
+        .join(lines[1]["dir"].as_str().unwrap())
+        .join("replay.requests.ndjson");
+    let charts: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter_map(|r| r["target"].as_str().map(str::to_string))
+        .filter(|t| t.starts_with("/v8/finance/chart/"))
+        .collect();
 
     // Incremental: the second night asks only for the days after the lake's last bar (less
     // fetch.lookback_days and the two days of slack around a window), never a whole history.
-    let charts = chart_requests(&s, seen);
     assert!(!charts.is_empty());
     let stored: chrono::NaiveDate = bars_mark.parse().unwrap();
     let nightly_from = stored - chrono::Days::new(3 + 2);
@@ -191,7 +199,6 @@ fn all_twice_the_second_night_incremental_records_complete_and_valid() {
 
     // The records: two index lines, latest.json = the last run's metadata.json, every record
     // valid against its schema, every step with its counts.
-    let lines = index(&data);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["run_id"], second["run_id"]);
     let dir = data.join("runs").join(lines[1]["dir"].as_str().unwrap());
@@ -921,4 +928,144 @@ fn a_terminated_run_records_the_step_it_was_in_finishes_its_record_and_frees_the
         .status()
         .unwrap();
     assert!(probe.success());
+}
+
+#[test]
+fn a_run_with_more_alerts_than_the_budget_sends_three_the_last_a_digest() {
+    let w = WorkDir::new();
+    let s = server("routes:\n  - name: webhook\n    method: POST\n    path: /hook\n    body: ok\n");
+    let data = w.join("data");
+    let begun = w
+        .cmd("run-record")
+        .args([
+            "begin",
+            "--pipeline",
+            "nightly",
+            "--as-of",
+            "2026-12-02",
+            "--data",
+        ])
+        .arg(&data)
+        .env("RUN_ID", "budget-1")
+        .succeeds()
+        .stdout();
+    let run_dir = begun
+        .lines()
+        .find_map(|l| l.strip_prefix("run_dir="))
+        .unwrap()
+        .to_string();
+    // A failed step and five red checks: six candidates.
+    w.cmd("run-record")
+        .args([
+            "step", "--run", &run_dir, "--name", "qa", "--status", "fail", "--exit", "1",
+        ])
+        .args([
+            "--started",
+            "1764723600.0",
+            "--finished",
+            "1764723601.5",
+            "--",
+            "qa-check",
+        ])
+        .env("RUN_ID", "budget-1")
+        .succeeds();
+    let checks: Vec<Value> = ["lag", "price_jump", "coverage", "freshness", "fetch_error"]
+        .iter()
+        .map(|c| {
+            serde_json::json!({"check": c, "severity": "critical", "findings": 9, "symbols": 9,
+                               "share_pct": 22.5, "colour": "red"})
+        })
+        .collect();
+    let summary = serde_json::json!({"findings": 45, "failing": 45, "rows": 10, "symbols": 40, "checks": checks});
+    std::fs::write(
+        Path::new(&run_dir).join("qa.summary.json"),
+        summary.to_string(),
+    )
+    .unwrap();
+    w.cmd("run-record")
+        .args(["end", "--run", &run_dir, "--exit", "1"])
+        .env("RUN_ID", "budget-1")
+        .env("ALERT_WEBHOOK", format!("{}/hook", s.base_url()))
+        .succeeds();
+    let sent: Vec<String> = s
+        .requests()
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+            v["text"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    assert!(
+        sent[0].contains("step qa failed (exit 1 findings)"),
+        "{}",
+        sent[0]
+    );
+    assert!(sent[1].contains("QA coverage is red"), "{}", sent[1]);
+    assert!(sent[2].starts_with("+4 more held back"), "{}", sent[2]);
+    let record = latest(&data);
+    let outcomes: Vec<&str> = record["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "sent",
+            "sent",
+            "sent",
+            "held_back",
+            "held_back",
+            "held_back",
+            "held_back"
+        ]
+    );
+    assert_eq!(record["qa"]["overall"], "red");
+    assert_eq!(record["status"], "fail");
+}
+
+#[test]
+fn old_logs_and_raw_downloads_are_purged_by_the_date_in_their_names() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    w.cmd("run-record")
+        .arg("claim")
+        .arg("--data")
+        .arg(&data)
+        .succeeds();
+    let today = chrono::Utc::now().date_naive();
+    let days_ago = |n: u64| (today - chrono::Days::new(n)).to_string();
+    let old_log = data.join(format!("logs/{}_old-run.log", days_ago(15)));
+    let recent_log = data.join(format!("logs/{}_recent-run.log", days_ago(13)));
+    let old_raw = data.join(format!("raw/scrapes/{}/sec/x.json", days_ago(8)));
+    let recent_raw = data.join(format!("raw/scrapes/{}/sec/x.json", days_ago(6)));
+    for f in [&old_log, &recent_log, &old_raw, &recent_raw] {
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, "x").unwrap();
+    }
+    w.pipeline()
+        .arg("universe")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .succeeds();
+    assert!(
+        !old_log.exists(),
+        "a log older than pipeline.log_retention_days (14)"
+    );
+    assert!(recent_log.exists());
+    assert!(
+        !old_raw.exists(),
+        "raw downloads older than pipeline.raw_retention_days (7)"
+    );
+    assert!(recent_raw.exists());
+    assert!(
+        data.join(format!("raw/scrapes/{today}")).is_dir(),
+        "today's downloads kept"
+    );
 }
