@@ -145,11 +145,28 @@ fi
 
 TODAY=${S[today]}
 DAY=${AS_OF_ARG:-$TODAY}
+# A date the data cannot be about yet is refused before anything runs: a nightly run about an
+# unfinished session would store it as final, a universe dated ahead would outlive every check.
+if [[ -n $AS_OF_ARG ]]; then
+  date -u -d "$AS_OF_ARG" +%F >/dev/null 2>&1 || die 2 "--as-of $AS_OF_ARG: not a date"
+  case $COMMAND in
+    nightly | all)
+      [[ ! $AS_OF_ARG > ${S[session]} ]] ||
+        die 2 "--as-of $AS_OF_ARG: that session has not closed yet (the last closed one is ${S[session]})"
+      ;;
+    *)
+      [[ ! $AS_OF_ARG > $TODAY ]] || die 2 "--as-of $AS_OF_ARG: after today ($TODAY)"
+      ;;
+  esac
+fi
 
 # --- one run at a time, one id, one log --------------------------------------------------------
 if [[ -z ${RUN_ID:-} ]]; then
   RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
 fi
+# One id reaches every program, names the run's directory and log, and goes into JSON as it is.
+[[ $RUN_ID =~ ^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$ ]] ||
+  die 2 "RUN_ID ${RUN_ID:0:40}: expected 1 to 64 letters, digits, . _ : + - (starting with a letter or digit)"
 export RUN_ID
 export TICKERLAKE_LOG_FORMAT=json
 LOG=${S[logs_dir]}/${TODAY}_${RUN_ID}.log
@@ -188,13 +205,36 @@ if ((!DRY_RUN)); then
   printf 'pid %s, run %s, %s since %s\n' "$$" "$RUN_ID" "$COMMAND" "$(date -u +%FT%TZ)" >"$LOCK"
 fi
 
+# The programs running now (a step, or both sides of a pipe): a signal to the run reaches them.
+CHILDREN=()
+forward_stop() {
+  local p
+  for p in "${CHILDREN[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+}
+
+# wait_for PID: sets WAITED to its exit code; a wait cut short by a signal waits again.
+wait_for() {
+  local rc
+  while :; do
+    rc=0
+    wait "$1" || rc=$?
+    if ((rc > 128)) && kill -0 "$1" 2>/dev/null; then
+      continue
+    fi
+    WAITED=$rc
+    return 0
+  done
+}
+
 # --demo: the replay server on 127.0.0.1 (genuine recordings; synthetic bars, labelled, for
 # symbols without one), its request log in the run directory.
 REPLAY_PID=""
 start_replay_server() {
   local port_file=$RUN_DIR/replay.port
   "$BIN/replay-server" "$HERE/fixtures/replay/demo.yaml" --log "$RUN_DIR/replay.requests.ndjson" \
-    --idle-exit 5m --max-time 2h >"$port_file" 2>>"$LOG" &
+    --idle-exit 5m --max-time 2h >"$port_file" 2>>"$LOG" 9>&- &
   REPLAY_PID=$!
   local _
   for _ in $(seq 1 200); do
@@ -222,7 +262,7 @@ finish() {
   fi
   if [[ -n $RUN_DIR ]]; then
     log_line info "run ended with exit code $rc"
-    "$BIN/run-record" end --run "$RUN_DIR" --exit "$rc" 2>>"$LOG" ||
+    "$BIN/run-record" end --run "$RUN_DIR" --exit "$rc" 2>>"$LOG" 9>&- ||
       printf '%s: the run record could not be finished (see %s)\n' "$PROG" "$LOG" >&2
   fi
   if ((STOP)); then
@@ -239,11 +279,11 @@ if ((!DRY_RUN)); then
   trap finish EXIT
   # Interrupted: the step running ends (its output atomic either way) and is recorded, then the
   # chain stops with 130 or 143 and the record is finished.
-  trap 'STOP=130' INT
-  trap 'STOP=143' TERM
+  trap 'STOP=130; forward_stop' INT
+  trap 'STOP=143; forward_stop' TERM
   begin_args=(begin --data "$DATA" --pipeline "$COMMAND" --log "$LOG")
   [[ -n $AS_OF_ARG ]] && begin_args+=(--as-of "$AS_OF_ARG")
-  begin_text=$("$BIN/run-record" "${begin_args[@]}" 2>>"$LOG") || exit $?
+  begin_text=$("$BIN/run-record" "${begin_args[@]}" 2>>"$LOG" 9>&-) || exit $?
   while IFS='=' read -r key value; do
     case $key in
       run_dir) RUN_DIR=$value ;;
@@ -266,7 +306,6 @@ fi
 judge() {
   case $1:$2 in
     *:0) echo ok ;;
-    scrape:75) echo warn ;;                 # some sources failed; their listings are kept
     filter:1 | fetch:1 | fetch:75) echo warn ;; # rejects set aside; some symbols failed
     training-fetch:1 | training-fetch:75) echo warn ;;
     *) echo fail ;;
@@ -298,12 +337,18 @@ step() {
   fi
   say "• $name …"
   log_line info "step $name: $*"
-  local t0=$EPOCHREALTIME rc=0
+  local t0=$EPOCHREALTIME rc
+  # In the background and waited for, so that a signal reaches the program (not only after
+  # it ends); fd 9 (the run's lock) closed, so that nothing the program leaves behind holds it.
   if [[ -n $stdout ]]; then
-    "$@" >"$stdout" 2>>"$LOG" || rc=$?
+    "$@" >"$stdout" 2>>"$LOG" 9>&- &
   else
-    "$@" 2>>"$LOG" || rc=$?
+    "$@" 2>>"$LOG" 9>&- &
   fi
+  CHILDREN=($!)
+  wait_for "$!"
+  rc=$WAITED
+  CHILDREN=()
   local t1=$EPOCHREALTIME
   record_step "$name" "$rc" "$t0" "$t1" "$summary" "${#outs[@]}" "${outs[@]}" -- "$@"
 }
@@ -323,7 +368,7 @@ record_step() {
   local sum_args=()
   [[ -n $summary && -f $summary ]] && sum_args=(--summary "$summary")
   "$BIN/run-record" step --run "$RUN_DIR" --name "$name" --status "$STEP_STATUS" --exit "$rc" \
-    --started "$t0" --finished "$t1" "${sum_args[@]}" "${out_args[@]}" -- "$@" 2>>"$LOG" ||
+    --started "$t0" --finished "$t1" "${sum_args[@]}" "${out_args[@]}" -- "$@" 2>>"$LOG" 9>&- ||
     log_line warn "step $name could not be recorded"
   say "  $name: $STEP_STATUS (exit $rc, $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s)"
   log_line info "step $name: $STEP_STATUS, exit $rc"
@@ -371,7 +416,9 @@ run_universe() {
     --summary "$RUN_DIR/scrape.summary.json" --stdout "$listings" -- \
     "$BIN/tickers-scrape" "${sources[@]}" --status "$state/scrape-status.json" \
     --raw-dir "${S[raw_dir]}/scrapes" --summary "$RUN_DIR/scrape.summary.json"
-  gate # a scrape that failed keeps the previous universe: nothing below runs
+  # A scrape that failed, even in part (75: some sources), keeps the previous universe: without
+  # a source, other sources' records of its listings lack what it says of them (an ETF flag).
+  gate
   # The lifecycle (statuses carried over, delistings with evidence) needs a previous universe;
   # the first has none.
   local previous=()
@@ -417,7 +464,7 @@ run_nightly() {
   fi
   if ((!DRY_RUN)) && [[ ! -e $lake/.tickerlake-lake.json ]]; then
     # A new lake, so that the fetch can read it (empty: every symbol's whole history).
-    "$BIN/to-parquet" --lake "$lake" </dev/null 2>>"$LOG"
+    "$BIN/to-parquet" --lake "$lake" </dev/null 2>>"$LOG" 9>&-
   fi
   local range=(--since-lake "$lake")
   [[ -n $DAYS_BACK ]] && range=(--days-back "$DAYS_BACK")
@@ -449,15 +496,21 @@ run_nightly() {
 # A universe older than pipeline.universe_max_age_days stops the night before any request (its
 # date: the version it links to, else the file's modification day).
 check_universe_age() {
-  local file=$1 version
+  local file=$1 version born now
   version=$(readlink "$file" 2>/dev/null || true)
   version=${version##*/}
   version=${version%.ndjson}
-  if [[ ! $version =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+  # Its name's date when that is a date, else the day the file was last written.
+  if ! born=$(date -u -d "$version" +%s 2>/dev/null) || [[ ! $version =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
     version=$(date -u -r "$file" +%F)
+    born=$(date -u -d "$version" +%s)
   fi
+  now=$(date -u -d "$TODAY" +%s)
   local age max=${S[universe_max_age_days]}
-  age=$((($(date -u -d "$TODAY" +%s) - $(date -u -d "$version" +%s)) / 86400))
+  age=$(((now - born) / 86400))
+  if ((age < 0)); then
+    fail_step universe-age 65 "the universe ($version) is dated after today ($TODAY): refusing to trust it"
+  fi
   if ((age > max)); then
     fail_step universe-age 78 "the universe ($version) is $age days old, more than pipeline.universe_max_age_days ($max): run pipeline.sh universe (the monthly step) first"
   fi
@@ -488,16 +541,23 @@ pipe_steps() {
   fi
   say "• $a | $b …"
   log_line info "step $a: ${cmd_a[*]} | ${cmd_b[*]}"
-  local t0=$EPOCHREALTIME rc_a rc_b
-  set +e
-  if [[ -n $stdout ]]; then
-    "${cmd_a[@]}" 2>>"$LOG" | "${cmd_b[@]}" 2>>"$LOG" >"$stdout"
-  else
-    "${cmd_a[@]}" 2>>"$LOG" | "${cmd_b[@]}" 2>>"$LOG"
-  fi
-  local codes=("${PIPESTATUS[@]}")
-  set -e
-  rc_a=${codes[0]} rc_b=${codes[1]}
+  local t0=$EPOCHREALTIME rc_a rc_b pa pb
+  # A named pipe instead of |: each side in the background with its own pid, so that each
+  # exit code is known and a signal reaches both.
+  local fifo=$RUN_DIR/.$a.pipe
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  "${cmd_b[@]}" <"$fifo" >"${stdout:-/dev/null}" 2>>"$LOG" 9>&- &
+  pb=$!
+  "${cmd_a[@]}" >"$fifo" 2>>"$LOG" 9>&- &
+  pa=$!
+  CHILDREN=("$pa" "$pb")
+  wait_for "$pa"
+  rc_a=$WAITED
+  wait_for "$pb"
+  rc_b=$WAITED
+  CHILDREN=()
+  rm -f "$fifo"
   local t1=$EPOCHREALTIME
   record_step "$a" "$rc_a" "$t0" "$t1" "$sum_a" 0 -- "${cmd_a[@]}"
   local status_a=$STEP_STATUS code_a=$STEP_RC
@@ -559,7 +619,7 @@ run_training() {
     gate
   fi
   cp "$tickers" "$work/tickers.ndjson"
-  "$BIN/run-record" training-set --run "$RUN_DIR" --dir "$work" --name "$name" 2>>"$LOG" || {
+  "$BIN/run-record" training-set --run "$RUN_DIR" --dir "$work" --name "$name" 2>>"$LOG" 9>&- || {
     rm -rf "$work"
     fail_step training-install 74 "the training set's metadata could not be written"
   }
@@ -594,7 +654,7 @@ run_backup() {
   # This run's own directory is still being written: it is not part of the backup.
   local own=(--exclude "runs/${RUN_DIR##*/}")
   local t0=$EPOCHREALTIME rc=0
-  tar -czf "$dest/.$archive.tmp" "${own[@]}" -C "$DATA" "${parts[@]}" "${cfg_args[@]}" 2>>"$LOG" || rc=$?
+  tar -czf "$dest/.$archive.tmp" "${own[@]}" -C "$DATA" "${parts[@]}" "${cfg_args[@]}" 2>>"$LOG" 9>&- || rc=$?
   if ((rc == 0)); then
     mv -f "$dest/.$archive.tmp" "$dest/$archive"
   else
@@ -604,9 +664,9 @@ run_backup() {
   gate
   t0=$EPOCHREALTIME rc=0
   # Read back: every file in the archive compared with the one it came from.
-  tar -dzf "$dest/$archive" "${own[@]}" -C "$DATA" "${parts[@]}" >>"$LOG" 2>&1 || rc=$?
+  tar -dzf "$dest/$archive" "${own[@]}" -C "$DATA" "${parts[@]}" >>"$LOG" 2>&1 9>&- || rc=$?
   if ((rc == 0)) && [[ -n $cfg ]]; then
-    tar -dzf "$dest/$archive" -C "$(dirname "$cfg")" "$(basename "$cfg")" >>"$LOG" 2>&1 || rc=$?
+    tar -dzf "$dest/$archive" -C "$(dirname "$cfg")" "$(basename "$cfg")" >>"$LOG" 2>&1 9>&- || rc=$?
   fi
   ((rc == 0)) || rc=74
   record_step verify "$rc" "$t0" "$EPOCHREALTIME" "" 0 -- tar -dzf "$dest/$archive"
@@ -644,6 +704,7 @@ purge_old() {
   return 0
 }
 
+COMPLETED=0
 case $COMMAND in
   universe) run_universe ;;
   nightly) run_nightly ;;
@@ -654,6 +715,12 @@ case $COMMAND in
     run_training
     ;;
   backup) run_backup ;;
-esac
+esac && COMPLETED=1
+# bash abandons a command on some errors (bad arithmetic) without exiting: never a green run then.
+if ((COMPLETED != 1)); then
+  log_line error "the run stopped short (an error of pipeline.sh itself)"
+  FAILED_STEP=${FAILED_STEP:-pipeline.sh} FINAL_RC=70
+  exit 70
+fi
 purge_old
 say "$COMMAND: done ($RUN_DIR)"

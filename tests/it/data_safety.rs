@@ -1652,3 +1652,26 @@ fn a_run_killed_while_it_marked_a_new_lake_does_not_bar_the_next() {
         .args(["--lake", "other", "bars.ndjson"])
         .fails_with(2);
 }
+
+#[test]
+fn an_empty_input_never_replaces_a_parquet_file_that_holds_data() {
+    let w = WorkDir::new();
+    let bars = w.write("bars.ndjson", bar("AAPL", "2024-01-02", 185.64));
+    w.cmd("to-parquet")
+        .arg(&bars)
+        .args(["-o", "set.parquet"])
+        .succeeds();
+    let before = std::fs::read(w.join("set.parquet")).unwrap();
+    w.cmd("to-parquet")
+        .args(["-o", "set.parquet"])
+        .stdin("")
+        .run()
+        .code_is(65)
+        .stderr_contains("an empty input never replaces a file that holds data");
+    assert_eq!(std::fs::read(w.join("set.parquet")).unwrap(), before);
+    // A new file may be empty: that replaces nothing.
+    w.cmd("to-parquet")
+        .args(["-o", "empty.parquet"])
+        .stdin("")
+        .succeeds();
+}

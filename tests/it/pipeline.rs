@@ -1069,3 +1069,173 @@ fn old_logs_and_raw_downloads_are_purged_by_the_date_in_their_names() {
         "today's downloads kept"
     );
 }
+
+#[test]
+fn dates_the_data_cannot_be_about_yet_and_unusable_run_ids_are_refused_before_anything_runs() {
+    let w = WorkDir::new();
+    let data = w.join("data");
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
+    for cmd in ["nightly", "universe", "training", "all"] {
+        w.pipeline()
+            .args([cmd, "--as-of", &tomorrow, "--config"])
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .run()
+            .code_is(2)
+            .stderr_contains(&format!("--as-of {tomorrow}"));
+    }
+    w.pipeline()
+        .args(["nightly", "--as-of", "2026-02-30"])
+        .run()
+        .code_is(2)
+        .stderr_contains("not a date");
+    for bad in ["a/b", "has space", "q\"uote", "ünï", &"x".repeat(65)] {
+        w.pipeline()
+            .args(["nightly", "--config"])
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .env("RUN_ID", bad)
+            .run()
+            .code_is(2)
+            .stderr_contains("RUN_ID");
+    }
+    assert!(!data.exists(), "nothing written");
+}
+
+#[test]
+fn a_scrape_that_lost_a_source_keeps_the_previous_universe() {
+    let w = WorkDir::new();
+    let good = demo_server();
+    let data = w.join("data");
+    let day1 = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
+    w.pipeline()
+        .args(["universe", "--as-of", &day1, "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", good.base_url())
+        .succeeds();
+    let latest_link = data.join("universe/latest.ndjson");
+    let before = std::fs::read(&latest_link).unwrap();
+    // otherlisted.txt answers with its header and footer only: a structure failure of one
+    // source; the SEC still lists those ETFs, without the flag that says they are ETFs.
+    let dir = tempfile::tempdir().unwrap();
+    let header_only = dir.path().join("otherlisted.txt");
+    std::fs::write(
+        &header_only,
+        "ACT Symbol|Security Name|Exchange|CQS Symbol|ETF|Round Lot Size|Test Issue|NASDAQ Symbol\nFile Creation Time: 1203202600:00|||||||\n",
+    )
+    .unwrap();
+    let real = repo_root().join("fixtures/real");
+    let listings = std::fs::read_to_string(repo_root().join("fixtures/replay/listings.yaml"))
+        .unwrap()
+        .replace(
+            "file: ../real/nasdaqtrader/otherlisted_20250721.txt",
+            &format!("file: {}", header_only.display()),
+        )
+        .replace("file: ../real/", &format!("file: {}/", real.display()));
+    let mapping = dir.path().join("routes.yaml");
+    std::fs::write(&mapping, listings).unwrap();
+    let mixed = ReplayServer::start(
+        Routes::from_file(&mapping).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    w.pipeline()
+        .arg("universe")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", mixed.base_url())
+        .run()
+        .code_is(75)
+        .stderr_contains("universe failed at scrape (exit 75)");
+    assert_eq!(
+        std::fs::read(&latest_link).unwrap(),
+        before,
+        "the previous universe stays"
+    );
+    let record = latest(&data);
+    assert_eq!(step_names(&record), ["scrape"]);
+    assert_eq!(
+        record["alerts"].as_array().unwrap().len(),
+        0,
+        "no channel configured"
+    );
+}
+
+#[test]
+fn what_an_alert_command_leaves_running_never_holds_the_next_runs_lock() {
+    let w = WorkDir::new();
+    let s = server(FAILING_NIGHT);
+    let data = w.join("data");
+    let run = |cmd: &str| {
+        w.pipeline()
+            .arg(cmd)
+            .arg("--config")
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .env("REPLAY_BASE", s.base_url())
+            .env(
+                "ALERT_COMMAND",
+                "cat > /dev/null; (sleep 20 </dev/null >/dev/null 2>&1 &)",
+            )
+            .run()
+    };
+    run("universe").code_is(0);
+    run("nightly").code_is(69);
+    // The sleep the command left behind is still running: the next run is not locked out.
+    run("nightly")
+        .code_is(69)
+        .stderr_contains("nightly failed at fetch");
+}
+
+#[test]
+fn a_torn_index_line_never_swallows_the_next_run() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    let run = || {
+        w.pipeline()
+            .arg("universe")
+            .arg("--config")
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .env("REPLAY_BASE", s.base_url())
+            .succeeds();
+    };
+    run();
+    let index_path = data.join("runs/index.ndjson");
+    let whole = std::fs::read(&index_path).unwrap();
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&whole[..40]);
+    torn.extend_from_slice(b"\xff");
+    std::fs::write(&index_path, &torn).unwrap();
+    std::fs::write(data.join("runs/latest.json"), "not json").unwrap();
+    run();
+    let text = String::from_utf8_lossy(&std::fs::read(&index_path).unwrap()).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        serde_json::from_str::<Value>(lines[2]).is_ok(),
+        "the new run's line is whole"
+    );
+    // The status view skips the torn line and still shows both runs' results.
+    std::fs::write(data.join("runs/latest.json"), "not json").unwrap();
+    let out = w
+        .pipeline()
+        .arg("status")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .succeeds()
+        .stdout();
+    assert!(out.contains("(2 runs)"), "{out}");
+    assert!(out.contains("could not be read"), "{out}");
+}

@@ -1,7 +1,6 @@
 //! Alerts: what a run deserves to be told about, within a budget, on every configured channel.
 //!
-//! Candidates are a failed step (and a listing source that failed in the scrape) and every QA
-//! check that is red. Each channel gets at most `pipeline.alerts.max_per_run` messages; when there
+//! Candidates are a failed step and every QA check that is red. Each channel gets at most `pipeline.alerts.max_per_run` messages; when there
 //! are more candidates the last message is a digest naming how many more were held back. A 429
 //! is waited out (`Retry-After`, Telegram's `retry_after`) up to `max_retry_after`; 5xx and network
 //! failures are retried twice; anything else is final. A failed send is logged and recorded and
@@ -37,22 +36,17 @@ pub fn candidates(record: &RunRecord, log: &str) -> Vec<Candidate> {
         record.pipeline, record.run_id, record.host
     );
     for step in &record.steps {
-        let scrape_partial = step.name == "scrape" && step.status == Status::Warn;
-        if step.status == Status::Fail || scrape_partial {
+        if step.status == Status::Fail {
             let meaning = u8::try_from(step.exit_code)
                 .ok()
                 .and_then(tickerlake::ExitCode::from_code)
                 .map(|c| c.name())
                 .unwrap_or("unknown");
-            let what = if scrape_partial {
-                "some listing sources failed (the previous universe's listings of them are kept)"
-            } else {
-                "failed"
-            };
+
             out.push(Candidate {
                 key: format!("step:{}:{}", step.name, step.exit_code),
                 text: format!(
-                    "{who}: step {} {what} (exit {} {meaning}); as of {}. Log: {log}",
+                    "{who}: step {} failed (exit {} {meaning}); as of {}. Log: {log}",
                     step.name, step.exit_code, record.as_of
                 ),
             });
@@ -342,15 +336,18 @@ fn truncate(text: &str, max: usize) -> String {
     s
 }
 
-/// `sh -c COMMAND` with the message on stdin, killed after `timeout`.
+/// `sh -c COMMAND` with the message on stdin, in a process group of its own so that at
+/// `timeout` it is killed with everything it started.
 fn run_command(
     command: &str,
     text: &str,
     timeout: Duration,
 ) -> (&'static str, Option<i64>, u32, Option<String>) {
+    use std::os::unix::process::CommandExt;
     let child = Command::new("sh")
         .arg("-c")
         .arg(command)
+        .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -388,6 +385,11 @@ fn run_command(
                 };
             }
             Ok(None) if started.elapsed() > timeout => {
+                // The group's id is the child's pid (process_group(0)); sh's own kill reaches it.
+                let _ = Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("kill -s KILL -- -{}", child.id()))
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 return (
@@ -459,6 +461,14 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&out).expect("read"), "qa lag red\n");
         let (outcome, ..) = run_command("exit 3", "x", Duration::from_secs(5));
         assert_eq!(outcome, "failed");
+        // Killed at the timeout with what it started: the grandchild never writes.
+        let late = dir.join("late.txt");
+        let cmd = format!("(sleep 1; echo late > '{}') & sleep 5", late.display());
+        let (outcome, _, _, error) = run_command(&cmd, "x", Duration::from_millis(200));
+        assert_eq!(outcome, "failed");
+        assert!(error.unwrap_or_default().contains("killed"));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!late.exists(), "the command's own children were killed too");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -296,6 +296,13 @@ fn append_index(data: &DataDir, record: &RunRecord, dir: &str) -> Result<(), Err
     let mut line = serde_json::to_string(&record.index_line(dir))
         .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     line.push('\n');
+    // A line torn by a crash (or a full disk) must not swallow this one.
+    if let Ok(bytes) = std::fs::read(&path)
+        && bytes.last().is_some_and(|b| *b != b'\n')
+    {
+        tracing::warn!(file = %path.display(), "the index ended in a torn line: this run's line starts a new one");
+        line.insert(0, '\n');
+    }
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -59,6 +59,8 @@ impl View {
         match self.last_run.as_ref().map(|r| r.status) {
             Some(Status::Ok) => ExitCode::Success,
             Some(_) => ExitCode::Findings,
+            // Runs, but none whose record can be read: not green.
+            None if self.runs > 0 => ExitCode::Findings,
             None => ExitCode::NoInput,
         }
     }
@@ -68,8 +70,10 @@ pub fn view(data: &DataDir) -> Result<View, Error> {
     let index_path = data.index();
     let mut lines: Vec<IndexLine> = Vec::new();
     let mut unreadable = 0;
-    match std::fs::read_to_string(&index_path) {
-        Ok(text) => {
+    match std::fs::read(&index_path) {
+        Ok(bytes) => {
+            // A stray byte spoils its line, never the view.
+            let text = String::from_utf8_lossy(&bytes);
             for (n, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
@@ -86,12 +90,25 @@ pub fn view(data: &DataDir) -> Result<View, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::read(&index_path, e)),
     }
+    // The last run: latest.json, else the record of the index's last line.
     let latest = data.latest_run();
-    let last_run = if latest.is_file() {
-        Some(RunRecord::read(&latest)?)
-    } else {
-        None
-    };
+    let mut last_run = None;
+    if latest.is_file() {
+        match RunRecord::read(&latest) {
+            Ok(r) => last_run = Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "runs/latest.json cannot be read: the index's last run is shown")
+            }
+        }
+    }
+    if last_run.is_none()
+        && let Some(line) = lines.last()
+    {
+        match RunRecord::read(&data.runs().join(&line.dir).join("metadata.json")) {
+            Ok(r) => last_run = Some(r),
+            Err(e) => tracing::warn!(error = %e, "the last run's record cannot be read"),
+        }
+    }
     let watermarks: BTreeMap<String, Watermark> = std::fs::read(data.watermarks())
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())

@@ -103,6 +103,15 @@ fn finish_file(
 ) -> Result<(Summary, u64), Error> {
     summary.rows_rejected = rejects.count();
     summary.rows_written = writer.rows();
+    // An empty input never replaces a file that holds something (a fetch that died before its
+    // first bar must not wipe yesterday's file); the temporary file goes with the writer.
+    if summary.rows_written == 0 && std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        return Err(Error::EmptyInput(format!(
+            "{}: the input has no rows: an empty input never replaces a file that holds data \
+             (remove the file first to write an empty one)",
+            path.display()
+        )));
+    }
     let rejected = rejects.finish()?;
     let out = writer.finish()?;
     out.finish(path)?;

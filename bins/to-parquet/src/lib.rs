@@ -47,6 +47,9 @@ pub enum Error {
     Strict { count: u64, examples: String },
     #[error("{0}")]
     Usage(String),
+    /// An input without a row, where a file with data would be replaced.
+    #[error("{0}")]
+    EmptyInput(String),
 }
 
 impl HasExitCode for Error {
@@ -54,7 +57,7 @@ impl HasExitCode for Error {
         match self {
             Error::Lib(e) => e.exit_code(),
             Error::Lake(e) => e.exit_code(),
-            Error::BadRow { .. } | Error::Strict { .. } => ExitCode::DataErr,
+            Error::BadRow { .. } | Error::Strict { .. } | Error::EmptyInput(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
         }
     }
