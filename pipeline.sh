@@ -195,12 +195,17 @@ if ((!DRY_RUN)); then
   mkdir -p "${S[logs_dir]}" "${S[state_dir]}" "${S[runs_dir]}"
   LOCK=$DATA/.pipeline.lock
   exec 9>>"$LOCK"
-  # A backup scheduled with the nightly run waits for it (up to 3 h): it should hold the night.
-  wait_args=(-n)
-  [[ $COMMAND == backup ]] && wait_args=(-w 10800)
-  if ! flock "${wait_args[@]}" 9; then
+  # A backup and the nightly run are both scheduled at 01:00: whichever comes second waits for
+  # the other (up to 3 h) — the backup should hold the night, the night must not be lost to a
+  # backup. Any other overlap is a run too many: it stops at once.
+  if ! flock -n 9; then
     holder=$(head -c 200 "$LOCK" 2>/dev/null || true)
-    die 75 "another run holds $LOCK (${holder:-unknown holder}): this one stops; run it again later"
+    if [[ $COMMAND == backup || $holder == *", backup since "* ]]; then
+      say "waiting for the run that holds $LOCK (${holder:-unknown holder})"
+      flock -w 10800 9 || die 75 "another run held $LOCK for 3 hours (${holder:-unknown holder}): this one stops"
+    else
+      die 75 "another run holds $LOCK (${holder:-unknown holder}): this one stops; run it again later"
+    fi
   fi
   printf 'pid %s, run %s, %s since %s\n' "$$" "$RUN_ID" "$COMMAND" "$(date -u +%FT%TZ)" >"$LOCK"
 fi
@@ -281,7 +286,7 @@ if ((!DRY_RUN)); then
   # chain stops with 130 or 143 and the record is finished.
   trap 'STOP=130; forward_stop' INT
   trap 'STOP=143; forward_stop' TERM
-  begin_args=(begin --data "$DATA" --pipeline "$COMMAND" --log "$LOG")
+  begin_args=(begin --data "$DATA" --pipeline "$COMMAND" --log "$LOG" --close-abandoned)
   [[ -n $AS_OF_ARG ]] && begin_args+=(--as-of "$AS_OF_ARG")
   begin_text=$("$BIN/run-record" "${begin_args[@]}" 2>>"$LOG" 9>&-) || exit $?
   while IFS='=' read -r key value; do
@@ -371,7 +376,10 @@ record_step() {
     --started "$t0" --finished "$t1" "${sum_args[@]}" "${out_args[@]}" -- "$@" 2>>"$LOG" 9>&- ||
     log_line warn "step $name could not be recorded"
   say "  $name: $STEP_STATUS (exit $rc, $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s)"
-  log_line info "step $name: $STEP_STATUS, exit $rc"
+  local level=info
+  [[ $STEP_STATUS == warn ]] && level=warn
+  [[ $STEP_STATUS == fail ]] && level=error
+  log_line "$level" "step $name: $STEP_STATUS, exit $rc"
   if [[ $STEP_STATUS == fail ]]; then
     FAILED_STEP=$name
   fi
@@ -407,6 +415,7 @@ fail_step() { # fail_step NAME CODE MESSAGE
 
 # --- universe ----------------------------------------------------------------------------------
 run_universe() {
+  COMPLETED=0
   local udir=${S[universe_dir]} state=${S[state_dir]}
   local listings=$RUN_DIR/listings.ndjson
   local sources=()
@@ -442,14 +451,17 @@ run_universe() {
     fail_step universe-install 65 "tickers-filter wrote an empty universe: the previous one stays"
   fi
   # Install: the version by rename, then latest.ndjson by renaming a new link over it.
-  mv -f "$tmp" "$version"
-  ln -sfn "$DAY.ndjson" "$udir/.latest.tmp"
-  mv -fT "$udir/.latest.tmp" "${S[universe_latest]}"
+  mv -f "$tmp" "$version" || fail_step universe-install 74 "$version could not be put in place"
+  if ! { ln -sfn "$DAY.ndjson" "$udir/.latest.tmp" && mv -fT "$udir/.latest.tmp" "${S[universe_latest]}"; }; then
+    fail_step universe-install 74 "latest.ndjson could not be pointed at $DAY.ndjson"
+  fi
   log_line info "universe $version installed as latest"
+  COMPLETED=1
 }
 
 # --- nightly -----------------------------------------------------------------------------------
 run_nightly() {
+  COMPLETED=0
   local universe=${S[universe_latest]} lake=${S[lake]} state=${S[state_dir]}
   if ((!DRY_RUN)) && [[ ! -e $universe ]]; then
     fail_step fetch 66 "no universe yet ($universe): run pipeline.sh universe first"
@@ -476,10 +488,14 @@ run_nightly() {
   local upsert=("$BIN/to-parquet" --lake "$lake" --summary "$RUN_DIR/to-parquet.summary.json")
   pipe_steps fetch "$RUN_DIR/fetch.summary.json" to-parquet "$RUN_DIR/to-parquet.summary.json" \
     "$list" "$lake" "" -- "${fetch[@]}" -- "${upsert[@]}"
+  # A night run again for a past session checks the lake as it stood then (bars after it are
+  # later nights', not this one's future).
+  local upto=()
+  [[ -n $AS_OF_ARG ]] && upto=(--to "$AS_OF")
   step qa --in "$lake" --out "$RUN_DIR/qa.findings.ndjson" --summary "$RUN_DIR/qa.summary.json" \
     --stdout "$RUN_DIR/qa.findings.ndjson" -- \
-    "$BIN/qa-check" --lake "$lake" --universe "$list" --state "$state/fetch.json" --as-of "$AS_OF" \
-    --actions "$RUN_DIR/actions.ndjson" --summary "$RUN_DIR/qa.summary.json"
+    "$BIN/qa-check" --lake "$lake" "${upto[@]}" --universe "$list" --state "$state/fetch.json" \
+    --as-of "$AS_OF" --actions "$RUN_DIR/actions.ndjson" --summary "$RUN_DIR/qa.summary.json"
   gate # the QA gate: a critical finding keeps the bad bars out of the Qlib store
   local qlib=${S[qlib]}
   if [[ -e $qlib/.tickerlake/watermark.json ]]; then
@@ -491,6 +507,7 @@ run_nightly() {
       "$BIN/qlib-bin" all --lake "$lake" -o "$qlib" --summary "$RUN_DIR/qlib.summary.json"
   fi
   gate
+  COMPLETED=1
 }
 
 # A universe older than pipeline.universe_max_age_days stops the night before any request (its
@@ -569,6 +586,7 @@ pipe_steps() {
 
 # --- training ----------------------------------------------------------------------------------
 run_training() {
+  COMPLETED=0
   local tdir=${S[training_dir]} universe=${S[universe_latest]}
   if ((!DRY_RUN)) && [[ ! -e $universe ]]; then
     fail_step training-sample 66 "no universe yet ($universe): run pipeline.sh universe first"
@@ -623,12 +641,15 @@ run_training() {
     rm -rf "$work"
     fail_step training-install 74 "the training set's metadata could not be written"
   }
-  mv -T "$work" "$tdir/$name"
+  mv -T "$work" "$tdir/$name" ||
+    fail_step training-install 74 "$work could not become $tdir/$name (is it there already?)"
   log_line info "training set $tdir/$name installed"
+  COMPLETED=1
 }
 
 # --- backup ------------------------------------------------------------------------------------
 run_backup() {
+  COMPLETED=0
   local root=${S[backup_dir]} keep=${S[backup_retention_days]}
   local dest=$root/$TODAY archive="tickerlake-$TODAY.tar.gz"
   local parts=() p
@@ -639,48 +660,55 @@ run_backup() {
   [[ -z $cfg && -f config.yaml ]] && cfg=$PWD/config.yaml
   local cfg_args=()
   [[ -n $cfg ]] && cfg_args=(-C "$(dirname "$cfg")" "$(basename "$cfg")")
-  if ((DRY_RUN)); then
-    printf '\n# backup: in %s (%s) and %s; out %s/%s\n' "$DATA" "${parts[*]}" "${cfg:-no config}" "$dest" "$archive"
-    printf 'tar -czf %q -C %q %s %s\n' "$dest/$archive" "$DATA" "${parts[*]}" "${cfg_args[*]}"
-    printf 'tar -dzf %q -C %q   # verify: the archive read back against the files\n' "$dest/$archive" "$DATA"
-    printf '# then archives older than %s days under %s are removed\n' "$keep" "$root"
-    return 0
-  fi
-  if [[ -d $root && -n $(ls -A "$root") && ! -e $root/.tickerlake-backups ]]; then
-    fail_step backup 2 "$root holds files that are not tickerlake backups: give pipeline.backup.dir another directory"
-  fi
-  mkdir -p "$dest"
-  : >"$root/.tickerlake-backups"
   # This run's own directory is still being written: it is not part of the backup.
   local own=(--exclude "runs/${RUN_DIR##*/}")
-  local t0=$EPOCHREALTIME rc=0
-  tar -czf "$dest/.$archive.tmp" "${own[@]}" -C "$DATA" "${parts[@]}" "${cfg_args[@]}" 2>>"$LOG" 9>&- || rc=$?
-  if ((rc == 0)); then
-    mv -f "$dest/.$archive.tmp" "$dest/$archive"
-  else
-    rm -f "$dest/.$archive.tmp"
+  local tmp=$dest/.$archive.tmp
+  if ((!DRY_RUN)); then
+    if [[ -d $root && -n $(ls -A "$root") && ! -e $root/.tickerlake-backups ]]; then
+      fail_step backup 2 "$root holds files that are not tickerlake backups: give pipeline.backup.dir another directory"
+    fi
+    mkdir -p "$dest"
+    : >"$root/.tickerlake-backups"
   fi
-  record_step backup "$rc" "$t0" "$EPOCHREALTIME" "" 1 "$dest/$archive" -- tar -czf "$dest/$archive" -C "$DATA" "${parts[@]}" "${cfg_args[@]}"
-  gate
-  t0=$EPOCHREALTIME rc=0
-  # Read back: every file in the archive compared with the one it came from.
-  tar -dzf "$dest/$archive" "${own[@]}" -C "$DATA" "${parts[@]}" >>"$LOG" 2>&1 9>&- || rc=$?
-  if ((rc == 0)) && [[ -n $cfg ]]; then
-    tar -dzf "$dest/$archive" -C "$(dirname "$cfg")" "$(basename "$cfg")" >>"$LOG" 2>&1 9>&- || rc=$?
+  # Written under a temporary name and read back before it replaces anything: a backup that is
+  # interrupted or differs never takes the place of the day's verified archive.
+  step backup --in "$DATA" -- \
+    tar -czf "$tmp" "${own[@]}" -C "$DATA" "${parts[@]}" "${cfg_args[@]}"
+  if ((!DRY_RUN)) && [[ $STEP_STATUS == fail ]] || ((STOP)); then
+    rm -f "$tmp"
+    gate
   fi
-  ((rc == 0)) || rc=74
-  record_step verify "$rc" "$t0" "$EPOCHREALTIME" "" 0 -- tar -dzf "$dest/$archive"
-  gate
-  (cd "$dest" && sha256sum "$archive" >SHA256SUMS.tmp && mv -f SHA256SUMS.tmp SHA256SUMS)
-  local cutoff
+  step verify --in "$dest/$archive" -- \
+    tar -dzf "$tmp" "${own[@]}" -C "$DATA" "${parts[@]}" "${cfg_args[@]}"
+  if ((DRY_RUN)); then
+    printf '# then %s renamed into place with its SHA256SUMS; archives of days before the last %s removed\n' \
+      "$archive" "$keep"
+    return 0
+  fi
+  if [[ $STEP_STATUS == fail ]] || ((STOP)); then
+    rm -f "$tmp"
+    ((STEP_RC == 1)) && STEP_RC=74 # tar -d: the archive differs from the files
+    gate
+  fi
+  local sum
+  sum=$(sha256sum "$tmp")
+  sum=${sum%% *}
+  mv -f "$tmp" "$dest/$archive"
+  printf '%s  %s\n' "$sum" "$archive" >"$dest/.SHA256SUMS.tmp"
+  mv -f "$dest/.SHA256SUMS.tmp" "$dest/SHA256SUMS"
+  log_line info "backup $dest/$archive verified and in place"
+  # Keep the last $keep days (today's included).
+  local cutoff d n
   cutoff=$(date -u -d "$TODAY -$keep days" +%F)
   for d in "$root"/*/; do
     d=${d%/}
-    local n=${d##*/}
-    [[ $n =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ && $n < $cutoff ]] && rm -rf -- "$d" &&
-      log_line info "backup $n removed (older than $keep days)"
+    n=${d##*/}
+    if [[ $n =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ && ! $n > $cutoff ]]; then
+      rm -rf -- "$d"
+      log_line info "backup $n removed (pipeline.backup.retention_days $keep)"
+    fi
   done
-  return 0
+  COMPLETED=1
 }
 
 # --- retention: old logs and raw downloads, by the date in their names -------------------------
@@ -704,6 +732,7 @@ purge_old() {
   return 0
 }
 
+# Each run function sets COMPLETED last: a function bash abandons half-way never counts.
 COMPLETED=0
 case $COMMAND in
   universe) run_universe ;;
@@ -715,9 +744,9 @@ case $COMMAND in
     run_training
     ;;
   backup) run_backup ;;
-esac && COMPLETED=1
+esac
 # bash abandons a command on some errors (bad arithmetic) without exiting: never a green run then.
-if ((COMPLETED != 1)); then
+if ((!DRY_RUN && COMPLETED != 1)); then
   log_line error "the run stopped short (an error of pipeline.sh itself)"
   FAILED_STEP=${FAILED_STEP:-pipeline.sh} FINAL_RC=70
   exit 70

@@ -664,8 +664,8 @@ fn backup_archives_reads_back_and_keeps_n_days() {
         .arg(&data)
         .env("REPLAY_BASE", s.base_url())
         .succeeds();
-    // The demo config keeps backups in demo-data/backups relative to the working directory.
-    let root = w.join("demo-data/backups");
+    // The demo config keeps backups in demo-backups, relative to the working directory.
+    let root = w.join("demo-backups");
     std::fs::create_dir_all(root.join("2020-01-01")).unwrap();
     std::fs::write(root.join(".tickerlake-backups"), "").unwrap();
     w.pipeline()
@@ -703,8 +703,8 @@ fn backup_archives_reads_back_and_keeps_n_days() {
 
     // A backup directory holding someone else's files is never written into.
     let w2 = WorkDir::new();
-    std::fs::create_dir_all(w2.join("demo-data/backups")).unwrap();
-    w2.write("demo-data/backups/thesis.tex", "mine");
+    std::fs::create_dir_all(w2.join("demo-backups")).unwrap();
+    w2.write("demo-backups/thesis.tex", "mine");
     w2.pipeline()
         .arg("backup")
         .arg("--config")
@@ -714,9 +714,7 @@ fn backup_archives_reads_back_and_keeps_n_days() {
         .run()
         .code_is(2);
     assert_eq!(
-        std::fs::read_dir(w2.join("demo-data/backups"))
-            .unwrap()
-            .count(),
+        std::fs::read_dir(w2.join("demo-backups")).unwrap().count(),
         1
     );
 }
@@ -1238,4 +1236,94 @@ fn a_torn_index_line_never_swallows_the_next_run() {
         .stdout();
     assert!(out.contains("(2 runs)"), "{out}");
     assert!(out.contains("could not be read"), "{out}");
+}
+
+#[test]
+fn a_night_and_a_backup_scheduled_together_wait_for_each_other() {
+    let w = WorkDir::new();
+    let data = w.join("data");
+    w.cmd("run-record")
+        .arg("claim")
+        .arg("--data")
+        .arg(&data)
+        .succeeds();
+    let lock = data.join(".pipeline.lock");
+    std::fs::write(&lock, "pid 1, run r0, backup since 2026-12-03T01:00:00Z\n").unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg("--no-fork")
+        .arg(&lock)
+        .args(["sleep", "2"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The night finds a backup holding the lock: it waits its turn instead of being lost.
+    let started = std::time::Instant::now();
+    w.pipeline()
+        .arg("status")
+        .arg("--demo")
+        .arg("--data")
+        .arg(&data)
+        .run()
+        .code_is(66);
+    let s = demo_server();
+    w.pipeline()
+        .args(["universe", "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .env("REPLAY_BASE", s.base_url())
+        .succeeds();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "it waited"
+    );
+    let _ = holder.wait();
+}
+
+#[test]
+fn a_failed_night_stays_red_in_the_status_after_a_green_backup_and_a_killed_run_is_recorded_failed()
+{
+    let w = WorkDir::new();
+    let s = server(FAILING_NIGHT);
+    let data = w.join("data");
+    let run = |cmd: &str| {
+        w.pipeline()
+            .arg(cmd)
+            .arg("--config")
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .env("REPLAY_BASE", s.base_url())
+            .run()
+    };
+    run("universe").code_is(0);
+    run("nightly").code_is(69);
+    run("backup").code_is(0);
+    let status = w
+        .pipeline()
+        .args(["status", "--config"])
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .run()
+        .code_is(1)
+        .stdout();
+    let bars = status
+        .lines()
+        .find(|l| l.starts_with("bars_daily"))
+        .unwrap();
+    assert!(bars.contains("✖ fail"), "{status}");
+    // A run killed so hard that it left its record `running`: the next run records it failed.
+    w.cmd("run-record")
+        .args(["begin", "--pipeline", "nightly", "--data"])
+        .arg(&data)
+        .env("RUN_ID", "killed-hard")
+        .succeeds();
+    run("universe").code_is(0);
+    let lines = index(&data);
+    let killed = lines
+        .iter()
+        .find(|l| l["run_id"] == "killed-hard")
+        .expect("an index line");
+    assert_eq!(killed["status"], "fail");
 }

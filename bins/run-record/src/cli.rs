@@ -81,6 +81,10 @@ pub enum Command {
         /// The run's log file (recorded, relative to the data directory)
         #[arg(long, value_name = "FILE", value_parser = LocalPath)]
         log: Option<PathBuf>,
+        /// Record runs still marked running as failed (only while holding the pipeline's lock,
+        /// as pipeline.sh does: then none can be running)
+        #[arg(long)]
+        close_abandoned: bool,
     },
     /// Add a finished step to a run's record
     Step {

@@ -101,12 +101,14 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             pipeline,
             as_of,
             log,
+            close_abandoned,
         } => {
             let (dir, as_of) = run::begin(&run::Begin {
                 data,
                 pipeline,
                 as_of,
                 log,
+                close_abandoned,
                 config_file: cli.common.config.clone(),
                 heartbeat_timeout: config.pipeline.alerts.timeout.0,
             })?;

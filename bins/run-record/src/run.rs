@@ -28,12 +28,18 @@ pub struct Begin {
     pub log: Option<PathBuf>,
     pub config_file: Option<PathBuf>,
     pub heartbeat_timeout: std::time::Duration,
+    /// Record runs still `running` as failed first (the caller holds the pipeline's lock, so
+    /// none of them can be running).
+    pub close_abandoned: bool,
 }
 
 /// Makes the run directory and its first record; returns the directory and the as-of date.
 pub fn begin(opts: &Begin) -> Result<(PathBuf, NaiveDate), Error> {
     let data = DataDir::new(&opts.data);
     data.claim()?;
+    if opts.close_abandoned {
+        close_abandoned(&data)?;
+    }
     let now = Utc::now();
     let run_id = tickerlake::logging::run_id().to_string();
     if run_id.is_empty() || run_id.contains(['/', '\\', '\0']) || run_id.starts_with('.') {
@@ -93,6 +99,28 @@ pub fn begin(opts: &Begin) -> Result<(PathBuf, NaiveDate), Error> {
         record.write(&meta)?;
     }
     Ok((dir, as_of))
+}
+
+/// Runs whose record still says `running` when no run can be (killed with SIGKILL, the machine
+/// stopped): recorded as failed, and given their index line, so that the status view sees them.
+fn close_abandoned(data: &DataDir) -> Result<(), Error> {
+    for name in data.run_dirs()? {
+        let meta = data.runs().join(&name).join("metadata.json");
+        let Ok(mut record) = RunRecord::read(&meta) else {
+            continue;
+        };
+        if record.status != Status::Running {
+            continue;
+        }
+        tracing::warn!(
+            run = %record.run_id,
+            "a run that never finished (killed, or the machine stopped): recorded as failed"
+        );
+        record.status = Status::Fail;
+        record.write(&meta)?;
+        append_index(data, &record, &name)?;
+    }
+    Ok(())
 }
 
 /// The configuration file the programs read: `--config`, else `$TICKERLAKE_CONFIG`, else

@@ -15,8 +15,11 @@ use tickerlake::ExitCode;
 
 /// The datasets, in the order shown, and the steps that write each.
 const DATASETS: &[(&str, &[&str])] = &[
-    ("universe", &["scrape", "filter"]),
-    ("bars_daily", &["fetch", "to-parquet", "qa"]),
+    ("universe", &["scrape", "filter", "universe-install"]),
+    (
+        "bars_daily",
+        &["universe-age", "sample", "fetch", "to-parquet", "qa"],
+    ),
     ("qlib", &["qlib"]),
     (
         "training",
@@ -24,9 +27,12 @@ const DATASETS: &[(&str, &[&str])] = &[
             "training-sample",
             "training-fetch",
             "training-set",
+            "training-read",
             "training-qa",
+            "training-install",
         ],
     ),
+    ("backups", &["backup", "verify"]),
 ];
 
 /// One dataset's line.
@@ -39,6 +45,8 @@ pub struct DatasetView {
     pub records: i64,
     pub watermark: Option<String>,
     pub last_qa: Option<String>,
+    /// How the dataset's steps went in the last run that had any.
+    pub last: Option<Status>,
 }
 
 /// What the view shows, also printed as JSON with `--json`.
@@ -53,9 +61,17 @@ pub struct View {
 }
 
 impl View {
-    /// The exit status the view stands for: 0 the last run was ok (green), 1 it was not (warn,
-    /// failed, unfinished), 66 there is no run yet.
+    /// The exit status the view stands for: 0 the last run was ok (green) and so was the last
+    /// run of every dataset (a failed night stays visible after a green backup), 1 otherwise,
+    /// 66 there is no run yet.
     pub fn exit_code(&self) -> ExitCode {
+        if self
+            .datasets
+            .iter()
+            .any(|d| d.last.is_some_and(|s| s != Status::Ok))
+        {
+            return ExitCode::Findings;
+        }
         match self.last_run.as_ref().map(|r| r.status) {
             Some(Status::Ok) => ExitCode::Success,
             Some(_) => ExitCode::Findings,
@@ -124,6 +140,7 @@ pub fn view(data: &DataDir) -> Result<View, Error> {
             records: 0,
             watermark: watermarks.get(*name).map(|w| w.date.clone()),
             last_qa: None,
+            last: None,
         };
         for line in &lines {
             let mine: Vec<_> = line
@@ -141,6 +158,13 @@ pub fn view(data: &DataDir) -> Result<View, Error> {
             {
                 d.ok += 1;
             }
+            d.last = Some(if mine.iter().any(|s| s.status == Status::Fail) {
+                Status::Fail
+            } else if mine.iter().any(|s| s.status == Status::Warn) {
+                Status::Warn
+            } else {
+                Status::Ok
+            });
             d.records += line.records.get(*name).copied().unwrap_or(0);
             if *name == "bars_daily" && line.qa_overall.is_some() {
                 d.last_qa = line.qa_overall.clone();
@@ -201,8 +225,8 @@ pub fn render(view: &View, colour: bool) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<12} {:>5} {:>5} {:>8} {:>12}  {:<12} last QA",
-        "dataset", "runs", "ok", "success", "records", "watermark"
+        "{:<12} {:>5} {:>5} {:>8} {:>12}  {:<12} {:<10} last QA",
+        "dataset", "runs", "ok", "success", "records", "watermark", "last run"
     );
     for d in &view.datasets {
         let success = d
@@ -217,13 +241,17 @@ pub fn render(view: &View, colour: bool) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<12} {:>5} {:>5} {:>8} {:>12}  {:<12} {}",
+            "{:<12} {:>5} {:>5} {:>8} {:>12}  {:<12} {} {}",
             d.dataset,
             d.runs,
             d.ok,
             success,
             group(d.records),
             d.watermark.as_deref().unwrap_or("no data"),
+            d.last.map_or_else(
+                || format!("{:<10}", "–"),
+                |s| paint(&format!("{:<10}", s.badge()), Some(s))
+            ),
             qa
         );
     }
