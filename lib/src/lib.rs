@@ -4,7 +4,8 @@
 //! [`decimal`] prices and safe [`symbol`]s, the [`listing`] names unique across venues, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
 //! file output ([`atomic`]), the fetch state `ohlcv-fetch` keeps and `qa-check` reads
 //! ([`fetch_state`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
-//! ([`cli`], [`logging`], [`progress`]), and the exit codes ([`exit`]).
+//! ([`cli`], [`logging`], [`progress`]), the exit codes ([`exit`]) and a [`stable_hash`] for
+//! seeded draws.
 
 pub mod atomic;
 pub mod calendar;
@@ -27,6 +28,7 @@ pub mod progress;
 pub mod records;
 pub mod scrape_status;
 pub mod series;
+pub mod stable_hash;
 pub mod staging;
 pub mod symbol;
 

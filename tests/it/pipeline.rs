@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use replay_server::{ReplayServer, Routes};
 use serde_json::Value;
-use tickerlake_tests::{WorkDir, bin, repo_root, venv_python};
+use tickerlake_tests::{Cmd, WorkDir, bin, repo_root, venv_python};
 
 fn demo_config() -> PathBuf {
     repo_root().join("demo/config.yaml")
@@ -31,6 +31,17 @@ fn server(routes: &str) -> ReplayServer {
 fn demo_server() -> ReplayServer {
     let routes = Routes::from_file(&repo_root().join("fixtures/replay/demo.yaml")).unwrap();
     ReplayServer::start(routes, "127.0.0.1:0".parse().unwrap()).unwrap()
+}
+
+/// `pipeline.sh CMD --config demo/config.yaml --data DATA` against the replay server at `base`.
+fn demo(w: &WorkDir, cmd: &str, data: &Path, base: &str) -> Cmd {
+    w.pipeline()
+        .arg(cmd)
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(data)
+        .env("REPLAY_BASE", base)
 }
 
 fn read_json(path: &Path) -> Value {
@@ -449,13 +460,7 @@ fn an_alert_that_cannot_be_sent_never_fails_the_run_and_no_channel_sends_nothing
     let w = WorkDir::new();
     let s = server(FAILING_NIGHT);
     let data = w.join("data");
-    w.pipeline()
-        .arg("universe")
-        .arg("--config")
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
+    demo(&w, "universe", &data, &s.base_url())
         .env("ALERT_WEBHOOK", "http://127.0.0.1:1/refused")
         .env("ALERT_COMMAND", "exit 7")
         .succeeds();
@@ -466,13 +471,7 @@ fn an_alert_that_cannot_be_sent_never_fails_the_run_and_no_channel_sends_nothing
         "a green run alerts no one"
     );
     // A failing night with a webhook that refuses connections: still the fetch's exit code.
-    w.pipeline()
-        .arg("nightly")
-        .arg("--config")
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
+    demo(&w, "nightly", &data, &s.base_url())
         .env("ALERT_WEBHOOK", "http://127.0.0.1:1/refused")
         .env("ALERT_COMMAND", "exit 7")
         .run()
@@ -581,21 +580,11 @@ fn a_stale_universe_stops_the_night_before_any_request() {
     let s = demo_server();
     let data = w.join("data");
     let old = (chrono::Utc::now().date_naive() - chrono::Days::new(60)).to_string();
-    w.pipeline()
-        .args(["universe", "--as-of", &old, "--config"])
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
+    demo(&w, "universe", &data, &s.base_url())
+        .args(["--as-of", &old])
         .succeeds();
     let seen = s.requests().len();
-    w.pipeline()
-        .arg("nightly")
-        .arg("--config")
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
+    demo(&w, "nightly", &data, &s.base_url())
         .run()
         .code_is(78)
         .stderr_contains("is 60 days old, more than pipeline.universe_max_age_days (35)");
@@ -615,12 +604,8 @@ fn a_failed_scrape_keeps_the_previous_universe() {
     let s = demo_server();
     let data = w.join("data");
     let day1 = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).to_string();
-    w.pipeline()
-        .args(["universe", "--as-of", &day1, "--config"])
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
+    demo(&w, "universe", &data, &s.base_url())
+        .args(["--as-of", &day1])
         .succeeds();
     let latest_link = data.join("universe/latest.ndjson");
     let before = std::fs::read(&latest_link).unwrap();
@@ -656,14 +641,7 @@ fn backup_archives_reads_back_and_keeps_n_days() {
     let w = WorkDir::new();
     let s = demo_server();
     let data = w.join("data");
-    w.pipeline()
-        .arg("universe")
-        .arg("--config")
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
-        .succeeds();
+    demo(&w, "universe", &data, &s.base_url()).succeeds();
     // The demo config keeps backups in demo-backups, relative to the working directory.
     let root = w.join("demo-backups");
     std::fs::create_dir_all(root.join("2020-01-01")).unwrap();
@@ -1044,14 +1022,7 @@ fn old_logs_and_raw_downloads_are_purged_by_the_date_in_their_names() {
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(f, "x").unwrap();
     }
-    w.pipeline()
-        .arg("universe")
-        .arg("--config")
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", s.base_url())
-        .succeeds();
+    demo(&w, "universe", &data, &s.base_url()).succeeds();
     assert!(
         !old_log.exists(),
         "a log older than pipeline.log_retention_days (14)"
@@ -1141,13 +1112,7 @@ fn a_scrape_that_lost_a_source_keeps_the_previous_universe() {
         "127.0.0.1:0".parse().unwrap(),
     )
     .unwrap();
-    w.pipeline()
-        .arg("universe")
-        .arg("--config")
-        .arg(demo_config())
-        .arg("--data")
-        .arg(&data)
-        .env("REPLAY_BASE", mixed.base_url())
+    demo(&w, "universe", &data, &mixed.base_url())
         .run()
         .code_is(75)
         .stderr_contains("universe failed at scrape (exit 75)");
@@ -1198,14 +1163,7 @@ fn a_torn_index_line_never_swallows_the_next_run() {
     let s = demo_server();
     let data = w.join("data");
     let run = || {
-        w.pipeline()
-            .arg("universe")
-            .arg("--config")
-            .arg(demo_config())
-            .arg("--data")
-            .arg(&data)
-            .env("REPLAY_BASE", s.base_url())
-            .succeeds();
+        demo(&w, "universe", &data, &s.base_url()).succeeds();
     };
     run();
     let index_path = data.join("runs/index.ndjson");

@@ -10,6 +10,7 @@
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use tickerlake::calendar::Calendar;
+use tickerlake::stable_hash::stable_hash as hash;
 
 /// What a synthetic route generates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -161,20 +162,6 @@ impl Walk {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// FNV-1a with a SplitMix64 finish: stable across machines and versions.
-fn hash(seed: u64, text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
 }
 
 #[cfg(test)]
