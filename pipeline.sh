@@ -60,6 +60,14 @@ die() { # die CODE MESSAGE
   exit "$1"
 }
 
+# What the script itself needs: bash 5 ($EPOCHREALTIME times the steps), flock (util-linux),
+# GNU date (date arithmetic for retention), mkfifo, tar.
+[[ -n ${EPOCHREALTIME:-} ]] || die 69 "bash 5 or newer is needed (this is bash $BASH_VERSION)"
+for tool in flock date mkfifo tar sha256sum; do
+  command -v "$tool" >/dev/null 2>&1 || die 69 "$tool is needed (Debian: coreutils, util-linux, tar)"
+done
+date -u -d "2026-01-01 -1 days" +%F >/dev/null 2>&1 || die 69 "GNU date is needed (date -d)"
+
 # --- arguments ---------------------------------------------------------------------------------
 COMMAND="" DATA_ARG="" CONFIG_ARG="" AS_OF_ARG="" DAYS_BACK="" DRY_RUN=0 DEMO=0
 while (($#)); do
@@ -479,7 +487,15 @@ run_nightly() {
     "$BIN/to-parquet" --lake "$lake" </dev/null 2>>"$LOG" 9>&-
   fi
   local range=(--since-lake "$lake")
-  [[ -n $DAYS_BACK ]] && range=(--days-back "$DAYS_BACK")
+  if [[ -n $DAYS_BACK ]]; then
+    range=(--days-back "$DAYS_BACK")
+    if ((!DRY_RUN)) && ! compgen -G "$lake/symbol=*" >/dev/null; then
+      # Later nights start from each symbol's last bar: they never reach further back.
+      log_line warn "--days-back $DAYS_BACK on an empty lake: each symbol gets only $DAYS_BACK days of history"
+      printf '%s: warning: --days-back %s on an empty lake: each symbol gets only %s days of history (a plain nightly run fetches whole histories)\n' \
+        "$PROG" "$DAYS_BACK" "$DAYS_BACK" >&2
+    fi
+  fi
   local raw=()
   [[ ${S[keep_raw_bars]} == true ]] && raw=(--raw-dir "${S[raw_dir]}/bars")
   local fetch=("$BIN/ohlcv-fetch" "$list" "${range[@]}" --end "$AS_OF" --state "$state/fetch.json"

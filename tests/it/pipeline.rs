@@ -1285,3 +1285,20 @@ fn a_failed_night_stays_red_in_the_status_after_a_green_backup_and_a_killed_run_
         .expect("an index line");
     assert_eq!(killed["status"], "fail");
 }
+
+#[test]
+fn a_backfill_into_an_empty_lake_says_how_short_its_history_is() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    demo(&w, "universe", &data, &s.base_url()).succeeds();
+    demo(&w, "nightly", &data, &s.base_url())
+        .args(["--days-back", "3"])
+        .succeeds()
+        .stderr_contains("--days-back 3 on an empty lake: each symbol gets only 3 days of history");
+    // With bars in the lake, a backfill is what it says, quietly.
+    demo(&w, "nightly", &data, &s.base_url())
+        .args(["--days-back", "3"])
+        .succeeds()
+        .stderr_is_empty();
+}
