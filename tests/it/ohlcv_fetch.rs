@@ -771,3 +771,32 @@ routes:
         .stderr_contains("AIR.PA");
     assert_eq!(s.requests().len(), before);
 }
+
+#[test]
+fn a_symbol_whose_lake_reaches_the_end_is_up_to_date_without_a_request() {
+    let w = WorkDir::new();
+    w.cmd("to-parquet")
+        .arg(fixture("records/bars.ndjson"))
+        .args(["--lake", "lake"])
+        .succeeds();
+    // Port 1 refuses every connection: a request would fail the symbol.
+    let run = w
+        .cmd("ohlcv-fetch")
+        .args([
+            "--symbols",
+            "AAPL",
+            "--since-lake",
+            "lake",
+            "--lookback",
+            "0",
+        ])
+        .args(["--end", "2020-09-04", "--summary", "summary.json"])
+        .args(["--base-url", "http://127.0.0.1:1"])
+        .succeeds();
+    assert!(run.stdout().is_empty());
+    let summary: serde_json::Value = serde_json::from_str(&w.read("summary.json")).unwrap();
+    assert_eq!(
+        (summary["up_to_date"].as_u64(), summary["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+}

@@ -205,6 +205,10 @@ pub fn fetch_symbol(
         };
         return (Err(failed), Tries::default());
     }
+    // The lake already reaches --end (a second run the same night, look-back 0): nothing to ask.
+    if request.start > request.end {
+        return (Ok(Fetched::UpToDate), Tries::default());
+    }
     let url = provider.url(request);
     fetch_with_retries(get, &url, retry, rate, breaker, |answer| {
         if let (Some(raw), Ok(a)) = (raw, &answer)
