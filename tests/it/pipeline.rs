@@ -44,6 +44,35 @@ fn demo(w: &WorkDir, cmd: &str, data: &Path, base: &str) -> Cmd {
         .env("REPLAY_BASE", base)
 }
 
+/// Whether nothing holds `lock` now.
+fn lock_is_free(lock: &Path) -> bool {
+    std::process::Command::new("flock")
+        .arg("-n")
+        .arg(lock)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// `lock` held by another process for `secs` seconds (or until it is killed: with --no-fork the
+/// holder is the sleep itself); returns once it holds.
+fn hold_lock(lock: &Path, secs: u32) -> std::process::Child {
+    let holder = std::process::Command::new("flock")
+        .arg("--no-fork")
+        .arg(lock)
+        .args(["sleep", &secs.to_string()])
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if !lock_is_free(lock) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    holder
+}
+
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
@@ -517,26 +546,7 @@ fn a_second_run_while_one_holds_the_lock_exits_75_and_touches_nothing() {
         .succeeds();
     let lock = data.join(".pipeline.lock");
     std::fs::write(&lock, "pid 1, run other, nightly since then\n").unwrap();
-    // --no-fork: the holder is the sleep itself, so killing it frees the lock.
-    let mut holder = std::process::Command::new("flock")
-        .arg("--no-fork")
-        .arg(&lock)
-        .args(["sleep", "30"])
-        .spawn()
-        .unwrap();
-    // Wait until the holder has it.
-    for _ in 0..100 {
-        let probe = std::process::Command::new("flock")
-            .args(["-n"])
-            .arg(&lock)
-            .arg("true")
-            .status()
-            .unwrap();
-        if !probe.success() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut holder = hold_lock(&lock, 30);
     let run = w
         .pipeline()
         .arg("nightly")
@@ -912,13 +922,7 @@ fn a_terminated_run_records_the_step_it_was_in_finishes_its_record_and_frees_the
         "the step it was in, recorded"
     );
     // The lock is free: the next run goes ahead.
-    let probe = std::process::Command::new("flock")
-        .arg("-n")
-        .arg(data.join(".pipeline.lock"))
-        .arg("true")
-        .status()
-        .unwrap();
-    assert!(probe.success());
+    assert!(lock_is_free(&data.join(".pipeline.lock")));
 }
 
 #[test]
@@ -1222,13 +1226,7 @@ fn a_night_and_a_backup_scheduled_together_wait_for_each_other() {
         .succeeds();
     let lock = data.join(".pipeline.lock");
     std::fs::write(&lock, "pid 1, run r0, backup since 2026-12-03T01:00:00Z\n").unwrap();
-    let mut holder = std::process::Command::new("flock")
-        .arg("--no-fork")
-        .arg(&lock)
-        .args(["sleep", "2"])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut holder = hold_lock(&lock, 2);
     // The night finds a backup holding the lock: it waits its turn instead of being lost.
     let started = std::time::Instant::now();
     w.pipeline()

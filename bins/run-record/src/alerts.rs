@@ -155,18 +155,14 @@ pub fn send_all(
     channels: &[Channel],
     candidates: &[Candidate],
     settings: &Settings,
+    client: &net::http::ClientConfig,
 ) -> Vec<AlertSent> {
     let mut out = Vec::new();
     if candidates.is_empty() {
         return out;
     }
     let (messages, held) = budget(candidates, settings.max_per_run as usize);
-    let client = net::http::Client::new(&net::http::ClientConfig {
-        user_agent: format!("tickerlake/{}", env!("CARGO_PKG_VERSION")),
-        connect_timeout: settings.timeout.0,
-        timeout: settings.timeout.0,
-        proxy: None,
-    });
+    let client = net::http::Client::new(client);
     for channel in channels {
         for m in &messages {
             let (outcome, status, attempts, error) = match &client {

@@ -15,6 +15,21 @@ use tickerlake::records::{Status as Listing, Ticker};
 use crate::layout::DataDir;
 use crate::metadata::{QaCheck, QaFacts, UniverseFacts, Watermark};
 
+/// Size and SHA-256 (hex, as `sha256sum` prints it) of a file, read in one pass.
+pub fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok((bytes, format!("{:x}", hasher.finalize())))
+}
+
+/// `state/watermarks.json`'s datasets (none when it is missing or unreadable).
+pub fn stored_watermarks(data: &DataDir) -> BTreeMap<String, Watermark> {
+    read_json(&data.watermarks())
+        .and_then(|v| serde_json::from_value(v["datasets"].clone()).ok())
+        .unwrap_or_default()
+}
+
 /// The whole numbers at the top of a program's `--summary` JSON (`rows_written`, `failed`…).
 pub fn summary_counts(path: &Path) -> BTreeMap<String, i64> {
     let mut out = BTreeMap::new();
@@ -129,9 +144,9 @@ pub fn qa(data: &DataDir, path: &Path) -> Option<QaFacts> {
 }
 
 /// The watermark of each dataset the directory holds: `bars_daily` (the lake's newest bar, from
-/// Parquet footers), `qlib` (qlib-bin's own watermark), `universe` and `training` (the newest
-/// version's date).
-pub fn watermarks(data: &DataDir) -> BTreeMap<String, Watermark> {
+/// Parquet footers), `qlib` (qlib-bin's own watermark), `universe` (`universe`: the newest
+/// version, as [`universe`] read it) and `training` (the newest version's date).
+pub fn watermarks(data: &DataDir, universe: Option<&UniverseFacts>) -> BTreeMap<String, Watermark> {
     let mut out = BTreeMap::new();
     let lake = data.lake();
     if lake::layout::is_lake(&lake) {
@@ -171,14 +186,14 @@ pub fn watermarks(data: &DataDir) -> BTreeMap<String, Watermark> {
             },
         );
     }
-    if let Some(u) = universe(data, &data.universe_latest(), None) {
+    if let Some(u) = universe {
         out.insert(
             "universe".into(),
             Watermark {
                 date: u.version.clone(),
                 symbols: Some(u.active),
                 symbols_at_date: None,
-                path: u.path,
+                path: u.path.clone(),
             },
         );
     }

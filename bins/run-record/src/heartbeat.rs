@@ -16,7 +16,7 @@ pub fn ping(
     base: Option<&str>,
     what: &str,
     run_id: &str,
-    timeout: Duration,
+    client: &net::http::ClientConfig,
 ) -> Option<Result<u16, String>> {
     let base = base.map(str::trim).filter(|b| !b.is_empty())?;
     let url = format!(
@@ -24,12 +24,7 @@ pub fn ping(
         base.trim_end_matches('/'),
         percent_encode(run_id)
     );
-    let client = match net::http::Client::new(&net::http::ClientConfig {
-        user_agent: format!("tickerlake/{}", env!("CARGO_PKG_VERSION")),
-        connect_timeout: timeout,
-        timeout,
-        proxy: None,
-    }) {
+    let client = match net::http::Client::new(client) {
         Ok(c) => c,
         Err(e) => return Some(Err(e)),
     };
@@ -70,8 +65,9 @@ mod tests {
 
     #[test]
     fn no_url_no_ping() {
-        assert_eq!(ping(None, "start", "r", Duration::from_secs(1)), None);
-        assert_eq!(ping(Some("  "), "start", "r", Duration::from_secs(1)), None);
+        let client = net::http::ClientConfig::from_http(&Default::default());
+        assert_eq!(ping(None, "start", "r", &client), None);
+        assert_eq!(ping(Some("  "), "start", "r", &client), None);
     }
 
     #[test]

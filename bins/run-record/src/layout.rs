@@ -21,6 +21,11 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 
+/// `p` made absolute (against the working directory), as given when it cannot be.
+pub fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// The marker file's name.
 pub const MARKER: &str = ".tickerlake-data.json";
 

@@ -27,13 +27,13 @@ pub mod status;
 pub mod training;
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tickerlake::config::Config;
 use tickerlake::{ExitCode, HasExitCode};
 
 use crate::cli::{Cli, Command, StepStatus};
-use crate::layout::DataDir;
+use crate::layout::{DataDir, absolute};
 use crate::metadata::Status;
 
 /// Everything that ends a run-record call early.
@@ -110,7 +110,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
                 log,
                 close_abandoned,
                 config_file: cli.common.config.clone(),
-                heartbeat_timeout: config.pipeline.alerts.timeout.0,
+                client: notify_client(&config),
             })?;
             print_out(&format!(
                 "run_dir={}\nas_of={as_of}\n",
@@ -152,6 +152,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
                 run,
                 exit_code,
                 alerts: config.pipeline.alerts.clone(),
+                client: notify_client(&config),
             })?;
             Ok(ExitCode::Success)
         }
@@ -190,15 +191,22 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     }
 }
 
+/// How alerts and heartbeat pings are sent: `http.user_agent`, direct (never through the fetch's
+/// proxies), within `pipeline.alerts.timeout`.
+fn notify_client(config: &Config) -> net::http::ClientConfig {
+    let timeout = config.pipeline.alerts.timeout.0;
+    net::http::ClientConfig {
+        connect_timeout: timeout,
+        timeout,
+        ..net::http::ClientConfig::from_http(&config.http)
+    }
+}
+
 fn print_out(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::write(Path::new("stdout"), e))
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// A path as one line of KEY=VALUE output: a newline in it would forge another key.

@@ -36,16 +36,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Skipped => "skipped",
-            Status::Running => "running",
-        }
-    }
-
     /// The word with a symbol, readable without colour.
     pub fn badge(self) -> &'static str {
         match self {

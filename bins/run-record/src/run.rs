@@ -9,13 +9,12 @@
 //! `universe.delta.ndjson` (tickers-filter's `--delta`, read into `universe.changes`).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, Utc};
-use sha2::{Digest, Sha256};
 
-use crate::layout::DataDir;
+use crate::layout::{DataDir, absolute};
 use crate::metadata::{Heartbeat, Output, RunRecord, SCHEMA, Status, Step};
 use crate::{Error, alerts, clock, facts, heartbeat, snapshot};
 
@@ -27,7 +26,8 @@ pub struct Begin {
     pub as_of: Option<NaiveDate>,
     pub log: Option<PathBuf>,
     pub config_file: Option<PathBuf>,
-    pub heartbeat_timeout: std::time::Duration,
+    /// How the heartbeat is pinged.
+    pub client: net::http::ClientConfig,
     /// Record runs still `running` as failed first (the caller holds the pipeline's lock, so
     /// none of them can be running).
     pub close_abandoned: bool,
@@ -91,7 +91,7 @@ pub fn begin(opts: &Begin) -> Result<(PathBuf, NaiveDate), Error> {
     let meta = dir.join("metadata.json");
     record.write(&meta)?;
     let hc = std::env::var(heartbeat::ENV).ok();
-    if let Some(result) = heartbeat::ping(hc.as_deref(), "start", &run_id, opts.heartbeat_timeout) {
+    if let Some(result) = heartbeat::ping(hc.as_deref(), "start", &run_id, &opts.client) {
         match result {
             Ok(status) => record.heartbeat.start = Some(i64::from(status)),
             Err(e) => record.heartbeat.error = Some(e),
@@ -209,36 +209,17 @@ fn data_of(run: &Path) -> DataDir {
     )
 }
 
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
 /// Size and SHA-256 of a file a step wrote (a directory or a missing file: none).
 fn output(data: &DataDir, path: &Path) -> Option<Output> {
     let resolved = std::fs::canonicalize(path).ok()?;
-    let mut f = std::fs::File::open(&resolved).ok()?;
-    if !f.metadata().ok()?.is_file() {
+    if !resolved.is_file() {
         return None;
     }
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut bytes = 0u64;
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        bytes += n as u64;
-    }
+    let (bytes, sha256) = facts::file_digest(&resolved).ok()?;
     Some(Output {
         path: data.relative(&resolved),
         bytes,
-        sha256: hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256,
     })
 }
 
@@ -248,6 +229,8 @@ pub struct End {
     pub run: PathBuf,
     pub exit_code: i32,
     pub alerts: tickerlake::config::Alerts,
+    /// How alerts are sent and the heartbeat pinged.
+    pub client: net::http::ClientConfig,
 }
 
 /// Finishes the run's record and commits it; returns the run's status.
@@ -279,13 +262,13 @@ pub fn end(opts: &End) -> Result<Status, Error> {
     if record.status == Status::Ok && record.qa.as_ref().is_some_and(|q| q.overall == "yellow") {
         record.status = Status::Warn;
     }
-    record.watermarks = facts::watermarks(&data);
+    record.watermarks = facts::watermarks(&data, record.universe.as_ref());
 
     let env = |k: &str| std::env::var(k).ok();
     let channels = alerts::channels(&opts.alerts, &env);
     let candidates = alerts::candidates(&record, &record.log);
     if !channels.is_empty() {
-        record.alerts = alerts::send_all(&channels, &candidates, &opts.alerts);
+        record.alerts = alerts::send_all(&channels, &candidates, &opts.alerts, &opts.client);
     } else if !candidates.is_empty() {
         tracing::info!(
             alerts = candidates.len(),
@@ -297,7 +280,7 @@ pub fn end(opts: &End) -> Result<Status, Error> {
         hc.as_deref(),
         &opts.exit_code.clamp(0, 255).to_string(),
         &record.run_id,
-        opts.alerts.timeout.0,
+        &opts.client,
     ) {
         match result {
             Ok(status) => record.heartbeat.end = Some(i64::from(status)),
@@ -345,11 +328,7 @@ fn append_index(data: &DataDir, record: &RunRecord, dir: &str) -> Result<(), Err
 /// restored from an older backup) is recorded as it is, with a warning.
 fn write_watermarks(data: &DataDir, record: &RunRecord) -> Result<(), Error> {
     let path = data.watermarks();
-    let previous: BTreeMap<String, crate::metadata::Watermark> = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| serde_json::from_value(v["datasets"].clone()).ok())
-        .unwrap_or_default();
+    let previous = facts::stored_watermarks(data);
     for (name, w) in &record.watermarks {
         if let Some(old) = previous.get(name)
             && w.date < old.date

@@ -25,13 +25,13 @@ pub fn snapshot(path: Option<&Path>) -> ConfigSnapshot {
         };
     };
     let bytes = std::fs::read(path).unwrap_or_default();
-    let sha = Sha256::digest(&bytes);
+
     let text = String::from_utf8_lossy(&bytes);
     let mut tree: Value = serde_saphyr::from_str(&text).unwrap_or(Value::Null);
     redact(&mut tree, "");
     ConfigSnapshot {
         path: Some(path.display().to_string()),
-        sha256: Some(sha.iter().map(|b| format!("{b:02x}")).collect()),
+        sha256: Some(format!("{:x}", Sha256::digest(&bytes))),
         snapshot: tree,
     }
 }

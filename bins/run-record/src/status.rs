@@ -5,12 +5,11 @@
 //!
 //! Status words always carry a symbol; colour only on a terminal and never with `NO_COLOR`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::Error;
 use crate::layout::DataDir;
-use crate::metadata::{IndexLine, RunRecord, Status, Watermark};
+use crate::metadata::{IndexLine, RunRecord, Status};
 use tickerlake::ExitCode;
 
 /// The datasets, in the order shown, and the steps that write each.
@@ -125,11 +124,7 @@ pub fn view(data: &DataDir) -> Result<View, Error> {
             Err(e) => tracing::warn!(error = %e, "the last run's record cannot be read"),
         }
     }
-    let watermarks: BTreeMap<String, Watermark> = std::fs::read(data.watermarks())
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| serde_json::from_value(v["datasets"].clone()).ok())
-        .unwrap_or_default();
+    let watermarks = crate::facts::stored_watermarks(data);
     let mut datasets = Vec::new();
     for (name, steps) in DATASETS {
         let mut d = DatasetView {

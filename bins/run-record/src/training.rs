@@ -36,7 +36,7 @@ pub fn write(run: &Path, dir: &Path, name: &str) -> Result<(), Error> {
         })
         .unwrap_or_default();
     let bars = dir.join("bars.parquet");
-    let (bytes, sha) = file_digest(&bars);
+    let (bytes, sha) = crate::facts::file_digest(&bars).unwrap_or_default();
     let meta = json!({
         "schema": "tickerlake.training/1",
         "name": name,
@@ -76,23 +76,4 @@ pub fn write(run: &Path, dir: &Path, name: &str) -> Result<(), Error> {
     );
     tickerlake::atomic::write_atomic(dir.join("notes.md"), notes.as_bytes())
         .map_err(|e| Error::write(&dir.join("notes.md"), e))
-}
-
-fn file_digest(path: &Path) -> (u64, String) {
-    use sha2::{Digest, Sha256};
-    use std::io::Read;
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return (0, String::new());
-    };
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0u64;
-    while let Ok(k) = f.read(&mut buf) {
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    (n, h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
