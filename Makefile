@@ -3,6 +3,7 @@
 #   make test      the whole suite (builds the binaries and .venv/ first)
 #   make lint      rustfmt check + clippy with warnings denied, shellcheck
 #   make universe | nightly | training | status | backup   pipeline.sh's commands (DATA=, CONFIG=)
+#   make dashboard the page and JSON of DATA (default: the pipeline's data dir) into DATA/site
 #   make cron      the crontab lines for the notes' schedule
 #   make bench     benchmarks against the named peers (release build, writes bench/results/)
 #   make install   release binaries, man pages and shell completions into $(PREFIX)
@@ -17,7 +18,7 @@ SHARED   ?= ../shared
 PROGRAMS := $(notdir $(wildcard bins/*))
 
 .PHONY: all build release test lint fmt bench venv venv-bench venv-qlib schemas install clean \
-	demo universe nightly training status backup cron
+	demo universe nightly training status backup cron dashboard
 
 all: build
 
@@ -72,6 +73,7 @@ fmt:
 schemas: build
 	target/debug/records schema --dir docs/schemas
 	target/debug/run-record schema --dir docs/schemas
+	target/debug/lake-status --schemas docs/schemas
 
 # The offline demo: the replay server answers for every listing source and Yahoo (genuine
 # recordings; synthetic bars, labelled, for symbols without one), pipeline.sh all runs against it
@@ -85,6 +87,13 @@ CONFIG ?=
 PIPELINE_ARGS := $(strip $(if $(DATA),--data $(DATA)) $(if $(CONFIG),--config $(CONFIG)))
 universe nightly training status backup:
 	./pipeline.sh $@ $(PIPELINE_ARGS)
+
+# The dashboard by hand (pipeline.sh rebuilds it after every run): DATA/site/index.html and the
+# JSON files beside it. Exit 0-2 is the data's health, not a failure of the page.
+dashboard: build
+	@data='$(DATA)'; data=$${data:-$$(target/debug/run-record settings $(if $(CONFIG),--config $(CONFIG)) | sed -n 's/^data_dir=//p')}; \
+	target/debug/lake-status $(if $(CONFIG),--config $(CONFIG)) --data "$$data" --html "$$data/site" --json "$$data/site" || [ $$? -le 2 ]; \
+	echo "$$data/site/index.html"
 
 # The crontab lines for the notes' schedule (UTC): universe 00:05 on the 1st, nightly 01:00,
 # training Sunday 03:00, backup daily 01:00 (it waits for the night's run to finish). Paste them

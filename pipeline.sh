@@ -22,7 +22,8 @@ Commands:
   training   a stratified sample of filter.target_stocks (filter.failed_pct of them delisted),
              fetched over pipeline.training.date_range into DATA/training/v<N>_<date>/
   all        universe, nightly, training, each only if the one before succeeded
-  status     datasets, success rates, watermarks, the last run's steps (exit 0: last run ok)
+  status     lake-status: datasets, KPIs, the last run's steps (exit 0 green, 1 yellow, 2 red);
+             every run also rebuilds the dashboard, DATA/site/index.html, and its JSON
   backup     lake, universes, training sets, state, runs and config into
              <pipeline.backup.dir>/<date>/, verified by reading the archive back
 
@@ -112,7 +113,7 @@ if [[ -n $CONFIG_ARG ]]; then
 fi
 
 # --- the programs ------------------------------------------------------------------------------
-PROGRAMS=(tickers-scrape tickers-filter ohlcv-fetch to-parquet qa-check qlib-bin run-record)
+PROGRAMS=(tickers-scrape tickers-filter ohlcv-fetch to-parquet qa-check qlib-bin run-record lake-status)
 find_bin() {
   if [[ -n ${TICKERLAKE_BIN:-} ]]; then
     printf '%s\n' "$TICKERLAKE_BIN"
@@ -148,7 +149,7 @@ done <<<"$settings_text"
 DATA=${S[data_dir]}
 
 if [[ $COMMAND == status ]]; then
-  exec "$BIN/run-record" status --data "$DATA"
+  exec "$BIN/lake-status" --data "$DATA"
 fi
 
 TODAY=${S[today]}
@@ -277,6 +278,14 @@ finish() {
     log_line info "run ended with exit code $rc"
     "$BIN/run-record" end --run "$RUN_DIR" --exit "$rc" 2>>"$LOG" 9>&- ||
       printf '%s: the run record could not be finished (see %s)\n' "$PROG" "$LOG" >&2
+    # The dashboard after every run (its exit status is the data's health: 0-2 are fine here),
+    # then the alerts the run deserves, decided by lake-status, sent and recorded by run-record.
+    local st=0
+    "$BIN/lake-status" --data "$DATA" --html "$DATA/site" --json "$DATA/site" 2>>"$LOG" 9>&- || st=$?
+    ((st <= 2)) || printf '%s: the dashboard could not be rebuilt (exit %s, see %s)\n' "$PROG" "$st" "$LOG" >&2
+    "$BIN/lake-status" --data "$DATA" --alerts --run "$RUN_DIR" 2>>"$LOG" 9>&- |
+      "$BIN/run-record" alert --run "$RUN_DIR" 2>>"$LOG" 9>&- ||
+      printf '%s: the alerts could not be decided or sent (see %s)\n' "$PROG" "$LOG" >&2
   fi
   if ((STOP)); then
     printf '%s: %s interrupted (exit %s); log: %s; pipeline.sh status --data %s\n' "$PROG" \

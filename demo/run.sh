@@ -13,7 +13,7 @@ export TICKERLAKE_BIN=$BIN
 DATA=${DEMO_DATA:-$ROOT/demo-data}
 CONFIG=$ROOT/demo/config.yaml
 
-for p in replay-server run-record tickers-scrape ohlcv-fetch; do
+for p in replay-server run-record lake-status tickers-scrape ohlcv-fetch; do
   [[ -x $BIN/$p ]] || { echo "demo: $BIN/$p is not built: make build" >&2; exit 69; }
 done
 
@@ -27,7 +27,7 @@ RUN=$DATA/runs/$last_dir
 REPLAY_LOG=$RUN/replay.requests.ndjson
 
 echo
-"$BIN/run-record" status --config "$CONFIG" --data "$DATA" || true
+"$BIN/lake-status" --config "$CONFIG" --data "$DATA" || true
 echo
 echo "Universe (latest) by source:"
 grep -o '"source":"[^"]*"' "$DATA/universe/latest.ndjson" | sort | uniq -c | sort -rn |
@@ -54,4 +54,7 @@ q = f"SELECT count(DISTINCT symbol) AS symbols, count(*) AS bars, min(date) AS f
 print(duckdb.sql(q))
 EOF
 fi
+echo
+echo "The dashboard (one file, opens offline): ${DATA#"$ROOT"/}/site/index.html"
+echo "  its data as JSON for scripts: ${DATA#"$ROOT"/}/site/summary.json and the panels beside it"
 exit "$rc"

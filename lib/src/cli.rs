@@ -144,13 +144,17 @@ pub trait Program: Parser {
 ///
 /// Parses the command line, loads the configuration (a broken config file is exit 78 for every
 /// program, never silently ignored), sets up logging, runs, and maps the result to a status.
-pub fn main<P, E>(
+///
+/// `run` returns an [`ExitCode`], or a program's own status that converts into a process status
+/// (`lake-status`'s health: 0 green, 1 yellow, 2 red, 3 unreadable).
+pub fn main<P, E, S>(
     program: &'static str,
-    run: impl FnOnce(P, Config) -> Result<ExitCode, E>,
+    run: impl FnOnce(P, Config) -> Result<S, E>,
 ) -> std::process::ExitCode
 where
     P: Program,
     E: std::error::Error + HasExitCode + 'static,
+    S: Into<std::process::ExitCode>,
 {
     let args = match P::try_parse() {
         Ok(a) => a,

@@ -215,6 +215,7 @@ pub struct Config {
     pub scrape: Scrape,
     pub filter: Filter,
     pub pipeline: Pipeline,
+    pub status: Status,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -891,6 +892,18 @@ pub struct Alerts {
     pub max_retry_after: Span,
     /// Telegram's Bot API (a mirror or a test server elsewhere).
     pub telegram_api: String,
+    /// A problem still there is told again every this many runs (1: every run).
+    pub repeat_every: u32,
+    /// Alert when more than this share (%) of the universe lags (qa-check's `lag`).
+    pub lag_pct: f64,
+    /// Alert on any finding of a check whose severity is critical (price jumps, fetch errors…).
+    pub critical_checks: bool,
+    /// Alert when a proxy failed and its symbols went direct (the notes' VPN fallback).
+    pub proxy_fallback: bool,
+    /// Alert when the fetch's p95 latency is above this…
+    pub latency_p95: Span,
+    /// …on this many fetching runs in a row (0: never).
+    pub latency_runs: u32,
 }
 
 impl Default for Alerts {
@@ -900,6 +913,86 @@ impl Default for Alerts {
             timeout: Span(Duration::from_secs(10)),
             max_retry_after: Span(Duration::from_secs(60)),
             telegram_api: "https://api.telegram.org".into(),
+            repeat_every: 3,
+            lag_pct: 5.0,
+            critical_checks: true,
+            proxy_fallback: true,
+            latency_p95: Span(Duration::from_secs(10)),
+            latency_runs: 3,
+        }
+    }
+}
+
+/// `lake-status`: how much history the page shows and the KPI cards' thresholds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Status {
+    /// Runs in the run history (heat map, latency and error lines); the index keeps them all.
+    pub history_runs: u32,
+    /// Months of new and delisted listings in the universe panel.
+    pub universe_months: u32,
+    /// Rows in each table of the page and the JSON files (the run's files hold them all).
+    pub table_rows: u32,
+    /// Bars in each `price/<SYM>.json`.
+    pub price_bars: u32,
+    /// Symbols that get a `price/<SYM>.json` (those named first in the findings).
+    pub price_symbols: u32,
+    /// The page warns when the newest run finished longer ago than this.
+    pub stale_after: Span,
+    pub kpis: Kpis,
+}
+
+impl Default for Status {
+    fn default() -> Status {
+        Status {
+            history_runs: 90,
+            universe_months: 12,
+            table_rows: 100,
+            price_bars: 60,
+            price_symbols: 50,
+            stale_after: Span(Duration::from_secs(26 * 3600)),
+            kpis: Kpis::default(),
+        }
+    }
+}
+
+/// A KPI's colour: green up to `green`, yellow up to `yellow`, red above.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub green: f64,
+    pub yellow: f64,
+}
+
+/// The thresholds of the summary cards (the notes' §5.6). Total active and new listings have
+/// none: they are information, not health.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Kpis {
+    /// Total active turns red when it fell by more than this % from the previous universe.
+    pub active_drop_pct: f64,
+    /// Delisted in 30 days, listings.
+    pub delisted_30d: Threshold,
+    /// Share (%) of the universe more than `qa.lag_trading_days` behind.
+    pub lag_pct: Threshold,
+    /// Tickers with missing dates.
+    pub missing_dates: Threshold,
+    /// Symbols the last fetch failed.
+    pub fetch_errors: Threshold,
+    /// Unexplained price jumps in 7 days.
+    pub price_jumps: Threshold,
+}
+
+impl Default for Kpis {
+    fn default() -> Kpis {
+        let t = |green, yellow| Threshold { green, yellow };
+        Kpis {
+            active_drop_pct: 5.0,
+            delisted_30d: t(100.0, 500.0),
+            lag_pct: t(1.0, 5.0),
+            missing_dates: t(200.0, 500.0),
+            fetch_errors: t(50.0, 100.0),
+            price_jumps: t(0.0, 0.0),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Only what two programs need lives here: the record contracts ([`records`]) and their exact
 //! [`decimal`] prices and safe [`symbol`]s, the [`listing`] names unique across venues, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
 //! file output ([`atomic`]), the fetch state `ohlcv-fetch` keeps and `qa-check` reads
-//! ([`fetch_state`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
+//! ([`fetch_state`]), the pipeline's data directory and run records `run-record` writes and
+//! `lake-status` reads ([`runs`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
 //! ([`cli`], [`logging`], [`progress`]), the exit codes ([`exit`]) and a [`stable_hash`] for
 //! seeded draws.
 
@@ -26,6 +27,7 @@ pub mod ndjson;
 pub mod parallel;
 pub mod progress;
 pub mod records;
+pub mod runs;
 pub mod scrape_status;
 pub mod series;
 pub mod stable_hash;

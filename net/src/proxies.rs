@@ -64,6 +64,14 @@ impl Clients {
         }
     }
 
+    /// Proxies dropped so far in this run (their items went direct: the notes' "VPN fallback").
+    pub fn dropped(&self) -> usize {
+        self.proxies
+            .iter()
+            .filter(|p| p.dead.load(Ordering::Relaxed))
+            .count()
+    }
+
     /// GETs `url` for the symbol at `index`, through its proxy while that proxy works.
     pub fn get(&self, index: usize, url: &str) -> Result<Answer, Failure> {
         self.send(index, &Request::get(url))

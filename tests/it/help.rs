@@ -6,7 +6,7 @@
 use tickerlake_tests::{WorkDir, repo_root};
 
 /// (file name, program, arguments before `--help`).
-const HELPS: [(&str, &str, &[&str]); 17] = [
+const HELPS: [(&str, &str, &[&str]); 18] = [
     ("ohlcv-fetch", "ohlcv-fetch", &[]),
     ("to-parquet", "to-parquet", &[]),
     ("qa-check", "qa-check", &[]),
@@ -22,7 +22,8 @@ const HELPS: [(&str, &str, &[&str]); 17] = [
     ("run-record", "run-record", &[]),
     ("run-record-step", "run-record", &["step"]),
     ("run-record-end", "run-record", &["end"]),
-    ("run-record-status", "run-record", &["status"]),
+    ("run-record-alert", "run-record", &["alert"]),
+    ("lake-status", "lake-status", &[]),
     ("docgen", "docgen", &[]),
 ];
 

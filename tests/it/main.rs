@@ -6,6 +6,7 @@ mod calendar;
 mod cli_conventions;
 mod data_safety;
 mod help;
+mod lake_status;
 mod ohlcv_fetch;
 mod one_shape;
 mod pipeline;

@@ -459,11 +459,14 @@ routes:
         "{\"symbol\":\"WSU.DE\",\"exchange\":\"XETR\"}\n",
     );
     // Nothing listens on port 1: the proxy cannot be reached.
+    let summary = w.join("summary.json");
     let run = w
         .cmd("ohlcv-fetch")
         .arg("--config")
         .arg(config(&w))
         .arg(&universe)
+        .arg("--summary")
+        .arg(&summary)
         .args(["--start", "2023-08-01", "--end", "2023-08-31"])
         .args(["--base-url", &s.base_url()])
         .args([
@@ -482,6 +485,11 @@ routes:
         "the proxy password was printed: {err}"
     );
     assert_eq!(s.wait_for_requests(1).len(), 1);
+    // The summary counts the fallback (the dashboard's and the alerts' "proxy fallback").
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).expect("summary")).expect("json");
+    assert_eq!(summary["proxies_dropped"], 1, "{summary}");
+    assert_eq!(summary["ok"], 1, "{summary}");
 }
 
 #[test]

@@ -10,13 +10,13 @@ use replay_server::{ReplayServer, Routes};
 use serde_json::Value;
 use tickerlake_tests::{Cmd, WorkDir, bin, repo_root, venv_python};
 
-fn demo_config() -> PathBuf {
+pub(crate) fn demo_config() -> PathBuf {
     repo_root().join("demo/config.yaml")
 }
 
 /// A replay server answering with `routes` (YAML; its one `include:` names a file of
 /// fixtures/replay).
-fn server(routes: &str) -> ReplayServer {
+pub(crate) fn server(routes: &str) -> ReplayServer {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("routes.yaml");
     let fixtures = repo_root().join("fixtures/replay");
@@ -28,13 +28,13 @@ fn server(routes: &str) -> ReplayServer {
 }
 
 /// The demo's server: every listing, the Yahoo recordings, synthetic bars for the rest.
-fn demo_server() -> ReplayServer {
+pub(crate) fn demo_server() -> ReplayServer {
     let routes = Routes::from_file(&repo_root().join("fixtures/replay/demo.yaml")).unwrap();
     ReplayServer::start(routes, "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
 /// `pipeline.sh CMD --config demo/config.yaml --data DATA` against the replay server at `base`.
-fn demo(w: &WorkDir, cmd: &str, data: &Path, base: &str) -> Cmd {
+pub(crate) fn demo(w: &WorkDir, cmd: &str, data: &Path, base: &str) -> Cmd {
     w.pipeline()
         .arg(cmd)
         .arg("--config")
@@ -73,12 +73,12 @@ fn hold_lock(lock: &Path, secs: u32) -> std::process::Child {
     holder
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
-fn index(data: &Path) -> Vec<Value> {
+pub(crate) fn index(data: &Path) -> Vec<Value> {
     std::fs::read_to_string(data.join("runs/index.ndjson"))
         .unwrap_or_default()
         .lines()
@@ -86,7 +86,7 @@ fn index(data: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn latest(data: &Path) -> Value {
+pub(crate) fn latest(data: &Path) -> Value {
     read_json(&data.join("runs/latest.json"))
 }
 
@@ -118,7 +118,7 @@ fn period1(target: &str) -> chrono::NaiveDate {
 
 /// Validates `doc` against `docs/schemas/<schema>` with the jsonschema package of make test's
 /// venv.
-fn assert_valid(doc: &Path, schema: &str) {
+pub(crate) fn assert_valid(doc: &Path, schema: &str) {
     let python =
         venv_python().expect("make venv (make test does it): jsonschema validates the run records");
     let out = std::process::Command::new(python)
@@ -331,12 +331,23 @@ fn all_demo_twice_the_second_night_incremental_records_complete_and_valid() {
 }
 
 #[test]
-fn the_run_schemas_in_docs_are_generated_from_the_types() {
+fn the_run_and_status_schemas_in_docs_are_generated_from_the_types() {
     let w = WorkDir::new();
     w.cmd("run-record")
         .args(["schema", "--dir", "."])
         .succeeds();
-    for name in ["run.schema.json", "run-index.schema.json"] {
+    w.cmd("lake-status").args(["--schemas", "."]).succeeds();
+    for name in [
+        "run.schema.json",
+        "run-index.schema.json",
+        "status-summary.schema.json",
+        "status-lagging.schema.json",
+        "status-failures.schema.json",
+        "status-errors.schema.json",
+        "status-delta.schema.json",
+        "status-runs.schema.json",
+        "status-price.schema.json",
+    ] {
         let fresh = w.read(name);
         let docs = std::fs::read_to_string(repo_root().join("docs/schemas").join(name))
             .unwrap_or_else(|_| panic!("docs/schemas/{name} missing: run `make schemas`"));
@@ -349,7 +360,7 @@ fn the_run_schemas_in_docs_are_generated_from_the_types() {
 
 /// Listings from the recordings; every chart request 503; a webhook that answers 429 then
 /// 200; a Telegram API; a healthchecks endpoint.
-const FAILING_NIGHT: &str = r#"
+pub(crate) const FAILING_NIGHT: &str = r#"
 include: [listings.yaml]
 routes:
   - name: chart down
@@ -747,10 +758,21 @@ fn a_data_directory_that_is_not_ours_is_refused_and_status_without_runs_says_so(
         .arg("--config")
         .arg(demo_config())
         .arg("--data")
+        .arg(w.join("missing"))
+        .run()
+        .code_is(3)
+        .stderr_contains("cannot be read");
+    // A data directory without a run yet: nothing wrong, nothing green either.
+    std::fs::create_dir_all(w.join("empty")).unwrap();
+    w.pipeline()
+        .arg("status")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
         .arg(w.join("empty"))
         .run()
-        .code_is(66)
-        .stdout_contains("no runs yet");
+        .code_is(0)
+        .stdout_contains("no data yet");
 }
 
 #[test]
@@ -812,6 +834,7 @@ fn man_pages_and_completions_come_from_the_programs_own_definitions() {
         "qa-check",
         "qlib-bin",
         "run-record",
+        "lake-status",
     ] {
         let page = w.read(&format!("man/{program}.1"));
         assert!(
@@ -842,7 +865,7 @@ fn man_pages_and_completions_come_from_the_programs_own_definitions() {
     for sub in [
         "qlib-bin-all",
         "qlib-bin-update",
-        "run-record-status",
+        "run-record-alert",
         "run-record-step",
     ] {
         assert!(w.join(&format!("man/{sub}.1")).is_file(), "{sub}.1");
@@ -980,6 +1003,18 @@ fn a_run_with_more_alerts_than_the_budget_sends_three_the_last_a_digest() {
     w.cmd("run-record")
         .args(["end", "--run", &run_dir, "--exit", "1"])
         .env("RUN_ID", "budget-1")
+        .succeeds();
+    // lake-status decides, run-record sends: pipeline.sh's pipe.
+    let decided = w
+        .cmd("lake-status")
+        .arg("--data")
+        .arg(&data)
+        .args(["--alerts", "--run", &run_dir])
+        .succeeds()
+        .stdout();
+    w.cmd("run-record")
+        .args(["alert", "--run", &run_dir])
+        .stdin(decided)
         .env("ALERT_WEBHOOK", format!("{}/hook", s.base_url()))
         .succeeds();
     let sent: Vec<String> = s
@@ -996,8 +1031,8 @@ fn a_run_with_more_alerts_than_the_budget_sends_three_the_last_a_digest() {
         "{}",
         sent[0]
     );
-    assert!(sent[1].contains("QA coverage is red"), "{}", sent[1]);
-    assert!(sent[2].starts_with("+4 more held back"), "{}", sent[2]);
+    assert!(sent[1].contains("QA coverage: 9 finding(s)"), "{}", sent[1]);
+    assert!(sent[2].contains("+4 more held back"), "{}", sent[2]);
     let record = latest(&data);
     let outcomes: Vec<&str> = record["alerts"]
         .as_array()
@@ -1235,7 +1270,7 @@ fn a_night_and_a_backup_scheduled_together_wait_for_each_other() {
         .arg("--data")
         .arg(&data)
         .run()
-        .code_is(66);
+        .code_is(0);
     let s = demo_server();
     w.pipeline()
         .args(["universe", "--config"])
@@ -1277,7 +1312,7 @@ fn a_failed_night_stays_red_in_the_status_after_a_green_backup_and_a_killed_run_
         .arg("--data")
         .arg(&data)
         .run()
-        .code_is(1)
+        .code_is(2)
         .stdout();
     let bars = status
         .lines()

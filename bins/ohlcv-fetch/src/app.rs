@@ -104,6 +104,8 @@ pub struct Summary {
     pub retries: u64,
     pub p50_latency_ms: u64,
     pub p95_latency_ms: u64,
+    /// Proxies that failed and were dropped: their symbols were fetched direct.
+    pub proxies_dropped: u64,
     pub seconds: f64,
 }
 
@@ -307,6 +309,7 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
     };
     summary.p50_latency_ms = percentile(0.50);
     summary.p95_latency_ms = percentile(0.95);
+    summary.proxies_dropped = clients.dropped() as u64;
 
     bars_out.into_inner()?.finish()?;
     if let (Some(st), Some(path)) = (&state, &opts.state) {

@@ -1,7 +1,8 @@
-//! Alerts: what a run deserves to be told about, within a budget, on every configured channel.
+//! Alerts: the messages `lake-status --alerts` decided a run deserves, sent on every configured
+//! channel.
 //!
-//! Candidates are a failed step and every QA check that is red. Each channel gets at most `pipeline.alerts.max_per_run` messages; when there
-//! are more candidates the last message is a digest naming how many more were held back. A 429
+//! Each channel gets the messages as decided (at most `pipeline.alerts.max_per_run`: a longer
+//! input is cut there, and a digest's held-back keys are recorded as such). A 429
 //! is waited out (`Retry-After`, Telegram's `retry_after`) up to `max_retry_after`; 5xx and network
 //! failures are retried twice; anything else is final. A failed send is logged and recorded and
 //! never fails the run.
@@ -19,77 +20,7 @@ use std::time::{Duration, Instant};
 use tickerlake::config::Alerts as Settings;
 
 use crate::clock;
-use crate::metadata::{AlertSent, RunRecord, Status};
-
-/// One thing worth telling.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub key: String,
-    pub text: String,
-}
-
-/// The candidates of a finished run, most important first.
-pub fn candidates(record: &RunRecord, log: &str) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    let who = format!(
-        "tickerlake {} {} on {}",
-        record.pipeline, record.run_id, record.host
-    );
-    for step in &record.steps {
-        if step.status == Status::Fail {
-            let meaning = u8::try_from(step.exit_code)
-                .ok()
-                .and_then(tickerlake::ExitCode::from_code)
-                .map(|c| c.name())
-                .unwrap_or("unknown");
-
-            out.push(Candidate {
-                key: format!("step:{}:{}", step.name, step.exit_code),
-                text: format!(
-                    "{who}: step {} failed (exit {} {meaning}); as of {}. Log: {log}",
-                    step.name, step.exit_code, record.as_of
-                ),
-            });
-        }
-    }
-    if let Some(qa) = &record.qa {
-        for (name, check) in &qa.checks {
-            if check.colour == "red" {
-                out.push(Candidate {
-                    key: format!("qa:{name}:red"),
-                    text: format!(
-                        "{who}: QA {name} is red: {} finding(s), {} symbol(s) ({:.1} % of the universe), severity {}; as of {}.",
-                        check.findings, check.symbols, check.share_pct, check.severity, record.as_of
-                    ),
-                });
-            }
-        }
-    }
-    out
-}
-
-/// The messages a channel gets: all candidates when they fit, else `max - 1` of them and a digest.
-pub fn budget(candidates: &[Candidate], max: usize) -> (Vec<Candidate>, Vec<Candidate>) {
-    let max = max.max(1);
-    if candidates.len() <= max {
-        return (candidates.to_vec(), Vec::new());
-    }
-    let (sent, held) = candidates.split_at(max - 1);
-    let mut messages = sent.to_vec();
-    let names: Vec<&str> = held.iter().map(|c| c.key.as_str()).collect();
-    let mut list = names.iter().take(8).copied().collect::<Vec<_>>().join(", ");
-    if names.len() > 8 {
-        list.push_str(", …");
-    }
-    messages.push(Candidate {
-        key: "digest".into(),
-        text: format!(
-            "+{} more held back (this run's alert budget): {list}",
-            held.len()
-        ),
-    });
-    (messages, held.to_vec())
-}
+use tickerlake::runs::{AlertMessage, AlertSent};
 
 /// A configured channel.
 #[derive(Clone)]
@@ -150,21 +81,29 @@ pub fn channels(settings: &Settings, env: &dyn Fn(&str) -> Option<String>) -> Ve
     out
 }
 
-/// Sends the run's messages on every channel; returns what happened, for the record.
+/// Sends the messages on every channel; returns what happened, for the record.
 pub fn send_all(
     channels: &[Channel],
-    candidates: &[Candidate],
+    messages: &[AlertMessage],
     settings: &Settings,
     client: &net::http::ClientConfig,
 ) -> Vec<AlertSent> {
     let mut out = Vec::new();
-    if candidates.is_empty() {
+    let max = settings.max_per_run.max(1) as usize;
+    if messages.len() > max {
+        tracing::warn!(
+            messages = messages.len(),
+            max,
+            "more alert lines than pipeline.alerts.max_per_run: the rest are not sent"
+        );
+    }
+    let messages = &messages[..messages.len().min(max)];
+    if messages.is_empty() {
         return out;
     }
-    let (messages, held) = budget(candidates, settings.max_per_run as usize);
     let client = net::http::Client::new(client);
     for channel in channels {
-        for m in &messages {
+        for m in messages {
             let (outcome, status, attempts, error) = match &client {
                 Ok(client) => send_one(client, channel, &m.text, settings),
                 Err(e) => ("failed", None, 0, Some(e.clone())),
@@ -189,18 +128,18 @@ pub fn send_all(
                 error,
                 text: m.text.clone(),
             });
-        }
-        for h in &held {
-            out.push(AlertSent {
-                key: h.key.clone(),
-                channel: channel.name().into(),
-                sent_at: clock::now_rfc3339(),
-                outcome: "held_back".into(),
-                status: None,
-                attempts: 0,
-                error: None,
-                text: h.text.clone(),
-            });
+            for key in &m.held {
+                out.push(AlertSent {
+                    key: key.clone(),
+                    channel: channel.name().into(),
+                    sent_at: clock::now_rfc3339(),
+                    outcome: "held_back".into(),
+                    status: None,
+                    attempts: 0,
+                    error: None,
+                    text: format!("counted in the digest sent on {}", channel.name()),
+                });
+            }
         }
     }
     out
@@ -407,29 +346,6 @@ fn run_command(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn c(k: &str) -> Candidate {
-        Candidate {
-            key: k.into(),
-            text: format!("about {k}"),
-        }
-    }
-
-    #[test]
-    fn the_budget_holds_back_the_rest_and_says_how_many() {
-        let all: Vec<Candidate> = ["a", "b", "c", "d", "e"].iter().map(|k| c(k)).collect();
-        let (sent, held) = budget(&all, 3);
-        assert_eq!(sent.len(), 3);
-        assert_eq!(held.len(), 3);
-        assert_eq!(sent[2].key, "digest");
-        assert!(
-            sent[2].text.starts_with("+3 more held back"),
-            "{}",
-            sent[2].text
-        );
-        let (sent, held) = budget(&all[..3], 3);
-        assert_eq!((sent.len(), held.len()), (3, 0));
-    }
 
     #[test]
     fn channels_come_from_the_environment_only() {

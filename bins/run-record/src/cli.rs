@@ -7,12 +7,6 @@ use tickerlake::cli::{CommonArgs, LocalPath, Program};
 
 const EXAMPLES: &str = "\
 Examples:
-  # What the pipeline has done: datasets, success rates, watermarks, the last run's steps.
-  run-record status --data data
-
-  # The same as JSON, for scripts.
-  run-record status --data data --json | jq .last_run.status
-
   # The settings pipeline.sh works from (data directory and its paths, gates, retention).
   run-record settings
 
@@ -23,19 +17,20 @@ Examples:
   run-record step --run \"$run_dir\" --name qa --exit $rc --status ok --started $t0 \\
       --finished $EPOCHREALTIME --summary \"$run_dir/qa.summary.json\" -- qa-check --lake data/lake
   run-record end --run \"$run_dir\" --exit $rc
+  lake-status --data data --alerts --run \"$run_dir\" | run-record alert --run \"$run_dir\"
 
 pipeline.sh calls begin, step and end around every program it runs; most users only ever type
 `pipeline.sh status`. A run's record is DATA/runs/<date>_<run_id>/metadata.json (schema
 tickerlake.run/1, docs/schemas/run.schema.json); end also appends runs/index.ndjson, replaces
-runs/latest.json and state/watermarks.json, sends the alerts (ALERT_WEBHOOK, TELEGRAM_TOKEN +
-TELEGRAM_CHAT_ID, ALERT_COMMAND) and pings HC_URL.
+runs/latest.json and state/watermarks.json and pings HC_URL; alert sends what lake-status --alerts
+decided on every channel (ALERT_WEBHOOK, TELEGRAM_TOKEN + TELEGRAM_CHAT_ID, ALERT_COMMAND). The
+status view is lake-status.
 
 Exit status: 0 done, 2 usage (a data directory that is not one), 65 a record that cannot be
-read, 66 a run directory missing, 74 I/O error, 78 bad configuration. status: 0 the last run
-was ok (green), 1 it was not (warn or failed), 66 no run yet.";
+read, 66 a run directory missing, 74 I/O error, 78 bad configuration.";
 
 /// The pipeline's run records: begin, steps and end of a run (metadata.json, runs/index.ndjson,
-/// watermarks, alerts, heartbeat), and the status view
+/// watermarks, heartbeat), and the alerts' sending
 #[derive(Debug, Parser)]
 #[command(name = "run-record", version, after_help = EXAMPLES, max_term_width = 100)]
 pub struct Cli {
@@ -116,7 +111,7 @@ pub enum Command {
         #[arg(last = true, value_name = "ARGV")]
         argv: Vec<String>,
     },
-    /// End a run: facts, alerts, the HC_URL exit-code ping, the index and watermarks
+    /// End a run: facts, the HC_URL exit-code ping, the index and watermarks
     End {
         /// The run directory
         #[arg(long, value_name = "DIR", value_parser = LocalPath)]
@@ -125,14 +120,12 @@ pub enum Command {
         #[arg(long = "exit", value_name = "CODE", allow_negative_numbers = true)]
         exit_code: i32,
     },
-    /// The pipeline's status: datasets, success rates, watermarks, the last run's steps
-    Status {
-        /// Data directory [default: pipeline.data_dir]
+    /// Send the alerts `lake-status --alerts` decided (JSON lines on stdin) on every channel
+    /// the environment configures, and record them in the run's metadata.json
+    Alert {
+        /// The run directory
         #[arg(long, value_name = "DIR", value_parser = LocalPath)]
-        data: Option<PathBuf>,
-        /// JSON instead of the table
-        #[arg(long)]
-        json: bool,
+        run: PathBuf,
     },
     /// Write a training set's metadata.json, config.yaml and notes.md into DIR
     TrainingSet {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tickerlake::records::{Status as Listing, Ticker};
 
 use crate::layout::DataDir;
-use crate::metadata::{QaCheck, QaFacts, UniverseFacts, Watermark};
+use tickerlake::runs::{QaCheck, QaFacts, UniverseFacts, Watermark};
 
 /// Size and SHA-256 (hex, as `sha256sum` prints it) of a file, read in one pass.
 pub fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
@@ -21,13 +21,6 @@ pub fn file_digest(path: &Path) -> std::io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let bytes = std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
     Ok((bytes, format!("{:x}", hasher.finalize())))
-}
-
-/// `state/watermarks.json`'s datasets (none when it is missing or unreadable).
-pub fn stored_watermarks(data: &DataDir) -> BTreeMap<String, Watermark> {
-    read_json(&data.watermarks())
-        .and_then(|v| serde_json::from_value(v["datasets"].clone()).ok())
-        .unwrap_or_default()
 }
 
 /// The whole numbers at the top of a program's `--summary` JSON (`rows_written`, `failed`…).
@@ -162,6 +155,7 @@ pub fn watermarks(data: &DataDir, universe: Option<&UniverseFacts>) -> BTreeMap<
                                 last.values().filter(|d| *d == max).count() as u64
                             ),
                             path: data.relative(&lake),
+                            bytes: None,
                         },
                     );
                 }
@@ -183,6 +177,7 @@ pub fn watermarks(data: &DataDir, universe: Option<&UniverseFacts>) -> BTreeMap<
                 symbols: v["symbols"].as_u64(),
                 symbols_at_date: None,
                 path: data.relative(&data.qlib()),
+                bytes: None,
             },
         );
     }
@@ -194,6 +189,7 @@ pub fn watermarks(data: &DataDir, universe: Option<&UniverseFacts>) -> BTreeMap<
                 symbols: Some(u.active),
                 symbols_at_date: None,
                 path: u.path.clone(),
+                bytes: None,
             },
         );
     }
@@ -207,10 +203,36 @@ pub fn watermarks(data: &DataDir, universe: Option<&UniverseFacts>) -> BTreeMap<
                 symbols,
                 symbols_at_date: None,
                 path: data.relative(&path),
+                bytes: None,
             },
         );
     }
+    for w in out.values_mut() {
+        w.bytes = Some(disk_bytes(&data.root.join(&w.path)));
+    }
     out
+}
+
+/// The bytes of a file, or of every file under a directory (links not followed).
+fn disk_bytes(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
 }
 
 /// The newest training set: `v<N>_<date>` with the highest N, and its date.

@@ -4,13 +4,11 @@
 //!
 //! - [`cli`]: the command line;
 //! - [`layout`]: the data directory, its paths and its marker;
-//! - [`metadata`]: the run record (`tickerlake.run/1`) and its index line;
 //! - [`run`]: begin, step, end;
 //! - [`facts`]: the universe, QA verdict, watermarks and summary counts, read back from files;
-//! - [`alerts`]: which alerts a run deserves, the budget, the channels;
+//! - [`alerts`]: the channels, and sending what `lake-status --alerts` decided;
 //! - [`heartbeat`]: the `HC_URL` dead man's switch;
 //! - [`snapshot`]: the configuration as written, secrets redacted;
-//! - [`status`]: the status view;
 //! - [`training`]: a training set's metadata, config copy and notes;
 //! - [`clock`]: times, and the session a run is about.
 
@@ -20,13 +18,11 @@ pub mod clock;
 pub mod facts;
 pub mod heartbeat;
 pub mod layout;
-pub mod metadata;
 pub mod run;
 pub mod snapshot;
-pub mod status;
 pub mod training;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use tickerlake::config::Config;
@@ -34,7 +30,7 @@ use tickerlake::{ExitCode, HasExitCode};
 
 use crate::cli::{Cli, Command, StepStatus};
 use crate::layout::{DataDir, absolute};
-use crate::metadata::Status;
+use tickerlake::runs::Status;
 
 /// Everything that ends a run-record call early.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +66,17 @@ impl Error {
     }
 }
 
+impl From<tickerlake::runs::Error> for Error {
+    fn from(e: tickerlake::runs::Error) -> Error {
+        use tickerlake::runs::Error as R;
+        match e {
+            R::Read { path, source } => Error::Read { path, source },
+            R::Write { path, source } => Error::Write { path, source },
+            R::Parse { path, message } => Error::Data(format!("{path}: {message}")),
+        }
+    }
+}
+
 impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {
@@ -93,7 +100,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             Ok(ExitCode::Success)
         }
         Command::Claim { data } => {
-            DataDir::new(data).claim()?;
+            crate::layout::claim(&DataDir::new(data))?;
             Ok(ExitCode::Success)
         }
         Command::Begin {
@@ -151,26 +158,23 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             run::end(&run::End {
                 run,
                 exit_code,
-                alerts: config.pipeline.alerts.clone(),
                 client: notify_client(&config),
             })?;
             Ok(ExitCode::Success)
         }
-        Command::Status { data, json } => {
-            let data = DataDir::new(data.unwrap_or_else(|| config.pipeline.data_dir.clone()));
-            let view = status::view(&data)?;
-            let text = if json {
-                let mut t =
-                    serde_json::to_string_pretty(&view).map_err(|e| Error::Data(e.to_string()))?;
-                t.push('\n');
-                t
-            } else {
-                let colour = std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-                status::render(&view, colour)
-            };
-            print_out(&text)?;
-            Ok(view.exit_code())
+        Command::Alert { run } => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut input)
+                .map_err(|e| Error::read(Path::new("stdin"), e))?;
+            run::alert(
+                &run::Alert {
+                    run,
+                    settings: config.pipeline.alerts.clone(),
+                    client: notify_client(&config),
+                },
+                &input,
+            )?;
+            Ok(ExitCode::Success)
         }
         Command::TrainingSet { run, dir, name } => {
             training::write(&run, &dir, &name)?;
@@ -178,7 +182,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
         }
         Command::Schema { dir } => {
             std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
-            for (name, schema) in metadata::schemas() {
+            for (name, schema) in tickerlake::runs::schemas() {
                 let path = dir.join(format!("{name}.schema.json"));
                 let mut text = serde_json::to_string_pretty(&schema)
                     .map_err(|e| Error::Data(e.to_string()))?;

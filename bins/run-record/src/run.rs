@@ -1,6 +1,6 @@
 //! A run's record from begin to end: `begin` makes the run directory and pings the heartbeat,
-//! `step` adds each program's result, `end` gathers the facts (universe, QA, watermarks), sends
-//! the alerts, pings the heartbeat with the exit code and commits: `metadata.json`, a line in
+//! `step` adds each program's result, `end` gathers the facts (universe, QA, watermarks), pings
+//! the heartbeat with the exit code and commits: `metadata.json`, a line in
 //! `runs/index.ndjson`, `runs/latest.json` and `state/watermarks.json`, each written atomically and
 //! `latest.json` last.
 //!
@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, Utc};
 
 use crate::layout::{DataDir, absolute};
-use crate::metadata::{Heartbeat, Output, RunRecord, SCHEMA, Status, Step};
 use crate::{Error, alerts, clock, facts, heartbeat, snapshot};
+use tickerlake::runs::{Heartbeat, Output, RunRecord, SCHEMA, Status, Step};
 
 /// `run-record begin`.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub struct Begin {
 /// Makes the run directory and its first record; returns the directory and the as-of date.
 pub fn begin(opts: &Begin) -> Result<(PathBuf, NaiveDate), Error> {
     let data = DataDir::new(&opts.data);
-    data.claim()?;
+    crate::layout::claim(&data)?;
     if opts.close_abandoned {
         close_abandoned(&data)?;
     }
@@ -195,7 +195,7 @@ pub fn step(opts: &StepArgs) -> Result<(), Error> {
             .map(|p| data.relative(&absolute(p))),
         outputs,
     });
-    record.write(&meta)
+    Ok(record.write(&meta)?)
 }
 
 /// The data directory a run directory belongs to (`DATA/runs/<run>`).
@@ -228,8 +228,7 @@ fn output(data: &DataDir, path: &Path) -> Option<Output> {
 pub struct End {
     pub run: PathBuf,
     pub exit_code: i32,
-    pub alerts: tickerlake::config::Alerts,
-    /// How alerts are sent and the heartbeat pinged.
+    /// How the heartbeat is pinged.
     pub client: net::http::ClientConfig,
 }
 
@@ -264,17 +263,6 @@ pub fn end(opts: &End) -> Result<Status, Error> {
     }
     record.watermarks = facts::watermarks(&data, record.universe.as_ref());
 
-    let env = |k: &str| std::env::var(k).ok();
-    let channels = alerts::channels(&opts.alerts, &env);
-    let candidates = alerts::candidates(&record, &record.log);
-    if !channels.is_empty() {
-        record.alerts = alerts::send_all(&channels, &candidates, &opts.alerts, &opts.client);
-    } else if !candidates.is_empty() {
-        tracing::info!(
-            alerts = candidates.len(),
-            "no alert channel configured (ALERT_WEBHOOK, TELEGRAM_TOKEN + TELEGRAM_CHAT_ID, ALERT_COMMAND): nothing sent"
-        );
-    }
     let hc = std::env::var(heartbeat::ENV).ok();
     if let Some(result) = heartbeat::ping(
         hc.as_deref(),
@@ -299,6 +287,56 @@ pub fn end(opts: &End) -> Result<Status, Error> {
     let latest = data.latest_run();
     record.write(&latest)?;
     Ok(record.status)
+}
+
+/// `run-record alert`.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub run: PathBuf,
+    pub settings: tickerlake::config::Alerts,
+    pub client: net::http::ClientConfig,
+}
+
+/// Sends the messages `lake-status --alerts` decided (one JSON line each, on `input`) on every
+/// channel the environment configures, and records what happened in the run's `metadata.json`
+/// (and `runs/latest.json` when it is the newest run).
+pub fn alert(opts: &Alert, input: &str) -> Result<usize, Error> {
+    let meta = opts.run.join("metadata.json");
+    let mut record = RunRecord::read(&meta)?;
+    let mut messages = Vec::new();
+    for (n, line) in input.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let m: tickerlake::runs::AlertMessage = serde_json::from_str(line).map_err(|e| {
+            Error::Data(format!(
+                "stdin: line {}: not an alert line of lake-status --alerts: {e}",
+                n + 1
+            ))
+        })?;
+        messages.push(m);
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let channels = alerts::channels(&opts.settings, &env);
+    if channels.is_empty() {
+        if !messages.is_empty() {
+            tracing::info!(
+                alerts = messages.len(),
+                "no alert channel configured (ALERT_WEBHOOK, TELEGRAM_TOKEN + TELEGRAM_CHAT_ID, ALERT_COMMAND): nothing sent"
+            );
+        }
+        return Ok(0);
+    }
+    let sent = alerts::send_all(&channels, &messages, &opts.settings, &opts.client);
+    let count = sent.iter().filter(|a| a.outcome == "sent").count();
+    record.alerts.extend(sent);
+    record.write(&meta)?;
+    let data = data_of(&opts.run);
+    let latest = data.latest_run();
+    if RunRecord::read(&latest).is_ok_and(|l| l.run_id == record.run_id) {
+        record.write(&latest)?;
+    }
+    Ok(count)
 }
 
 /// Appends the run's line to `runs/index.ndjson` in one write (the pipeline's lock is held).
@@ -328,7 +366,7 @@ fn append_index(data: &DataDir, record: &RunRecord, dir: &str) -> Result<(), Err
 /// restored from an older backup) is recorded as it is, with a warning.
 fn write_watermarks(data: &DataDir, record: &RunRecord) -> Result<(), Error> {
     let path = data.watermarks();
-    let previous = facts::stored_watermarks(data);
+    let previous = data.stored_watermarks();
     for (name, w) in &record.watermarks {
         if let Some(old) = previous.get(name)
             && w.date < old.date

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::metadata::ConfigSnapshot;
+use tickerlake::runs::ConfigSnapshot;
 
 pub const REDACTED: &str = "<redacted>";
 

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::metadata::{RunRecord, Status};
 use crate::{Error, clock};
+use tickerlake::runs::{RunRecord, Status};
 
 /// Writes the set's files into `dir` (the set's directory before it is installed).
 pub fn write(run: &Path, dir: &Path, name: &str) -> Result<(), Error> {

@@ -76,6 +76,7 @@ pub fn programs() -> Vec<clap::Command> {
         qa_check::cli::Cli::command(),
         qlib_bin::cli::Cli::command(),
         run_record::cli::Cli::command(),
+        lake_status::cli::Cli::command(),
     ]
 }
 

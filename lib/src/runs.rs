@@ -1,17 +1,194 @@
+//! The pipeline's data directory and its run records, written by `run-record` and read by
+//! `lake-status`.
+//!
+//! ```text
+//! DATA/.tickerlake-data.json     the marker: this directory is a pipeline's
+//! DATA/lake/                     the Parquet lake (to-parquet)
+//! DATA/qlib/                     the Qlib store (qlib-bin)
+//! DATA/universe/<date>.ndjson    versioned universes, latest.ndjson -> the newest
+//! DATA/training/v<N>_<date>/     versioned training sets
+//! DATA/runs/<date>_<run_id>/     one directory per run: metadata.json and the steps' files
+//! DATA/runs/index.ndjson         one line per finished run
+//! DATA/runs/latest.json          the last finished run's metadata.json
+//! DATA/state/                    fetch.json, scrape-status.json, watermarks.json
+//! DATA/raw/                      raw downloads (scrapes/<date>/, bars/<date>/), purged after N days
+//! DATA/logs/<date>_<run_id>.log  each run's JSON log lines
+//! ```
+//!
 //! The run record, `runs/<date>_<run_id>/metadata.json` (schema `tickerlake.run/1`, JSON Schema in
 //! `docs/schemas/run.schema.json`), and the one-line summary of it appended to `runs/index.ndjson`.
-//!
 //! All times are RFC 3339 UTC with `Z`; dates are ISO. A record is written when the run begins
 //! (`status: running`) and rewritten atomically at each step and at the end; a run is complete
 //! only when `finished_at` is set.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+/// A run file that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+impl Error {
+    pub fn read(path: &Path, source: std::io::Error) -> Error {
+        Error::Read {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+    pub fn write(path: &Path, source: std::io::Error) -> Error {
+        Error::Write {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The marker file's name.
+pub const MARKER: &str = ".tickerlake-data.json";
+
+/// The paths of one data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    pub fn lake(&self) -> PathBuf {
+        self.root.join("lake")
+    }
+    pub fn qlib(&self) -> PathBuf {
+        self.root.join("qlib")
+    }
+    pub fn universe_dir(&self) -> PathBuf {
+        self.root.join("universe")
+    }
+    /// The newest universe (a symbolic link to `<date>.ndjson`).
+    pub fn universe_latest(&self) -> PathBuf {
+        self.universe_dir().join("latest.ndjson")
+    }
+    pub fn training_dir(&self) -> PathBuf {
+        self.root.join("training")
+    }
+    pub fn runs(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+    pub fn index(&self) -> PathBuf {
+        self.runs().join("index.ndjson")
+    }
+    pub fn latest_run(&self) -> PathBuf {
+        self.runs().join("latest.json")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state")
+    }
+    pub fn watermarks(&self) -> PathBuf {
+        self.state().join("watermarks.json")
+    }
+    pub fn fetch_state(&self) -> PathBuf {
+        self.state().join("fetch.json")
+    }
+    pub fn raw(&self) -> PathBuf {
+        self.root.join("raw")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// `path` relative to the data directory when it lies inside it.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    /// Whether the directory carries the marker.
+    pub fn is_ours(&self) -> bool {
+        self.root.join(MARKER).is_file()
+    }
+
+    /// The run directories' names (`<date>_<run_id>`), oldest first.
+    pub fn run_dirs(&self) -> Result<Vec<String>, Error> {
+        let runs = self.runs();
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&runs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::read(&runs, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read(&runs, e))?;
+            if entry.path().join("metadata.json").is_file()
+                && let Some(name) = entry.file_name().to_str()
+            {
+                out.push(name.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// `runs/index.ndjson`, oldest first, and how many lines could not be read (a line torn by
+    /// a crash spoils itself, never the rest). No index yet: no lines.
+    pub fn read_index(&self) -> Result<(Vec<IndexLine>, usize), Error> {
+        let path = self.index();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(Error::read(&path, e)),
+        };
+        let mut lines = Vec::new();
+        let mut unreadable = 0;
+        for (n, line) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<IndexLine>(line) {
+                Ok(l) => lines.push(l),
+                Err(e) => {
+                    unreadable += 1;
+                    tracing::warn!(file = %path.display(), line = n + 1, error = %e, "an index line that cannot be read: skipped");
+                }
+            }
+        }
+        Ok((lines, unreadable))
+    }
+
+    /// `state/watermarks.json`'s datasets (none when it is missing or unreadable).
+    pub fn stored_watermarks(&self) -> BTreeMap<String, Watermark> {
+        let path = self.watermarks();
+        let Ok(bytes) = std::fs::read(&path) else {
+            return BTreeMap::new();
+        };
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) => serde_json::from_value(v["datasets"].clone()).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "watermarks that are not JSON: none shown");
+                BTreeMap::new()
+            }
+        }
+    }
+}
 
 /// The schema name every record carries.
 pub const SCHEMA: &str = "tickerlake.run/1";
@@ -163,6 +340,9 @@ pub struct Watermark {
     /// Symbols whose last bar is on `date`.
     pub symbols_at_date: Option<u64>,
     pub path: String,
+    /// Bytes the dataset takes on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 /// One alert message on one channel.
@@ -181,6 +361,26 @@ pub struct AlertSent {
     /// Why a send failed (never a secret).
     pub error: Option<String>,
     pub text: String,
+}
+
+/// One message a run deserves, as `lake-status --alerts` prints it (a JSON line) and
+/// `run-record alert` sends it on every channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AlertMessage {
+    /// What it is about: `step:<name>`, `qa:<check>`, `fetch:proxy`, `fetch:latency`, `digest`.
+    pub key: String,
+    /// `new` (a change of state), `repeat` (still there) or `digest`.
+    pub kind: String,
+    /// 1 a step failed, 2 data is red, 3 a warning.
+    pub priority: u8,
+    pub text: String,
+    /// For a digest: the keys held back by the run's budget.
+    #[serde(default)]
+    pub held: Vec<String>,
+    /// For a digest: the keys that were problems and are no longer.
+    #[serde(default)]
+    pub recovered: Vec<String>,
+    pub run_id: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -233,11 +433,14 @@ pub struct StepBrief {
 impl RunRecord {
     pub fn read(path: &Path) -> Result<RunRecord, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Data(format!("{}: {e}", path.display())))
+        serde_json::from_slice(&bytes).map_err(|e| Error::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
     }
 
     pub fn write(&self, path: &Path) -> Result<(), Error> {
-        tickerlake::atomic::write_json_atomic(path, self).map_err(|e| Error::write(path, e))
+        crate::atomic::write_json_atomic(path, self).map_err(|e| Error::write(path, e))
     }
 
     /// The index line of a finished record; `dir` is the run directory's name.

@@ -1,0 +1,263 @@
+//! Everything the views show, read once from the data directory.
+//!
+//! Only the newest `status.history_runs` run records are opened (plus the universe runs of the
+//! last `status.universe_months`), so a year of nights costs what the window costs. A file that
+//! is missing is "no data yet"; a file that cannot be parsed is logged and treated as missing —
+//! the view never fails on what a crashed run left behind. Only a data directory that cannot be
+//! read at all is an error.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use tickerlake::config::Config;
+use tickerlake::fetch_state::State;
+use tickerlake::runs::{DataDir, IndexLine, RunRecord, Status, Watermark};
+use tickerlake::{FetchError, Finding};
+
+/// A universe status change (tickers-filter `--delta`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Transition {
+    pub symbol: String,
+    /// `none` for a new listing.
+    pub from: String,
+    pub to: String,
+    pub date: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A run record and where it lives.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub dir: PathBuf,
+    pub record: RunRecord,
+}
+
+impl Run {
+    pub fn step(&self, name: &str) -> Option<&tickerlake::runs::Step> {
+        self.record.steps.iter().find(|s| s.name == name)
+    }
+
+    /// Whether the step ran to a result: it left its summary (a QA that failed the gate with
+    /// critical findings did; one that crashed, or was skipped, did not). Its files are then
+    /// this run's word.
+    pub fn ran(&self, name: &str) -> bool {
+        self.step(name)
+            .is_some_and(|s| s.status != Status::Skipped && !s.counts.is_empty())
+    }
+}
+
+/// The data directory as the views see it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub data: DataDir,
+    /// Every line of `runs/index.ndjson`, oldest first.
+    pub index: Vec<IndexLine>,
+    pub unreadable_lines: usize,
+    /// The newest `status.history_runs` run records, oldest first.
+    pub history: Vec<Run>,
+    /// Universe runs of the last `status.universe_months` months, oldest first.
+    pub universe_runs: Vec<Run>,
+    pub watermarks: BTreeMap<String, Watermark>,
+    pub fetch_state: Option<State>,
+    /// The newest run whose QA ran, and its findings (in the file's order).
+    pub qa: Option<(usize, Vec<Finding>)>,
+    /// The newest run whose fetch ran, and its dead-letter records.
+    pub fetch: Option<(usize, Vec<FetchError>)>,
+    /// Status changes of the universe runs in the last 30 days before the as-of date.
+    pub changes_30d: Option<Vec<Transition>>,
+}
+
+/// Why there is nothing to show: the directory cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {why}")]
+pub struct Unreadable {
+    pub path: String,
+    pub why: String,
+}
+
+impl Snapshot {
+    pub fn latest(&self) -> Option<&Run> {
+        self.history.last()
+    }
+
+    /// The trading session the newest run is about.
+    pub fn as_of(&self) -> Option<NaiveDate> {
+        self.latest()
+            .and_then(|r| NaiveDate::parse_from_str(&r.record.as_of, "%Y-%m-%d").ok())
+    }
+
+    pub fn qa_run(&self) -> Option<(&Run, &[Finding])> {
+        self.qa
+            .as_ref()
+            .map(|(i, f)| (&self.history[*i], f.as_slice()))
+    }
+
+    pub fn fetch_run(&self) -> Option<(&Run, &[FetchError])> {
+        self.fetch
+            .as_ref()
+            .map(|(i, e)| (&self.history[*i], e.as_slice()))
+    }
+
+    /// The newest run that has the step at all (ran, failed or was skipped).
+    pub fn newest_with_step(&self, name: &str) -> Option<&Run> {
+        self.history.iter().rev().find(|r| r.step(name).is_some())
+    }
+}
+
+pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
+    let unreadable = |why: String| Unreadable {
+        path: data.display().to_string(),
+        why,
+    };
+    match std::fs::metadata(data) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(unreadable("not a directory".into())),
+        Err(e) => return Err(unreadable(e.to_string())),
+    }
+    if let Err(e) = std::fs::read_dir(data) {
+        return Err(unreadable(e.to_string()));
+    }
+    let dir = DataDir::new(data);
+    let (index, unreadable_lines) = dir.read_index().map_err(|e| Unreadable {
+        path: dir.index().display().to_string(),
+        why: e.to_string(),
+    })?;
+    let window = config.status.history_runs.max(1) as usize;
+    let mut history = Vec::new();
+    for line in index.iter().skip(index.len().saturating_sub(window)) {
+        if let Some(run) = open_run(&dir, &line.dir) {
+            history.push(run);
+        }
+    }
+    // A run that ended after the index was last read (or whose line was torn): latest.json.
+    if let Ok(latest) = RunRecord::read(&dir.latest_run())
+        && !history.iter().any(|r| r.record.run_id == latest.run_id)
+        && history
+            .last()
+            .is_none_or(|r| r.record.started_at <= latest.started_at)
+    {
+        let name = format!(
+            "{}_{}",
+            latest.started_at.get(..10).unwrap_or(""),
+            latest.run_id
+        );
+        history.push(Run {
+            dir: dir.runs().join(name),
+            record: latest,
+        });
+    }
+    let as_of = history
+        .last()
+        .and_then(|r| NaiveDate::parse_from_str(&r.record.as_of, "%Y-%m-%d").ok());
+    let months = i64::from(config.status.universe_months.max(1));
+    let universe_runs: Vec<Run> = match as_of {
+        Some(day) => {
+            let since = day - Duration::days(months * 31);
+            index
+                .iter()
+                .filter(|l| l.steps.iter().any(|s| s.name == "filter"))
+                .filter(|l| {
+                    NaiveDate::parse_from_str(&l.as_of, "%Y-%m-%d").is_ok_and(|d| d >= since)
+                })
+                .filter_map(|l| open_run(&dir, &l.dir))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let changes_30d = as_of.and_then(|day| changes_since(&universe_runs, day - Duration::days(30)));
+    let qa = history
+        .iter()
+        .rposition(|r| r.ran("qa"))
+        .map(|i| (i, read_ndjson(&history[i].dir.join("qa.findings.ndjson"))));
+    let fetch = history
+        .iter()
+        .rposition(|r| r.ran("fetch"))
+        .map(|i| (i, read_ndjson(&history[i].dir.join("fetch.errors.ndjson"))));
+    let fetch_state = match State::load(&dir.fetch_state()) {
+        Ok(s) if dir.fetch_state().is_file() => Some(s),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the fetch state cannot be read: timeliness shows no data");
+            None
+        }
+    };
+    Ok(Snapshot {
+        watermarks: dir.stored_watermarks(),
+        data: dir,
+        index,
+        unreadable_lines,
+        history,
+        universe_runs,
+        fetch_state,
+        qa,
+        fetch,
+        changes_30d,
+    })
+}
+
+fn open_run(dir: &DataDir, name: &str) -> Option<Run> {
+    let path = dir.runs().join(name);
+    match RunRecord::read(&path.join("metadata.json")) {
+        Ok(record) => Some(Run { dir: path, record }),
+        Err(e) => {
+            tracing::warn!(error = %e, "a run record that cannot be read: left out");
+            None
+        }
+    }
+}
+
+/// The transitions of the universe runs since `since` (none when no universe run recorded its
+/// changes at all: unknown, not zero).
+fn changes_since(runs: &[Run], since: NaiveDate) -> Option<Vec<Transition>> {
+    let mut any = false;
+    let mut out = Vec::new();
+    for run in runs {
+        let file = run.dir.join("universe.delta.ndjson");
+        if run
+            .record
+            .universe
+            .as_ref()
+            .and_then(|u| u.changes.as_ref())
+            .is_some()
+            || file.is_file()
+        {
+            any = true;
+        }
+        let day = NaiveDate::parse_from_str(&run.record.as_of, "%Y-%m-%d").ok();
+        if day.is_some_and(|d| d >= since) {
+            out.extend(read_ndjson::<Transition>(&file));
+        }
+    }
+    any.then_some(out)
+}
+
+/// The records of an NDJSON file; lines that are not records are logged and skipped (a run's
+/// files are the pipeline's own, so a bad line is damage, not input to refuse).
+pub fn read_ndjson<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut bad = 0usize;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let Ok(line) = line else {
+            bad += 1;
+            break;
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice(&line) {
+            Ok(v) => out.push(v),
+            Err(_) => bad += 1,
+        }
+    }
+    if bad > 0 {
+        tracing::warn!(file = %path.display(), lines = bad, "lines that cannot be read: left out");
+    }
+    out
+}

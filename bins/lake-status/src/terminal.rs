@@ -1,0 +1,240 @@
+//! The terminal view: per dataset the runs, success rate, records, size, watermark and last QA
+//! colour; the seven KPIs; the newest run's steps with exit codes and seconds. Every status is a
+//! word with a symbol; colour only when asked for (a terminal without `NO_COLOR`).
+
+use std::fmt::Write as _;
+
+use tickerlake::runs::{RunRecord, Status};
+
+use crate::report::{Colour, Report};
+
+pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String {
+    let paint = |s: &str, c: Colour| -> String {
+        let code = match c {
+            Colour::Green => "32",
+            Colour::Yellow => "33",
+            Colour::Red => "31",
+            Colour::Unknown => "90",
+            Colour::Info => "36",
+        };
+        if colour {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let badge = |c: Colour| format!("{} {}", c.symbol(), c.word());
+    let status =
+        |s: Status, width: usize| paint(&format!("{:<width$}", s.badge()), Colour::of_status(s));
+    let s = &report.summary;
+    let runs = &report.runs;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "tickerlake data: {}  ({} run{})  {}",
+        report.data_dir,
+        runs.total,
+        if runs.total == 1 { "" } else { "s" },
+        paint(
+            &format!("{} {}", s.health.symbol(), s.health.name()),
+            s.health
+        ),
+    );
+    let Some(r) = last else {
+        let _ = writeln!(
+            out,
+            "no data yet: no run has finished (pipeline.sh all, or make demo, makes the first)"
+        );
+        return out;
+    };
+    if s.stale {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                &format!(
+                    "stale: the newest run finished more than {} h before {}",
+                    s.stale_after_hours, s.generated_at
+                ),
+                Colour::Yellow
+            )
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<12} {:>5} {:>5} {:>8} {:>12} {:>9}  {:<12} {:<10} last QA",
+        "dataset", "runs", "ok", "success", "records", "size", "watermark", "last run"
+    );
+    for d in &runs.datasets {
+        let success = d
+            .success_pct
+            .map_or_else(|| "–".to_string(), |p| format!("{p:.1}%"));
+        let qa = d
+            .last_qa
+            .map_or_else(|| "–".to_string(), |c| paint(&badge(c), c));
+        let _ = writeln!(
+            out,
+            "{:<12} {:>5} {:>5} {:>8} {:>12} {:>9}  {:<12} {} {}",
+            d.dataset,
+            d.runs,
+            d.ok,
+            success,
+            group(d.records),
+            d.bytes.map_or_else(|| "–".to_string(), size),
+            d.watermark.as_deref().unwrap_or("no data"),
+            d.last
+                .map_or_else(|| format!("{:<10}", "–"), |st| status(st, 10)),
+            qa
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<28} {:>9} {:>8}  {:<10} {:<11} threshold",
+        "KPI", "value", "share", "colour", "as of"
+    );
+    for k in &s.kpis {
+        let _ = writeln!(
+            out,
+            "{:<28} {:>9} {:>8}  {} {:<11} {}",
+            k.label,
+            k.value
+                .map_or_else(|| "no data".into(), |v| group(v as i64)),
+            k.share_pct
+                .map_or_else(|| "–".into(), |p| format!("{p:.2}%")),
+            paint(&format!("{:<10}", badge(k.colour)), k.colour),
+            k.as_of.as_deref().unwrap_or("–"),
+            k.threshold
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "last run {} ({}, {}): {} exit {} as of {}, started {}, {}",
+        r.run_id,
+        r.pipeline,
+        r.trigger,
+        paint(r.status.badge(), Colour::of_status(r.status)),
+        r.exit_code.map_or_else(|| "–".into(), |c| c.to_string()),
+        r.as_of,
+        r.started_at,
+        r.seconds.map_or_else(|| "unfinished".into(), seconds),
+    );
+    let _ = writeln!(
+        out,
+        "{:<16} {:<10} {:>5} {:>9}  counts",
+        "step", "status", "exit", "seconds"
+    );
+    for st in &r.steps {
+        let keys = key_counts(&st.name);
+        let counts = st
+            .counts
+            .iter()
+            .filter(|(k, _)| keys.is_empty() || keys.contains(&k.as_str()))
+            .take(6)
+            .map(|(k, v)| format!("{k} {}", group(*v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "{:<16} {} {:>5} {:>9.1}  {}",
+            st.name,
+            status(st.status, 10),
+            st.exit_code,
+            st.seconds,
+            counts
+        );
+    }
+    if !r.log.is_empty() {
+        let _ = writeln!(out, "log: {}", r.log);
+    }
+    if !r.alerts.is_empty() {
+        let sent = r.alerts.iter().filter(|a| a.outcome == "sent").count();
+        let failed = r.alerts.iter().filter(|a| a.outcome == "failed").count();
+        let _ = writeln!(out, "alerts: {sent} sent, {failed} failed to send");
+    }
+    if !s.reasons.is_empty() {
+        let _ = writeln!(out);
+        for why in &s.reasons {
+            let _ = writeln!(out, "why {}: {why}", s.health.name());
+        }
+    }
+    if runs.unreadable_lines > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {} line(s) of runs/index.ndjson could not be read",
+            runs.unreadable_lines
+        );
+    }
+    out
+}
+
+/// The counts worth a glance, per step (others: the first few).
+fn key_counts(step: &str) -> &'static [&'static str] {
+    match step {
+        "scrape" => &["records"],
+        "filter" | "training-sample" => &["records", "kept"],
+        "fetch" | "training-fetch" => &["requested", "ok", "failed", "bars", "p95_latency_ms"],
+        "to-parquet" | "training-set" => &["rows_written", "partitions_touched"],
+        "qa" | "training-qa" => &["symbols", "findings", "failing"],
+        "qlib" => &["symbols", "new_days"],
+        _ => &[],
+    }
+}
+
+pub fn seconds(s: f64) -> String {
+    if s >= 60.0 {
+        format!(
+            "{}m{:02}s",
+            (s / 60.0).floor(),
+            (s % 60.0).round() as u64 % 60
+        )
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+/// 12345678 → "12,345,678".
+pub fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// 2_600_000 → "2.5 MiB".
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_and_sizes_readable() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1234), "1,234");
+        assert_eq!(group(-1234567), "-1,234,567");
+        assert_eq!(seconds(75.0), "1m15s");
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(2_621_440), "2.5 MiB");
+    }
+}

@@ -1,0 +1,279 @@
+//! lake-status on data directories the real pipeline made: the demo's nights and a night whose
+//! fetch failed. The JSON files are checked against their schemas, the page without a browser
+//! (its KPI cards against summary.json, its embedded blocks against their twin files, nothing
+//! loaded from anywhere), and the bytes are the same for the same data and `--now`.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tickerlake_tests::WorkDir;
+
+use crate::pipeline::{
+    FAILING_NIGHT, assert_valid, demo, demo_config, demo_server, read_json, server,
+};
+
+/// The JSON files and their schemas.
+const DOCS: [(&str, &str); 6] = [
+    ("summary.json", "status-summary.schema.json"),
+    ("tickers/lagging.json", "status-lagging.schema.json"),
+    ("qa/failures.json", "status-failures.schema.json"),
+    ("fetch/errors.json", "status-errors.schema.json"),
+    ("universe/delta.json", "status-delta.schema.json"),
+    ("runs/index.json", "status-runs.schema.json"),
+];
+
+/// Everything a page and its JSON twins must be, whatever the data.
+pub(crate) fn assert_dashboard(site: &Path) {
+    for (file, schema) in DOCS {
+        assert_valid(&site.join(file), schema);
+    }
+    for entry in std::fs::read_dir(site.join("price"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        assert_valid(&entry.path(), "status-price.schema.json");
+    }
+    let html = std::fs::read_to_string(site.join("index.html")).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+    // Each embedded block is its twin file, byte for byte.
+    let mut blocks = 0;
+    for script in doc.select(&sel("script[type=\"application/json\"]")) {
+        let file = script.value().attr("id").unwrap();
+        let twin = std::fs::read_to_string(site.join(file)).unwrap();
+        assert_eq!(
+            script.inner_html(),
+            twin,
+            "the page's {file} is not the file's"
+        );
+        blocks += 1;
+    }
+    assert_eq!(blocks, DOCS.len());
+    // Each KPI card shows summary.json's value and colour.
+    let summary = read_json(&site.join("summary.json"));
+    let kpis = summary["kpis"].as_array().unwrap();
+    assert_eq!(kpis.len(), 7);
+    for k in kpis {
+        let key = k["key"].as_str().unwrap();
+        let card = doc
+            .select(&sel(&format!("a.card[data-kpi=\"{key}\"]")))
+            .next()
+            .unwrap_or_else(|| panic!("no card for {key}"));
+        let value = card.value().attr("data-value").unwrap();
+        match k["value"].as_u64() {
+            Some(v) => assert_eq!(value, v.to_string(), "{key}"),
+            None => {
+                assert_eq!(value, "", "{key}");
+                assert!(card.text().any(|t| t.contains("no data yet")), "{key}");
+            }
+        }
+        assert_eq!(
+            card.value().attr("data-colour"),
+            k["colour"].as_str(),
+            "{key}"
+        );
+        // The threshold is written on the card, not hidden in a tooltip.
+        let threshold = k["threshold"].as_str().unwrap();
+        assert!(
+            card.text().any(|t| t.contains(threshold)),
+            "{key}: {threshold}"
+        );
+        // Colour is never the only signal.
+        assert!(
+            card.text()
+                .any(|t| ["✔", "▲", "✖", "?", "ℹ"].iter().any(|s| t.contains(s))),
+            "{key}"
+        );
+    }
+    // Nothing is loaded from anywhere: no URL in any src or href, a CSP that allows nothing.
+    for el in doc.select(&sel("[src], [href]")) {
+        for attr in ["src", "href"] {
+            if let Some(v) = el.value().attr(attr) {
+                assert!(!v.contains("://") && !v.starts_with("//"), "{attr}={v}");
+            }
+        }
+    }
+    let csp = doc
+        .select(&sel("meta[http-equiv=\"Content-Security-Policy\"]"))
+        .next()
+        .unwrap()
+        .value()
+        .attr("content")
+        .unwrap()
+        .to_string();
+    assert!(csp.starts_with("default-src 'none';"), "{csp}");
+    let scripts: Vec<_> = doc.select(&sel("script:not([type])")).collect();
+    assert_eq!(scripts.len(), 1, "one inline script");
+    assert!(scripts[0].inner_html().len() < 4096, "a few KB of script");
+    // Every chart is an image with a title.
+    for svg in doc.select(&sel("svg.chart")) {
+        assert_eq!(svg.value().attr("role"), Some("img"));
+        assert!(svg.select(&sel("title")).next().is_some());
+    }
+}
+
+fn render(w: &WorkDir, data: &Path, site: &Path, now: &str) -> i32 {
+    w.cmd("lake-status")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(data)
+        .arg("--html")
+        .arg(site)
+        .arg("--json")
+        .arg(site)
+        .args(["--now", now])
+        .run()
+        .code()
+        .unwrap_or(-1)
+}
+
+#[test]
+fn the_demo_nights_dashboard_is_schema_valid_self_contained_and_reproducible() {
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    demo(&w, "all", &data, &s.base_url()).succeeds();
+    demo(&w, "nightly", &data, &s.base_url()).succeeds();
+    // pipeline.sh rebuilt the page after each run.
+    assert!(data.join("site/index.html").is_file());
+    assert_dashboard(&data.join("site"));
+
+    let site = w.join("site");
+    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
+    assert_dashboard(&site);
+    let first = std::fs::read(site.join("index.html")).unwrap();
+    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
+    assert_eq!(
+        first,
+        std::fs::read(site.join("index.html")).unwrap(),
+        "same data, same bytes"
+    );
+
+    let summary = read_json(&site.join("summary.json"));
+    assert_eq!(summary["health"], "green", "{summary:#}");
+    assert_eq!(summary["generated_at"], "2026-12-03T06:00:00Z");
+    let runs = read_json(&site.join("runs/index.json"));
+    assert_eq!(runs["total"], 2);
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2);
+    let lagging = read_json(&site.join("tickers/lagging.json"));
+    assert_eq!(lagging["symbols"], 40, "the demo's nightly sample");
+
+    // The terminal view agrees and is quiet about colour when piped.
+    let view = w
+        .cmd("lake-status")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(&data)
+        .succeeds()
+        .stdout();
+    assert!(view.contains("✔ green"), "{view}");
+    assert!(!view.contains('\u{1b}'), "no colour on a pipe:\n{view}");
+    for label in ["Total active tickers", "Lag > 2 trading days", "bars_daily"] {
+        assert!(view.contains(label), "{label}\n{view}");
+    }
+}
+
+#[test]
+fn a_failed_night_is_red_everywhere_and_its_alert_is_decided_once() {
+    let w = WorkDir::new();
+    let s = server(FAILING_NIGHT);
+    let data = w.join("data");
+    demo(&w, "universe", &data, &s.base_url()).succeeds();
+    demo(&w, "nightly", &data, &s.base_url()).run().code_is(69);
+    let site = w.join("site");
+    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 2, "red");
+    assert_dashboard(&site);
+    let summary = read_json(&site.join("summary.json"));
+    assert_eq!(summary["health"], "red");
+    let kpi = |key: &str| -> Value {
+        summary["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    // QA did not run: its cards are grey "no data yet", never green.
+    assert_eq!(kpi("lag_2d")["colour"], "unknown");
+    assert_eq!(kpi("lag_2d")["value"], Value::Null);
+    assert_eq!(kpi("price_jumps_7d")["colour"], "unknown");
+    // The banner is in the HTML itself (no script needed): the newest run failed.
+    let html = std::fs::read_to_string(site.join("index.html")).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let banner = doc
+        .select(&scraper::Selector::parse("#stale").unwrap())
+        .next()
+        .unwrap();
+    assert!(banner.value().attr("hidden").is_none(), "the banner shows");
+    assert!(banner.text().any(|t| t.contains("failed")));
+
+    // The alert: decided for the failed run, one line; deciding again gives the same.
+    let decide = || {
+        w.cmd("lake-status")
+            .arg("--config")
+            .arg(demo_config())
+            .arg("--data")
+            .arg(&data)
+            .arg("--alerts")
+            .succeeds()
+            .stdout()
+    };
+    let lines = decide();
+    assert_eq!(lines, decide());
+    let msgs: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(msgs.len(), 1, "{lines}");
+    assert_eq!(msgs[0]["key"], "step:fetch");
+    assert_eq!(msgs[0]["kind"], "new");
+    // A second failed night in a row is quiet.
+    demo(&w, "nightly", &data, &s.base_url()).run().code_is(69);
+    assert_eq!(decide(), "", "still red: no message");
+}
+
+#[test]
+fn a_directory_with_nothing_yet_renders_no_data_and_a_foreign_output_is_refused() {
+    let w = WorkDir::new();
+    let data = w.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let site = w.join("site");
+    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
+    assert_dashboard(&site);
+    let summary = read_json(&site.join("summary.json"));
+    assert_eq!(summary["health"], "unknown");
+    assert!(
+        summary["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["colour"] == "unknown" && k["value"].is_null()),
+        "{summary:#}"
+    );
+    // An output directory holding someone else's files is never written into.
+    let foreign = w.join("docs");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("index.html"), "my page").unwrap();
+    w.cmd("lake-status")
+        .arg("--data")
+        .arg(&data)
+        .arg("--html")
+        .arg(&foreign)
+        .run()
+        .code_is(2)
+        .stderr_contains("not a lake-status output");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("index.html")).unwrap(),
+        "my page"
+    );
+    // A data directory that does not exist: 3.
+    w.cmd("lake-status")
+        .arg("--data")
+        .arg(w.join("nowhere"))
+        .run()
+        .code_is(3);
+}
