@@ -64,7 +64,7 @@ test: venv venv-qlib build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	shellcheck pipeline.sh demo/run.sh
+	shellcheck pipeline.sh demo/run.sh fixtures/status/make-nights.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -110,7 +110,7 @@ cron:
 # make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
 BENCH_SIZES  ?= S
 BENCH_REPEAT ?= 5
-BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin,tickers-scrape,tickers-filter
+BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin,tickers-scrape,tickers-filter,lake-status
 bench: venv-bench release
 	$(VPY) bench/bench.py --shared $(SHARED) --sizes $(BENCH_SIZES) --repeat $(BENCH_REPEAT) --jobs $(BENCH_JOBS)
 

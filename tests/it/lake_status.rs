@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use tickerlake_tests::WorkDir;
+use tickerlake_tests::{WorkDir, repo_root};
 
 use crate::pipeline::{
     FAILING_NIGHT, assert_valid, demo, demo_config, demo_server, read_json, server,
@@ -113,7 +113,8 @@ pub(crate) fn assert_dashboard(site: &Path) {
     }
 }
 
-fn render(w: &WorkDir, data: &Path, site: &Path, now: &str) -> i32 {
+/// `lake-status --html SITE --json SITE --now NOW` on `data`; its exit status.
+pub(crate) fn render_site(w: &WorkDir, data: &Path, site: &Path, now: &str) -> i32 {
     w.cmd("lake-status")
         .arg("--config")
         .arg(demo_config())
@@ -141,10 +142,10 @@ fn the_demo_nights_dashboard_is_schema_valid_self_contained_and_reproducible() {
     assert_dashboard(&data.join("site"));
 
     let site = w.join("site");
-    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
+    assert_eq!(render_site(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
     assert_dashboard(&site);
     let first = std::fs::read(site.join("index.html")).unwrap();
-    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
+    assert_eq!(render_site(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
     assert_eq!(
         first,
         std::fs::read(site.join("index.html")).unwrap(),
@@ -184,7 +185,11 @@ fn a_failed_night_is_red_everywhere_and_its_alert_is_decided_once() {
     demo(&w, "universe", &data, &s.base_url()).succeeds();
     demo(&w, "nightly", &data, &s.base_url()).run().code_is(69);
     let site = w.join("site");
-    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 2, "red");
+    assert_eq!(
+        render_site(&w, &data, &site, "2026-12-03T06:00:00Z"),
+        2,
+        "red"
+    );
     assert_dashboard(&site);
     let summary = read_json(&site.join("summary.json"));
     assert_eq!(summary["health"], "red");
@@ -242,7 +247,7 @@ fn a_directory_with_nothing_yet_renders_no_data_and_a_foreign_output_is_refused(
     let data = w.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let site = w.join("site");
-    assert_eq!(render(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
+    assert_eq!(render_site(&w, &data, &site, "2026-12-03T06:00:00Z"), 0);
     assert_dashboard(&site);
     let summary = read_json(&site.join("summary.json"));
     assert_eq!(summary["health"], "unknown");
@@ -276,4 +281,127 @@ fn a_directory_with_nothing_yet_renders_no_data_and_a_foreign_output_is_refused(
         .arg(w.join("nowhere"))
         .run()
         .code_is(3);
+}
+
+/// Copies `from` into `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                let rel = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The terminal view, the JSON files, the page and each night's alert decisions for the four
+/// nights of fixtures/status/nights (made by the real pipeline: fixtures/status/make-nights.sh),
+/// against tests/golden/lake-status/. `TICKERLAKE_BLESS=1` rewrites the golden files.
+#[test]
+fn golden_views_of_four_real_nights() {
+    let w = WorkDir::new();
+    copy_tree(
+        &repo_root().join("fixtures/status/nights"),
+        &w.join("nights"),
+    );
+    let now = "2026-12-02T06:00:00Z";
+    let mut got: Vec<(String, Vec<u8>)> = Vec::new();
+    let config = demo_config();
+    let config = config.to_str().unwrap();
+    let view = w
+        .cmd("lake-status")
+        .args(["--config", config, "--data", "nights", "--now", now])
+        .run();
+    assert_eq!(view.code(), Some(2), "the last night failed: red");
+    got.push(("view.txt".into(), view.out.stdout.clone()));
+    assert_eq!(
+        w.cmd("lake-status")
+            .args(["--config", config, "--data", "nights", "--now", now])
+            .args(["--html", "site", "--json", "site"])
+            .run()
+            .code(),
+        Some(2)
+    );
+    let site = w.join("site");
+    assert_dashboard(&site);
+    for f in files(&site) {
+        if f != ".tickerlake-site" {
+            got.push((format!("site/{f}"), std::fs::read(site.join(&f)).unwrap()));
+        }
+    }
+    let index: Vec<Value> = std::fs::read_to_string(w.join("nights/runs/index.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(index.len(), 4);
+    let mut alerts = String::new();
+    for line in &index {
+        let dir = format!("nights/runs/{}", line["dir"].as_str().unwrap());
+        let decided = w
+            .cmd("lake-status")
+            .args([
+                "--config", config, "--data", "nights", "--alerts", "--run", &dir,
+            ])
+            .succeeds()
+            .stdout();
+        alerts.push_str(&format!(
+            "# {} ({})\n{decided}",
+            line["run_id"].as_str().unwrap(),
+            line["as_of"].as_str().unwrap()
+        ));
+    }
+    got.push(("alerts.txt".into(), alerts.into_bytes()));
+
+    let golden = repo_root().join("tests/golden/lake-status");
+    let bless = std::env::var_os("TICKERLAKE_BLESS").is_some_and(|v| v == "1");
+    if bless {
+        let _ = std::fs::remove_dir_all(&golden);
+    }
+    let mut stale = Vec::new();
+    for (name, bytes) in &got {
+        let path = golden.join(name);
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, bytes).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+            stale.push(name.clone());
+        }
+    }
+    if !bless {
+        let expected: Vec<String> = files(&golden);
+        let mut names: Vec<String> = got.iter().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        assert_eq!(names, expected, "the set of golden files");
+    }
+    assert!(
+        stale.is_empty(),
+        "differ from tests/golden/lake-status (TICKERLAKE_BLESS=1 to accept): {stale:?}"
+    );
 }

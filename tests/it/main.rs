@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests
 
+mod browser;
 mod calendar;
 mod cli_conventions;
 mod data_safety;

@@ -780,6 +780,7 @@ fn pipeline_sh_and_the_demo_script_pass_shellcheck() {
     let status = std::process::Command::new("shellcheck")
         .arg(repo_root().join("pipeline.sh"))
         .arg(repo_root().join("demo/run.sh"))
+        .arg(repo_root().join("fixtures/status/make-nights.sh"))
         .output()
         .expect("shellcheck is installed (Debian: apt install shellcheck; .ci/run does it)");
     assert!(

@@ -565,12 +565,21 @@ fn checks_chart(report: &Report, id: &str, names: &[&str], title: &str) -> Optio
     })
 }
 
+/// Which QA a panel shows.
+fn qa_intro(report: &Report) -> String {
+    let f = &report.failures;
+    match (&f.run_id, &f.as_of) {
+        (Some(run), Some(day)) => format!("From the newest QA: run {run}, as of {day}."),
+        _ => String::new(),
+    }
+}
+
 fn completeness(report: &Report) -> Section {
     let no_qa = report.failures.run_id.is_none();
     Section {
         id: "completeness",
         title: "Completeness & integrity",
-        intro: String::new(),
+        intro: qa_intro(report),
         empty: no_qa.then(|| "No data yet: QA has not run.".into()),
         charts: checks_chart(
             report,
@@ -619,7 +628,7 @@ fn quality(report: &Report) -> Section {
     Section {
         id: "quality",
         title: "Volume & price quality",
-        intro: String::new(),
+        intro: qa_intro(report),
         empty: no_qa.then(|| "No data yet: QA has not run.".into()),
         charts: checks_chart(
             report,
@@ -958,5 +967,71 @@ fn history(report: &Report) -> Section {
             empty: String::new(),
             note: String::new(),
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The template's colour pairs: `--name:light-dark(#light,#dark)`.
+    fn palette() -> std::collections::BTreeMap<String, (String, String)> {
+        let css = include_str!("../templates/index.html");
+        let mut out = std::collections::BTreeMap::new();
+        for part in css.split("--").skip(1) {
+            let Some((name, rest)) = part.split_once(":light-dark(") else {
+                continue;
+            };
+            let Some((pair, _)) = rest.split_once(')') else {
+                continue;
+            };
+            if let Some((l, d)) = pair.split_once(',') {
+                out.insert(name.to_string(), (l.to_string(), d.to_string()));
+            }
+        }
+        out
+    }
+
+    /// WCAG 2 relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+        let channel = |c: u32| {
+            let c = f64::from(c & 0xff) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(v >> 16) + 0.7152 * channel(v >> 8) + 0.0722 * channel(v)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn status_words_and_text_are_readable_in_both_themes() {
+        let p = palette();
+        // (text, background): each status badge, and text on the page and on a card.
+        let pairs = [
+            ("ok", "ok-bg"),
+            ("warn", "warn-bg"),
+            ("fail", "fail-bg"),
+            ("unknown", "unknown-bg"),
+            ("info", "info-bg"),
+            ("fg", "bg"),
+            ("fg", "card"),
+            ("muted", "bg"),
+            ("muted", "card"),
+            ("fail", "bg"),
+        ];
+        for (fg, bg) in pairs {
+            let (fl, fd) = &p[fg];
+            let (bl, bd) = &p[bg];
+            for (theme, f, b) in [("light", fl, bl), ("dark", fd, bd)] {
+                let c = contrast(f, b);
+                assert!(c >= 4.5, "{fg} on {bg}, {theme}: {c:.2} < 4.5 (WCAG AA)");
+            }
+        }
     }
 }

@@ -212,7 +212,7 @@ pub struct Errors {
     pub errors: Vec<FetchError>,
     /// The p95 latency above which the fetch is slow (`pipeline.alerts.latency_p95`).
     pub latency_threshold_ms: u64,
-    /// The fetching runs of the history window, oldest first.
+    /// The fetching runs of the 30 days before `as_of`, oldest first.
     pub nights: Vec<Night>,
 }
 
@@ -465,11 +465,16 @@ fn threshold_text(t: &Threshold, unit: &str) -> String {
             format!("{v}")
         }
     };
+    let unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({unit})")
+    };
     if t.green == t.yellow {
-        format!("green ≤ {}{unit}, red above", n(t.green))
+        format!("green ≤ {}, red above{unit}", n(t.green))
     } else {
         format!(
-            "green ≤ {}{unit}, yellow ≤ {}{unit}, red above",
+            "green ≤ {}, yellow ≤ {}, red above{unit}",
             n(t.green),
             n(t.yellow)
         )
@@ -579,17 +584,26 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
     });
 
     // QA-based cards: the newest run with a QA step; unknown when that step did not run.
-    let qa_step_run = snap.newest_with_step("qa");
-    let qa_ran = qa_step_run.is_some_and(|r| r.record.qa.is_some());
+    // The nightly cards speak of the newest night (a nightly or an `all` run): a step that did
+    // not run in it leaves its cards grey, whatever an older night measured.
+    let night = history
+        .iter()
+        .rev()
+        .find(|r| matches!(r.record.pipeline.as_str(), "nightly" | "all"));
+    let qa_run = night.filter(|r| r.record.qa.is_some());
+    let qa_ran = qa_run.is_some();
     let qa_check = |name: &str| -> Option<&tickerlake::runs::QaCheck> {
-        if !qa_ran {
-            return None;
-        }
-        qa_step_run?.record.qa.as_ref()?.checks.get(name)
+        qa_run?.record.qa.as_ref()?.checks.get(name)
     };
-    let qa_as_of = qa_step_run
-        .filter(|_| qa_ran)
-        .map(|r| r.record.as_of.clone());
+    let qa_as_of = qa_run.map(|r| r.record.as_of.clone());
+    let not_run = |what: &str| match night {
+        Some(n) => format!(
+            "; {what} did not run in the newest night (as of {})",
+            n.record.as_of
+        ),
+        None => "; no night has run yet".to_string(),
+    };
+    let qa_note = if qa_ran { String::new() } else { not_run("QA") };
     let lag = qa_check("lag");
     out.push(Kpi {
         key: "lag_2d".into(),
@@ -597,9 +611,9 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         value: lag.map(|c| c.symbols),
         share_pct: lag.map(|c| c.share_pct),
         colour: lag.map_or(Colour::Unknown, |c| by_threshold(c.share_pct, &k.lag_pct)),
-        threshold: threshold_text(&k.lag_pct, " % of the universe"),
+        threshold: threshold_text(&k.lag_pct, "% of the universe"),
         as_of: qa_as_of.clone(),
-        source: "qa-check: lag".into(),
+        source: format!("qa-check: lag{qa_note}"),
         panel: "timeliness".into(),
         history: series(&|r| {
             r.record
@@ -618,9 +632,9 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         colour: missing.map_or(Colour::Unknown, |c| {
             by_threshold(c.symbols as f64, &k.missing_dates)
         }),
-        threshold: threshold_text(&k.missing_dates, " tickers"),
+        threshold: threshold_text(&k.missing_dates, "tickers"),
         as_of: qa_as_of.clone(),
-        source: "qa-check: missing_dates".into(),
+        source: format!("qa-check: missing_dates{qa_note}"),
         panel: "completeness".into(),
         history: series(&|r| {
             r.record
@@ -631,10 +645,13 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         }),
     });
 
-    // Fetch errors: the newest run with a fetch step.
-    let fetch_run = snap.newest_with_step("fetch").filter(|r| r.ran("fetch"));
+    // Fetch errors: the newest night's fetch; symbols the circuit breaker left untried count.
+    let fetch_run = night.filter(|r| r.ran("fetch"));
     let fetch_counts = fetch_run.and_then(|r| r.step("fetch")).map(|s| &s.counts);
-    let failed = fetch_counts.map(|c| c.get("failed").copied().unwrap_or(0).max(0) as u64);
+    let not_fetched = |c: &std::collections::BTreeMap<String, i64>| {
+        (c.get("failed").copied().unwrap_or(0) + c.get("not_tried").copied().unwrap_or(0)).max(0)
+    };
+    let failed = fetch_counts.map(|c| not_fetched(c) as u64);
     let requested = fetch_counts.and_then(|c| c.get("requested").map(|n| (*n).max(0) as u64));
     out.push(Kpi {
         key: "fetch_errors".into(),
@@ -642,23 +659,32 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         value: failed,
         share_pct: failed.zip(requested).and_then(|(f, r)| pct(f, r)),
         colour: failed.map_or(Colour::Unknown, |v| by_threshold(v as f64, &k.fetch_errors)),
-        threshold: threshold_text(&k.fetch_errors, " symbols"),
+        threshold: threshold_text(&k.fetch_errors, "symbols not fetched"),
         as_of: fetch_run.map(|r| r.record.as_of.clone()),
-        source: "ohlcv-fetch summary: failed".into(),
+        source: format!(
+            "ohlcv-fetch summary: failed + not_tried{}",
+            if fetch_run.is_some() {
+                String::new()
+            } else {
+                not_run("the fetch")
+            }
+        ),
         panel: "fetch".into(),
         history: series(&|r| {
             r.ran("fetch")
-                .then(|| r.step("fetch")?.counts.get("failed").map(|n| *n as f64))
+                .then(|| r.step("fetch").map(|s| not_fetched(&s.counts) as f64))
                 .flatten()
         }),
     });
 
     // Price jumps in 7 days: distinct (symbol, date) findings of the newest QA.
-    let jumps = match (&snap.qa, qa_ran) {
-        (Some((_, findings)), true) => {
-            let since = snap
-                .qa_run()
-                .and_then(|(r, _)| NaiveDate::parse_from_str(&r.record.as_of, "%Y-%m-%d").ok())
+    let findings_of_night = snap
+        .qa_run()
+        .filter(|(r, _)| qa_run.is_some_and(|q| q.record.run_id == r.record.run_id));
+    let jumps = match findings_of_night {
+        Some((r, findings)) => {
+            let since = NaiveDate::parse_from_str(&r.record.as_of, "%Y-%m-%d")
+                .ok()
                 .map(|d| d - Duration::days(7));
             Some(
                 findings
@@ -671,7 +697,7 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
                     .count() as u64,
             )
         }
-        _ => None,
+        None => None,
     };
     out.push(Kpi {
         key: "price_jumps_7d".into(),
@@ -681,7 +707,7 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         colour: jumps.map_or(Colour::Unknown, |v| by_threshold(v as f64, &k.price_jumps)),
         threshold: threshold_text(&k.price_jumps, ""),
         as_of: qa_as_of,
-        source: "qa-check: price_jump findings dated in the last 7 days".into(),
+        source: format!("qa-check: price_jump findings dated in the last 7 days{qa_note}"),
         panel: "quality".into(),
         history: series(&|r| {
             r.record
@@ -815,10 +841,17 @@ fn failures(snap: &Snapshot, rows: usize) -> Failures {
 
 /// `fetch/errors.json`: the newest fetch's dead letters and the nights' counts and latency.
 fn errors(snap: &Snapshot, config: &Config, rows: usize) -> Errors {
+    // The last 30 days of fetching runs (the notes' 30-day error and latency lines).
+    let since = snap.as_of().map(|d| d - Duration::days(30));
     let nights: Vec<Night> = snap
         .history
         .iter()
         .filter(|r| r.ran("fetch"))
+        .filter(|r| {
+            since.is_none_or(|s| {
+                NaiveDate::parse_from_str(&r.record.as_of, "%Y-%m-%d").is_ok_and(|d| d > s)
+            })
+        })
         .filter_map(|r| {
             let c = &r.step("fetch")?.counts;
             let get = |k: &str| c.get(k).copied().unwrap_or(0).max(0) as u64;

@@ -292,7 +292,7 @@ pub fn heat(
 ) -> String {
     let label_w = 120.0;
     let cell = ((W - label_w - RIGHT) / columns.len().max(1) as f64).clamp(4.0, 18.0);
-    let height = TOP + cell * rows.len() as f64 + 24.0;
+    let height = TOP + cell * rows.len() as f64 + 34.0;
     let mut out = format!(
         "<svg class=\"chart heat\" viewBox=\"0 0 {W} {height:.1}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" \
         ><title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
@@ -346,13 +346,16 @@ pub fn heat(
         }
     }
     if let (Some(first), Some(last)) = (columns.first(), columns.last()) {
-        let y = TOP + cell * rows.len() as f64 + 16.0;
+        // The oldest under the first column, the newest under the last (a line lower when the
+        // grid is too narrow for both on one).
+        let y = TOP + cell * rows.len() as f64 + 14.0;
+        let end = label_w + cell * columns.len() as f64;
+        let y_last = if end - label_w < 200.0 { y + 13.0 } else { y };
         let _ = write!(
             out,
             "<text class=\"tick\" x=\"{label_w:.1}\" y=\"{y:.1}\">{}</text>\
-             <text class=\"tick\" x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\">{} (newest)</text>",
+             <text class=\"tick\" x=\"{end:.1}\" y=\"{y_last:.1}\" text-anchor=\"end\">{} (newest)</text>",
             escape(first),
-            label_w + cell * columns.len() as f64,
             escape(last)
         );
     }

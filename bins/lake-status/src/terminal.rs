@@ -175,7 +175,14 @@ fn key_counts(step: &str) -> &'static [&'static str] {
     match step {
         "scrape" => &["records"],
         "filter" | "training-sample" => &["records", "kept"],
-        "fetch" | "training-fetch" => &["requested", "ok", "failed", "bars", "p95_latency_ms"],
+        "fetch" | "training-fetch" => &[
+            "requested",
+            "ok",
+            "failed",
+            "not_tried",
+            "bars",
+            "p95_latency_ms",
+        ],
         "to-parquet" | "training-set" => &["rows_written", "partitions_touched"],
         "qa" | "training-qa" => &["symbols", "findings", "failing"],
         "qlib" => &["symbols", "new_days"],
