@@ -147,7 +147,7 @@ def main():
     for i, s in enumerate(symbols):
         behind = 0 if rnd.random() < 0.93 else rnd.choice([1, 2, 3, 5, 8, 12, 30])
         state["symbols"][s] = {
-            "status": "ok" if behind < 3 else "failed",
+            "status": "ok" if behind < 3 else "error",
             "last_fetched_date": f"{last - dt.timedelta(days=behind):%Y-%m-%d}",
             "consecutive_failures": 0 if behind < 3 else behind,
             "last_error": None,

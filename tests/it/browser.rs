@@ -345,7 +345,7 @@ fn an_old_run_shows_the_stale_banner_in_chromium() {
         &aged,
         page.replace(
             &embedded,
-            &format!("{}\n", serde_json::to_string_pretty(&summary).unwrap()),
+            &format!("{}\n", serde_json::to_string(&summary).unwrap()),
         ),
     )
     .unwrap();

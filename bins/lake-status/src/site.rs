@@ -45,10 +45,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     tickerlake::atomic::write_atomic(path, bytes).map_err(|e| Error::write(path, e))
 }
 
-/// A document as the files and the page hold it: pretty JSON (keys in the structs' order), with
+/// A document as the files and the page hold it: compact JSON (keys in the structs' order; `jq .`
+/// pretty-prints it), one line and a newline, with
 /// `<`, `>`, `&` and U+2028/U+2029 escaped, so the same bytes are safe inside a `<script>` element.
 pub fn json<T: Serialize>(doc: &T) -> String {
-    let text = serde_json::to_string_pretty(doc).unwrap_or_else(|_| "null".into());
+    let text = serde_json::to_string(doc).unwrap_or_else(|_| "null".into());
     let mut out = String::with_capacity(text.len() + 1);
     for c in text.chars() {
         match c {
