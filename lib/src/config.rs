@@ -1419,6 +1419,53 @@ impl Config {
         }
         check_base_url(&self.pipeline.alerts.telegram_api)
             .map_err(|e| ("pipeline.alerts.telegram_api", e))?;
+        range(
+            "pipeline.alerts.lag_pct",
+            self.pipeline.alerts.lag_pct,
+            0.0,
+            100.0,
+        )?;
+        range(
+            "pipeline.alerts.repeat_every",
+            self.pipeline.alerts.repeat_every,
+            0,
+            365,
+        )?;
+        range(
+            "pipeline.alerts.latency_runs",
+            self.pipeline.alerts.latency_runs,
+            0,
+            365,
+        )?;
+        let st = &self.status;
+        range("status.history_runs", st.history_runs, 1, 10_000)?;
+        range("status.universe_months", st.universe_months, 1, 120)?;
+        range("status.table_rows", st.table_rows, 1, 100_000)?;
+        range("status.price_bars", st.price_bars, 1, 10_000)?;
+        range("status.price_symbols", st.price_symbols, 0, 10_000)?;
+        range(
+            "status.kpis.active_drop_pct",
+            st.kpis.active_drop_pct,
+            0.0,
+            100.0,
+        )?;
+        for (key, t) in [
+            ("status.kpis.delisted_30d", st.kpis.delisted_30d),
+            ("status.kpis.lag_pct", st.kpis.lag_pct),
+            ("status.kpis.missing_dates", st.kpis.missing_dates),
+            ("status.kpis.fetch_errors", st.kpis.fetch_errors),
+            ("status.kpis.price_jumps", st.kpis.price_jumps),
+        ] {
+            if !(t.green >= 0.0 && t.green <= t.yellow && t.yellow.is_finite()) {
+                return Err((
+                    key,
+                    format!(
+                        "green {} and yellow {}: expected 0 <= green <= yellow",
+                        t.green, t.yellow
+                    ),
+                ));
+            }
+        }
         if self.pipeline.data_dir.as_os_str().is_empty() {
             return Err(("pipeline.data_dir", "an empty path".into()));
         }

@@ -152,6 +152,13 @@ impl DataDir {
     /// a crash spoils itself, never the rest). No index yet: no lines.
     pub fn read_index(&self) -> Result<(Vec<IndexLine>, usize), Error> {
         let path = self.index();
+        // A FIFO or a device in its place would hang or flood the reader.
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::read(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            ));
+        }
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
@@ -181,7 +188,13 @@ impl DataDir {
             return BTreeMap::new();
         };
         match serde_json::from_slice::<serde_json::Value>(&bytes) {
-            Ok(v) => serde_json::from_value(v["datasets"].clone()).unwrap_or_default(),
+            Ok(v) => match serde_json::from_value(v["datasets"].clone()) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "watermarks of another shape: none shown");
+                    BTreeMap::new()
+                }
+            },
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "watermarks that are not JSON: none shown");
                 BTreeMap::new()

@@ -161,6 +161,30 @@ fn the_demo_nights_dashboard_is_schema_valid_self_contained_and_reproducible() {
     let lagging = read_json(&site.join("tickers/lagging.json"));
     assert_eq!(lagging["symbols"], 40, "the demo's nightly sample");
 
+    // make dashboard: the same page, by hand, and its path (`-o build`: the binaries are built;
+    // a cargo inside the test run could rebuild them under the other tests' feet).
+    std::fs::remove_dir_all(data.join("site")).unwrap();
+    let make = std::process::Command::new("make")
+        .args(["-s", "-o", "build"])
+        .arg("-C")
+        .arg(repo_root())
+        .arg("dashboard")
+        .arg(format!("DATA={}", data.display()))
+        .arg(format!("CONFIG={}", demo_config().display()))
+        .output()
+        .unwrap();
+    assert!(
+        make.status.success(),
+        "{}",
+        String::from_utf8_lossy(&make.stderr)
+    );
+    let printed = String::from_utf8_lossy(&make.stdout);
+    assert!(
+        printed.trim_end().ends_with("/site/index.html"),
+        "{printed}"
+    );
+    assert_dashboard(&data.join("site"));
+
     // The terminal view agrees and is quiet about colour when piped.
     let view = w
         .cmd("lake-status")
@@ -404,4 +428,180 @@ fn golden_views_of_four_real_nights() {
         stale.is_empty(),
         "differ from tests/golden/lake-status (TICKERLAKE_BLESS=1 to accept): {stale:?}"
     );
+}
+
+/// A copy of the four nights to damage.
+fn nights(w: &WorkDir, name: &str) -> std::path::PathBuf {
+    let dir = w.join(name);
+    copy_tree(&repo_root().join("fixtures/status/nights"), &dir);
+    dir
+}
+
+fn decide(w: &WorkDir, data: &Path) -> tickerlake_tests::Run {
+    w.cmd("lake-status")
+        .arg("--config")
+        .arg(demo_config())
+        .arg("--data")
+        .arg(data)
+        .arg("--alerts")
+        .run()
+}
+
+#[test]
+fn an_index_that_lies_never_leads_outside_the_data_dir_nor_hides_the_newest_run() {
+    let w = WorkDir::new();
+    // A line naming a directory outside runs/ (absolute, or up and out) is left out.
+    let outside = w.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let data = nights(&w, "trav");
+    let index = data.join("runs/index.ndjson");
+    let mut text = std::fs::read_to_string(&index).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let record = std::fs::read_to_string(
+        data.join("runs")
+            .join(last["dir"].as_str().unwrap())
+            .join("metadata.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        outside.join("metadata.json"),
+        record.replace("night-4", "night-9"),
+    )
+    .unwrap();
+    std::fs::write(
+        outside.join("fetch.errors.ndjson"),
+        "{\"symbol\":\"SECRET\",\"provider\":\"yahoo\",\"code\":\"HTTP5XX\",\"attempts\":1,\"message\":\"x\",\"run_id\":\"night-9\",\"ts\":\"2026-12-03T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    for dir in [outside.display().to_string(), "../../outside".to_string()] {
+        let mut line = last.clone();
+        line["run_id"] = "night-9".into();
+        line["dir"] = dir.into();
+        line["started_at"] = "2026-12-09T01:00:00Z".into();
+        text.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(&index, &text).unwrap();
+    let site = w.join("site-trav");
+    render_site(&w, &data, &site, "2026-12-02T06:00:00Z");
+    let html = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(
+        !html.contains("SECRET") && !html.contains("night-9"),
+        "read outside the data dir"
+    );
+
+    // A line written twice counts once, and the newest run's alert is still decided.
+    let data = nights(&w, "dup");
+    let index = data.join("runs/index.ndjson");
+    let mut text = std::fs::read_to_string(&index).unwrap();
+    let last_line = text.lines().last().unwrap().to_string();
+    text.push_str(&format!("{last_line}\n"));
+    // And the lines out of order: the newest is the one that started last.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.reverse();
+    std::fs::write(&index, lines.join("\n") + "\n").unwrap();
+    let out = decide(&w, &data).code_is(0).stdout();
+    assert!(out.contains("\"key\":\"step:fetch\""), "{out}");
+    let view = w
+        .cmd("lake-status")
+        .arg("--data")
+        .arg(&data)
+        .run()
+        .code_is(2)
+        .stdout();
+    assert!(
+        view.contains("(4 runs)") && view.contains("last run night-4"),
+        "{view}"
+    );
+
+    // The newest run's record unreadable: no alert decided for the run before it (65), and the
+    // view says which record it could not read.
+    let data = nights(&w, "gone");
+    let name = serde_json::from_str::<Value>(
+        std::fs::read_to_string(data.join("runs/index.ndjson"))
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap()["dir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(data.join("runs").join(&name).join("metadata.json"), "{torn").unwrap();
+    std::fs::remove_file(data.join("runs/latest.json")).unwrap();
+    decide(&w, &data)
+        .code_is(65)
+        .stderr_contains("the newest run's record cannot be read");
+    let view = w.cmd("lake-status").arg("--data").arg(&data).run().stdout();
+    assert!(view.contains("the newest run's record (runs/"), "{view}");
+}
+
+#[test]
+fn links_fifos_and_bad_thresholds_are_refused_and_nothing_outside_is_touched() {
+    let w = WorkDir::new();
+    let data = nights(&w, "nights");
+    // A link inside the output directory would lead the write (or the clean-up) elsewhere.
+    let site = w.join("site");
+    render_site(&w, &data, &site, "2026-12-02T06:00:00Z");
+    let victim = w.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("OLD.json"), "keep").unwrap();
+    std::fs::write(victim.join("important.json"), "keep").unwrap();
+    std::fs::remove_dir_all(site.join("price")).unwrap();
+    std::os::unix::fs::symlink(&victim, site.join("price")).unwrap();
+    assert_eq!(render_site(&w, &data, &site, "2026-12-02T06:00:00Z"), 2);
+    std::fs::remove_file(site.join("price")).unwrap();
+    std::fs::remove_file(site.join("summary.json")).unwrap();
+    std::os::unix::fs::symlink(victim.join("important.json"), site.join("summary.json")).unwrap();
+    w.cmd("lake-status")
+        .arg("--data")
+        .arg(&data)
+        .arg("--json")
+        .arg(&site)
+        .run()
+        .code_is(2)
+        .stderr_contains("symbolic link");
+    assert_eq!(
+        std::fs::read_to_string(victim.join("OLD.json")).unwrap(),
+        "keep"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.join("important.json")).unwrap(),
+        "keep"
+    );
+    assert_eq!(
+        std::fs::read_dir(&victim).unwrap().count(),
+        2,
+        "nothing written into it"
+    );
+
+    // A FIFO where the fetch state should be is not opened (it would wait for ever).
+    let fifo = data.join("state/fetch.json");
+    std::fs::remove_file(&fifo).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    w.cmd("lake-status")
+        .arg("--data")
+        .arg(&data)
+        .run()
+        .code_is(2);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // Thresholds that cannot be are a configuration error, not a green card.
+    let config = w.write(
+        "bad.yaml",
+        "status:\n  kpis:\n    fetch_errors: { green: 50, yellow: 4 }\n",
+    );
+    w.cmd("lake-status")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .run()
+        .code_is(78)
+        .stderr_contains("status.kpis.fetch_errors");
 }

@@ -976,7 +976,7 @@ fn a_run_with_more_alerts_than_the_budget_sends_three_the_last_a_digest() {
     // A failed step and five red checks: six candidates.
     w.cmd("run-record")
         .args([
-            "step", "--run", &run_dir, "--name", "qa", "--status", "fail", "--exit", "1",
+            "step", "--run", &run_dir, "--name", "qa", "--status", "fail", "--exit", "74",
         ])
         .args([
             "--started",
@@ -1028,7 +1028,7 @@ fn a_run_with_more_alerts_than_the_budget_sends_three_the_last_a_digest() {
         .collect();
     assert_eq!(sent.len(), 3, "{sent:#?}");
     assert!(
-        sent[0].contains("step qa failed (exit 1 findings)"),
+        sent[0].contains("step qa failed (exit 74 io_err)"),
         "{}",
         sent[0]
     );

@@ -19,6 +19,6 @@ var th=btn.parentNode,tr=th.parentNode,tb=th.closest('table').tBodies[0],i=[].in
 [].forEach.call(tr.children,function(x){x.removeAttribute('aria-sort')});th.setAttribute('aria-sort',up?'ascending':'descending');
 [].slice.call(tb.rows).sort(function(a,b){var x=key(a.cells[i]),y=key(b.cells[i]),c=typeof x==='number'&&typeof y==='number'?x-y:String(x).localeCompare(String(y));return up?c:-c}).forEach(function(row){tb.appendChild(row)})})});
 d.querySelectorAll('button.csv').forEach(function(btn){btn.addEventListener('click',function(){
-var rows=[].map.call(d.getElementById(btn.dataset.table).rows,function(row){return [].map.call(row.cells,function(c){var v=c.textContent.trim();return /[",\n]/.test(v)?'"'+v.replace(/"/g,'""')+'"':v}).join(',')});
+var rows=[].map.call(d.getElementById(btn.dataset.table).rows,function(row){return [].map.call(row.cells,function(c){var v=c.textContent.trim();if(/^[=+\-@\t\r]/.test(v)&&isNaN(+v))v="'"+v;return /[",\r\n]/.test(v)?'"'+v.replace(/"/g,'""')+'"':v}).join(',')});
 var a=d.createElement('a');a.href=URL.createObjectURL(new Blob([rows.join('\n')+'\n'],{type:'text/csv'}));a.download=btn.dataset.table+'.csv';d.body.appendChild(a);a.click();a.remove()})});
 h.dataset.jsOk='1'})();

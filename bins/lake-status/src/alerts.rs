@@ -41,7 +41,10 @@ pub fn states(run: &Run, before: &[Run], rules: &Rules) -> BTreeMap<String, Opti
         if step.status == Status::Skipped {
             continue;
         }
-        let problem = (step.status == Status::Fail).then(|| {
+        // QA failing its gate (exit 1, its summary written) is its checks' news, told by them;
+        // a QA that crashed is a failed step like any other.
+        let gate = step.name == "qa" && step.exit_code == 1 && r.qa.is_some();
+        let problem = (step.status == Status::Fail && !gate).then(|| {
             let meaning = u8::try_from(step.exit_code)
                 .ok()
                 .and_then(tickerlake::ExitCode::from_code)

@@ -26,8 +26,9 @@ directory: runs/index.ndjson, the run directories (metadata.json, qa.findings.nd
 fetch.errors.ndjson, universe.delta.ndjson), state/fetch.json and state/watermarks.json, and the
 lake for price/<SYM>.json. A piece that is missing shows as \"no data yet\", never as green.
 
-Exit status: 0 green (or no data yet), 1 yellow, 2 red, 3 the data directory cannot be read;
---json and --html too. With --alerts: 0 once decided, 66 a --run directory without a record.
+Exit status: 0 green (or no data yet), 1 yellow, 2 red, 3 the data directory (or its run index)
+cannot be read; --json and --html too. With --alerts: 0 once decided, 65 the newest run's record
+cannot be read, 66 a --run directory without a record.
 2 is also a command line error, or an output directory holding files that are not the
 dashboard's (the message says which); 74 an output that cannot be written, 78 bad configuration.";
 

@@ -171,7 +171,7 @@ fn card(k: &Kpi) -> Card {
         word: k.colour.word(),
         share_text: k
             .share_pct
-            .map_or_else(String::new, |p| format!("{p:.2} % of the universe")),
+            .map_or_else(String::new, |p| format!("{p:.2} % of {}", k.share_of)),
         threshold: k.threshold.clone(),
         as_of: k.as_of.clone().unwrap_or_else(|| "–".into()),
         panel: k.panel.clone(),
@@ -187,7 +187,7 @@ fn card(k: &Kpi) -> Card {
 pub fn csp(script: &str) -> String {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'; \
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; \
          base-uri 'none'; form-action 'none'"
     )
 }
@@ -719,13 +719,17 @@ fn fetch(report: &Report) -> Section {
         charts.push(Chart {
             svg: svg::lines(
                 "errors-chart",
-                "Fetch errors per run",
-                "Symbols each fetching run could not fetch.",
+                "Symbols not fetched per run",
+                "Symbols each fetching run could not fetch: failed, or not tried once the circuit breaker opened.",
                 &labels,
                 &[Series {
-                    name: "failed",
+                    name: "not fetched",
                     class: "c2",
-                    values: e.nights.iter().map(|x| Some(x.failed as f64)).collect(),
+                    values: e
+                        .nights
+                        .iter()
+                        .map(|x| Some((x.failed + x.not_tried) as f64))
+                        .collect(),
                 }],
                 None,
             ),
@@ -760,12 +764,14 @@ fn fetch(report: &Report) -> Section {
         charts,
         tables: vec![Table {
             id: "fetch-errors",
-            caption: format!(
-                "Errors of the last fetch ({}{})",
-                e.failed.map_or_else(|| "–".into(), |f| f.to_string()),
-                e.requested
-                    .map_or_else(String::new, |r| format!(" of {r} symbols"))
-            ),
+            caption: match (e.requested, e.failed, e.not_tried) {
+                (Some(r), Some(f), t) => format!(
+                    "The last fetch: {} of {r} symbols not fetched ({f} failed, {} not tried); its dead-letter records",
+                    f + t.unwrap_or(0),
+                    t.unwrap_or(0)
+                ),
+                _ => "The last fetch's dead-letter records".into(),
+            },
             headers: vec![h("symbol"), h("error"), n("attempts"), h("message")],
             note: if rows.is_empty() {
                 String::new()
@@ -796,6 +802,7 @@ fn nights_table(report: &Report) -> Table {
             h("run"),
             n("requested"),
             n("failed"),
+            n("not tried"),
             n("p50 s"),
             n("p95 s"),
         ],
@@ -809,6 +816,7 @@ fn nights_table(report: &Report) -> Table {
                     text(x.run_id.clone()),
                     number(Some(x.requested)),
                     number(Some(x.failed)),
+                    number(Some(x.not_tried)),
                     ms(x.p50_ms),
                     ms(x.p95_ms),
                 ]
@@ -940,9 +948,17 @@ fn history(report: &Report) -> Section {
         id: "runs",
         title: "Runs",
         intro: format!(
-            "{} run(s) recorded; the newest {} shown.",
+            "{} run(s) recorded; the newest {} shown.{}",
             r.total,
-            r.runs.len()
+            r.runs.len(),
+            if r.unreadable_lines > 0 {
+                format!(
+                    " {} line(s) of runs/index.ndjson could not be read and are left out.",
+                    r.unreadable_lines
+                )
+            } else {
+                String::new()
+            }
         ),
         empty: r
             .runs

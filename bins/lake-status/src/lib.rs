@@ -44,6 +44,9 @@ pub enum Error {
     NotOurs(String),
     #[error("{0}")]
     NoInput(String),
+    /// A run record that cannot be read where one is needed.
+    #[error("{0}")]
+    Data(String),
     #[error("{0}")]
     Render(String),
 }
@@ -66,6 +69,7 @@ impl HasExitCode for Error {
             },
             Error::NotOurs(_) => ExitCode::Usage,
             Error::NoInput(_) => ExitCode::NoInput,
+            Error::Data(_) => ExitCode::DataErr,
             Error::Render(_) => ExitCode::IoErr,
         }
     }
@@ -111,7 +115,7 @@ pub fn run(cli: Cli, config: Config) -> Result<Health, Error> {
         for (name, schema) in report::schemas() {
             let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
             text.push('\n');
-            site::write(&dir.join(format!("{name}.schema.json")), text.as_bytes())?;
+            site::write(dir, &format!("{name}.schema.json"), text.as_bytes())?;
         }
         return Ok(Health::Green);
     }
@@ -188,13 +192,13 @@ fn write_outputs(
     if let Some(dir) = json {
         site::claim(dir)?;
         for b in &blocks {
-            site::write(&dir.join(&b.file), b.json.as_bytes())?;
+            site::write(dir, &b.file, b.json.as_bytes())?;
         }
         let mut written: Vec<PathBuf> = Vec::new();
         for p in report::prices(snap, report, config) {
-            let path = dir.join("price").join(format!("{}.json", p.symbol));
-            site::write(&path, site::json(&p).as_bytes())?;
-            written.push(path);
+            let rel = format!("price/{}.json", p.symbol);
+            site::write(dir, &rel, site::json(&p).as_bytes())?;
+            written.push(dir.join(rel));
         }
         site::prune_prices(dir, &written)?;
         tracing::info!(dir = %dir.display(), files = blocks.len() + written.len(), "JSON written");
@@ -203,7 +207,7 @@ fn write_outputs(
         site::claim(dir)?;
         let page = html::render(report, &blocks).map_err(|e| Error::Render(e.to_string()))?;
         let path = dir.join("index.html");
-        site::write(&path, page.as_bytes())?;
+        site::write(dir, "index.html", page.as_bytes())?;
         tracing::info!(page = %path.display(), bytes = page.len(), "page written");
     }
     Ok(())
@@ -216,6 +220,15 @@ fn decide_alerts(
     config: &Config,
 ) -> Result<Vec<tickerlake::runs::AlertMessage>, Error> {
     let rules = &config.pipeline.alerts;
+    if run_dir.is_none()
+        && let Some(dir) = &snap.newest_unreadable
+    {
+        // Deciding for the run before it would tell its news again.
+        return Err(Error::Data(format!(
+            "{}: the newest run's record cannot be read: no alert decided (give --run)",
+            snap.data.runs().join(dir).join("metadata.json").display()
+        )));
+    }
     let position = match run_dir {
         None => snap.history.len().checked_sub(1),
         Some(dir) => {

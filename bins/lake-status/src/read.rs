@@ -67,8 +67,10 @@ pub struct Snapshot {
     pub qa: Option<(usize, Vec<Finding>)>,
     /// The newest run whose fetch ran, and its dead-letter records.
     pub fetch: Option<(usize, Vec<FetchError>)>,
-    /// Status changes of the universe runs in the last 30 days before the as-of date.
+    /// Status changes dated in the 30 days before the as-of date.
     pub changes_30d: Option<Vec<Transition>>,
+    /// The newest index line's run directory, when its record cannot be read.
+    pub newest_unreadable: Option<String>,
 }
 
 /// Why there is nothing to show: the directory cannot be read.
@@ -122,19 +124,42 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
         return Err(unreadable(e.to_string()));
     }
     let dir = DataDir::new(data);
-    let (index, unreadable_lines) = dir.read_index().map_err(|e| Unreadable {
+    let (mut index, unreadable_lines) = dir.read_index().map_err(|e| Unreadable {
         path: dir.index().display().to_string(),
         why: e.to_string(),
     })?;
+    // One line per run (a line written twice counts once: the last), in the order the runs
+    // started, whatever order the lines are in.
+    let mut seen = std::collections::HashSet::new();
+    index.reverse();
+    index.retain(|l| seen.insert(l.run_id.clone()));
+    index.reverse();
+    index.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     let window = config.status.history_runs.max(1) as usize;
     let mut history = Vec::new();
-    for line in index.iter().skip(index.len().saturating_sub(window)) {
-        if let Some(run) = open_run(&dir, &line.dir) {
-            history.push(run);
+    let mut newest_unreadable = None;
+    let first = index.len().saturating_sub(window);
+    for (i, line) in index.iter().enumerate().skip(first) {
+        match open_run(&dir, &line.dir) {
+            Some(run) if run.record.run_id == line.run_id => history.push(run),
+            Some(run) => {
+                tracing::warn!(
+                    dir = %line.dir,
+                    index = %line.run_id,
+                    record = %run.record.run_id,
+                    "a run record whose run id is not its index line's: left out"
+                );
+                if i + 1 == index.len() {
+                    newest_unreadable = Some(line.dir.clone());
+                }
+            }
+            None if i + 1 == index.len() => newest_unreadable = Some(line.dir.clone()),
+            None => {}
         }
     }
     // A run that ended after the index was last read (or whose line was torn): latest.json.
-    if let Ok(latest) = RunRecord::read(&dir.latest_run())
+    if regular_file(&dir.latest_run())
+        && let Ok(latest) = RunRecord::read(&dir.latest_run())
         && !history.iter().any(|r| r.record.run_id == latest.run_id)
         && history
             .last()
@@ -154,21 +179,28 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
         .last()
         .and_then(|r| NaiveDate::parse_from_str(&r.record.as_of, "%Y-%m-%d").ok());
     let months = i64::from(config.status.universe_months.max(1));
+    // The universe runs of the window: monthly by schedule; a few more a month are read, no
+    // more (an index of a thousand reruns must not cost a thousand records).
     let universe_runs: Vec<Run> = match as_of {
         Some(day) => {
             let since = day - Duration::days(months * 31);
-            index
+            let mut runs: Vec<Run> = index
                 .iter()
+                .rev()
                 .filter(|l| l.steps.iter().any(|s| s.name == "filter"))
                 .filter(|l| {
                     NaiveDate::parse_from_str(&l.as_of, "%Y-%m-%d").is_ok_and(|d| d >= since)
                 })
+                .take(months as usize * 5)
                 .filter_map(|l| open_run(&dir, &l.dir))
-                .collect()
+                .collect();
+            runs.reverse();
+            runs
         }
         None => Vec::new(),
     };
-    let changes_30d = as_of.and_then(|day| changes_since(&universe_runs, day - Duration::days(30)));
+    let changes_30d =
+        as_of.and_then(|day| changes_since(&universe_runs, day - Duration::days(30), day));
     let qa = history
         .iter()
         .rposition(|r| r.ran("qa"))
@@ -177,15 +209,19 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
         .iter()
         .rposition(|r| r.ran("fetch"))
         .map(|i| (i, read_ndjson(&history[i].dir.join("fetch.errors.ndjson"))));
-    let fetch_state = match State::load(&dir.fetch_state()) {
-        Ok(s) if dir.fetch_state().is_file() => Some(s),
-        Ok(_) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "the fetch state cannot be read: timeliness shows no data");
-            None
+    let fetch_state = if regular_file(&dir.fetch_state()) {
+        match State::load(&dir.fetch_state()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "the fetch state cannot be read: timeliness shows no data");
+                None
+            }
         }
+    } else {
+        None
     };
     Ok(Snapshot {
+        newest_unreadable,
         watermarks: dir.stored_watermarks(),
         data: dir,
         index,
@@ -199,9 +235,28 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
     })
 }
 
+/// Whether `path` is a regular file (after links): a FIFO or a device is never opened.
+pub fn regular_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}
+
 fn open_run(dir: &DataDir, name: &str) -> Option<Run> {
+    // A run directory is a name under runs/, never a path that leads elsewhere.
+    let mut parts = Path::new(name).components();
+    if !matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) {
+        tracing::warn!(dir = %name, "an index line whose run directory is not a name under runs/: left out");
+        return None;
+    }
     let path = dir.runs().join(name);
-    match RunRecord::read(&path.join("metadata.json")) {
+    let meta = path.join("metadata.json");
+    if !regular_file(&meta) {
+        tracing::warn!(file = %meta.display(), "a run record that is not a file: left out");
+        return None;
+    }
+    match RunRecord::read(&meta) {
         Ok(record) => Some(Run { dir: path, record }),
         Err(e) => {
             tracing::warn!(error = %e, "a run record that cannot be read: left out");
@@ -210,9 +265,9 @@ fn open_run(dir: &DataDir, name: &str) -> Option<Run> {
     }
 }
 
-/// The transitions of the universe runs since `since` (none when no universe run recorded its
+/// The transitions dated after `since` up to `until` (none when no universe run recorded its
 /// changes at all: unknown, not zero).
-fn changes_since(runs: &[Run], since: NaiveDate) -> Option<Vec<Transition>> {
+fn changes_since(runs: &[Run], since: NaiveDate, until: NaiveDate) -> Option<Vec<Transition>> {
     let mut any = false;
     let mut out = Vec::new();
     for run in runs {
@@ -228,8 +283,11 @@ fn changes_since(runs: &[Run], since: NaiveDate) -> Option<Vec<Transition>> {
             any = true;
         }
         let day = NaiveDate::parse_from_str(&run.record.as_of, "%Y-%m-%d").ok();
-        if day.is_some_and(|d| d >= since) {
-            out.extend(read_ndjson::<Transition>(&file));
+        if day.is_some_and(|d| d > since) {
+            out.extend(read_ndjson::<Transition>(&file).into_iter().filter(|t| {
+                NaiveDate::parse_from_str(&t.date, "%Y-%m-%d")
+                    .is_ok_and(|d| d > since && d <= until)
+            }));
         }
     }
     any.then_some(out)
@@ -238,6 +296,12 @@ fn changes_since(runs: &[Run], since: NaiveDate) -> Option<Vec<Transition>> {
 /// The records of an NDJSON file; lines that are not records are logged and skipped (a run's
 /// files are the pipeline's own, so a bad line is damage, not input to refuse).
 pub fn read_ndjson<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    if !regular_file(path) {
+        if path.exists() {
+            tracing::warn!(file = %path.display(), "not a regular file: left out");
+        }
+        return Vec::new();
+    }
     let Ok(file) = std::fs::File::open(path) else {
         return Vec::new();
     };

@@ -118,11 +118,16 @@ pub struct Kpi {
     pub label: String,
     /// Absent: no data yet.
     pub value: Option<u64>,
-    /// The value as a share (%) of the active universe, where one is known.
+    /// The value as a share (%) of `share_of`, where one is known.
     pub share_pct: Option<f64>,
+    /// What the share is of: the universe QA checked, the symbols the fetch asked for.
+    pub share_of: String,
     pub colour: Colour,
     /// The rule the colour came from, as printed on the card.
     pub threshold: String,
+    /// The threshold's bounds: green up to the first, yellow up to the second, red above
+    /// (absent for a card without one).
+    pub bounds: Option<[f64; 2]>,
     /// The session the value is about.
     pub as_of: Option<String>,
     /// Where the number comes from.
@@ -206,6 +211,8 @@ pub struct Errors {
     pub run_id: Option<String>,
     pub requested: Option<u64>,
     pub failed: Option<u64>,
+    pub not_tried: Option<u64>,
+    /// Dead-letter records in the run's file.
     pub total: u64,
     pub truncated: bool,
     pub source: Option<String>,
@@ -222,6 +229,8 @@ pub struct Night {
     pub as_of: String,
     pub requested: u64,
     pub failed: u64,
+    /// Not tried: the circuit breaker had opened.
+    pub not_tried: u64,
     /// Absent when no request was made (every symbol up to date).
     pub p50_ms: Option<u64>,
     pub p95_ms: Option<u64>,
@@ -277,6 +286,8 @@ pub struct Dataset {
     pub runs: u64,
     pub ok: u64,
     pub success_pct: Option<f64>,
+    /// `bars_daily`: bars fetched over all runs; the others: what the newest run that made the
+    /// dataset counted (listings kept, symbols exported, bars in the set).
     pub records: i64,
     /// Bytes on disk when the newest run ended.
     pub bytes: Option<u64>,
@@ -402,7 +413,13 @@ pub fn build(snap: &Snapshot, config: &Config, now: DateTime<Utc>) -> Report {
             ),
         );
     }
-    if snap.latest().is_none() {
+    if let Some(dir) = &snap.newest_unreadable {
+        reasons.push(format!(
+            "the newest run's record (runs/{dir}/metadata.json) cannot be read: the run shown is the one before it"
+        ));
+        health = health.max(Colour::Yellow);
+    }
+    if snap.latest().is_none() && snap.newest_unreadable.is_none() {
         health = Colour::Unknown;
     }
     let mut price_symbols: Vec<String> = Vec::new();
@@ -532,8 +549,10 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: "Total active tickers".into(),
         value: active,
         share_pct: None,
+        share_of: String::new(),
         colour,
         threshold,
+        bounds: None,
         as_of: uni_as_of.clone(),
         source: "the universe (run metadata: universe.active)".into(),
         panel: "universe".into(),
@@ -558,12 +577,14 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: "New (30 d)".into(),
         value: new,
         share_pct: new.zip(active).and_then(|(n, a)| pct(n, a)),
+        share_of: "the active universe".into(),
         colour: if new.is_some() {
             Colour::Info
         } else {
             Colour::Unknown
         },
         threshold: "information: no threshold".into(),
+        bounds: None,
         as_of: snap.as_of().map(|d| d.to_string()),
         source: "universe.delta.ndjson of the universe runs in 30 days".into(),
         panel: "universe".into(),
@@ -575,8 +596,10 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: "Delisted (30 d)".into(),
         value: delisted,
         share_pct: delisted.zip(active).and_then(|(n, a)| pct(n, a)),
+        share_of: "the active universe".into(),
         colour: delisted.map_or(Colour::Unknown, |v| by_threshold(v as f64, &k.delisted_30d)),
         threshold: threshold_text(&k.delisted_30d, ""),
+        bounds: Some([k.delisted_30d.green, k.delisted_30d.yellow]),
         as_of: snap.as_of().map(|d| d.to_string()),
         source: "universe.delta.ndjson of the universe runs in 30 days".into(),
         panel: "universe".into(),
@@ -610,8 +633,10 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: format!("Lag > {} trading days", config.qa.lag_trading_days),
         value: lag.map(|c| c.symbols),
         share_pct: lag.map(|c| c.share_pct),
+        share_of: "the universe QA checked".into(),
         colour: lag.map_or(Colour::Unknown, |c| by_threshold(c.share_pct, &k.lag_pct)),
         threshold: threshold_text(&k.lag_pct, "% of the universe"),
+        bounds: Some([k.lag_pct.green, k.lag_pct.yellow]),
         as_of: qa_as_of.clone(),
         source: format!("qa-check: lag{qa_note}"),
         panel: "timeliness".into(),
@@ -629,10 +654,12 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: "Tickers with missing dates".into(),
         value: missing.map(|c| c.symbols),
         share_pct: missing.map(|c| c.share_pct),
+        share_of: "the universe QA checked".into(),
         colour: missing.map_or(Colour::Unknown, |c| {
             by_threshold(c.symbols as f64, &k.missing_dates)
         }),
         threshold: threshold_text(&k.missing_dates, "tickers"),
+        bounds: Some([k.missing_dates.green, k.missing_dates.yellow]),
         as_of: qa_as_of.clone(),
         source: format!("qa-check: missing_dates{qa_note}"),
         panel: "completeness".into(),
@@ -658,8 +685,10 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: "Fetch errors (last night)".into(),
         value: failed,
         share_pct: failed.zip(requested).and_then(|(f, r)| pct(f, r)),
+        share_of: "the symbols the fetch asked for".into(),
         colour: failed.map_or(Colour::Unknown, |v| by_threshold(v as f64, &k.fetch_errors)),
         threshold: threshold_text(&k.fetch_errors, "symbols not fetched"),
+        bounds: Some([k.fetch_errors.green, k.fetch_errors.yellow]),
         as_of: fetch_run.map(|r| r.record.as_of.clone()),
         source: format!(
             "ohlcv-fetch summary: failed + not_tried{}",
@@ -704,8 +733,10 @@ fn kpis(snap: &Snapshot, config: &Config) -> Vec<Kpi> {
         label: "Price-jump anomalies (7 d)".into(),
         value: jumps,
         share_pct: None,
+        share_of: String::new(),
         colour: jumps.map_or(Colour::Unknown, |v| by_threshold(v as f64, &k.price_jumps)),
         threshold: threshold_text(&k.price_jumps, ""),
+        bounds: Some([k.price_jumps.green, k.price_jumps.yellow]),
         as_of: qa_as_of,
         source: format!("qa-check: price_jump findings dated in the last 7 days{qa_note}"),
         panel: "quality".into(),
@@ -861,6 +892,7 @@ fn errors(snap: &Snapshot, config: &Config, rows: usize) -> Errors {
                 as_of: r.record.as_of.clone(),
                 requested: get("requested"),
                 failed: get("failed"),
+                not_tried: get("not_tried"),
                 p50_ms: asked.then(|| get("p50_latency_ms")),
                 p95_ms: asked.then(|| get("p95_latency_ms")),
                 proxies_dropped: get("proxies_dropped"),
@@ -875,6 +907,7 @@ fn errors(snap: &Snapshot, config: &Config, rows: usize) -> Errors {
             run_id: None,
             requested: None,
             failed: None,
+            not_tried: None,
             total: 0,
             truncated: false,
             source: None,
@@ -892,6 +925,7 @@ fn errors(snap: &Snapshot, config: &Config, rows: usize) -> Errors {
         run_id: Some(run.record.run_id.clone()),
         requested: get("requested"),
         failed: get("failed"),
+        not_tried: get("not_tried"),
         truncated: total > rows as u64,
         total,
         source: Some(snap.data.relative(&run.dir.join("fetch.errors.ndjson"))),
@@ -999,7 +1033,15 @@ fn runs(snap: &Snapshot) -> Runs {
             } else {
                 Status::Ok
             });
-            d.records += line.records.get(*name).copied().unwrap_or(0);
+            // Bars fetched add up over the nights; a universe, a Qlib export or a training
+            // set is counted as its newest run made it.
+            if let Some(n) = line.records.get(*name) {
+                if *name == "bars_daily" {
+                    d.records += n;
+                } else {
+                    d.records = *n;
+                }
+            }
             if *name == "bars_daily"
                 && let Some(q) = &line.qa_overall
             {

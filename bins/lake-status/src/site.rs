@@ -32,17 +32,36 @@ pub fn claim(dir: &Path) -> Result<(), Error> {
         Err(e) => return Err(Error::write(dir, e)),
     }
     write(
-        &dir.join(MARKER),
+        dir,
+        MARKER,
         b"lake-status output: files here are replaced on every run\n",
     )
 }
 
-/// Replaces `path` with `bytes` (temporary file and rename), creating its directory.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// Replaces `root/rel` with `bytes` (temporary file and rename), creating its directories. A
+/// symbolic link on the way (a directory or the file itself) is refused: it would point the
+/// write, or a clean-up, outside the dashboard's directory.
+pub fn write(root: &Path, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+    let mut path = root.to_path_buf();
+    for part in Path::new(rel).components() {
+        path.push(part);
+        refuse_link(root, &path)?;
+    }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
     }
-    tickerlake::atomic::write_atomic(path, bytes).map_err(|e| Error::write(path, e))
+    tickerlake::atomic::write_atomic(&path, bytes).map_err(|e| Error::write(&path, e))
+}
+
+fn refuse_link(root: &Path, path: &Path) -> Result<(), Error> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::NotOurs(format!(
+            "{}: a symbolic link inside {}: lake-status writes only its own files, never through a link",
+            path.display(),
+            root.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A document as the files and the page hold it: compact JSON (keys in the structs' order; `jq .`
@@ -65,15 +84,18 @@ pub fn json<T: Serialize>(doc: &T) -> String {
     out
 }
 
-/// Removes the `price/*.json` files of symbols no longer named (only inside a claimed directory).
+/// Removes the `price/*.json` files of symbols no longer named (only inside a claimed directory,
+/// never through a link).
 pub fn prune_prices(dir: &Path, keep: &[PathBuf]) -> Result<(), Error> {
     let price = dir.join("price");
+    refuse_link(dir, &price)?;
     let Ok(entries) = std::fs::read_dir(&price) else {
         return Ok(());
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "json") && !keep.contains(&path) {
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if regular && path.extension().is_some_and(|e| e == "json") && !keep.contains(&path) {
             std::fs::remove_file(&path).map_err(|e| Error::write(&path, e))?;
         }
     }

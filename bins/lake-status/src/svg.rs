@@ -337,9 +337,11 @@ pub fn heat(
                 None => {
                     let _ = write!(
                         out,
-                        "<rect class=\"cell none\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\"/>",
+                        "<rect class=\"cell none\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{} · {}: not part of this run</title></rect>",
                         cell - 1.0,
-                        cell - 1.0
+                        cell - 1.0,
+                        escape(&columns[c]),
+                        escape(name)
                     );
                 }
             }

@@ -8,6 +8,9 @@ use tickerlake::runs::{RunRecord, Status};
 
 use crate::report::{Colour, Report};
 
+/// The view fits 80 columns (only a long path or run id goes past).
+const WIDTH: usize = 80;
+
 pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String {
     let paint = |s: &str, c: Colour| -> String {
         let code = match c {
@@ -32,7 +35,7 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
     let _ = writeln!(
         out,
         "tickerlake data: {}  ({} run{})  {}",
-        report.data_dir,
+        clean(&report.data_dir),
         runs.total,
         if runs.total == 1 { "" } else { "s" },
         paint(
@@ -40,31 +43,28 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
             s.health
         ),
     );
+    if s.stale {
+        let text = format!(
+            "stale: the newest run finished more than {} h before {}",
+            s.stale_after_hours, s.generated_at
+        );
+        let _ = writeln!(out, "{}", paint(&text, Colour::Yellow));
+    }
     let Some(r) = last else {
         let _ = writeln!(
             out,
             "no data yet: no run has finished (pipeline.sh all, or make demo, makes the first)"
         );
+        for why in &s.reasons {
+            out.push_str(&wrap(&format!("why: {}", clean(why)), "  "));
+        }
         return out;
     };
-    if s.stale {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                &format!(
-                    "stale: the newest run finished more than {} h before {}",
-                    s.stale_after_hours, s.generated_at
-                ),
-                Colour::Yellow
-            )
-        );
-    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<12} {:>5} {:>5} {:>8} {:>12} {:>9}  {:<12} {:<10} last QA",
-        "dataset", "runs", "ok", "success", "records", "size", "watermark", "last run"
+        "{:<10} {:>5} {:>7} {:>11} {:>9}  {:<10}  {:<9} last QA",
+        "dataset", "runs", "success", "records", "size", "watermark", "last run"
     );
     for d in &runs.datasets {
         let success = d
@@ -75,55 +75,65 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
             .map_or_else(|| "–".to_string(), |c| paint(&badge(c), c));
         let _ = writeln!(
             out,
-            "{:<12} {:>5} {:>5} {:>8} {:>12} {:>9}  {:<12} {} {}",
+            "{:<10} {:>5} {:>7} {:>11} {:>9}  {:<10}  {} {}",
             d.dataset,
             d.runs,
-            d.ok,
             success,
             group(d.records),
             d.bytes.map_or_else(|| "–".to_string(), size),
-            d.watermark.as_deref().unwrap_or("no data"),
+            clean(d.watermark.as_deref().unwrap_or("no data")),
             d.last
-                .map_or_else(|| format!("{:<10}", "–"), |st| status(st, 10)),
+                .map_or_else(|| format!("{:<9}", "–"), |st| status(st, 9)),
             qa
         );
     }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<28} {:>9} {:>8}  {:<10} {:<11} threshold",
+        "{:<26} {:>7} {:>7}  {:<9} {:<10} ok≤ / warn≤",
         "KPI", "value", "share", "colour", "as of"
     );
     for k in &s.kpis {
+        let bounds = k.bounds.map_or_else(
+            || "–".to_string(),
+            |[g, y]| {
+                let unit = if k.key == "lag_2d" { " %" } else { "" };
+                format!("{} / {}{unit}", number(g), number(y))
+            },
+        );
         let _ = writeln!(
             out,
-            "{:<28} {:>9} {:>8}  {} {:<11} {}",
+            "{:<26} {:>7} {:>7}  {} {:<10} {}",
             k.label,
             k.value
                 .map_or_else(|| "no data".into(), |v| group(v as i64)),
             k.share_pct
-                .map_or_else(|| "–".into(), |p| format!("{p:.2}%")),
-            paint(&format!("{:<10}", badge(k.colour)), k.colour),
-            k.as_of.as_deref().unwrap_or("–"),
-            k.threshold
+                .map_or_else(|| "–".into(), |p| format!("{p:.1}%")),
+            paint(&format!("{:<9}", badge(k.colour)), k.colour),
+            clean(k.as_of.as_deref().unwrap_or("–")),
+            bounds
         );
     }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "last run {} ({}, {}): {} exit {} as of {}, started {}, {}",
-        r.run_id,
-        r.pipeline,
-        r.trigger,
+        "last run {} ({}, {}): {} exit {}",
+        clean(&r.run_id),
+        clean(&r.pipeline),
+        clean(&r.trigger),
         paint(r.status.badge(), Colour::of_status(r.status)),
         r.exit_code.map_or_else(|| "–".into(), |c| c.to_string()),
-        r.as_of,
-        r.started_at,
+    );
+    let _ = writeln!(
+        out,
+        "  as of {}, started {}, {}",
+        clean(&r.as_of),
+        clean(&r.started_at),
         r.seconds.map_or_else(|| "unfinished".into(), seconds),
     );
     let _ = writeln!(
         out,
-        "{:<16} {:<10} {:>5} {:>9}  counts",
+        "{:<16} {:<9} {:>5} {:>8}  counts",
         "step", "status", "exit", "seconds"
     );
     for st in &r.steps {
@@ -132,22 +142,21 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
             .counts
             .iter()
             .filter(|(k, _)| keys.is_empty() || keys.contains(&k.as_str()))
-            .take(6)
-            .map(|(k, v)| format!("{k} {}", group(*v)))
+            .map(|(k, v)| format!("{} {}", clean(k), group(*v)))
             .collect::<Vec<_>>()
             .join(", ");
         let _ = writeln!(
             out,
-            "{:<16} {} {:>5} {:>9.1}  {}",
-            st.name,
-            status(st.status, 10),
+            "{:<16} {} {:>5} {:>8.1}  {}",
+            clean(&st.name),
+            status(st.status, 9),
             st.exit_code,
             st.seconds,
-            counts
+            truncate(&counts, WIDTH - 44)
         );
     }
     if !r.log.is_empty() {
-        let _ = writeln!(out, "log: {}", r.log);
+        let _ = writeln!(out, "log: {}", clean(&r.log));
     }
     if !r.alerts.is_empty() {
         let sent = r.alerts.iter().filter(|a| a.outcome == "sent").count();
@@ -157,7 +166,10 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
     if !s.reasons.is_empty() {
         let _ = writeln!(out);
         for why in &s.reasons {
-            let _ = writeln!(out, "why {}: {why}", s.health.name());
+            out.push_str(&wrap(
+                &format!("why {}: {}", s.health.name(), clean(why)),
+                "  ",
+            ));
         }
     }
     if runs.unreadable_lines > 0 {
@@ -168,6 +180,52 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
         );
     }
     out
+}
+
+/// Text from the data directory, safe for a terminal: control characters (an escape sequence
+/// could retitle the window, clear the screen or fake a status) become `?`.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `text` wrapped at word boundaries to the view's width, continued lines indented.
+fn wrap(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+        } else if !line.is_empty() && !line.ends_with(' ') {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// 5.0 → "5", 0.5 → "0.5".
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// The counts worth a glance, per step (others: the first few).
@@ -243,5 +301,16 @@ mod tests {
         assert_eq!(seconds(75.0), "1m15s");
         assert_eq!(size(512), "512 B");
         assert_eq!(size(2_621_440), "2.5 MiB");
+    }
+
+    #[test]
+    fn data_cannot_drive_the_terminal_and_long_lines_wrap() {
+        assert_eq!(clean("a\x1b]0;PWNED\x07b\r"), "a?]0;PWNED?b?");
+        assert_eq!(clean("\u{9b}31m"), "?31m");
+        let long = "why: ".to_string() + &"word ".repeat(40);
+        for line in wrap(long.trim_end(), "  ").lines() {
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
+        assert_eq!(truncate("abcdef", 4), "abc…");
     }
 }
