@@ -184,6 +184,10 @@ impl DataDir {
     /// `state/watermarks.json`'s datasets (none when it is missing or unreadable).
     pub fn stored_watermarks(&self) -> BTreeMap<String, Watermark> {
         let path = self.watermarks();
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            tracing::warn!(file = %path.display(), "not a regular file: no watermarks shown");
+            return BTreeMap::new();
+        }
         let Ok(bytes) = std::fs::read(&path) else {
             return BTreeMap::new();
         };

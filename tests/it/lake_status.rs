@@ -488,6 +488,9 @@ fn an_index_that_lies_never_leads_outside_the_data_dir_nor_hides_the_newest_run(
         !html.contains("SECRET") && !html.contains("night-9"),
         "read outside the data dir"
     );
+    // Nor counted: such a line is not one of the runs.
+    assert_eq!(read_json(&site.join("runs/index.json"))["total"], 4);
+    decide(&w, &data).code_is(0);
 
     // A line written twice counts once, and the newest run's alert is still decided.
     let data = nights(&w, "dup");

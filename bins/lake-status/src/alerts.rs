@@ -37,13 +37,16 @@ pub fn states(run: &Run, before: &[Run], rules: &Rules) -> BTreeMap<String, Opti
     let r = &run.record;
     let who = format!("tickerlake {} {} on {}", r.pipeline, r.run_id, r.host);
     let mut out = BTreeMap::new();
+    let checks = qa_states(run, rules, &who);
+    // QA failing its gate (exit 1, its summary written) is its checks' news when one of them
+    // tells it; otherwise (a warn-level gate, critical checks not alerting) the failed step
+    // does: a failed run always says something.
+    let checks_tell = checks.values().any(Option::is_some);
     for step in &r.steps {
         if step.status == Status::Skipped {
             continue;
         }
-        // QA failing its gate (exit 1, its summary written) is its checks' news, told by them;
-        // a QA that crashed is a failed step like any other.
-        let gate = step.name == "qa" && step.exit_code == 1 && r.qa.is_some();
+        let gate = step.name == "qa" && step.exit_code == 1 && r.qa.is_some() && checks_tell;
         let problem = (step.status == Status::Fail && !gate).then(|| {
             let meaning = u8::try_from(step.exit_code)
                 .ok()
@@ -60,6 +63,15 @@ pub fn states(run: &Run, before: &[Run], rules: &Rules) -> BTreeMap<String, Opti
         });
         out.insert(format!("step:{}", step.name), problem);
     }
+    out.extend(checks);
+    fetch_states(run, before, rules, &who, &mut out);
+    out
+}
+
+/// The QA checks' states of a run.
+fn qa_states(run: &Run, rules: &Rules, who: &str) -> BTreeMap<String, Option<Problem>> {
+    let r = &run.record;
+    let mut out = BTreeMap::new();
     if let Some(qa) = &r.qa {
         for (name, c) in &qa.checks {
             let critical = rules.critical_checks && c.severity == "critical" && c.findings > 0;
@@ -84,6 +96,18 @@ pub fn states(run: &Run, before: &[Run], rules: &Rules) -> BTreeMap<String, Opti
             out.insert(format!("qa:{name}"), problem);
         }
     }
+    out
+}
+
+/// The fetch's states: a proxy that failed, latency over its limit run after run.
+fn fetch_states(
+    run: &Run,
+    before: &[Run],
+    rules: &Rules,
+    who: &str,
+    out: &mut BTreeMap<String, Option<Problem>>,
+) {
+    let r = &run.record;
     if run.ran("fetch")
         && let Some(step) = run.step("fetch")
     {
@@ -134,7 +158,6 @@ pub fn states(run: &Run, before: &[Run], rules: &Rules) -> BTreeMap<String, Opti
             );
         }
     }
-    out
 }
 
 /// The messages `run` deserves, given the runs before it (oldest first).
@@ -187,7 +210,7 @@ pub fn decide(run: &Run, before: &[Run], rules: &Rules) -> Vec<AlertMessage> {
     let max = rules.max_per_run.max(1) as usize;
     let needs_digest = tell.len() > max || !recovered.is_empty();
     if !needs_digest {
-        return tell.iter().map(message).collect();
+        return tell.iter().map(message).map(plain).collect();
     }
     let room = if tell.len() >= max {
         max - 1
@@ -223,7 +246,14 @@ pub fn decide(run: &Run, before: &[Run], rules: &Rules) -> Vec<AlertMessage> {
         recovered,
         run_id: r.run_id.clone(),
     });
-    out
+    out.into_iter().map(plain).collect()
+}
+
+/// A message without control characters (they come from the run records, and go to chat
+/// clients and terminals).
+fn plain(mut m: AlertMessage) -> AlertMessage {
+    m.text = crate::terminal::clean(&m.text);
+    m
 }
 
 fn list(keys: &[String]) -> String {
@@ -404,6 +434,41 @@ mod tests {
         assert!(
             out[0].text.contains("exit 69 unavailable"),
             "{}",
+            out[0].text
+        );
+    }
+
+    #[test]
+    fn qa_failing_its_gate_is_told_once_by_its_checks_else_by_the_step() {
+        let gate = |checks: &[(&str, &str, u64, f64)]| {
+            let mut run = night(2, Status::Ok, checks);
+            let qa = run
+                .record
+                .steps
+                .iter_mut()
+                .find(|s| s.name == "qa")
+                .unwrap();
+            qa.status = Status::Fail;
+            qa.exit_code = 1;
+            run
+        };
+        let before = [night(1, Status::Ok, &[])];
+        // A critical finding: its check tells it; no second message about the step.
+        let run = gate(&[("price_jump", "critical", 2, 0.1)]);
+        assert_eq!(
+            keys(&decide(&run, &before, &rules())),
+            ["new:qa:price_jump"]
+        );
+        // A gate no check rule tells (a warn-level finding with qa.fail_on: warn): the step.
+        let run = gate(&[("zero_volume", "warn", 3, 0.2)]);
+        assert_eq!(keys(&decide(&run, &before, &rules())), ["new:step:qa"]);
+        // Control characters from a record never reach a chat client.
+        let mut run = night(2, Status::Fail, &[]);
+        run.record.host = "box\u{1b}]0;x\u{7}\u{9b}".into();
+        let out = decide(&run, &before, &rules());
+        assert!(
+            !out[0].text.chars().any(char::is_control),
+            "{:?}",
             out[0].text
         );
     }

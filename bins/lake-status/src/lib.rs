@@ -127,7 +127,10 @@ pub fn run(cli: Cli, config: Config) -> Result<Health, Error> {
     let snap = match read::read(&data, &config) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!("{e}: the data directory cannot be read");
+            tracing::error!(
+                "{}: the data directory cannot be read",
+                terminal::clean(&e.to_string())
+            );
             return Ok(Health::Unreadable);
         }
     };

@@ -128,6 +128,14 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
         path: dir.index().display().to_string(),
         why: e.to_string(),
     })?;
+    // A line whose run directory is not a name under runs/ is not one of ours: not counted.
+    index.retain(|l| {
+        let ok = plain_name(&l.dir);
+        if !ok {
+            tracing::warn!(dir = %crate::terminal::clean(&l.dir), "an index line whose run directory is not a name under runs/: left out");
+        }
+        ok
+    });
     // One line per run (a line written twice counts once: the last), in the order the runs
     // started, whatever order the lines are in.
     let mut seen = std::collections::HashSet::new();
@@ -174,6 +182,14 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
             dir: dir.runs().join(name),
             record: latest,
         });
+    }
+    // latest.json stood in for the newest line's record: the newest run is shown after all.
+    if history
+        .last()
+        .zip(index.last())
+        .is_some_and(|(r, l)| r.record.run_id == l.run_id)
+    {
+        newest_unreadable = None;
     }
     let as_of = history
         .last()
@@ -240,26 +256,31 @@ pub fn regular_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
+/// Whether `name` is one plain name (no `/`, no `.` or `..`, not absolute).
+fn plain_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    !name.contains('/')
+        && matches!(
+            (parts.next(), parts.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        )
+}
+
 fn open_run(dir: &DataDir, name: &str) -> Option<Run> {
     // A run directory is a name under runs/, never a path that leads elsewhere.
-    let mut parts = Path::new(name).components();
-    if !matches!(
-        (parts.next(), parts.next()),
-        (Some(std::path::Component::Normal(_)), None)
-    ) {
-        tracing::warn!(dir = %name, "an index line whose run directory is not a name under runs/: left out");
+    if !plain_name(name) {
         return None;
     }
     let path = dir.runs().join(name);
     let meta = path.join("metadata.json");
     if !regular_file(&meta) {
-        tracing::warn!(file = %meta.display(), "a run record that is not a file: left out");
+        tracing::warn!(file = %crate::terminal::clean(&meta.display().to_string()), "a run record that is not a file: left out");
         return None;
     }
     match RunRecord::read(&meta) {
         Ok(record) => Some(Run { dir: path, record }),
         Err(e) => {
-            tracing::warn!(error = %e, "a run record that cannot be read: left out");
+            tracing::warn!(error = %crate::terminal::clean(&e.to_string()), "a run record that cannot be read: left out");
             None
         }
     }

@@ -362,10 +362,15 @@ pub fn build(snap: &Snapshot, config: &Config, now: DateTime<Utc>) -> Report {
     };
     if let Some(r) = snap.latest() {
         let c = Colour::of_status(r.record.status);
+        let which = if snap.newest_unreadable.is_some() {
+            "the run shown"
+        } else {
+            "the newest run"
+        };
         worse(
             c,
             format!(
-                "the newest run ({} {}) is {}",
+                "{which} ({} {}) is {}",
                 r.record.pipeline,
                 r.record.run_id,
                 r.record.status.badge()
@@ -415,7 +420,12 @@ pub fn build(snap: &Snapshot, config: &Config, now: DateTime<Utc>) -> Report {
     }
     if let Some(dir) = &snap.newest_unreadable {
         reasons.push(format!(
-            "the newest run's record (runs/{dir}/metadata.json) cannot be read: the run shown is the one before it"
+            "the newest run's record (runs/{dir}/metadata.json) cannot be read{}",
+            if snap.latest().is_some() {
+                ": the run shown is the one before it"
+            } else {
+                ""
+            }
         ));
         health = health.max(Colour::Yellow);
     }
