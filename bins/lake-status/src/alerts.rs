@@ -127,17 +127,14 @@ fn fetch_states(
             );
         }
         let limit = rules.latency_p95.0.as_millis() as i64;
-        if rules.latency_runs > 0 && get("ok") + get("failed") > 0 {
+        if rules.latency_runs > 0 && run.made_requests() {
             // This run and the fetching runs before it that made requests, newest first.
             let p95s: Vec<i64> = std::iter::once(run)
                 .chain(before.iter().rev())
-                .filter(|x| x.ran("fetch"))
+                .filter(|x| x.ran("fetch") && x.made_requests())
                 .filter_map(|x| {
-                    let c = &x.step("fetch")?.counts;
-                    let asked = c.get("ok").copied().unwrap_or(0)
-                        + c.get("failed").copied().unwrap_or(0)
-                        > 0;
-                    asked.then(|| c.get("p95_latency_ms").copied().unwrap_or(0))
+                    x.step("fetch")
+                        .map(|s| s.counts.get("p95_latency_ms").copied().unwrap_or(0))
                 })
                 .take(rules.latency_runs as usize)
                 .collect();
@@ -252,7 +249,7 @@ pub fn decide(run: &Run, before: &[Run], rules: &Rules) -> Vec<AlertMessage> {
 /// A message without control characters (they come from the run records, and go to chat
 /// clients and terminals).
 fn plain(mut m: AlertMessage) -> AlertMessage {
-    m.text = crate::terminal::clean(&m.text);
+    m.text = crate::text::clean(&m.text);
     m
 }
 

@@ -15,7 +15,7 @@ use tickerlake::runs::Status;
 
 use crate::report::{Colour, Kpi, Report};
 use crate::svg::{self, Cell as HeatCell, Series};
-use crate::terminal::{group, seconds, size};
+use crate::text::{group, seconds, size};
 
 /// The page's script.
 pub const SCRIPT: &str = include_str!("../assets/page.js");

@@ -10,6 +10,7 @@
 //! - [`terminal`]: the terminal view;
 //! - [`html`] and [`svg`]: the page and its charts;
 //! - [`site`]: the output directories, written atomically;
+//! - [`text`]: numbers, sizes, durations, and data made safe to print;
 //! - [`alerts`]: which alerts a run deserves.
 
 pub mod alerts;
@@ -20,6 +21,7 @@ pub mod report;
 pub mod site;
 pub mod svg;
 pub mod terminal;
+pub mod text;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -129,7 +131,7 @@ pub fn run(cli: Cli, config: Config) -> Result<Health, Error> {
         Err(e) => {
             tracing::error!(
                 "{}: the data directory cannot be read",
-                terminal::clean(&e.to_string())
+                text::clean(&e.to_string())
             );
             return Ok(Health::Unreadable);
         }

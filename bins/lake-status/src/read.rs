@@ -7,7 +7,6 @@
 //! read at all is an error.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate};
@@ -39,6 +38,15 @@ pub struct Run {
 impl Run {
     pub fn step(&self, name: &str) -> Option<&tickerlake::runs::Step> {
         self.record.steps.iter().find(|s| s.name == name)
+    }
+
+    /// Whether the run's fetch asked the provider at all (every symbol up to date: it did not,
+    /// and its latency says nothing).
+    pub fn made_requests(&self) -> bool {
+        self.step("fetch").is_some_and(|s| {
+            s.counts.get("ok").copied().unwrap_or(0) + s.counts.get("failed").copied().unwrap_or(0)
+                > 0
+        })
     }
 
     /// Whether the step ran to a result: it left its summary (a QA that failed the gate with
@@ -103,11 +111,6 @@ impl Snapshot {
             .as_ref()
             .map(|(i, e)| (&self.history[*i], e.as_slice()))
     }
-
-    /// The newest run that has the step at all (ran, failed or was skipped).
-    pub fn newest_with_step(&self, name: &str) -> Option<&Run> {
-        self.history.iter().rev().find(|r| r.step(name).is_some())
-    }
 }
 
 pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
@@ -132,7 +135,7 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
     index.retain(|l| {
         let ok = plain_name(&l.dir);
         if !ok {
-            tracing::warn!(dir = %crate::terminal::clean(&l.dir), "an index line whose run directory is not a name under runs/: left out");
+            tracing::warn!(dir = %crate::text::clean(&l.dir), "an index line whose run directory is not a name under runs/: left out");
         }
         ok
     });
@@ -208,7 +211,13 @@ pub fn read(data: &Path, config: &Config) -> Result<Snapshot, Unreadable> {
                     NaiveDate::parse_from_str(&l.as_of, "%Y-%m-%d").is_ok_and(|d| d >= since)
                 })
                 .take(months as usize * 5)
-                .filter_map(|l| open_run(&dir, &l.dir))
+                // A universe run of the history window is read already.
+                .filter_map(
+                    |l| match history.iter().find(|r| r.record.run_id == l.run_id) {
+                        Some(r) => Some(r.clone()),
+                        None => open_run(&dir, &l.dir),
+                    },
+                )
                 .collect();
             runs.reverse();
             runs
@@ -274,13 +283,13 @@ fn open_run(dir: &DataDir, name: &str) -> Option<Run> {
     let path = dir.runs().join(name);
     let meta = path.join("metadata.json");
     if !regular_file(&meta) {
-        tracing::warn!(file = %crate::terminal::clean(&meta.display().to_string()), "a run record that is not a file: left out");
+        tracing::warn!(file = %crate::text::clean(&meta.display().to_string()), "a run record that is not a file: left out");
         return None;
     }
     match RunRecord::read(&meta) {
         Ok(record) => Some(Run { dir: path, record }),
         Err(e) => {
-            tracing::warn!(error = %crate::terminal::clean(&e.to_string()), "a run record that cannot be read: left out");
+            tracing::warn!(error = %crate::text::clean(&e.to_string()), "a run record that cannot be read: left out");
             None
         }
     }
@@ -326,18 +335,21 @@ pub fn read_ndjson<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
     let Ok(file) = std::fs::File::open(path) else {
         return Vec::new();
     };
+    // The library's reader: a line over its cap is a bad line, not an out-of-memory.
+    let name = path.display().to_string();
+    let mut reader = tickerlake::ndjson::NdjsonReader::new(std::io::BufReader::new(file), name);
     let mut out = Vec::new();
     let mut bad = 0usize;
-    for line in std::io::BufReader::new(file).split(b'\n') {
-        let Ok(line) = line else {
-            bad += 1;
-            break;
-        };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice(&line) {
-            Ok(v) => out.push(v),
+    while let Some(line) = reader.next_line() {
+        match line {
+            Ok(line) => match serde_json::from_slice(line) {
+                Ok(v) => out.push(v),
+                Err(_) => bad += 1,
+            },
+            Err(tickerlake::ndjson::ReadError::Io(_)) => {
+                bad += 1;
+                break;
+            }
             Err(_) => bad += 1,
         }
     }

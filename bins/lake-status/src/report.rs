@@ -896,7 +896,7 @@ fn errors(snap: &Snapshot, config: &Config, rows: usize) -> Errors {
         .filter_map(|r| {
             let c = &r.step("fetch")?.counts;
             let get = |k: &str| c.get(k).copied().unwrap_or(0).max(0) as u64;
-            let asked = get("ok") + get("failed") > 0;
+            let asked = r.made_requests();
             Some(Night {
                 run_id: r.record.run_id.clone(),
                 as_of: r.record.as_of.clone(),

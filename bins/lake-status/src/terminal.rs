@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use tickerlake::runs::{RunRecord, Status};
 
 use crate::report::{Colour, Report};
+use crate::text::{clean, group, seconds, size};
 
 /// The view fits 80 columns (only a long path or run id goes past).
 const WIDTH: usize = 80;
@@ -182,14 +183,6 @@ pub fn render(report: &Report, last: Option<&RunRecord>, colour: bool) -> String
     out
 }
 
-/// Text from the data directory, safe for a terminal: control characters (an escape sequence
-/// could retitle the window, clear the screen or fake a status) become `?`.
-pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 /// `text` cut to `max` characters, with an ellipsis when cut.
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -248,65 +241,12 @@ fn key_counts(step: &str) -> &'static [&'static str] {
     }
 }
 
-pub fn seconds(s: f64) -> String {
-    if s >= 60.0 {
-        format!(
-            "{}m{:02}s",
-            (s / 60.0).floor(),
-            (s % 60.0).round() as u64 % 60
-        )
-    } else {
-        format!("{s:.1}s")
-    }
-}
-
-/// 12345678 → "12,345,678".
-pub fn group(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-/// 2_600_000 → "2.5 MiB".
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn numbers_are_grouped_and_sizes_readable() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(1234), "1,234");
-        assert_eq!(group(-1234567), "-1,234,567");
-        assert_eq!(seconds(75.0), "1m15s");
-        assert_eq!(size(512), "512 B");
-        assert_eq!(size(2_621_440), "2.5 MiB");
-    }
-
-    #[test]
     fn data_cannot_drive_the_terminal_and_long_lines_wrap() {
-        assert_eq!(clean("a\x1b]0;PWNED\x07b\r"), "a?]0;PWNED?b?");
-        assert_eq!(clean("\u{9b}31m"), "?31m");
         let long = "why: ".to_string() + &"word ".repeat(40);
         for line in wrap(long.trim_end(), "  ").lines() {
             assert!(line.chars().count() <= WIDTH, "{line}");
