@@ -178,6 +178,114 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
+/// A request rate: `5/min`, `2/s`, `100/h`, or a bare number of requests per second.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Rate(pub f64);
+
+impl Rate {
+    /// The slowest and fastest rates accepted, per second (one an hour; a thousand a second).
+    pub const RANGE: (f64, f64) = (1.0 / 3600.0, 1000.0);
+
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        let t = text.trim();
+        let (num, per) = t.split_once('/').unwrap_or((t, "s"));
+        let value: f64 = num.trim().parse().map_err(|_| {
+            format!("expected a rate like 5/min, 2/s or 0.5 (per second), found {text:?}")
+        })?;
+        let seconds = match per.trim() {
+            "s" | "sec" | "second" => 1.0,
+            "m" | "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            _ => {
+                return Err(format!(
+                    "unknown rate unit in {text:?} (use /s, /min or /h)"
+                ));
+            }
+        };
+        let per_second = value / seconds;
+        let (lo, hi) = Rate::RANGE;
+        if !(per_second.is_finite() && (lo..=hi).contains(&per_second)) {
+            return Err(format!(
+                "rate {text:?} is out of range (one an hour to 1000 a second)"
+            ));
+        }
+        Ok(Rate(per_second))
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rate, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Rate::parse(&s).map_err(serde::de::Error::custom),
+            Value::Number(n) => Rate::parse(&n.to_string()).map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom("expected a rate like 5/min")),
+        }
+    }
+}
+
+/// A daily-bar provider of `ohlcv-fetch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProviderName {
+    Yahoo,
+    Stooq,
+    PolygonRest,
+    PolygonFlatfiles,
+}
+
+impl ProviderName {
+    pub const ALL: [ProviderName; 4] = [
+        ProviderName::Yahoo,
+        ProviderName::Stooq,
+        ProviderName::PolygonRest,
+        ProviderName::PolygonFlatfiles,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderName::Yahoo => "yahoo",
+            ProviderName::Stooq => "stooq",
+            ProviderName::PolygonRest => "polygon-rest",
+            ProviderName::PolygonFlatfiles => "polygon-flatfiles",
+        }
+    }
+
+    /// A comma-separated list of providers, in the order they are asked: known names, each
+    /// once; the flat files (one file per day for every ticker) only alone.
+    pub fn parse_list(text: &str) -> Result<Vec<ProviderName>, String> {
+        let mut out: Vec<ProviderName> = Vec::new();
+        for part in text.split(',') {
+            let name = part.trim();
+            let p = ProviderName::ALL
+                .into_iter()
+                .find(|p| p.as_str() == name)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown provider {:?} (known: yahoo, stooq, polygon-rest, polygon-flatfiles)",
+                        crate::echo::shorten(name)
+                    )
+                })?;
+            if out.contains(&p) {
+                return Err(format!("provider {name} is listed twice"));
+            }
+            out.push(p);
+        }
+        if out.contains(&ProviderName::PolygonFlatfiles) && out.len() > 1 {
+            return Err(
+                "polygon-flatfiles fetches whole days for every ticker and cannot be chained \
+                 with per-symbol providers: give it alone"
+                    .into(),
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for ProviderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Log verbosity when no `-v`/`-q` is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -313,17 +421,31 @@ impl Default for YahooConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct Providers {
     pub polygon: Polygon,
+    pub stooq: Stooq,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Polygon {
+    /// From `${POLYGON_API_KEY}`: sent in a header, never in a URL.
     pub api_key: Secret,
     pub base_url: String,
+    /// The REST API's request rate (the free tier allows 5 a minute).
+    pub rate: Rate,
+    /// Split-adjusted aggregates (Polygon's `adjusted`).
+    pub adjusted: bool,
+    /// Days back and ahead of `--end` that `--actions-window` asks splits and dividends for.
+    pub actions_back_days: u32,
+    pub actions_ahead_days: u32,
+    /// Flat files (S3): endpoint, bucket, region, the day files' folder, and keys.
     pub s3_endpoint: String,
     pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_prefix: String,
     pub s3_access_key_id: Secret,
     pub s3_secret_access_key: Secret,
+    /// Day files downloaded at once.
+    pub s3_workers: u32,
 }
 
 impl Default for Polygon {
@@ -331,10 +453,36 @@ impl Default for Polygon {
         Polygon {
             api_key: Secret::default(),
             base_url: "https://api.polygon.io".into(),
+            rate: Rate(5.0 / 60.0),
+            adjusted: true,
+            actions_back_days: 30,
+            actions_ahead_days: 90,
             s3_endpoint: "https://files.polygon.io".into(),
             s3_bucket: "flatfiles".into(),
+            s3_region: "us-east-1".into(),
+            s3_prefix: "us_stocks_sip/day_aggs_v1".into(),
             s3_access_key_id: Secret::default(),
             s3_secret_access_key: Secret::default(),
+            s3_workers: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Stooq {
+    pub base_url: String,
+    pub rate: Rate,
+    /// Listing name → Stooq symbol, for what no rule covers (indices: `^GSPC: ^spx`).
+    pub overrides: BTreeMap<String, String>,
+}
+
+impl Default for Stooq {
+    fn default() -> Stooq {
+        Stooq {
+            base_url: "https://stooq.com".into(),
+            rate: Rate(1.0),
+            overrides: BTreeMap::new(),
         }
     }
 }
@@ -1277,18 +1425,32 @@ impl Config {
         if self.fetch.backoff.len() > 20 {
             return Err(("fetch.backoff", "at most 20 retries".into()));
         }
-        if self.fetch.provider != "yahoo" {
-            return Err((
-                "fetch.provider",
-                format!("unknown provider {:?} (known: yahoo)", self.fetch.provider),
-            ));
-        }
+        ProviderName::parse_list(&self.fetch.provider).map_err(|e| ("fetch.provider", e))?;
+        let polygon = &self.providers.polygon;
+        range("providers.polygon.s3_workers", polygon.s3_workers, 1, 64)?;
+        range(
+            "providers.polygon.actions_back_days",
+            polygon.actions_back_days,
+            0,
+            3660,
+        )?;
+        range(
+            "providers.polygon.actions_ahead_days",
+            polygon.actions_ahead_days,
+            0,
+            3660,
+        )?;
         for (key, url) in [
             ("fetch.yahoo.base_url", &self.fetch.yahoo.base_url),
             (
                 "providers.polygon.base_url",
                 &self.providers.polygon.base_url,
             ),
+            (
+                "providers.polygon.s3_endpoint",
+                &self.providers.polygon.s3_endpoint,
+            ),
+            ("providers.stooq.base_url", &self.providers.stooq.base_url),
         ] {
             check_base_url(url).map_err(|e| (key, e))?;
         }

@@ -43,6 +43,33 @@ pub struct SymbolState {
     /// When it went to the dead-letter list.
     #[serde(default, with = "crate::records::date_format::option")]
     pub dead_lettered_on: Option<NaiveDate>,
+    /// The provider that served it last (`--provider a,b` falls back per symbol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Splits and dividends seen in recent fetches (`YYYY-MM-DD split`, `YYYY-MM-DD
+    /// dividend`): one not among them inside a fetched window restates the symbol's history.
+    /// Only the last [`ACTIONS_KEPT_DAYS`] days are kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    /// When its whole history was last fetched again because of a new split or dividend.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::records::date_format::option"
+    )]
+    pub restated_on: Option<NaiveDate>,
+}
+
+/// Days of actions the state remembers: more than any look-back or actions window.
+pub const ACTIONS_KEPT_DAYS: u64 = 400;
+
+/// How the state names an action: its date and kind.
+pub fn action_key(action: &crate::records::Action) -> String {
+    let kind = match action.action {
+        crate::records::ActionKind::Split => "split",
+        crate::records::ActionKind::Dividend => "dividend",
+    };
+    format!("{} {kind}", action.date)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,15 +157,59 @@ impl State {
         !matches!((ticker.last_seen, s.dead_lettered_on), (Some(seen), Some(dlq)) if seen > dlq)
     }
 
-    /// A successful fetch (bars or up to date).
-    pub fn record_ok(&mut self, symbol: &str, newest: Option<NaiveDate>, latency_ms: u64) {
+    /// A successful fetch (bars or up to date) by `provider`.
+    pub fn record_ok(
+        &mut self,
+        symbol: &str,
+        newest: Option<NaiveDate>,
+        latency_ms: u64,
+        provider: &str,
+    ) {
         let s = self.symbols.entry(symbol.to_string()).or_default();
+        s.provider = Some(provider.to_string());
         s.status = SymbolStatus::Ok;
         s.consecutive_failures = 0;
         s.last_error = None;
         s.dead_lettered_on = None;
         s.latency_ms = Some(latency_ms);
         s.last_fetched_date = s.last_fetched_date.max(newest);
+    }
+
+    /// Whether `symbol`'s remembered actions include `action`.
+    pub fn knows_action(&self, symbol: &str, action: &crate::records::Action) -> bool {
+        let key = action_key(action);
+        self.symbols
+            .get(symbol)
+            .is_some_and(|s| s.actions.contains(&key))
+    }
+
+    /// Remembers `actions` of `symbol`, forgetting those older than [`ACTIONS_KEPT_DAYS`]
+    /// before `today`.
+    pub fn remember_actions(
+        &mut self,
+        symbol: &str,
+        actions: &[crate::records::Action],
+        today: NaiveDate,
+    ) {
+        let horizon = today - chrono::Days::new(ACTIONS_KEPT_DAYS);
+        let s = self.symbols.entry(symbol.to_string()).or_default();
+        s.actions
+            .extend(actions.iter().filter(|a| a.date >= horizon).map(action_key));
+        s.actions.retain(|k| {
+            k.get(..10)
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .is_some_and(|d| d >= horizon)
+        });
+        s.actions.sort();
+        s.actions.dedup();
+    }
+
+    /// Notes that `symbol`'s whole history was fetched again on `today`.
+    pub fn record_restatement(&mut self, symbol: &str, today: NaiveDate) {
+        self.symbols
+            .entry(symbol.to_string())
+            .or_default()
+            .restated_on = Some(today);
     }
 
     /// A failed fetch; `true` when it puts the symbol on the dead-letter list.
@@ -210,7 +281,7 @@ mod tests {
         // Failing again while dead-lettered does not move its date.
         assert!(!fail(&mut st, "2024-01-10"));
         assert_eq!(st.symbols["X"].dead_lettered_on, Some(day("2024-01-03")));
-        st.record_ok("X", Some(day("2024-01-09")), 5);
+        st.record_ok("X", Some(day("2024-01-09")), 5, "yahoo");
         let s = &st.symbols["X"];
         assert_eq!((s.status, s.consecutive_failures), (SymbolStatus::Ok, 0));
         assert_eq!(s.last_fetched_date, Some(day("2024-01-09")));
@@ -223,7 +294,7 @@ mod tests {
         let path = dir.path().join("state.json");
         assert_eq!(State::load(&path).unwrap(), State::default());
         let mut st = State::default();
-        st.record_ok("AAPL", Some(day("2024-01-05")), 120);
+        st.record_ok("AAPL", Some(day("2024-01-05")), 120, "stooq");
         st.record_failure(
             "GONE",
             FetchErrorCode::NotFound,

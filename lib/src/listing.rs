@@ -337,6 +337,38 @@ pub fn hyphenated(symbol: &str) -> Option<String> {
     Some(out)
 }
 
+/// A canonical US symbol in the CTA/CQS spelling, which Polygon uses too (`BRK.B` → `BRK.B`,
+/// `ABR-D` → `ABRpD`, `AACT.WS` → `AACT.WS`, `NE.WS.A` → `NE.WS.A`, `CELG.R` → `CELGr`, `X.WI`
+/// → `Xw`); `None` when it is not in canonical form.
+pub fn cqs_spelled(symbol: &str) -> Option<String> {
+    let (root, parts) = parse(symbol, Spelling::Canonical).ok()?;
+    let mut out = root.to_string();
+    for part in parts {
+        match part {
+            Part::Class(c) => {
+                out.push('.');
+                out.push_str(c);
+            }
+            Part::Preferred(series) => {
+                out.push('p');
+                out.push_str(series);
+            }
+            Part::Warrant(series) => {
+                out.push_str(".WS");
+                if !series.is_empty() {
+                    out.push('.');
+                    out.push_str(series);
+                }
+            }
+            Part::Unit => out.push_str(".U"),
+            Part::Right => out.push('r'),
+            Part::WhenIssued => out.push('w'),
+            Part::Called => out.push_str(".CL"),
+        }
+    }
+    Some(out)
+}
+
 /// The root and the suffix pieces of `text` as `spelling` writes it.
 fn parse(text: &str, spelling: Spelling) -> Result<(&str, Vec<Part<'_>>), SpellingError> {
     let bad = |why: &'static str| SpellingError::Unreadable {
@@ -496,6 +528,19 @@ fn next_part(rest: &str, spelling: Spelling) -> Option<(Part<'_>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cqs_spelling_reads_back_to_the_same_canonical_symbol() {
+        for canonical in [
+            "BRK.B", "ABR-D", "ETI-", "AACT.WS", "NE.WS.A", "GRP.U", "CELG.R", "AAPL",
+        ] {
+            let cqs = cqs_spelled(canonical).unwrap();
+            let back = super::canonical(&cqs, Spelling::Cqs).unwrap();
+            assert_eq!(back.symbol.as_str(), canonical, "{cqs}");
+        }
+        assert_eq!(cqs_spelled("ABR-D").as_deref(), Some("ABRpD"));
+        assert_eq!(cqs_spelled("CELG.R").as_deref(), Some("CELGr"));
+    }
 
     #[test]
     fn every_spelling_of_one_security_has_one_canonical_form() {

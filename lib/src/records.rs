@@ -906,6 +906,9 @@ pub enum FetchErrorCode {
     /// No complete answer in time.
     #[serde(rename = "TIMEOUT")]
     Timeout,
+    /// The provider refused the credentials (a wrong or missing key): the run stops, exit 78.
+    #[serde(rename = "AUTH")]
+    Auth,
 }
 
 /// A dead-letter record: a symbol that could not be fetched.

@@ -434,7 +434,7 @@ routes:
         ])
         .succeeds()
         .stderr_contains("sha256");
-    let out = w.bash("gzip -dc raw/*/WSU.DE.json.gz");
+    let out = w.bash("gzip -dc raw/*/WSU.DE.yahoo.json.gz");
     assert!(out.status.success());
     let recorded = std::fs::read(fixture(
         "real/yahoo_chart/WSU.DE_1d_2023-08-04_2023-08-09.body.json",

@@ -5,17 +5,22 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use tickerlake::config::Config;
+use tickerlake::config::ProviderName;
 use tickerlake::io::{Input, Output, input_paths};
 use tickerlake::ndjson::{NdjsonReader, NdjsonWriter, ReadError};
-use tickerlake::records::{FetchError, Status, Ticker};
+use tickerlake::records::{Action, ActionKind, FetchError, FetchErrorCode, Status, Ticker};
 use tickerlake::{ExitCode, HasExitCode, Symbol};
 
 use crate::cli::Cli;
 use crate::options::Options;
-use crate::provider::{Fetched, Provider, Request, Yahoo};
+use crate::polygon_rest::PolygonRest;
+use crate::provider::{Chain, Fetched, Lane, Provider, Request};
 use crate::raw::RawDir;
+use crate::stooq::Stooq;
 use crate::workers::{Done, Pool, fetch_all};
+use crate::yahoo::Yahoo;
 use net::http::ClientConfig;
 use net::polite::{Breaker, RateLimiter};
 use net::proxies::Clients;
@@ -36,6 +41,8 @@ pub enum Error {
     },
     #[error(transparent)]
     State(#[from] tickerlake::fetch_state::StateError),
+    #[error(transparent)]
+    Flat(crate::flatfiles::FlatError),
 }
 
 impl HasExitCode for Error {
@@ -46,6 +53,7 @@ impl HasExitCode for Error {
             Error::Config(_) => ExitCode::Config,
             Error::Lake { source, .. } => source.exit_code(),
             Error::State(e) => e.exit_code(),
+            Error::Flat(e) => e.exit_code(),
         }
     }
 }
@@ -93,7 +101,7 @@ pub struct Summary {
     pub ok: u64,
     pub up_to_date: u64,
     pub failed: u64,
-    /// Not tried because the circuit breaker opened.
+    /// Not tried because every provider's circuit breaker opened.
     pub not_tried: u64,
     /// Put on the dead-letter list by this run.
     pub dead_lettered: u64,
@@ -106,12 +114,64 @@ pub struct Summary {
     pub p95_latency_ms: u64,
     /// Proxies that failed and were dropped: their symbols were fetched direct.
     pub proxies_dropped: u64,
+    /// Symbols served, by provider.
+    pub providers: BTreeMap<String, u64>,
+    /// Symbols a later provider of the chain served after an earlier one failed.
+    pub fell_back: u64,
+    /// Symbols whose whole history was fetched again because a split or dividend appeared that
+    /// the state did not know.
+    pub restated: u64,
+    pub restated_symbols: Vec<String>,
+    /// Day files read (`polygon-flatfiles`), and trading days whose file is not there yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_files: Option<crate::flatfiles::DayFiles>,
     pub seconds: f64,
 }
 
 pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
-    let opts = Options::new(&cli, &config);
+    let opts = Options::new(&cli, &config)?;
     execute(&opts, &config)
+}
+
+/// The chain of per-symbol providers `--provider` names, each with its own rate and breaker.
+fn chain(opts: &Options, config: &Config) -> Result<Chain, Error> {
+    let mut lanes = Vec::new();
+    for (i, name) in opts.providers.iter().enumerate() {
+        // --base-url points the first provider elsewhere (a mirror, the replay server).
+        let base_url = if i == 0 { opts.base_url.clone() } else { None };
+        let (provider, rate): (Box<dyn Provider>, f64) = match name {
+            ProviderName::Yahoo => (
+                Box::new(Yahoo::new(config.fetch.yahoo.clone(), base_url)),
+                config.fetch.rate,
+            ),
+            ProviderName::Stooq => (
+                Box::new(Stooq::new(config.providers.stooq.clone(), base_url)),
+                config.providers.stooq.rate.0,
+            ),
+            ProviderName::PolygonRest => (
+                Box::new(
+                    PolygonRest::new(
+                        &config.providers.polygon,
+                        base_url,
+                        opts.actions.is_some() && !opts.actions_window,
+                    )
+                    .map_err(Error::Config)?,
+                ),
+                config.providers.polygon.rate.0,
+            ),
+            ProviderName::PolygonFlatfiles => {
+                return Err(Error::Usage(
+                    "polygon-flatfiles cannot be chained with per-symbol providers".into(),
+                ));
+            }
+        };
+        lanes.push(Lane {
+            provider,
+            rate: RateLimiter::new(opts.rate.unwrap_or(rate)),
+            breaker: Breaker::new(config.fetch.breaker_failures),
+        });
+    }
+    Ok(Chain { lanes })
 }
 
 /// Runs with parsed options (`config` for the settings no flag overrides).
@@ -120,6 +180,7 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
     // The state file is read and written by design; no other output may land on it, on an
     // input or inside the lake.
     let mut protected = opts.inputs.clone();
+    protected.extend(opts.day_files.iter().cloned());
     protected.extend(opts.state.iter().chain(&opts.since_lake).cloned());
     tickerlake::io::refuse_outputs_over_inputs(
         &[
@@ -129,12 +190,28 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         ],
         &protected,
     )?;
-    let mut tickers = read_tickers(opts)?;
+    let by_day = opts.providers == [ProviderName::PolygonFlatfiles];
+    if !by_day && (opts.all_tickers || !opts.day_files.is_empty()) {
+        return Err(Error::Usage(
+            "--all-tickers and --input read day files: give them with --provider polygon-flatfiles"
+                .into(),
+        ));
+    }
+    let mut tickers = if by_day && opts.all_tickers {
+        if !opts.inputs.is_empty() || !opts.symbols.is_empty() {
+            return Err(Error::Usage(
+                "--all-tickers takes every ticker of the day files: give no tickers".into(),
+            ));
+        }
+        Vec::new()
+    } else {
+        read_tickers(opts)?
+    };
     let today = Utc::now().date_naive();
     if let Some(days) = opts.max_universe_age {
         check_universe_age(&tickers, days, today)?;
     }
-    let mut state = match &opts.state {
+    let state = match &opts.state {
         Some(path) => Some(State::load(path)?),
         None => None,
     };
@@ -144,13 +221,10 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
     }
     let skipped_dead_letter = (before - tickers.len()) as u64;
     let ranges = ranges(opts, &tickers)?;
-    let provider = match config.fetch.provider.as_str() {
-        "yahoo" => Yahoo::new(config.fetch.yahoo.clone(), opts.base_url.clone()),
-        other => {
-            return Err(Error::Config(format!(
-                "fetch.provider: {other:?} is not a provider ohlcv-fetch knows (yahoo)"
-            )));
-        }
+    let chain = if by_day {
+        None
+    } else {
+        Some(chain(opts, config)?)
     };
     let clients = Clients::new(
         &ClientConfig::from_http(&config.http),
@@ -162,8 +236,7 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         .iter()
         .zip(&ranges)
         .map(|(t, r)| Request {
-            symbol: t.symbol.clone(),
-            provider_symbol: provider.provider_symbol(t),
+            ticker: t.clone(),
             start: r.start,
             end: r.end,
         })
@@ -179,126 +252,97 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         }
         None => None,
     };
-    let rate = RateLimiter::new(opts.rate);
-    let breaker = Breaker::new(config.fetch.breaker_failures);
-    let pool = Pool {
-        provider: &provider,
-        clients: &clients,
-        rate: &rate,
-        breaker: &breaker,
-        retry: &opts.retry,
-        workers: opts.workers,
-        raw: raw.as_ref(),
-    };
-
     let stdout = Output::stdout();
     let name = stdout.name();
-    let mut bars_out = NdjsonWriter::new(stdout, name);
-    let mut actions_out = open_side(opts.actions.as_deref())?;
-    let mut errors_out = open_side(opts.errors.as_deref())?;
-    let mut summary = Summary {
-        requested: requests.len() as u64,
-        skipped_dead_letter,
-        ..Summary::default()
+    let mut sink = Sink {
+        bars_out: NdjsonWriter::new(stdout, name),
+        actions_out: open_side(opts.actions.as_deref())?,
+        errors_out: open_side(opts.errors.as_deref())?,
+        summary: Summary {
+            requested: requests.len() as u64,
+            skipped_dead_letter,
+            ..Summary::default()
+        },
+        state,
+        latencies: Vec::with_capacity(requests.len()),
+        run_id: tickerlake::logging::run_id().to_string(),
+        today,
+        dead_letter_after: config.fetch.dead_letter_after,
+        progress: tickerlake::progress::Progress::items(
+            "symbols",
+            Some(requests.len() as u64),
+            opts.quiet,
+        ),
+        restate: Vec::new(),
+        refused_credentials: None,
+        day_files_missing: false,
+        first_provider: opts.providers.first().map_or("yahoo", |p| p.as_str()),
     };
-    let dead_letter_after = config.fetch.dead_letter_after;
-    let mut latencies = Vec::with_capacity(requests.len());
-    let run_id = tickerlake::logging::run_id();
-    // Symbols done, on a terminal only (never in cron mail or a pipe's stderr).
-    let progress =
-        tickerlake::progress::Progress::items("symbols", Some(requests.len() as u64), opts.quiet);
-    let not_started = fetch_all(&pool, &requests, |done: Done| -> Result<(), Error> {
-        let request = &requests[done.index];
-        summary.retries += u64::from(done.tries.retries);
-        if done.tries.attempts > 0 {
-            latencies.push(done.elapsed);
+
+    let mut all_down = false;
+    if let Some(chain) = &chain {
+        let pool = Pool {
+            chain,
+            clients: &clients,
+            retry: &opts.retry,
+            workers: opts.workers,
+            raw: raw.as_ref(),
+        };
+        let not_started = fetch_all(&pool, &requests, |done: Done| {
+            let request = &requests[done.index];
+            sink.take(request, ranges[done.index].last_stored, done, false)
+        })?;
+        sink.summary.not_tried += not_started as u64;
+        // A split or dividend the state did not know: the symbol's whole history again, so the
+        // lake's upsert replaces every stored row at the new scale.
+        let restate: Vec<Request> = std::mem::take(&mut sink.restate)
+            .into_iter()
+            .map(|i| Request {
+                start: WHOLE_HISTORY,
+                ..requests[i].clone()
+            })
+            .collect();
+        if !restate.is_empty() && !chain.all_down() {
+            tracing::info!(
+                symbols = restate.len(),
+                "a new split or dividend: fetching these symbols' whole history again"
+            );
+            let not_started = fetch_all(&pool, &restate, |done: Done| {
+                let request = &restate[done.index];
+                sink.take(request, None, done, true)
+            })?;
+            sink.summary.not_tried += not_started as u64;
+        } else {
+            sink.summary.not_tried += restate.len() as u64;
         }
-        progress.inc(1);
-        let latency_ms = done.elapsed.as_millis() as u64;
-        match refuse_invalid(done.result, done.tries.attempts) {
-            Ok(Fetched::Data { bars, actions }) => {
-                warn_on_currency(&tickers[done.index], &bars);
-                if let Some(st) = &mut state {
-                    st.record_ok(
-                        request.symbol.as_str(),
-                        bars.last().map(|b| b.date),
-                        latency_ms,
-                    );
-                }
-                // Only the re-fetched lookback days: nothing new yet.
-                let last_stored = ranges[done.index].last_stored;
-                if last_stored.is_some_and(|l| bars.iter().all(|b| b.date <= l)) {
-                    summary.up_to_date += 1;
-                } else {
-                    summary.ok += 1;
-                }
-                let n = bars.len();
-                summary.bars += n as u64;
-                // When the provider said so: the lake keeps the newest answer for a date.
-                let fetched_at = Some(done.fetched_at);
-                for mut bar in bars {
-                    bar.source_ts = bar.source_ts.or(fetched_at);
-                    bars_out.write(&bar)?;
-                }
-                summary.actions += actions.len() as u64;
-                if let Some(out) = &mut actions_out {
-                    for action in &actions {
-                        out.write(action)?;
-                    }
-                }
-                tracing::debug!(symbol = %request.symbol, bars = n, "fetched");
-            }
-            Ok(Fetched::UpToDate) => {
-                summary.up_to_date += 1;
-                if let Some(st) = &mut state {
-                    st.record_ok(request.symbol.as_str(), None, latency_ms);
-                }
-                tracing::debug!(symbol = %request.symbol, "up to date");
-            }
-            Err(failed) if failed.breaker_open && done.tries.attempts == 0 => {
-                summary.not_tried += 1;
-            }
-            Err(failed) => {
-                summary.failed += 1;
-                if let Some(st) = &mut state
-                    && st.record_failure(
-                        request.symbol.as_str(),
-                        failed.code,
-                        &failed.message,
-                        latency_ms,
-                        dead_letter_after,
-                        today,
-                    )
-                {
-                    summary.dead_lettered += 1;
-                    tracing::warn!(
-                        symbol = %request.symbol,
-                        "failed on {dead_letter_after} runs in a row: dead-lettered (skipped until --retry-dlq)"
-                    );
-                }
-                tracing::warn!(
-                    symbol = %request.symbol,
-                    code = ?failed.code,
-                    attempts = failed.attempts,
-                    "{}", failed.message
-                );
-                if let Some(out) = &mut errors_out {
-                    out.write(&FetchError {
-                        symbol: request.symbol.clone(),
-                        provider: provider.name().to_string(),
-                        code: failed.code,
-                        attempts: failed.attempts,
-                        message: failed.message,
-                        run_id: run_id.to_string(),
-                        ts: Utc::now(),
-                    })?;
-                }
-            }
+        all_down = chain.all_down();
+        if opts.actions_window {
+            let got = window_actions(opts, config, &clients, raw.as_ref(), &tickers, today)?;
+            sink.write_window_actions(got)?;
         }
-        Ok(())
-    })?;
-    progress.finish();
-    summary.not_tried += not_started as u64;
+    } else {
+        if raw.is_some() {
+            return Err(Error::Usage(
+                "--raw-dir: day files are raw already; keep them with any S3 client and read \
+                 them again with --input"
+                    .into(),
+            ));
+        }
+        let report = flat_files(opts, config, &requests, &ranges, today, &mut sink)?;
+        sink.summary.day_files = Some(report);
+    }
+    sink.progress.finish();
+    let Sink {
+        bars_out,
+        actions_out,
+        errors_out,
+        mut summary,
+        state,
+        mut latencies,
+        refused_credentials,
+        day_files_missing,
+        ..
+    } = sink;
     latencies.sort();
     let percentile = |p: f64| -> u64 {
         if latencies.is_empty() {
@@ -321,14 +365,17 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
     summary.seconds = started.elapsed().as_secs_f64();
     report(&summary, opts.summary.as_deref())?;
 
-    let code = if breaker.is_open() {
+    if let Some(message) = refused_credentials {
+        return Err(Error::Config(message));
+    }
+    let code = if all_down {
         tracing::error!(
-            "the provider failed {} requests in a row: stopped (circuit breaker); {} symbols not tried",
+            "every provider failed {} requests in a row: stopped (circuit breaker); {} symbols not tried",
             config.fetch.breaker_failures,
             summary.not_tried
         );
         ExitCode::Unavailable
-    } else if summary.failed > 0 {
+    } else if summary.failed > 0 || summary.not_tried > 0 || day_files_missing {
         ExitCode::TempFail
     } else {
         ExitCode::Success
@@ -342,6 +389,418 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         return Ok(code.merge(ExitCode::IoErr));
     }
     Ok(code)
+}
+
+/// Where each symbol's result goes: bars to stdout, actions and failures to their files, the
+/// state and the summary updated.
+struct Sink {
+    bars_out: NdjsonWriter<Output>,
+    actions_out: Option<NdjsonWriter<Output>>,
+    errors_out: Option<NdjsonWriter<Output>>,
+    summary: Summary,
+    state: Option<State>,
+    latencies: Vec<std::time::Duration>,
+    run_id: String,
+    today: NaiveDate,
+    dead_letter_after: u32,
+    progress: tickerlake::progress::Progress,
+    /// Requests (by index) whose history is fetched again after the first pass.
+    restate: Vec<usize>,
+    /// A provider refused the credentials: the run ends with exit 78 and this message.
+    refused_credentials: Option<String>,
+    /// A trading day's file was missing or not read: the run ends with exit 75.
+    day_files_missing: bool,
+    first_provider: &'static str,
+}
+
+impl Sink {
+    /// Takes one symbol's outcome. `last_stored` is the symbol's last bar in the lake (none when
+    /// its whole history was asked for); `restating` marks the second pass.
+    fn take(
+        &mut self,
+        request: &Request,
+        last_stored: Option<NaiveDate>,
+        done: Done,
+        restating: bool,
+    ) -> Result<(), Error> {
+        let symbol = request.symbol().as_str();
+        let tries = done.outcome.tries;
+        self.summary.retries += u64::from(tries.retries);
+        if tries.attempts > 0 {
+            self.latencies.push(done.elapsed);
+        }
+        if !restating {
+            self.progress.inc(1);
+        }
+        let latency_ms = done.elapsed.as_millis() as u64;
+        let result = match done.outcome.result {
+            Ok((fetched, provider)) => {
+                refuse_invalid(Ok(fetched), tries.attempts).map(|f| (f, provider))
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok((Fetched::Data { bars, actions }, served)) => {
+                let provider = served.provider;
+                let past: Vec<Action> = actions
+                    .iter()
+                    .filter(|a| a.date <= request.end)
+                    .cloned()
+                    .collect();
+                if !restating
+                    && last_stored.is_some()
+                    && let Some(st) = &self.state
+                    && let Some(new) = past
+                        .iter()
+                        .find(|a| served.restated_by(a.action) && !st.knows_action(symbol, a))
+                {
+                    tracing::info!(
+                        symbol,
+                        "{} {} not seen before: its whole history is fetched again",
+                        action_text(new),
+                        new.date
+                    );
+                    self.restate.push(done.index);
+                    return Ok(());
+                }
+                warn_on_currency(&request.ticker, &bars);
+                if let Some(st) = &mut self.state {
+                    st.record_ok(symbol, bars.last().map(|b| b.date), latency_ms, provider);
+                    st.remember_actions(symbol, &past, self.today);
+                    if restating {
+                        st.record_restatement(symbol, self.today);
+                    }
+                }
+                if restating {
+                    self.summary.restated += 1;
+                    self.summary.restated_symbols.push(symbol.to_string());
+                }
+                self.served(provider, done.outcome.fell_back);
+                // Only the re-fetched lookback days: nothing new yet.
+                if last_stored.is_some_and(|l| bars.iter().all(|b| b.date <= l)) {
+                    self.summary.up_to_date += 1;
+                } else {
+                    self.summary.ok += 1;
+                }
+                let n = bars.len();
+                self.summary.bars += n as u64;
+                // When the provider said so: the lake keeps the newest answer for a date.
+                let fetched_at = Some(done.fetched_at);
+                for mut bar in bars {
+                    bar.source_ts = bar.source_ts.or(fetched_at);
+                    self.bars_out.write(&bar)?;
+                }
+                self.summary.actions += actions.len() as u64;
+                if let Some(out) = &mut self.actions_out {
+                    for action in &actions {
+                        out.write(action)?;
+                    }
+                }
+                tracing::debug!(symbol, provider, bars = n, "fetched");
+            }
+            Ok((Fetched::UpToDate, served)) => {
+                let provider = served.provider;
+                self.summary.up_to_date += 1;
+                self.served(provider, done.outcome.fell_back);
+                if let Some(st) = &mut self.state {
+                    st.record_ok(symbol, None, latency_ms, provider);
+                }
+                tracing::debug!(symbol, "up to date");
+            }
+            Err(failed) if failed.breaker_open && tries.attempts == 0 => {
+                self.summary.not_tried += 1;
+            }
+            Err(failed) => {
+                if failed.code == FetchErrorCode::Auth && self.refused_credentials.is_none() {
+                    self.refused_credentials = Some(failed.message.clone());
+                }
+                self.fail(request, failed, latency_ms)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn served(&mut self, provider: &str, fell_back: u32) {
+        *self
+            .summary
+            .providers
+            .entry(provider.to_string())
+            .or_default() += 1;
+        if fell_back > 0 {
+            self.summary.fell_back += 1;
+        }
+    }
+
+    fn fail(
+        &mut self,
+        request: &Request,
+        failed: net::polite::Failed,
+        latency_ms: u64,
+    ) -> Result<(), Error> {
+        let symbol = request.symbol();
+        self.summary.failed += 1;
+        let dead_letter_after = self.dead_letter_after;
+        if let Some(st) = &mut self.state
+            && st.record_failure(
+                symbol.as_str(),
+                failed.code,
+                &failed.message,
+                latency_ms,
+                dead_letter_after,
+                self.today,
+            )
+        {
+            self.summary.dead_lettered += 1;
+            tracing::warn!(
+                %symbol,
+                "failed on {dead_letter_after} runs in a row: dead-lettered (skipped until --retry-dlq)"
+            );
+        }
+        tracing::warn!(
+            %symbol,
+            code = ?failed.code,
+            attempts = failed.attempts,
+            "{}", failed.message
+        );
+        if let Some(out) = &mut self.errors_out {
+            out.write(&FetchError {
+                symbol: symbol.clone(),
+                provider: self.first_provider.to_string(),
+                code: failed.code,
+                attempts: failed.attempts,
+                message: failed.message,
+                run_id: self.run_id.clone(),
+                ts: Utc::now(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The actions of `--actions-window`: written, counted; a failure is the run's.
+    fn write_window_actions(
+        &mut self,
+        got: Result<Vec<Action>, net::polite::Failed>,
+    ) -> Result<(), Error> {
+        match got {
+            Ok(actions) => {
+                self.summary.actions += actions.len() as u64;
+                if let Some(out) = &mut self.actions_out {
+                    for a in &actions {
+                        out.write(a)?;
+                    }
+                }
+                Ok(())
+            }
+            Err(failed) if failed.code == FetchErrorCode::Auth => {
+                Err(Error::Config(failed.message))
+            }
+            Err(failed) => {
+                self.summary.failed += 1;
+                tracing::warn!(code = ?failed.code, "--actions-window: {}", failed.message);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `polygon-flatfiles`: the days after each symbol's last stored bar (the earliest of them)
+/// through `--end`, read from the bucket or `--input` files, handed to `sink` symbol by symbol.
+fn flat_files(
+    opts: &Options,
+    config: &Config,
+    requests: &[Request],
+    ranges: &[Range],
+    today: NaiveDate,
+    sink: &mut Sink,
+) -> Result<crate::flatfiles::DayFiles, Error> {
+    use crate::flatfiles::{self, Source};
+    let end = opts.end.unwrap_or(today);
+    // The window: from the earliest symbol's start; a symbol with nothing stored (its whole
+    // history) does not drag it back to 1900 — flat files are read a day at a time.
+    let given = opts.start.or(opts
+        .days_back
+        .map(|n| end - chrono::Days::new(u64::from(n))));
+    let mut from = given.or_else(|| {
+        ranges
+            .iter()
+            .filter(|r| r.last_stored.is_some())
+            .map(|r| r.start)
+            .min()
+    });
+    let mut last_stored: BTreeMap<Symbol, NaiveDate> = BTreeMap::new();
+    if opts.all_tickers
+        && let Some(lake) = &opts.since_lake
+    {
+        last_stored =
+            lake::last_dates(lake, &std::collections::BTreeSet::new()).map_err(|source| {
+                Error::Lake {
+                    lake: lake.display().to_string(),
+                    source,
+                }
+            })?;
+        let watermark = last_stored.values().max().copied();
+        let lookback = u64::from(opts.lookback_days);
+        from =
+            given.or(watermark.map(|w| (w + chrono::Days::new(1)) - chrono::Days::new(lookback)));
+    }
+    let from = match from {
+        Some(f) if f > end => return Ok(crate::flatfiles::DayFiles::default()),
+        Some(f) => f,
+        None if opts.day_files.is_empty() => {
+            return Err(Error::Usage(
+                "polygon-flatfiles reads a file per day: give --start or --days-back for a first \
+                 load (the lake has none of these symbols yet)"
+                    .into(),
+            ));
+        }
+        None => NaiveDate::MIN,
+    };
+    let universe: std::collections::HashMap<&Symbol, usize> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.symbol(), i))
+        .collect();
+    let wanted = |s: &Symbol| opts.all_tickers || universe.contains_key(s);
+    let polygon = &config.providers.polygon;
+    let store;
+    let source = if opts.day_files.is_empty() {
+        store = flatfiles::store(polygon, config.http.timeout.0).map_err(Error::Flat)?;
+        Source::Bucket {
+            store: &store,
+            prefix: &polygon.s3_prefix,
+            workers: polygon.s3_workers as usize,
+            retry: &opts.retry,
+        }
+    } else {
+        Source::Files(&opts.day_files)
+    };
+    let (days, mut report) =
+        flatfiles::read_days(&source, from, end, today, &wanted).map_err(Error::Flat)?;
+    let first_day = days.first().map(|d| d.date);
+    let last_day = days.last().map(|d| d.date);
+    let mut rows = flatfiles::by_symbol(days);
+    let fetched_at = Utc::now();
+    let outcome = |result| crate::provider::Outcome {
+        result,
+        tries: net::polite::Tries::default(),
+        fell_back: 0,
+    };
+    let served = crate::provider::Served {
+        provider: crate::polygon_rest::PROVIDER,
+        split_restates: false,
+        dividend_restates: false,
+    };
+    // The universe's symbols, in symbol order, then (--all-tickers) every other one.
+    let mut order: Vec<(Request, Option<NaiveDate>)> = requests
+        .iter()
+        .zip(ranges)
+        .map(|(r, range)| (r.clone(), range.last_stored))
+        .collect();
+    if opts.all_tickers {
+        for symbol in rows.keys() {
+            if !universe.contains_key(symbol) {
+                order.push((
+                    Request {
+                        ticker: Ticker::new(symbol.clone()),
+                        start: from,
+                        end,
+                    },
+                    last_stored.get(symbol).copied(),
+                ));
+            }
+        }
+    }
+    order.sort_by(|a, b| a.0.symbol().cmp(b.0.symbol()));
+    sink.summary.requested = order.len() as u64;
+    for (index, (request, stored)) in order.iter().enumerate() {
+        let bars: Vec<tickerlake::records::Bar> = rows
+            .remove(request.symbol())
+            .unwrap_or_default()
+            .iter()
+            .filter(|b| b.date >= request.start && b.date <= request.end)
+            .map(|b| b.to_bar(request.symbol()))
+            .collect();
+        let covered = match (first_day, last_day) {
+            (Some(f), Some(l)) => f <= request.end && l >= request.start,
+            _ => false,
+        };
+        let result = if !bars.is_empty() {
+            Ok((
+                Fetched::Data {
+                    bars,
+                    actions: Vec::new(),
+                },
+                served,
+            ))
+        } else if covered {
+            let (code, message) = flatfiles::absent_message(
+                first_day.unwrap_or(from).max(request.start),
+                last_day.unwrap_or(end).min(request.end),
+            );
+            Err(net::polite::Failed {
+                code,
+                attempts: 1,
+                message: format!("{}: {message}", request.symbol()),
+                breaker_open: false,
+            })
+        } else {
+            Ok((Fetched::UpToDate, served))
+        };
+        let done = Done {
+            index,
+            outcome: outcome(result),
+            elapsed: std::time::Duration::ZERO,
+            fetched_at,
+        };
+        sink.take(request, *stored, done, false)?;
+    }
+    report.symbols = order.len() as u64;
+    if !report.missing.is_empty() {
+        sink.day_files_missing = true;
+    }
+    Ok(report)
+}
+
+/// `--actions-window`: Polygon's splits and dividends from `actions_back_days` before `--end`
+/// to `actions_ahead_days` after it, for the universe's symbols.
+fn window_actions(
+    opts: &Options,
+    config: &Config,
+    clients: &Clients,
+    raw: Option<&RawDir>,
+    tickers: &[Ticker],
+    today: NaiveDate,
+) -> Result<Result<Vec<Action>, net::polite::Failed>, Error> {
+    let polygon = &config.providers.polygon;
+    let base_url = match opts.providers.first() {
+        Some(ProviderName::PolygonRest) => opts.base_url.clone(),
+        _ => None,
+    };
+    let rest = PolygonRest::new(polygon, base_url.clone(), true).map_err(Error::Config)?;
+    let lane = Lane {
+        provider: Box::new(PolygonRest::new(polygon, base_url, true).map_err(Error::Config)?),
+        rate: RateLimiter::new(opts.rate.unwrap_or(polygon.rate.0)),
+        breaker: Breaker::new(config.fetch.breaker_failures),
+    };
+    let send = |r: &net::http::Request<'_>| clients.send(0, r);
+    let end = opts.end.unwrap_or(today);
+    let from = end - chrono::Days::new(u64::from(polygon.actions_back_days));
+    let to = end + chrono::Days::new(u64::from(polygon.actions_ahead_days));
+    let symbols: std::collections::BTreeSet<&Symbol> = tickers.iter().map(|t| &t.symbol).collect();
+    let mut ask =
+        crate::provider::Asker::new(&send, &opts.retry, &lane, raw, "actions-window".into());
+    Ok(rest.market_actions(&mut ask, from, to).map(|all| {
+        all.into_iter()
+            .filter(|a| symbols.contains(&a.symbol))
+            .collect()
+    }))
+}
+
+fn action_text(a: &Action) -> &'static str {
+    match a.action {
+        ActionKind::Split => "a split on",
+        ActionKind::Dividend => "a dividend on",
+    }
 }
 
 fn open_side(path: Option<&Path>) -> Result<Option<NdjsonWriter<Output>>, Error> {
@@ -422,7 +881,7 @@ pub struct Range {
 
 /// Before the start of any daily history Yahoo has (the S&P 500 from 1927, IBM from 1962): a
 /// symbol with nothing stored gets all of it.
-const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+pub const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
     Some(d) => d,
     None => NaiveDate::MIN,
 };

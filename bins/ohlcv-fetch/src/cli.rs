@@ -68,17 +68,38 @@ pub struct Cli {
     #[arg(long, value_name = "N", requires = "since_lake")]
     pub lookback: Option<u32>,
 
-    /// Provider base URL, http:// or https://, without a query string [default:
-    /// fetch.yahoo.base_url]
+    /// Providers, asked in this order per symbol (the next when one fails): yahoo, stooq,
+    /// polygon-rest; or polygon-flatfiles alone [default: fetch.provider]
+    #[arg(long, value_name = "NAME[,NAME…]")]
+    pub provider: Option<String>,
+
+    /// The first provider's base URL, http:// or https://, without a query string (a mirror,
+    /// the replay server) [default: its base_url in config.yaml]
     #[arg(long, value_name = "URL", value_parser = base_url)]
     pub base_url: Option<String>,
+
+    /// polygon-flatfiles: read these day files (YYYY-MM-DD.csv.gz or plain CSV, as downloaded
+    /// by any S3 client) instead of downloading them; repeat or list several
+    #[arg(long, value_name = "FILE", num_args = 1.., value_parser = tickerlake::cli::LocalPath)]
+    pub input: Vec<PathBuf>,
+
+    /// polygon-flatfiles: every ticker in the day files, without a universe
+    #[arg(long)]
+    pub all_tickers: bool,
+
+    /// Polygon's splits and dividends from providers.polygon.actions_back_days before --end to
+    /// actions_ahead_days after it (announced ones too), market-wide in a few requests, for
+    /// the universe's symbols, into --actions
+    #[arg(long, requires = "actions")]
+    pub actions_window: bool,
 
     /// Concurrent symbol fetches [default: fetch.workers]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: Option<u32>,
 
-    /// Requests per second over all workers, 0.01 to 1000 [default: fetch.rate]
-    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    /// Requests over all workers, per provider: 2 or 2/s, 5/min, 100/h [default: fetch.rate,
+    /// providers.*.rate]
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Write splits and dividends to FILE (NDJSON Action records)
@@ -150,14 +171,9 @@ fn parse_days(s: &str) -> Result<u32, String> {
         .map_err(|_| format!("expected a number of days like 35d, found {s:?}"))
 }
 
-/// Requests per second, within the range `fetch.rate` accepts.
+/// A request rate (`2`, `2/s`, `5/min`), as the config file writes one, in requests per second.
 fn parse_rate(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(r) if (0.01..=1000.0).contains(&r) => Ok(r),
-        _ => Err(format!(
-            "expected requests per second from 0.01 to 1000, found {s:?}"
-        )),
-    }
+    tickerlake::config::Rate::parse(s).map(|r| r.0)
 }
 
 /// `--base-url`, checked as the config file's base URLs are (exit 2, before any request).

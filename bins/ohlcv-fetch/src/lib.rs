@@ -16,10 +16,14 @@
 
 pub mod app;
 pub mod cli;
+pub mod flatfiles;
 pub mod options;
+pub mod polygon_rest;
 pub mod provider;
 pub mod raw;
+pub mod stooq;
 pub mod symbols;
+pub mod volume;
 pub mod workers;
 pub mod yahoo;
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use tickerlake::config::{Config, ProxyUrl};
+use tickerlake::config::{Config, ProviderName, ProxyUrl};
 
 use crate::cli::Cli;
 use net::polite::RetryPolicy;
@@ -21,11 +21,20 @@ pub struct Options {
     pub since_lake: Option<PathBuf>,
     /// Days re-fetched before each symbol's last stored bar.
     pub lookback_days: u32,
-    /// The provider's base URL, when not the configured one.
+    /// The providers, in the order each symbol asks them.
+    pub providers: Vec<ProviderName>,
+    /// The first provider's base URL, when not the configured one.
     pub base_url: Option<String>,
+    /// Day files to read instead of downloading them (`polygon-flatfiles`).
+    pub day_files: Vec<PathBuf>,
+    /// Every ticker of the day files, not a universe's.
+    pub all_tickers: bool,
+    /// Polygon's splits and dividends for a window around `--end`, market-wide.
+    pub actions_window: bool,
     pub workers: usize,
-    /// Requests per second over all workers.
-    pub rate: f64,
+    /// Requests per second over all workers, each provider (`--rate`); else each provider's
+    /// configured rate.
+    pub rate: Option<f64>,
     pub retry: RetryPolicy,
     pub proxies: Vec<ProxyUrl>,
     pub rotate_every: usize,
@@ -42,8 +51,18 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(cli: &Cli, config: &Config) -> Options {
-        Options {
+    pub fn new(cli: &Cli, config: &Config) -> Result<Options, crate::Error> {
+        let providers = match &cli.provider {
+            Some(list) => ProviderName::parse_list(list).map_err(crate::Error::Usage)?,
+            None => {
+                ProviderName::parse_list(&config.fetch.provider).map_err(crate::Error::Config)?
+            }
+        };
+        Ok(Options {
+            providers,
+            day_files: cli.input.clone(),
+            all_tickers: cli.all_tickers,
+            actions_window: cli.actions_window,
             inputs: cli.inputs.clone(),
             symbols: cli.symbols.clone(),
             start: cli.start,
@@ -53,7 +72,7 @@ impl Options {
             lookback_days: cli.lookback.unwrap_or(config.fetch.lookback_days),
             base_url: cli.base_url.clone(),
             workers: cli.workers.unwrap_or(config.fetch.workers).max(1) as usize,
-            rate: cli.rate.unwrap_or(config.fetch.rate),
+            rate: cli.rate,
             retry: RetryPolicy {
                 steps: config.fetch.backoff.iter().map(|s| s.0).collect(),
                 max_retry_after: config.fetch.max_retry_after.0,
@@ -75,6 +94,6 @@ impl Options {
             raw_dir: cli.raw_dir.clone(),
             summary: cli.summary.clone(),
             quiet: cli.common.quiet,
-        }
+        })
     }
 }

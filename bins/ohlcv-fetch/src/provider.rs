@@ -1,34 +1,27 @@
-//! Daily-bar providers behind one trait, so Polygon and Stooq slot in beside Yahoo without
-//! touching the workers, the retries or the output.
+//! Daily-bar providers behind one trait. A provider turns one symbol's request into bars and
+//! actions with as many requests as it needs (pages, reference data), each asked through the
+//! shared politeness ([`Asker`]); a [`Chain`] of them (`--provider a,b`) falls back per symbol.
 
 use chrono::NaiveDate;
 use tickerlake::Symbol;
-use tickerlake::config::YahooConfig;
-use tickerlake::records::{Action, Bar, FetchErrorCode, Ticker};
+use tickerlake::records::{Action, ActionKind, Bar, FetchErrorCode, Ticker};
 
 use crate::raw::RawDir;
-use crate::yahoo::{self, Chart, NoData};
-use net::http::{Answer, Failure};
-use net::polite::{Breaker, Failed, Judged, RateLimiter, Tries, fetch_with_retries};
+use net::http::{Answer, Failure, Request as HttpRequest};
+use net::polite::{Breaker, Failed, Judged, RateLimiter, RetryPolicy, Tries, fetch_with_retries};
 
-/// One symbol's fetch: the canonical symbol records carry, the provider's own symbol, and the
-/// trading dates wanted (both ends inclusive, in the exchange's zone).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One symbol's fetch: the ticker (its symbol, venue and currency) and the trading dates wanted
+/// (both ends inclusive, in the exchange's zone).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Request {
-    pub symbol: Symbol,
-    /// The provider's symbol, or why the ticker cannot be asked for (the symbol then fails
-    /// without a request).
-    pub provider_symbol: Result<String, String>,
+    pub ticker: Ticker,
     pub start: NaiveDate,
     pub end: NaiveDate,
 }
 
 impl Request {
-    /// The provider's symbol, for messages.
-    pub fn name(&self) -> &str {
-        self.provider_symbol
-            .as_deref()
-            .unwrap_or(self.symbol.as_str())
+    pub fn symbol(&self) -> &Symbol {
+        &self.ticker.symbol
     }
 }
 
@@ -46,7 +39,7 @@ pub enum Fetched {
 
 /// Ranges up to this many days without a bar are "up to date" (a weekend, a long holiday
 /// weekend); a longer range that comes back empty is a provider that had nothing to say.
-const UP_TO_DATE_DAYS: i64 = 7;
+pub const UP_TO_DATE_DAYS: i64 = 7;
 
 pub trait Provider: Sync {
     /// Written into every record's `provider`.
@@ -54,28 +47,137 @@ pub trait Provider: Sync {
     /// The provider's symbol for a ticker, or why there is none (a venue it has no symbol for:
     /// never guessed as another listing).
     fn provider_symbol(&self, ticker: &Ticker) -> Result<String, String>;
-    fn url(&self, request: &Request) -> String;
-    /// What an answer to `request` means.
-    fn judge(&self, request: &Request, answer: Result<Answer, Failure>) -> Judged<Fetched>;
+    /// Fetches `request` as `symbol` (the provider's), every request through `ask`.
+    fn fetch(
+        &self,
+        request: &Request,
+        symbol: &str,
+        ask: &mut Asker<'_>,
+    ) -> Result<Fetched, Failed>;
+    /// Whether an action of this kind changes the prices the provider gives for the days
+    /// before it (so a new one means the stored history is at another scale).
+    fn restated_by(&self, kind: ActionKind) -> bool;
 }
 
-/// Yahoo Finance's chart API.
-pub struct Yahoo {
-    base_url: String,
-    config: YahooConfig,
+/// Who served a symbol.
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    pub provider: &'static str,
+    /// Whether a new split / dividend restates this provider's history.
+    pub split_restates: bool,
+    pub dividend_restates: bool,
 }
 
-impl Yahoo {
-    /// `base_url` overrides the configured host (tests, mirrors).
-    pub fn new(config: YahooConfig, base_url: Option<String>) -> Yahoo {
-        Yahoo {
-            base_url: base_url.unwrap_or_else(|| config.base_url.clone()),
-            config,
+impl Served {
+    pub fn restated_by(&self, kind: ActionKind) -> bool {
+        match kind {
+            ActionKind::Split => self.split_restates,
+            ActionKind::Dividend => self.dividend_restates,
         }
     }
 }
 
-fn retry(code: FetchErrorCode, message: impl Into<String>) -> Judged<Fetched> {
+/// How a request is sent (through the run's clients and proxies).
+pub type Send<'a> = dyn Fn(&HttpRequest<'_>) -> Result<Answer, Failure> + Sync + 'a;
+
+/// A provider's politeness: its own rate limit and circuit breaker (one provider being down
+/// never holds back the next in a chain).
+pub struct Lane {
+    pub provider: Box<dyn Provider>,
+    pub rate: RateLimiter,
+    pub breaker: Breaker,
+}
+
+/// Asks one symbol's requests: each waits its turn in the provider's rate, is retried on the
+/// schedule (a longer `Retry-After` honoured), counts toward the provider's breaker, and with
+/// `--raw-dir` every 200 answer is kept.
+pub struct Asker<'a> {
+    send: &'a Send<'a>,
+    retry: &'a RetryPolicy,
+    provider: &'static str,
+    rate: &'a RateLimiter,
+    breaker: &'a Breaker,
+    raw: Option<&'a RawDir>,
+    /// What kept answers are named after (a symbol's safe file name).
+    raw_name: String,
+    /// Requests and retries so far.
+    pub tries: Tries,
+    answers: u32,
+}
+
+impl<'a> Asker<'a> {
+    pub fn new(
+        send: &'a Send<'a>,
+        retry: &'a RetryPolicy,
+        lane: &'a Lane,
+        raw: Option<&'a RawDir>,
+        raw_name: String,
+    ) -> Asker<'a> {
+        Asker {
+            send,
+            retry,
+            provider: lane.provider.name(),
+            rate: &lane.rate,
+            breaker: &lane.breaker,
+            raw,
+            raw_name,
+            tries: Tries::default(),
+            answers: 0,
+        }
+    }
+
+    /// Sends `request` until `judge` is satisfied or the schedule runs out. `ext` names the
+    /// kept answer's format (`json`, `csv`).
+    pub fn ask<T>(
+        &mut self,
+        request: &HttpRequest<'_>,
+        ext: &str,
+        mut judge: impl FnMut(Result<Answer, Failure>) -> Judged<T>,
+    ) -> Result<T, Failed> {
+        let send = self.send;
+        let get = |url: &str| send(&HttpRequest { url, ..*request });
+        self.answers += 1;
+        let name = if self.answers == 1 {
+            format!("{}.{}.{ext}", self.raw_name, self.provider)
+        } else {
+            format!("{}.{}.{}.{ext}", self.raw_name, self.provider, self.answers)
+        };
+        let raw = self.raw;
+        let (result, tries) = fetch_with_retries(
+            &get,
+            request.url,
+            self.retry,
+            self.rate,
+            self.breaker,
+            |answer| {
+                if let (Some(raw), Ok(a)) = (raw, &answer)
+                    && a.status == 200
+                {
+                    keep_raw(raw, &name, &a.body);
+                }
+                judge(answer)
+            },
+        );
+        self.tries.attempts += tries.attempts;
+        self.tries.retries += tries.retries;
+        result
+    }
+}
+
+fn keep_raw(raw: &RawDir, name: &str, body: &[u8]) {
+    match raw.keep(name, body) {
+        Ok((path, sha256)) => {
+            tracing::info!(file = %path.display(), %sha256, "raw answer kept");
+        }
+        Err(e) => {
+            raw.note_failure();
+            tracing::error!("--raw-dir: the answer {name} could not be kept: {e}");
+        }
+    }
+}
+
+/// `Judged::Retry` with `code`.
+pub fn retry<T>(code: FetchErrorCode, message: impl Into<String>) -> Judged<T> {
     Judged::Retry {
         code,
         message: message.into(),
@@ -83,149 +185,184 @@ fn retry(code: FetchErrorCode, message: impl Into<String>) -> Judged<Fetched> {
     }
 }
 
+/// `Judged::Fail` with `code`.
+pub fn fail<T>(code: FetchErrorCode, message: impl Into<String>) -> Judged<T> {
+    Judged::Fail {
+        code,
+        message: message.into(),
+    }
+}
+
 /// A short, printable excerpt of a body, for messages.
-fn excerpt(body: &[u8]) -> String {
+pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(120)]);
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-impl Provider for Yahoo {
-    fn name(&self) -> &'static str {
-        yahoo::PROVIDER
+/// What every provider makes of a request that got no answer, and of the statuses that mean
+/// the same everywhere (429, 5xx, 401/403); `Ok` hands the answer on for the provider's own
+/// reading.
+pub fn common_judgement<T>(answer: Result<Answer, Failure>) -> Result<Answer, Judged<T>> {
+    let answer = match answer {
+        Ok(a) => a,
+        Err(Failure::Timeout(m)) => return Err(retry(FetchErrorCode::Timeout, m)),
+        Err(e @ (Failure::Net(_) | Failure::Truncated(_) | Failure::Proxy(_))) => {
+            return Err(retry(FetchErrorCode::Net, e.to_string()));
+        }
+        Err(Failure::Final(m)) => return Err(fail(FetchErrorCode::Net, m)),
+    };
+    match answer.status {
+        429 => Err(retry(FetchErrorCode::Yf429, "HTTP 429: rate limited")),
+        500..=599 => Err(retry(
+            FetchErrorCode::Http5xx,
+            format!("HTTP {}: {}", answer.status, excerpt(&answer.body)),
+        )),
+        _ => Ok(answer),
+    }
+}
+
+/// The providers of a run, in the order they are asked.
+pub struct Chain {
+    pub lanes: Vec<Lane>,
+}
+
+/// A symbol's fetch through the chain.
+pub struct Outcome {
+    /// The data and the provider that gave it, or the last provider's failure (its message
+    /// naming every provider's).
+    pub result: Result<(Fetched, Served), Failed>,
+    pub tries: Tries,
+    /// Providers that failed before one answered.
+    pub fell_back: u32,
+}
+
+impl Chain {
+    /// Whether every provider's breaker is open: nothing is left to ask.
+    pub fn all_down(&self) -> bool {
+        self.lanes.iter().all(|l| l.breaker.is_open())
     }
 
-    fn provider_symbol(&self, ticker: &Ticker) -> Result<String, String> {
-        crate::symbols::yahoo_symbol(ticker, &self.config)
+    /// The first provider's name (the one failures are booked to when no provider was asked).
+    pub fn first_name(&self) -> &'static str {
+        self.lanes.first().map_or("none", |l| l.provider.name())
     }
 
-    fn url(&self, request: &Request) -> String {
-        yahoo::chart_url(
-            &self.base_url,
-            request.provider_symbol.as_deref().unwrap_or_default(),
-            request.start,
-            request.end,
-        )
-    }
-
-    fn judge(&self, request: &Request, answer: Result<Answer, Failure>) -> Judged<Fetched> {
-        let answer = match answer {
-            Ok(a) => a,
-            Err(Failure::Timeout(m)) => return retry(FetchErrorCode::Timeout, m),
-            Err(e @ (Failure::Net(_) | Failure::Truncated(_) | Failure::Proxy(_))) => {
-                return retry(FetchErrorCode::Net, e.to_string());
+    /// Fetches one symbol: each provider in turn until one gives data or "up to date"; a
+    /// provider whose breaker is open is passed over.
+    pub fn fetch(
+        &self,
+        send: &Send<'_>,
+        request: &Request,
+        retry: &RetryPolicy,
+        raw: Option<&RawDir>,
+    ) -> Outcome {
+        let mut tries = Tries::default();
+        let mut failures: Vec<(&'static str, Failed)> = Vec::new();
+        // The lake already reaches --end (a second run the same night, look-back 0).
+        if request.start > request.end {
+            let served = Served {
+                provider: self.first_name(),
+                split_restates: false,
+                dividend_restates: false,
+            };
+            return Outcome {
+                result: Ok((Fetched::UpToDate, served)),
+                tries,
+                fell_back: 0,
+            };
+        }
+        for lane in &self.lanes {
+            let name = lane.provider.name();
+            if lane.breaker.is_open() {
+                failures.push((
+                    name,
+                    Failed {
+                        code: FetchErrorCode::Net,
+                        attempts: 0,
+                        message: "not tried: the provider failed every recent request (circuit \
+                                  breaker open)"
+                            .into(),
+                        breaker_open: true,
+                    },
+                ));
+                continue;
             }
-            Err(Failure::Final(m)) => {
-                return Judged::Fail {
-                    code: FetchErrorCode::Net,
-                    message: m,
-                };
-            }
-        };
-        match answer.status {
-            200 => {}
-            429 => return retry(FetchErrorCode::Yf429, "HTTP 429: rate limited"),
-            500..=599 => {
-                return retry(
-                    FetchErrorCode::Http5xx,
-                    format!("HTTP {}: {}", answer.status, excerpt(&answer.body)),
-                );
-            }
-            404 => {
-                let why = match yahoo::parse_chart(
-                    &answer.body,
-                    &request.symbol,
-                    request.start,
-                    request.end,
-                ) {
-                    Ok(Chart::Error { description, .. }) if !description.is_empty() => description,
-                    _ => excerpt(&answer.body),
-                };
-                return Judged::Fail {
-                    code: FetchErrorCode::NotFound,
-                    message: format!("{} not found: {why}", request.name()),
-                };
-            }
-            status => {
-                // 401/403 (refused), 400…: asking again the same way will not help tonight.
-                return Judged::Fail {
-                    code: FetchErrorCode::Net,
-                    message: format!("HTTP {status}: {}", excerpt(&answer.body)),
-                };
+            let symbol = match lane.provider.provider_symbol(&request.ticker) {
+                Ok(s) => s,
+                Err(why) => {
+                    failures.push((
+                        name,
+                        Failed {
+                            code: FetchErrorCode::NotFound,
+                            attempts: 0,
+                            message: format!("not requested: {why}"),
+                            breaker_open: false,
+                        },
+                    ));
+                    continue;
+                }
+            };
+            let mut ask = Asker::new(send, retry, lane, raw, request.symbol().file_name());
+            let got = lane.provider.fetch(request, &symbol, &mut ask);
+            tries.attempts += ask.tries.attempts;
+            tries.retries += ask.tries.retries;
+            match got {
+                Ok(fetched) => {
+                    let p = &lane.provider;
+                    let served = Served {
+                        provider: name,
+                        split_restates: p.restated_by(ActionKind::Split),
+                        dividend_restates: p.restated_by(ActionKind::Dividend),
+                    };
+                    return Outcome {
+                        result: Ok((fetched, served)),
+                        tries,
+                        fell_back: failures.len() as u32,
+                    };
+                }
+                Err(failed) => failures.push((name, failed)),
             }
         }
-        match yahoo::parse_chart(&answer.body, &request.symbol, request.start, request.end) {
-            Ok(Chart::Data(d)) => {
-                for what in &d.skipped_events {
-                    tracing::warn!(symbol = %request.symbol, "an event Yahoo sent could not be read and is skipped: {what}");
-                }
-                Judged::Done(Fetched::Data {
-                    bars: d.bars,
-                    actions: d.actions,
-                })
-            }
-            Ok(Chart::NoData(NoData::NoBarsInRange))
-                if (request.end - request.start).num_days() < UP_TO_DATE_DAYS =>
-            {
-                Judged::Done(Fetched::UpToDate)
-            }
-            Ok(Chart::NoData(why)) => Judged::Retry {
-                code: FetchErrorCode::YfEmpty,
-                message: format!("{}: {why}", request.name()),
-                once: true,
-            },
-            Ok(Chart::Error { code, description }) => Judged::Fail {
-                code: if code.eq_ignore_ascii_case("not found") {
-                    FetchErrorCode::NotFound
-                } else {
-                    FetchErrorCode::Parse
-                },
-                message: format!("{}: {code}: {description}", request.name()),
-            },
-            Err(e) => retry(FetchErrorCode::Parse, format!("{}: {e}", request.name())),
+        let fell_back = failures.len().saturating_sub(1) as u32;
+        Outcome {
+            result: Err(merge_failures(failures)),
+            tries,
+            fell_back,
         }
     }
 }
 
-/// Fetches one symbol with the shared politeness; with `raw`, every 200 answer is kept.
-pub fn fetch_symbol(
-    provider: &dyn Provider,
-    get: &dyn Fn(&str) -> Result<Answer, Failure>,
-    request: &Request,
-    retry: &net::polite::RetryPolicy,
-    rate: &RateLimiter,
-    breaker: &Breaker,
-    raw: Option<&RawDir>,
-) -> (Result<Fetched, Failed>, Tries) {
-    if let Err(why) = &request.provider_symbol {
-        let failed = Failed {
-            code: FetchErrorCode::NotFound,
-            attempts: 0,
-            message: format!("not requested: {why}"),
-            breaker_open: false,
-        };
-        return (Err(failed), Tries::default());
+/// One failure for a symbol every provider failed: the last provider's code, every provider's
+/// message (one provider alone keeps its message as it was).
+fn merge_failures(mut failures: Vec<(&'static str, Failed)>) -> Failed {
+    if failures.len() == 1 {
+        return failures.pop().map(|(_, f)| f).unwrap_or_else(no_provider);
     }
-    // The lake already reaches --end (a second run the same night, look-back 0): nothing to ask.
-    if request.start > request.end {
-        return (Ok(Fetched::UpToDate), Tries::default());
+    let attempts = failures.iter().map(|(_, f)| f.attempts).sum();
+    let message = failures
+        .iter()
+        .map(|(name, f)| format!("{name}: {}", f.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let breaker_open = failures.iter().all(|(_, f)| f.breaker_open);
+    let Some((_, last)) = failures.pop() else {
+        return no_provider();
+    };
+    Failed {
+        code: last.code,
+        attempts,
+        message,
+        breaker_open,
     }
-    let url = provider.url(request);
-    fetch_with_retries(get, &url, retry, rate, breaker, |answer| {
-        if let (Some(raw), Ok(a)) = (raw, &answer)
-            && a.status == 200
-        {
-            match raw.keep(&request.symbol, &a.body) {
-                Ok((path, sha256)) => {
-                    tracing::info!(symbol = %request.symbol, file = %path.display(), %sha256, "raw answer kept");
-                }
-                Err(e) => {
-                    raw.note_failure();
-                    tracing::error!(symbol = %request.symbol, "--raw-dir: the answer could not be kept: {e}");
-                }
-            }
-        }
-        provider.judge(request, answer)
-    })
+}
+
+fn no_provider() -> Failed {
+    Failed {
+        code: FetchErrorCode::NotFound,
+        attempts: 0,
+        message: "no provider to ask".into(),
+        breaker_open: false,
+    }
 }
 
 #[cfg(test)]
@@ -275,40 +412,65 @@ routes:
         .unwrap()
     }
 
-    fn request(symbol: &str, provider_symbol: &str, start: &str, end: &str) -> Request {
+    fn request(symbol: &str, start: &str, end: &str) -> Request {
+        let mut ticker = Ticker::new(Symbol::parse(symbol).unwrap());
+        if symbol.contains(".DE") {
+            ticker.exchange = Some("XETR".into());
+        }
         Request {
-            symbol: Symbol::parse(symbol).unwrap(),
-            provider_symbol: Ok(provider_symbol.into()),
+            ticker,
             start: start.parse().unwrap(),
             end: end.parse().unwrap(),
         }
     }
 
-    fn fetch(s: &ReplayServer, r: &Request) -> (Result<Fetched, Failed>, Tries) {
-        let yahoo = Yahoo::new(YahooConfig::default(), Some(s.base_url()));
+    fn lane(provider: Box<dyn Provider>) -> Lane {
+        Lane {
+            provider,
+            rate: RateLimiter::new(0.0),
+            breaker: Breaker::new(0),
+        }
+    }
+
+    fn yahoo(s: &ReplayServer) -> Lane {
+        lane(Box::new(crate::yahoo::Yahoo::new(
+            tickerlake::config::YahooConfig::default(),
+            Some(s.base_url()),
+        )))
+    }
+
+    fn fetch_with(chain: &Chain, r: &Request) -> (Result<Fetched, Failed>, Tries) {
         let ms = Duration::from_millis(5);
         let client = client();
-        fetch_symbol(
-            &yahoo,
-            &|url: &str| client.get(url),
+        let send = |req: &HttpRequest<'_>| client.send(req);
+        let out = chain.fetch(
+            &send,
             r,
             &net::polite::RetryPolicy::steps(&[ms, ms, ms]),
-            &RateLimiter::new(0.0),
-            &Breaker::new(0),
             None,
+        );
+        (out.result.map(|(f, _)| f), out.tries)
+    }
+
+    fn fetch(s: &ReplayServer, r: &Request) -> (Result<Fetched, Failed>, Tries) {
+        fetch_with(
+            &Chain {
+                lanes: vec![yahoo(s)],
+            },
+            r,
         )
     }
 
     #[test]
     fn recorded_answers_become_bars_under_the_canonical_symbol() {
         let s = replay("");
-        let (got, tries) = fetch(&s, &request("WSU", "WSU.DE", "2023-08-01", "2023-08-31"));
+        let (got, tries) = fetch(&s, &request("WSU.DE", "2023-08-01", "2023-08-31"));
         let Ok(Fetched::Data { bars, actions }) = got else {
             panic!("{got:?}")
         };
         assert_eq!(bars.len(), 3);
         assert!(actions.is_empty());
-        assert!(bars.iter().all(|b| b.symbol.as_str() == "WSU"));
+        assert!(bars.iter().all(|b| b.symbol.as_str() == "WSU.DE"));
         assert_eq!(tries.attempts, 1);
         let target = s.wait_for_requests(1)[0].target.clone();
         assert!(
@@ -322,10 +484,10 @@ routes:
     fn a_weekend_is_up_to_date_and_a_long_empty_range_is_yfempty_after_one_retry() {
         let s = replay("");
         // 2020-09-05/06 is a weekend: the recorded window has no bar there.
-        let (got, tries) = fetch(&s, &request("AAPL", "AAPL", "2020-09-05", "2020-09-06"));
+        let (got, tries) = fetch(&s, &request("AAPL", "2020-09-05", "2020-09-06"));
         assert_eq!(got.unwrap(), Fetched::UpToDate);
         assert_eq!(tries.attempts, 1);
-        let (got, tries) = fetch(&s, &request("AAPL", "AAPL", "2021-01-01", "2021-06-30"));
+        let (got, tries) = fetch(&s, &request("AAPL", "2021-01-01", "2021-06-30"));
         assert_eq!(got.unwrap_err().code, FetchErrorCode::YfEmpty);
         assert_eq!(tries.attempts, 2);
     }
@@ -333,7 +495,7 @@ routes:
     #[test]
     fn delisted_is_recorded_without_retrying() {
         let s = replay("");
-        let (got, tries) = fetch(&s, &request("GONE", "GONE", "2024-01-01", "2024-01-31"));
+        let (got, tries) = fetch(&s, &request("GONE", "2024-01-01", "2024-01-31"));
         let failed = got.unwrap_err();
         assert_eq!(failed.code, FetchErrorCode::NotFound);
         assert!(
@@ -366,7 +528,7 @@ routes:
     faults: { sequence: [503, truncate, reset] }
 "#,
         );
-        let r = |sym: &str| request(sym, sym, "2023-08-01", "2023-08-31");
+        let r = |sym: &str| request(sym, "2023-08-01", "2023-08-31");
         let code = |sym: &str| fetch(&s, &r(sym)).0.unwrap_err().code;
         assert_eq!(code("STORM"), FetchErrorCode::Yf429);
         assert_eq!(code("BROKEN"), FetchErrorCode::Parse);
@@ -381,5 +543,52 @@ routes:
                 retries: 3
             }
         );
+    }
+
+    #[test]
+    fn a_symbol_one_provider_fails_is_served_by_the_next_and_says_so() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/real");
+        let s = replay(&format!(
+            r#"
+  - name: stooq
+    path: /q/d/l/
+    query: {{ s: aapl.us }}
+    file: {}/stooq/aapl_us_d_1984-09-07_2026-02-03.csv
+"#,
+            dir.display()
+        ));
+        let stooq = lane(Box::new(crate::stooq::Stooq::new(
+            tickerlake::config::Stooq::default(),
+            Some(s.base_url()),
+        )));
+        let chain = Chain {
+            lanes: vec![yahoo(&s), stooq],
+        };
+        let ms = Duration::from_millis(5);
+        let client = client();
+        let send = |req: &HttpRequest<'_>| client.send(req);
+        let out = chain.fetch(
+            &send,
+            // The recorded Yahoo answer is of 2020: nothing in this range, so Yahoo fails.
+            &request("AAPL", "2026-01-02", "2026-01-20"),
+            &net::polite::RetryPolicy::steps(&[ms]),
+            None,
+        );
+        let Ok((Fetched::Data { bars, .. }, served)) = out.result else {
+            panic!("{:?}", out.result.err())
+        };
+        assert_eq!(served.provider, "stooq");
+        assert!(!served.split_restates);
+        assert_eq!(out.fell_back, 1);
+        assert_eq!(bars[0].date.to_string(), "2026-01-02");
+        assert_eq!(bars.last().unwrap().date.to_string(), "2026-01-20");
+        assert!(bars.iter().all(|b| b.provider == "stooq"));
+        // Yahoo twice (an empty answer is retried once), Stooq once.
+        assert_eq!(out.tries.attempts, 3);
+        // Both failing: one failure naming both.
+        let (got, _) = fetch_with(&chain, &request("GONE", "2024-01-01", "2024-01-31"));
+        let failed = got.unwrap_err();
+        assert!(failed.message.starts_with("yahoo: "), "{}", failed.message);
+        assert!(failed.message.contains("; stooq: "), "{}", failed.message);
     }
 }

@@ -1,5 +1,6 @@
-//! `--raw-dir DIR`: every answer the provider gave with data, kept gzip-compressed as
-//! `DIR/<run date>/<symbol>.json.gz`, with its SHA-256 logged, so a surprising bar can be traced
+//! `--raw-dir DIR`: every answer a provider gave with data, kept gzip-compressed as
+//! `DIR/<run date>/<symbol>.<provider>[.<n>].<json|csv>.gz` (`n` counts a symbol's further
+//! answers: pages, reference data), with its SHA-256 logged, so a surprising bar can be traced
 //! to exactly what the provider sent, and re-parsed later.
 
 use std::io::Write;
@@ -9,7 +10,6 @@ use chrono::NaiveDate;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
-use tickerlake::Symbol;
 
 pub struct RawDir {
     dir: PathBuf,
@@ -40,10 +40,11 @@ impl RawDir {
         self.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Keeps `body` for `symbol` (replacing an earlier answer of this run, atomically) and
-    /// returns its path and the SHA-256 of the uncompressed body, in hex.
-    pub fn keep(&self, symbol: &Symbol, body: &[u8]) -> std::io::Result<(PathBuf, String)> {
-        let path = self.dir.join(format!("{}.json.gz", symbol.file_name()));
+    /// Keeps `body` as `name` + `.gz` (a symbol's safe file name first; replacing an earlier
+    /// answer of this run, atomically) and returns its path and the SHA-256 of the uncompressed
+    /// body, in hex.
+    pub fn keep(&self, name: &str, body: &[u8]) -> std::io::Result<(PathBuf, String)> {
+        let path = self.dir.join(format!("{name}.gz"));
         let mut gz = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::new(6));
         gz.write_all(body)?;
         let bytes = gz.finish()?;
@@ -58,13 +59,19 @@ impl RawDir {
 mod tests {
     use super::*;
     use std::io::Read;
+    use tickerlake::Symbol;
 
     #[test]
     fn answers_are_kept_compressed_under_the_run_date_with_their_digest() {
         let dir = tempfile::tempdir().unwrap();
         let raw = RawDir::create(dir.path(), "2024-01-05".parse().unwrap()).unwrap();
         let body = br#"{"chart":{"result":null,"error":null}}"#;
-        let (path, sha) = raw.keep(&Symbol::parse("BRK.B").unwrap(), body).unwrap();
+        let (path, sha) = raw
+            .keep(
+                &format!("{}.yahoo.json", Symbol::parse("BRK.B").unwrap().file_name()),
+                body,
+            )
+            .unwrap();
         assert!(path.starts_with(dir.path().join("2024-01-05")));
         assert!(path.to_string_lossy().ends_with(".json.gz"));
         let mut back = Vec::new();
@@ -77,7 +84,7 @@ mod tests {
         assert_eq!(
             RawDir::create(dir.path(), "2024-01-05".parse().unwrap())
                 .unwrap()
-                .keep(&Symbol::parse("X").unwrap(), b"")
+                .keep("X.yahoo.json", b"")
                 .unwrap()
                 .1,
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

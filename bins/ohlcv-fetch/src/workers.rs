@@ -5,17 +5,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::provider::{Fetched, Provider, Request, fetch_symbol};
+use crate::provider::{Chain, Outcome, Request};
 use crate::raw::RawDir;
-use net::polite::{Breaker, Failed, RateLimiter, Tries};
 use net::proxies::Clients;
 
 /// What the workers share.
 pub struct Pool<'a> {
-    pub provider: &'a dyn Provider,
+    pub chain: &'a Chain,
     pub clients: &'a Clients,
-    pub rate: &'a RateLimiter,
-    pub breaker: &'a Breaker,
     pub retry: &'a net::polite::RetryPolicy,
     pub workers: usize,
     /// Where 200 answers are kept (`--raw-dir`).
@@ -26,8 +23,7 @@ pub struct Pool<'a> {
 pub struct Done {
     /// Position in the request list.
     pub index: usize,
-    pub result: Result<Fetched, Failed>,
-    pub tries: Tries,
+    pub outcome: Outcome,
     /// From the first request to the verdict, waits included.
     pub elapsed: Duration,
     /// When the verdict came: the `source_ts` of the symbol's bars.
@@ -35,7 +31,7 @@ pub struct Done {
 }
 
 /// Fetches every request and calls `sink` with each result, in completion order, on this
-/// thread. Stops taking new symbols once the breaker opens or `sink` fails (its error is
+/// thread. Stops taking new symbols once every provider's breaker is open or `sink` fails (its error is
 /// returned after the requests in flight end). Returns how many requests were never started.
 pub fn fetch_all<E>(
     pool: &Pool<'_>,
@@ -53,7 +49,7 @@ pub fn fetch_all<E>(
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
                 loop {
-                    if stop.load(Ordering::Relaxed) || pool.breaker.is_open() {
+                    if stop.load(Ordering::Relaxed) || pool.chain.all_down() {
                         return;
                     }
                     let index = next.fetch_add(1, Ordering::Relaxed);
@@ -61,20 +57,11 @@ pub fn fetch_all<E>(
                         return;
                     };
                     let started = Instant::now();
-                    let get = |url: &str| pool.clients.get(index, url);
-                    let (result, tries) = fetch_symbol(
-                        pool.provider,
-                        &get,
-                        request,
-                        pool.retry,
-                        pool.rate,
-                        pool.breaker,
-                        pool.raw,
-                    );
+                    let send = |r: &net::http::Request<'_>| pool.clients.send(index, r);
+                    let outcome = pool.chain.fetch(&send, request, pool.retry, pool.raw);
                     let done = Done {
                         index,
-                        result,
-                        tries,
+                        outcome,
                         elapsed: started.elapsed(),
                         fetched_at: chrono::Utc::now(),
                     };

@@ -20,8 +20,15 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tickerlake::records::{Action, ActionKind, Bar};
+use tickerlake::config::YahooConfig;
+use tickerlake::records::{Action, ActionKind, Bar, FetchErrorCode, Ticker};
 use tickerlake::{Decimal, Symbol};
+
+use crate::provider::{
+    Asker, Fetched, Provider, Request, UP_TO_DATE_DAYS, common_judgement, excerpt, fail, retry,
+};
+use net::http::{Answer, Failure, Request as HttpRequest};
+use net::polite::{Failed, Judged};
 
 /// The provider name written into records.
 pub const PROVIDER: &str = "yahoo";
@@ -470,6 +477,108 @@ fn split_ratio(s: &Split) -> Result<Decimal, ParseError> {
     // Exact when the denominator divides a power of ten (4:1, 1:10, 3:2); otherwise the
     // shortest decimal of the quotient (2:3 → 0.6666666666666666).
     Decimal::from_f64(num / den).map_err(|e| field_error("events.splits", e.to_string()))
+}
+
+/// Yahoo Finance's chart API as a provider.
+pub struct Yahoo {
+    base_url: String,
+    config: YahooConfig,
+}
+
+impl Yahoo {
+    /// `base_url` overrides the configured host (tests, mirrors).
+    pub fn new(config: YahooConfig, base_url: Option<String>) -> Yahoo {
+        Yahoo {
+            base_url: base_url.unwrap_or_else(|| config.base_url.clone()),
+            config,
+        }
+    }
+
+    fn judge(&self, request: &Request, answer: Result<Answer, Failure>) -> Judged<Fetched> {
+        let answer = match common_judgement(answer) {
+            Ok(a) => a,
+            Err(judged) => return judged,
+        };
+        let symbol = request.symbol();
+        match answer.status {
+            200 => {}
+            404 => {
+                let why = match parse_chart(&answer.body, symbol, request.start, request.end) {
+                    Ok(Chart::Error { description, .. }) if !description.is_empty() => description,
+                    _ => excerpt(&answer.body),
+                };
+                return fail(FetchErrorCode::NotFound, format!("not found: {why}"));
+            }
+            // 401/403 (refused), 400…: asking again the same way will not help tonight.
+            status => {
+                return fail(
+                    FetchErrorCode::Net,
+                    format!("HTTP {status}: {}", excerpt(&answer.body)),
+                );
+            }
+        }
+        match parse_chart(&answer.body, symbol, request.start, request.end) {
+            Ok(Chart::Data(d)) => {
+                for what in &d.skipped_events {
+                    tracing::warn!(%symbol, "an event Yahoo sent could not be read and is skipped: {what}");
+                }
+                Judged::Done(Fetched::Data {
+                    bars: d.bars,
+                    actions: d.actions,
+                })
+            }
+            Ok(Chart::NoData(NoData::NoBarsInRange))
+                if (request.end - request.start).num_days() < UP_TO_DATE_DAYS =>
+            {
+                Judged::Done(Fetched::UpToDate)
+            }
+            Ok(Chart::NoData(why)) => Judged::Retry {
+                code: FetchErrorCode::YfEmpty,
+                message: why.to_string(),
+                once: true,
+            },
+            Ok(Chart::Error { code, description }) => fail(
+                if code.eq_ignore_ascii_case("not found") {
+                    FetchErrorCode::NotFound
+                } else {
+                    FetchErrorCode::Parse
+                },
+                format!("{code}: {description}"),
+            ),
+            Err(e) => retry(FetchErrorCode::Parse, e.to_string()),
+        }
+    }
+}
+
+impl Provider for Yahoo {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn provider_symbol(&self, ticker: &Ticker) -> Result<String, String> {
+        crate::symbols::yahoo_symbol(ticker, &self.config)
+    }
+
+    /// `close` is split-adjusted and `adj_close` split- and dividend-adjusted: both restate.
+    fn restated_by(&self, _kind: ActionKind) -> bool {
+        true
+    }
+
+    fn fetch(
+        &self,
+        request: &Request,
+        symbol: &str,
+        ask: &mut Asker<'_>,
+    ) -> Result<Fetched, Failed> {
+        let url = chart_url(&self.base_url, symbol, request.start, request.end);
+        ask.ask(&HttpRequest::get(&url), "json", |answer| {
+            self.judge(request, answer)
+        })
+        .map_err(|mut failed| {
+            failed.message = format!("{symbol}: {}", failed.message);
+            failed
+        })
+    }
 }
 
 #[cfg(test)]

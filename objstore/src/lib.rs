@@ -1,0 +1,180 @@
+//! S3-compatible object storage (AWS, MinIO, Ceph, R2, Polygon's flat files): a thin layer over
+//! `rust-s3`'s blocking client (no async runtime) that turns its answers into what the
+//! programs decide on — not found, refused credentials, worth a retry, failed — with messages
+//! that never hold a secret (an S3 error body is reduced to its `Code` and `Message`).
+
+use std::time::Duration;
+
+use s3::Bucket;
+use s3::creds::Credentials;
+use s3::error::S3Error;
+use s3::region::Region;
+use tickerlake::config::Secret;
+
+/// Where a bucket is and how to sign for it.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// `https://files.polygon.io`, `http://127.0.0.1:9000`…
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    /// `endpoint/bucket/key` addresses (MinIO, Ceph, local servers) rather than
+    /// `bucket.endpoint/key`.
+    pub path_style: bool,
+    pub timeout: Duration,
+}
+
+/// Why a request to the store did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}: no such object")]
+    NotFound(String),
+    /// 401/403: wrong keys, a signature the server does not accept, no access.
+    #[error("{key}: the store refused the credentials (HTTP {status} {code})")]
+    Refused {
+        key: String,
+        status: u16,
+        code: String,
+    },
+    /// 5xx, 408, 429 or a connection failure: another try may succeed.
+    #[error("{key}: {why}")]
+    Transient { key: String, why: String },
+    #[error("{key}: {why}")]
+    Failed { key: String, why: String },
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient { .. })
+    }
+}
+
+/// A bucket.
+pub struct Store {
+    bucket: Box<Bucket>,
+    /// `s3://bucket`, for messages.
+    label: String,
+}
+
+impl Store {
+    pub fn new(cfg: &S3Config) -> Result<Store, String> {
+        // rust-s3's TLS (rustls through attohttpc) and ureq's both compile rustls in, with two
+        // crypto providers: name one for the process, or the first HTTPS request panics.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // Retries are the caller's, on its own schedule.
+        s3::set_retries(0);
+        let region = Region::Custom {
+            region: cfg.region.clone(),
+            endpoint: cfg.endpoint.trim_end_matches('/').to_string(),
+        };
+        let (key, secret) = (cfg.access_key_id.expose(), cfg.secret_access_key.expose());
+        let creds = if key.is_empty() && secret.is_empty() {
+            Credentials::anonymous()
+        } else {
+            Credentials::new(Some(key), Some(secret), None, None, None)
+        }
+        .map_err(|e| format!("S3 credentials: {e}"))?;
+        let mut bucket = Bucket::new(&cfg.bucket, region, creds)
+            .map_err(|e| format!("s3://{}: {}", cfg.bucket, summary(&e)))?;
+        if cfg.path_style {
+            bucket = bucket.with_path_style();
+        }
+        bucket.set_request_timeout(Some(cfg.timeout));
+        Ok(Store {
+            bucket,
+            label: format!("s3://{}", cfg.bucket),
+        })
+    }
+
+    /// `s3://bucket/key`, for messages.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{}", self.label, key.trim_start_matches('/'))
+    }
+
+    /// The whole object at `key`.
+    pub fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let mut body = Vec::new();
+        match self.bucket.get_object_to_writer(key, &mut body) {
+            Ok(200..=299) => Ok(body),
+            Ok(status) => Err(self.classify(key, status, &String::from_utf8_lossy(&body))),
+            Err(e) => Err(self.error(key, &e)),
+        }
+    }
+
+    fn error(&self, key: &str, e: &S3Error) -> StoreError {
+        match e {
+            S3Error::HttpFailWithBody(status, body) => self.classify(key, *status, body),
+            other => StoreError::Transient {
+                key: self.url(key),
+                why: summary(other),
+            },
+        }
+    }
+
+    fn classify(&self, key: &str, status: u16, body: &str) -> StoreError {
+        let key = self.url(key);
+        let code = xml_field(body, "Code").unwrap_or_default();
+        match status {
+            404 => StoreError::NotFound(key),
+            401 | 403 => StoreError::Refused { key, status, code },
+            408 | 429 | 500..=599 => StoreError::Transient {
+                key,
+                why: format!("HTTP {status} {code}").trim().to_string(),
+            },
+            _ => StoreError::Failed {
+                key,
+                why: format!(
+                    "HTTP {status} {code}: {}",
+                    xml_field(body, "Message").unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+            },
+        }
+    }
+}
+
+/// An error without the request's details (an S3 error body can echo the string that was
+/// signed): its kind and status only.
+fn summary(e: &S3Error) -> String {
+    match e {
+        S3Error::HttpFailWithBody(status, body) => format!(
+            "HTTP {status} {}",
+            xml_field(body, "Code").unwrap_or_default()
+        ),
+        S3Error::Io(io) => format!("I/O: {io}"),
+        other => {
+            let text = other.to_string();
+            tickerlake::echo::shorten(&text).to_string()
+        }
+    }
+}
+
+/// The text of the first `<name>…</name>` in an S3 error body, cut short.
+fn xml_field(body: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find('<')? + start;
+    Some(tickerlake::echo::shorten(body[start..end].trim()).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_reduced_to_code_and_message() {
+        let body = "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code>\
+                    <Message>The request signature we calculated does not match</Message>\
+                    <StringToSign>AWS4-HMAC-SHA256 secretish</StringToSign></Error>";
+        assert_eq!(
+            xml_field(body, "Code").as_deref(),
+            Some("SignatureDoesNotMatch")
+        );
+        let e = summary(&S3Error::HttpFailWithBody(403, body.into()));
+        assert_eq!(e, "HTTP 403 SignatureDoesNotMatch");
+        assert!(!e.contains("secretish"));
+    }
+}
