@@ -184,14 +184,14 @@ impl State {
     }
 
     /// Remembers `actions` of `symbol`, forgetting those older than [`ACTIONS_KEPT_DAYS`]
-    /// before `today`.
+    /// before `until` (the fetch's last day).
     pub fn remember_actions(
         &mut self,
         symbol: &str,
         actions: &[crate::records::Action],
-        today: NaiveDate,
+        until: NaiveDate,
     ) {
-        let horizon = today - chrono::Days::new(ACTIONS_KEPT_DAYS);
+        let horizon = until - chrono::Days::new(ACTIONS_KEPT_DAYS);
         let s = self.symbols.entry(symbol.to_string()).or_default();
         s.actions
             .extend(actions.iter().filter(|a| a.date >= horizon).map(action_key));

@@ -11,6 +11,7 @@ mod lake_status;
 mod ohlcv_fetch;
 mod one_shape;
 mod pipeline;
+mod providers;
 mod qa_check;
 mod qlib_bin;
 mod records;

@@ -466,7 +466,7 @@ impl Sink {
                 warn_on_currency(&request.ticker, &bars);
                 if let Some(st) = &mut self.state {
                     st.record_ok(symbol, bars.last().map(|b| b.date), latency_ms, provider);
-                    st.remember_actions(symbol, &past, self.today);
+                    st.remember_actions(symbol, &past, request.end);
                     if restating {
                         st.record_restatement(symbol, self.today);
                     }
@@ -675,7 +675,7 @@ fn flat_files(
         Source::Files(&opts.day_files)
     };
     let (days, mut report) =
-        flatfiles::read_days(&source, from, end, today, &wanted).map_err(Error::Flat)?;
+        flatfiles::read_days(&source, from, end, &wanted).map_err(Error::Flat)?;
     let first_day = days.first().map(|d| d.date);
     let last_day = days.last().map(|d| d.date);
     let mut rows = flatfiles::by_symbol(days);

@@ -13,8 +13,8 @@
 //! - prices are as traded (not adjusted): there is nothing to restate;
 //! - a file appears hours after the close; weekends and holidays have none.
 //!
-//! Days missing from the bucket: on a weekend or a holiday, no trading day; on a recent trading
-//! day, not published yet — that day and the ones after it wait for the next run, so the lake's
+//! Days missing from the bucket: on a weekend or a holiday, no trading day; on a trading day
+//! less than [`PUBLISH_GRACE_DAYS`] before `--end`, not published yet — that day and the ones after it wait for the next run, so the lake's
 //! watermark never passes a gap; on an older trading day, missing (said, exit 75).
 
 use std::collections::BTreeMap;
@@ -31,7 +31,8 @@ use tickerlake::{Decimal, Symbol};
 
 use crate::polygon_rest::{PROVIDER, symbol_of};
 
-/// Days after a trading day during which its missing file is "not published yet".
+/// Days before `--end` (today, nightly) within which a trading day's missing file is "not
+/// published yet".
 pub const PUBLISH_GRACE_DAYS: u64 = 3;
 
 /// What the run read, for the summary.
@@ -418,7 +419,6 @@ pub fn read_days(
     source: &Source<'_>,
     from: NaiveDate,
     to: NaiveDate,
-    today: NaiveDate,
     wanted: &(dyn Fn(&Symbol) -> bool + Sync),
 ) -> Result<(Vec<Day>, DayFiles), FlatError> {
     let mut report = DayFiles::default();
@@ -460,7 +460,7 @@ pub fn read_days(
                 .collect();
             let fetched = download_all(store, prefix, &dates, (*workers).max(1), retry, wanted)?;
             let calendar = Calendar::Xnys;
-            let grace = today - chrono::Days::new(PUBLISH_GRACE_DAYS);
+            let grace = to - chrono::Days::new(PUBLISH_GRACE_DAYS);
             let mut stop = false;
             for (date, fetched) in dates.iter().zip(fetched) {
                 if stop {
