@@ -50,21 +50,26 @@ pub struct BarInputArgs {
     #[arg(value_name = "INPUT", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
     pub inputs: Vec<PathBuf>,
 
-    /// Read the bars from the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
-    pub lake: Option<PathBuf>,
+    /// Read the bars from the Hive-partitioned lake in DIR, or on S3 at s3://BUCKET/PREFIX
+    /// (endpoint and keys: lake.s3 in config.yaml, else AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID…)
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LakeArg)]
+    pub lake: Option<tickerlake::cli::LakeLocation>,
 
     #[command(flatten)]
     pub filter: BarFilterArgs,
 }
 
 impl BarInputArgs {
-    /// `--lake DIR` when given, else the input files.
-    pub fn source(&self) -> BarSource {
-        match &self.lake {
-            Some(dir) => BarSource::Lake(dir.clone()),
+    /// `--lake` when given (an `s3://` one opened with `config`'s endpoint and keys), else the
+    /// input files.
+    pub fn source(
+        &self,
+        config: &tickerlake::config::Config,
+    ) -> Result<BarSource, crate::LakeError> {
+        Ok(match &self.lake {
+            Some(location) => BarSource::Lake(crate::Lake::open(location, config)?),
             None => BarSource::Ndjson(self.inputs.clone()),
-        }
+        })
     }
 }
 

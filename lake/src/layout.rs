@@ -53,7 +53,12 @@ fn marker_problem(root: &Path) -> Option<Option<String>> {
         Ok(t) => t,
         Err(e) => return Some(Some(format!("{MARKER_FILE} cannot be read: {e}"))),
     };
-    let value = serde_json::from_slice::<serde_json::Value>(&text).ok();
+    Some(marker_problem_of(&text))
+}
+
+/// What is wrong with a marker's bytes, if anything.
+pub(crate) fn marker_problem_of(text: &[u8]) -> Option<String> {
+    let value = serde_json::from_slice::<serde_json::Value>(text).ok();
     let text_of = |key: &str| {
         value
             .as_ref()
@@ -67,7 +72,7 @@ fn marker_problem(root: &Path) -> Option<Option<String>> {
         text_of("price_type").as_deref(),
         Some("decimal" | "float64")
     );
-    Some(match format.as_deref() {
+    match format.as_deref() {
         Some(MARKER_FORMAT) if complete => None,
         Some(MARKER_FORMAT) => Some(format!(
             "its {MARKER_FILE} lacks a known layout or price_type"
@@ -77,7 +82,42 @@ fn marker_problem(root: &Path) -> Option<Option<String>> {
             tickerlake::echo::echo(other)
         )),
         None => Some(format!("its {MARKER_FILE} is not a tickerlake lake marker")),
-    })
+    }
+}
+
+/// The layout and price type a valid marker states.
+pub(crate) fn marker_says(text: &[u8]) -> Option<(Layout, PriceType)> {
+    let v: serde_json::Value = serde_json::from_slice(text).ok()?;
+    let layout = match v.get("layout")?.as_str()? {
+        "symbol-year" => Layout::SymbolYear,
+        "year-month" => Layout::YearMonth,
+        _ => return None,
+    };
+    let prices = match v.get("price_type")?.as_str()? {
+        "decimal" => PriceType::Decimal,
+        "float64" => PriceType::Float64,
+        _ => return None,
+    };
+    Some((layout, prices))
+}
+
+/// A marker's bytes.
+pub(crate) fn marker_bytes(layout: Layout, prices: PriceType) -> Result<Vec<u8>, LakeError> {
+    let marker = serde_json::json!({
+        "format": MARKER_FORMAT,
+        "layout": match layout {
+            Layout::SymbolYear => "symbol-year",
+            Layout::YearMonth => "year-month",
+        },
+        "price_type": match prices {
+            PriceType::Decimal => "decimal",
+            PriceType::Float64 => "float64",
+        },
+    });
+    let mut bytes =
+        serde_json::to_vec_pretty(&marker).map_err(|_| LakeError::Internal("marker"))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// Checks that `root` is a lake before it is read: a directory that is missing, or is not a
@@ -174,20 +214,7 @@ pub(crate) fn claim_for_writing(
             });
         }
     }
-    let marker = serde_json::json!({
-        "format": MARKER_FORMAT,
-        "layout": match layout {
-            Layout::SymbolYear => "symbol-year",
-            Layout::YearMonth => "year-month",
-        },
-        "price_type": match prices {
-            PriceType::Decimal => "decimal",
-            PriceType::Float64 => "float64",
-        },
-    });
-    let mut bytes =
-        serde_json::to_vec_pretty(&marker).map_err(|_| LakeError::Internal("marker"))?;
-    bytes.push(b'\n');
+    let bytes = marker_bytes(layout, prices)?;
     let path = root.join(MARKER_FILE);
     tickerlake::atomic::write_atomic(&path, &bytes).map_err(io_err(&path))
 }

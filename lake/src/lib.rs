@@ -6,6 +6,9 @@
 //! - [`layout`]: the lake on disk — its marker, its layouts, its partitions;
 //! - [`dedupe`]: which version of a (symbol, date) the lake keeps;
 //! - [`writer`]: atomic upserts of partitions;
+//! - [`location`]: where a lake is (a directory or an S3 prefix) and reading its partitions;
+//! - [`remote`]: the lake on S3: listing, footers by range GETs, conditional PUTs;
+//! - [`remote_writer`]: upserts into a lake on S3, staged locally and PUT at commit;
 //! - [`scan`]: filtered reads, last dates from footers;
 //! - [`series`]: each symbol's rows for the analytical readers, on all cores;
 //! - [`records`]: the other record kinds as one Parquet file each;
@@ -20,7 +23,10 @@ pub mod dedupe;
 mod encode;
 pub mod file;
 pub mod layout;
+pub mod location;
 pub mod records;
+pub mod remote;
+pub mod remote_writer;
 pub mod scan;
 pub mod series;
 pub mod writer;
@@ -28,7 +34,8 @@ pub mod writer;
 pub use bars::{BarBatchBuilder, PriceType, Rounded, bar_schema, bars_from_batch};
 pub use file::WriteOptions;
 pub use layout::{Layout, PartitionKey, check_readable, is_lake, partitions};
-pub use scan::{ScanFilter, last_dates, read_partition, scan};
+pub use location::Lake;
+pub use scan::{ScanFilter, last_dates, read_partition, scan, scan_lake};
 pub use writer::{LakeWriter, WriteSummary};
 
 /// Errors of the lake layer.
@@ -72,6 +79,10 @@ pub enum LakeError {
     NotOurs { path: String, found: String },
     #[error("internal error: {0}")]
     Internal(&'static str),
+    #[error(transparent)]
+    Store(#[from] objstore::StoreError),
+    #[error("{0}")]
+    Config(String),
 }
 
 impl tickerlake::HasExitCode for LakeError {
@@ -89,6 +100,14 @@ impl tickerlake::HasExitCode for LakeError {
             LakeError::Parquet(e) if io_cause(e).is_some() => ExitCode::IoErr,
             LakeError::Arrow(arrow_schema::ArrowError::IoError(..)) => ExitCode::IoErr,
             LakeError::Locked(_) => ExitCode::TempFail,
+            LakeError::Config(_) => ExitCode::Config,
+            LakeError::Store(e) => match e {
+                objstore::StoreError::NotFound(_) => ExitCode::NoInput,
+                objstore::StoreError::Refused { .. } => ExitCode::Config,
+                objstore::StoreError::Transient { .. } => ExitCode::Unavailable,
+                objstore::StoreError::Changed(_) => ExitCode::TempFail,
+                objstore::StoreError::Failed { .. } => ExitCode::IoErr,
+            },
             LakeError::LayoutMismatch { .. }
             | LakeError::PriceTypeMismatch { .. }
             | LakeError::NotOurs { .. } => ExitCode::Usage,
@@ -125,7 +144,11 @@ impl LakeError {
     /// Adds the file the error happened in.
     pub fn in_file(self, path: &std::path::Path) -> LakeError {
         match self {
-            LakeError::Io { .. } | LakeError::NotALake { .. } | LakeError::NotOurs { .. } => self,
+            LakeError::Io { .. }
+            | LakeError::NotALake { .. }
+            | LakeError::NotOurs { .. }
+            | LakeError::Store(_)
+            | LakeError::Config(_) => self,
             // A failed read or write (a full disk) stays an I/O error, not a corrupt file.
             LakeError::Parquet(parquet::errors::ParquetError::External(inner)) => {
                 match inner.downcast::<std::io::Error>() {

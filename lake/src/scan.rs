@@ -13,6 +13,7 @@ use crate::LakeError;
 use crate::bars::bars_from_batch;
 use crate::file::read_batches;
 use crate::layout::{PartitionKey, io_err, partitions};
+use crate::location::{Dir, Lake, Partitions};
 
 /// Reads the bars of one partition file (empty when it does not exist).
 pub fn read_partition(root: &Path, key: &PartitionKey) -> Result<Vec<Bar>, LakeError> {
@@ -25,6 +26,25 @@ pub(crate) fn read_partition_file(path: &Path, key: &PartitionKey) -> Result<Vec
     }
     let mut out = Vec::new();
     for batch in read_batches(path)? {
+        bars_from_batch(&batch, key.symbol(), &mut out).map_err(|e| e.in_file(path))?;
+    }
+    Ok(out)
+}
+
+/// The bars of a partition file's bytes (`name` for messages).
+pub(crate) fn read_partition_bytes(
+    bytes: bytes::Bytes,
+    name: &str,
+    key: &PartitionKey,
+) -> Result<Vec<Bar>, LakeError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let path = Path::new(name);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .and_then(|b| b.with_batch_size(65_536).build())
+        .map_err(|e| LakeError::from(e).in_file(path))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| LakeError::from(e).in_file(path))?;
         bars_from_batch(&batch, key.symbol(), &mut out).map_err(|e| e.in_file(path))?;
     }
     Ok(out)
@@ -60,9 +80,27 @@ impl ScanFilter {
 pub fn scan(
     root: &Path,
     filter: &ScanFilter,
+    each: impl FnMut(Vec<Bar>) -> Result<(), LakeError>,
+) -> Result<(), LakeError> {
+    scan_source(&Dir(root), filter, each)
+}
+
+/// [`scan`] of a lake wherever it is.
+pub fn scan_lake(
+    lake: &Lake,
+    filter: &ScanFilter,
+    each: impl FnMut(Vec<Bar>) -> Result<(), LakeError>,
+) -> Result<(), LakeError> {
+    lake.with(|source| scan_source(source, filter, each))
+}
+
+/// [`scan`] of a lake's partitions.
+pub fn scan_source(
+    source: &dyn Partitions,
+    filter: &ScanFilter,
     mut each: impl FnMut(Vec<Bar>) -> Result<(), LakeError>,
 ) -> Result<(), LakeError> {
-    let keys = partitions(root)?;
+    let keys = source.partitions()?;
     let symbol_year: Vec<&PartitionKey> = keys
         .iter()
         .filter(|k| matches!(k, PartitionKey::SymbolYear(..)))
@@ -73,7 +111,7 @@ pub fn scan(
         {
             continue;
         }
-        let mut bars = read_partition_pruned(root, key, filter)?;
+        let mut bars = read_pruned(source, key, filter)?;
         bars.retain(|b| filter.wants(b));
         if !bars.is_empty() {
             each(bars)?;
@@ -92,7 +130,7 @@ pub fn scan(
             {
                 continue;
             }
-            let mut bars = read_partition_pruned(root, key, filter)?;
+            let mut bars = read_pruned(source, key, filter)?;
             bars.retain(|b| filter.wants(b));
             all.extend(bars);
         }
@@ -112,11 +150,19 @@ pub fn read_partition_pruned(
     key: &PartitionKey,
     filter: &ScanFilter,
 ) -> Result<Vec<Bar>, LakeError> {
+    read_pruned(&Dir(root), key, filter)
+}
+
+fn read_pruned(
+    source: &dyn Partitions,
+    key: &PartitionKey,
+    filter: &ScanFilter,
+) -> Result<Vec<Bar>, LakeError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::statistics::Statistics;
-    let path = key.file(root);
-    let f = fs::File::open(&path).map_err(io_err(&path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(f)
+    let path = std::path::PathBuf::from(source.name(key));
+    let bytes = source.read(key)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| LakeError::from(e).in_file(&path))?;
     let meta = builder.metadata().clone();
     let schema = meta.file_metadata().schema_descr();
@@ -212,13 +258,19 @@ pub fn last_dates(
 /// Highest `date` in a file, from its row-group statistics.
 pub fn max_date_from_footer(path: &Path) -> Result<Option<NaiveDate>, LakeError> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
-    use parquet::file::statistics::Statistics;
     let f = fs::File::open(path).map_err(io_err(path))?;
     let reader = SerializedFileReader::new(f).map_err(|e| LakeError::from(e).in_file(path))?;
-    let meta = reader.metadata();
+    max_date_of(reader.metadata()).map_err(|e| e.in_file(path))
+}
+
+/// Highest `date` a file's metadata states, from its row-group statistics.
+pub(crate) fn max_date_of(
+    meta: &parquet::file::metadata::ParquetMetaData,
+) -> Result<Option<NaiveDate>, LakeError> {
+    use parquet::file::statistics::Statistics;
     let schema = meta.file_metadata().schema_descr();
     let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == "date") else {
-        return Err(LakeError::MissingColumn("date").in_file(path));
+        return Err(LakeError::MissingColumn("date"));
     };
     let mut max: Option<i32> = None;
     for rg in meta.row_groups() {
@@ -228,12 +280,7 @@ pub fn max_date_from_footer(path: &Path) -> Result<Option<NaiveDate>, LakeError>
                     max = Some(max.map_or(*m, |x: i32| x.max(*m)));
                 }
             }
-            _ => {
-                return Err(LakeError::Corrupt(format!(
-                    "{}: no statistics for date",
-                    path.display()
-                )));
-            }
+            _ => return Err(LakeError::Corrupt("no statistics for date".into())),
         }
     }
     Ok(max.and_then(crate::bars::date_from_days))

@@ -4,7 +4,6 @@
 //! number ahead of the one being handed out, so memory stays a few symbols' worth.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
@@ -14,8 +13,9 @@ pub use tickerlake::series::{DayRow, SymbolSeries};
 
 use crate::LakeError;
 use crate::bars::days_since_epoch;
-use crate::layout::{PartitionKey, partitions};
-use crate::scan::{ScanFilter, scan};
+use crate::layout::PartitionKey;
+use crate::location::Partitions;
+use crate::scan::{ScanFilter, scan_source};
 
 /// Symbols read ahead of the one being handed out, per reading thread.
 const READ_AHEAD_PER_THREAD: usize = 4;
@@ -25,7 +25,7 @@ const READ_AHEAD_PER_THREAD: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BarSource {
     Ndjson(Vec<PathBuf>),
-    Lake(PathBuf),
+    Lake(crate::Lake),
 }
 
 impl BarSource {
@@ -39,7 +39,9 @@ impl BarSource {
         mut each: impl FnMut(SymbolSeries) -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            BarSource::Lake(dir) => for_each_symbol(dir, filter, threads, each),
+            BarSource::Lake(lake) => {
+                lake.with(|source| for_each_symbol_in(source, filter, threads, each))
+            }
             BarSource::Ndjson(inputs) => {
                 let (from, to) = (
                     filter.from.map(days_since_epoch),
@@ -72,10 +74,20 @@ pub fn for_each_symbol<E: From<LakeError>>(
     root: &Path,
     filter: &ScanFilter,
     threads: usize,
+    each: impl FnMut(SymbolSeries) -> Result<(), E>,
+) -> Result<(), E> {
+    for_each_symbol_in(&crate::location::Dir(root), filter, threads, each)
+}
+
+/// [`for_each_symbol`] of a lake's partitions, wherever they are.
+pub fn for_each_symbol_in<E: From<LakeError>>(
+    source: &dyn Partitions,
+    filter: &ScanFilter,
+    threads: usize,
     mut each: impl FnMut(SymbolSeries) -> Result<(), E>,
 ) -> Result<(), E> {
-    let keys = partitions(root)?;
-    let mut by_symbol: BTreeMap<&Symbol, Vec<PathBuf>> = BTreeMap::new();
+    let keys = source.partitions()?;
+    let mut by_symbol: BTreeMap<&Symbol, Vec<&PartitionKey>> = BTreeMap::new();
     let mut months = false;
     for key in &keys {
         match key {
@@ -84,7 +96,7 @@ pub fn for_each_symbol<E: From<LakeError>>(
                     && filter.from.is_none_or(|f| *y >= chrono::Datelike::year(&f))
                     && filter.to.is_none_or(|t| *y <= chrono::Datelike::year(&t))
                 {
-                    by_symbol.entry(s).or_default().push(key.file(root));
+                    by_symbol.entry(s).or_default().push(key);
                 }
             }
             PartitionKey::YearMonth(..) => months = true,
@@ -92,17 +104,18 @@ pub fn for_each_symbol<E: From<LakeError>>(
     }
     if months {
         // Every symbol is in every month file: the whole selection is read, then split.
-        return month_lake(root, filter, each);
+        return month_lake(source, filter, each);
     }
-    let jobs: Vec<(&Symbol, Vec<PathBuf>)> = by_symbol.into_iter().collect();
+    let jobs: Vec<(&Symbol, Vec<&PartitionKey>)> = by_symbol.into_iter().collect();
     let (from, to) = (
         filter.from.map(days_since_epoch),
         filter.to.map(days_since_epoch),
     );
-    let read = |files: &[PathBuf]| -> Result<Vec<DayRow>, LakeError> {
+    let read = |files: &[&PartitionKey]| -> Result<Vec<DayRow>, LakeError> {
         let mut rows = Vec::new();
-        for f in files {
-            read_file(f, from, to, &mut rows)?;
+        for key in files {
+            let name = source.name(key);
+            read_file(source.read(key)?, Path::new(&name), from, to, &mut rows)?;
         }
         Ok(rows)
     };
@@ -196,13 +209,13 @@ pub fn for_each_symbol<E: From<LakeError>>(
 }
 
 fn month_lake<E: From<LakeError>>(
-    root: &Path,
+    source: &dyn Partitions,
     filter: &ScanFilter,
     mut each: impl FnMut(SymbolSeries) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut pending: Option<SymbolSeries> = None;
     let mut result = Ok(());
-    scan(root, filter, |bars| {
+    scan_source(source, filter, |bars| {
         for bar in bars {
             let row = DayRow::of(&bar.as_ref());
             match &mut pending {
@@ -229,6 +242,7 @@ fn month_lake<E: From<LakeError>>(
 
 /// The [`DayRow`]s of one symbol-year file within `from..=to` (days since the epoch), appended.
 fn read_file(
+    bytes: bytes::Bytes,
     path: &Path,
     from: Option<i32>,
     to: Option<i32>,
@@ -247,10 +261,6 @@ fn read_file(
     // A partition is a few kB to a few hundred: read whole, it costs one read(2) instead of a
     // dup, a seek and reads per column chunk (the `File` reader's way), which made the kernel
     // time of a 20,000-partition scan as large as the decoding.
-    let bytes = bytes::Bytes::from(fs::read(path).map_err(|source| LakeError::Io {
-        path: path.display().to_string(),
-        source,
-    })?);
     let meta = parquet::file::metadata::ParquetMetaDataReader::new()
         .parse_and_finish(&bytes)
         .map_err(|e| in_file(LakeError::from(e)))?;
@@ -626,9 +636,10 @@ mod tests {
     use super::*;
     use crate::bars::PriceType;
     use crate::file::WriteOptions;
-    use crate::layout::Layout;
+    use crate::layout::{Layout, partitions};
     use crate::scan::read_partition;
     use crate::writer::LakeWriter;
+    use std::fs;
     use tickerlake::records::Bar;
 
     /// Random bars with nulls in every nullable column.
@@ -816,7 +827,8 @@ mod tests {
             w.write(&batch).unwrap();
             w.close().unwrap();
             let mut rows = Vec::new();
-            read_file(&path, Some(10), None, &mut rows).unwrap();
+            let bytes = bytes::Bytes::from(fs::read(&path).unwrap());
+            read_file(bytes, &path, Some(10), None, &mut rows).unwrap();
             assert_eq!(rows.len(), 290, "{version:?} {compression:?}");
             for r in &rows {
                 let i = r.date;

@@ -542,36 +542,21 @@ impl Job<'_> {
             staging_root,
             ctx,
         } = self;
-        let all = match &base {
-            Some(base) => {
-                let mut all = read_partition_file(base, &key)?;
-                all.extend(rows);
-                all
-            }
-            None => rows,
+        let stored = match &base {
+            Some(base) => read_partition_file(base, &key)?,
+            None => Vec::new(),
         };
-        let (merged, nulls_kept) = dedupe_counting(all);
-        let mut builder = BarBatchBuilder::with_capacity(
-            ctx.prices,
-            ctx.layout == Layout::YearMonth,
-            merged.len().min(ctx.opts.row_group_rows.max(1)),
-        );
-        let mut batches = Vec::new();
-        for chunk in merged.chunks(ctx.opts.row_group_rows.max(1)) {
-            for bar in chunk {
-                builder.push(bar)?;
-            }
-            batches.push(builder.finish()?);
-        }
+        let encoded = merge_and_encode(stored, rows, ctx.layout, ctx.prices, ctx.opts)?;
         let mut done = JobDone {
             key,
             staged: None,
             created_dirs: Vec::new(),
-            rounded: builder.rounded,
-            rounded_examples: std::mem::take(&mut builder.rounded_examples),
-            nulls_kept,
+            rounded: encoded.rounded,
+            rounded_examples: encoded.rounded_examples,
+            nulls_kept: encoded.nulls_kept,
         };
-        let bytes = to_bytes(builder.schema(), &batches, ctx.opts)?;
+        let merged_rows = encoded.rows;
+        let bytes = encoded.bytes;
         // Equal to what is on disk (even after an earlier staging in this run changed it):
         // nothing to replace.
         if existed && fs::read(&target).map_err(io_err(&target))? == bytes {
@@ -588,7 +573,7 @@ impl Job<'_> {
                 file: StagedFile::InStaging(path),
                 target,
                 existed,
-                rows: merged.len() as u64,
+                rows: merged_rows,
                 bytes: bytes.len() as u64,
             });
             return Ok(done);
@@ -619,11 +604,51 @@ impl Job<'_> {
             file: StagedFile::Beside(temp.into_temp_path()),
             target,
             existed,
-            rows: merged.len() as u64,
+            rows: merged_rows,
             bytes: bytes.len() as u64,
         });
         Ok(done)
     }
+}
+
+/// A partition's file, made: the stored rows and the new ones merged (the newest answer for a
+/// date wins, a null never erases a value), encoded and compressed.
+pub(crate) struct Encoded {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+    pub rounded: u64,
+    pub rounded_examples: Vec<Rounded>,
+    pub nulls_kept: u64,
+}
+
+pub(crate) fn merge_and_encode(
+    mut stored: Vec<Bar>,
+    rows: Vec<Bar>,
+    layout: Layout,
+    prices: PriceType,
+    opts: WriteOptions,
+) -> Result<Encoded, LakeError> {
+    stored.extend(rows);
+    let (merged, nulls_kept) = dedupe_counting(stored);
+    let mut builder = BarBatchBuilder::with_capacity(
+        prices,
+        layout == Layout::YearMonth,
+        merged.len().min(opts.row_group_rows.max(1)),
+    );
+    let mut batches = Vec::new();
+    for chunk in merged.chunks(opts.row_group_rows.max(1)) {
+        for bar in chunk {
+            builder.push(bar)?;
+        }
+        batches.push(builder.finish()?);
+    }
+    Ok(Encoded {
+        bytes: to_bytes(builder.schema(), &batches, opts)?,
+        rows: merged.len() as u64,
+        rounded: builder.rounded,
+        rounded_examples: std::mem::take(&mut builder.rounded_examples),
+        nulls_kept,
+    })
 }
 
 /// Creates `dir` and any missing parents up to `root`, by trying `mkdir` first (one system call
@@ -660,7 +685,7 @@ fn remove_empty_dirs(dirs: &[PathBuf]) {
 }
 
 /// Runs `f` over `items` on up to `threads` threads; results in input order.
-fn run_parallel<T: Send, R: Send>(
+pub(crate) fn run_parallel<T: Send, R: Send>(
     items: Vec<T>,
     threads: usize,
     f: impl Fn(T) -> R + Sync,

@@ -6,7 +6,7 @@
 //! pipe treated as success, never a panic or a `Debug` dump.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args, Parser};
 
@@ -17,8 +17,8 @@ use crate::logging;
 
 /// The value parser of every file or directory argument: a local path, as given (not UTF-8
 /// included). A URL (`s3://bucket/lake`, `https://…`, `file:///…`) is refused at parse time
-/// (exit 2) — read as a path it would silently become a local directory named `s3:`. The S3
-/// lake is not there yet; when it is, its URLs are taken where they are supported.
+/// (exit 2) — read as a path it would silently become a local directory named `s3:`. Lakes take
+/// `s3://` through [`LakeArg`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalPath;
 
@@ -93,6 +93,110 @@ impl clap::builder::TypedValueParser for SideFile {
             );
         }
         Ok(path)
+    }
+}
+
+/// Where a lake is: a local directory, or a prefix in an S3 bucket (`s3://bucket/prefix`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LakeLocation {
+    Dir(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl LakeLocation {
+    /// A path, or an `s3://bucket[/prefix]` URL (a bucket name as S3 allows one; the prefix
+    /// without empty, `.` or `..` segments). Other URLs are refused.
+    pub fn parse(text: &str) -> Result<LakeLocation, String> {
+        if text.is_empty() {
+            return Err("an empty path".into());
+        }
+        let Some(scheme) = url_scheme(text) else {
+            return Ok(LakeLocation::Dir(PathBuf::from(text)));
+        };
+        if !scheme.eq_ignore_ascii_case("s3") {
+            return Err(format!(
+                "{}: a {scheme}:// URL; a lake is a directory or s3://bucket/prefix",
+                crate::echo::echo(text)
+            ));
+        }
+        let rest = &text[scheme.len() + 3..];
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && !bucket.starts_with(['-', '.'])
+            && !bucket.ends_with(['-', '.']);
+        if !bucket_ok {
+            return Err(format!(
+                "{}: {:?} is not a bucket name (3 to 63 lower-case letters, digits, dots and hyphens)",
+                crate::echo::echo(text),
+                crate::echo::shorten(bucket)
+            ));
+        }
+        let prefix = prefix.trim_end_matches('/');
+        if !prefix.is_empty()
+            && prefix
+                .split('/')
+                .any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.contains('\\'))
+        {
+            return Err(format!(
+                "{}: the prefix has an empty, . or .. segment",
+                crate::echo::echo(text)
+            ));
+        }
+        Ok(LakeLocation::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// The local directory, when the lake is one.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            LakeLocation::Dir(d) => Some(d),
+            LakeLocation::S3 { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for LakeLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LakeLocation::Dir(d) => write!(f, "{}", d.display()),
+            LakeLocation::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            LakeLocation::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// A `--lake` value: a directory or `s3://bucket/prefix` ([`LakeLocation::parse`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LakeArg;
+
+impl clap::builder::TypedValueParser for LakeArg {
+    type Value = LakeLocation;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<LakeLocation, clap::Error> {
+        let name = arg
+            .and_then(|a| a.get_long())
+            .map_or_else(|| "a lake".to_string(), |l| format!("--{l}"));
+        let parsed = match value.to_str() {
+            Some(text) => LakeLocation::parse(text),
+            None => Ok(LakeLocation::Dir(PathBuf::from(value))),
+        };
+        parsed.map_err(|why| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{name}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
     }
 }
 

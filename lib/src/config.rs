@@ -507,6 +507,8 @@ pub struct Lake {
     pub price_type: PriceType,
     pub zstd_level: i32,
     pub row_group_rows: usize,
+    /// Where an `s3://` lake's bucket is and how to sign for it.
+    pub s3: LakeS3,
 }
 
 impl Default for Lake {
@@ -515,6 +517,66 @@ impl Default for Lake {
             price_type: PriceType::Decimal,
             zstd_level: 3,
             row_group_rows: 1 << 17,
+            s3: LakeS3::default(),
+        }
+    }
+}
+
+/// An `s3://` lake's endpoint and keys. Empty settings fall back to the environment variables
+/// every S3 tool reads (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, `AWS_REGION` /
+/// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then
+/// to AWS itself (`https://s3.<region>.amazonaws.com`, `us-east-1`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeS3 {
+    pub endpoint: String,
+    pub region: String,
+    /// `endpoint/bucket/key` addresses (MinIO, Ceph, R2, local servers); default: yes when an
+    /// endpoint is given, no for AWS.
+    pub path_style: Option<bool>,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    pub session_token: Secret,
+    /// Requests in flight at once (reads and writes of partitions).
+    pub workers: Option<u32>,
+}
+
+/// [`LakeS3`] with the environment's fallbacks applied.
+#[derive(Debug, Clone)]
+pub struct S3Endpoint {
+    pub endpoint: String,
+    pub region: String,
+    pub path_style: bool,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    pub session_token: Secret,
+    pub workers: usize,
+}
+
+impl LakeS3 {
+    /// The settings, each empty one taken from `env` (the process's environment in programs).
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> S3Endpoint {
+        let pick = |own: &str, names: &[&str]| -> Option<String> {
+            if !own.is_empty() {
+                return Some(own.to_string());
+            }
+            names
+                .iter()
+                .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+        };
+        let region = pick(&self.region, &["AWS_REGION", "AWS_DEFAULT_REGION"])
+            .unwrap_or_else(|| "us-east-1".into());
+        let given = pick(&self.endpoint, &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+        let secret =
+            |own: &Secret, name: &str| Secret::new(pick(own.expose(), &[name]).unwrap_or_default());
+        S3Endpoint {
+            path_style: self.path_style.unwrap_or(given.is_some()),
+            endpoint: given.unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com")),
+            region,
+            access_key_id: secret(&self.access_key_id, "AWS_ACCESS_KEY_ID"),
+            secret_access_key: secret(&self.secret_access_key, "AWS_SECRET_ACCESS_KEY"),
+            session_token: secret(&self.session_token, "AWS_SESSION_TOKEN"),
+            workers: self.workers.unwrap_or(8) as usize,
         }
     }
 }
@@ -1747,6 +1809,12 @@ impl Config {
             return Err(("http.connect_timeout", "must be > 0".into()));
         }
         range("lake.zstd_level", self.lake.zstd_level, 1, 22)?;
+        if !self.lake.s3.endpoint.is_empty() {
+            check_base_url(&self.lake.s3.endpoint).map_err(|e| ("lake.s3.endpoint", e))?;
+        }
+        if let Some(w) = self.lake.s3.workers {
+            range("lake.s3.workers", w, 1, 64)?;
+        }
         range(
             "lake.row_group_rows",
             self.lake.row_group_rows,

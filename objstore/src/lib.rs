@@ -20,6 +20,8 @@ pub struct S3Config {
     pub bucket: String,
     pub access_key_id: Secret,
     pub secret_access_key: Secret,
+    /// For temporary credentials (`AWS_SESSION_TOKEN`); empty otherwise.
+    pub session_token: Secret,
     /// `endpoint/bucket/key` addresses (MinIO, Ceph, local servers) rather than
     /// `bucket.endpoint/key`.
     pub path_style: bool,
@@ -43,6 +45,9 @@ pub enum StoreError {
     Transient { key: String, why: String },
     #[error("{key}: {why}")]
     Failed { key: String, why: String },
+    /// 412 (or 409): the object changed since its ETag was read — another writer.
+    #[error("{0}: changed by another writer since it was read (HTTP 412)")]
+    Changed(String),
 }
 
 impl StoreError {
@@ -50,6 +55,28 @@ impl StoreError {
         matches!(self, StoreError::Transient { .. })
     }
 }
+
+/// An object in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+/// When a PUT may replace what is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Always.
+    None,
+    /// Only the version read (its ETag): S3 conditional writes.
+    IfMatch(String),
+    /// Only when there is no object yet.
+    IfAbsent,
+}
+
+/// Objects above this go up in 8 MiB parts (multipart upload); conditions apply to single PUTs.
+pub const MULTIPART_FROM: usize = 8 << 20;
 
 /// A bucket.
 pub struct Store {
@@ -73,7 +100,9 @@ impl Store {
         let creds = if key.is_empty() && secret.is_empty() {
             Credentials::anonymous()
         } else {
-            Credentials::new(Some(key), Some(secret), None, None, None)
+            let token = cfg.session_token.expose();
+            let token = (!token.is_empty()).then_some(token);
+            Credentials::new(Some(key), Some(secret), None, token, None)
         }
         .map_err(|e| format!("S3 credentials: {e}"))?;
         let mut bucket = Bucket::new(&cfg.bucket, region, creds)
@@ -103,6 +132,93 @@ impl Store {
         }
     }
 
+    /// The object at `key` and its ETag.
+    pub fn get_tagged(&self, key: &str) -> Result<(Vec<u8>, Option<String>), StoreError> {
+        match self.bucket.get_object(key) {
+            Ok(r) if (200..300).contains(&r.status_code()) => {
+                let etag = header(&r.headers(), "etag");
+                Ok((r.as_slice().to_vec(), etag))
+            }
+            Ok(r) => {
+                Err(self.classify(key, r.status_code(), &String::from_utf8_lossy(r.as_slice())))
+            }
+            Err(e) => Err(self.error(key, &e)),
+        }
+    }
+
+    /// Bytes `start..=end` of the object at `key`.
+    pub fn get_range(&self, key: &str, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
+        if start > end {
+            return Ok(Vec::new());
+        }
+        match self.bucket.get_object_range(key, start, Some(end)) {
+            Ok(r) if (200..300).contains(&r.status_code()) => Ok(r.as_slice().to_vec()),
+            Ok(r) => {
+                Err(self.classify(key, r.status_code(), &String::from_utf8_lossy(r.as_slice())))
+            }
+            Err(e) => Err(self.error(key, &e)),
+        }
+    }
+
+    /// Every object under `prefix` (all pages).
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let pages = self
+            .bucket
+            .list(prefix.to_string(), None)
+            .map_err(|e| self.error(prefix, &e))?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|p| p.contents)
+            .map(|o| ObjectInfo {
+                key: o.key,
+                size: o.size,
+                etag: o.e_tag,
+            })
+            .collect())
+    }
+
+    /// The first object under `prefix`, if any (one small listing page).
+    pub fn list_first(&self, prefix: &str) -> Result<Option<String>, StoreError> {
+        let (page, _) = self
+            .bucket
+            .list_page(prefix.to_string(), None, None, None, Some(1))
+            .map_err(|e| self.error(prefix, &e))?;
+        Ok(page.contents.into_iter().next().map(|o| o.key))
+    }
+
+    /// Replaces (or creates) the object at `key` with `body`, in one PUT when it is smaller than
+    /// [`MULTIPART_FROM`] (under `condition`), else in parts.
+    pub fn put(&self, key: &str, body: &[u8], condition: &Condition) -> Result<(), StoreError> {
+        let result = if body.len() >= MULTIPART_FROM {
+            let mut reader = body;
+            self.bucket.put_object_stream(&mut reader, key)
+        } else {
+            let request = self.bucket.put_object_builder(key, body);
+            let request = match condition {
+                Condition::None => Ok(request),
+                Condition::IfMatch(etag) => request.with_header("If-Match", etag),
+                Condition::IfAbsent => request.with_header("If-None-Match", "*"),
+            };
+            request.and_then(|r| r.execute()).map(|r| r.status_code())
+        };
+        match result {
+            Ok(200..=299) => Ok(()),
+            Ok(status) => Err(self.classify(key, status, "")),
+            Err(e) => Err(self.error(key, &e)),
+        }
+    }
+
+    /// Deletes the object at `key` (gone already is fine).
+    pub fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.bucket.delete_object(key) {
+            Ok(_) => Ok(()),
+            Err(e) => match self.error(key, &e) {
+                StoreError::NotFound(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
     fn error(&self, key: &str, e: &S3Error) -> StoreError {
         match e {
             S3Error::HttpFailWithBody(status, body) => self.classify(key, *status, body),
@@ -118,6 +234,7 @@ impl Store {
         let code = xml_field(body, "Code").unwrap_or_default();
         match status {
             404 => StoreError::NotFound(key),
+            409 | 412 => StoreError::Changed(key),
             401 | 403 => StoreError::Refused { key, status, code },
             408 | 429 | 500..=599 => StoreError::Transient {
                 key,
@@ -134,6 +251,13 @@ impl Store {
             },
         }
     }
+}
+
+fn header(headers: &std::collections::HashMap<String, String>, name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
 }
 
 /// An error without the request's details (an S3 error body can echo the string that was

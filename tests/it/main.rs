@@ -7,6 +7,7 @@ mod calendar;
 mod cli_conventions;
 mod data_safety;
 mod help;
+mod lake_s3;
 mod lake_status;
 mod ohlcv_fetch;
 mod one_shape;

@@ -93,6 +93,7 @@ fn the_same_failure_exits_with_the_same_code_in_every_program() {
 
 #[test]
 fn a_url_where_a_local_path_is_expected_is_a_usage_error_and_creates_nothing() {
+    // Lakes take s3:// (tests/it/lake_s3.rs); every other path argument is local.
     let w = WorkDir::new();
     w.write("bars.ndjson", BAR);
     for url in [
@@ -134,6 +135,19 @@ fn a_url_where_a_local_path_is_expected_is_a_usage_error_and_creates_nothing() {
             ),
         ];
         for (program, args) in cases {
+            let lake_flag = args
+                .windows(2)
+                .any(|a| (a[0] == "--lake" || a[0] == "--since-lake") && a[1] == url);
+            if lake_flag {
+                // A lake may be on S3; any other URL is refused as a lake.
+                if !url.starts_with("s3://") {
+                    w.cmd(program)
+                        .args(&args)
+                        .fails_with(2)
+                        .stderr_contains("a lake is a directory or s3://bucket/prefix");
+                }
+                continue;
+            }
             w.cmd(program)
                 .args(&args)
                 .fails_with(2)

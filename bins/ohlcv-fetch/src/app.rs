@@ -181,7 +181,12 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
     // input or inside the lake.
     let mut protected = opts.inputs.clone();
     protected.extend(opts.day_files.iter().cloned());
-    protected.extend(opts.state.iter().chain(&opts.since_lake).cloned());
+    protected.extend(opts.state.iter().cloned());
+    protected.extend(
+        opts.since_lake
+            .iter()
+            .filter_map(|l| l.dir().map(Path::to_path_buf)),
+    );
     tickerlake::io::refuse_outputs_over_inputs(
         &[
             ("--actions", opts.actions.as_deref()),
@@ -220,7 +225,7 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         tickers.retain(|t| !st.skips(t, opts.retry_dlq));
     }
     let skipped_dead_letter = (before - tickers.len()) as u64;
-    let ranges = ranges(opts, &tickers)?;
+    let ranges = ranges(opts, config, &tickers)?;
     let chain = if by_day {
         None
     } else {
@@ -629,14 +634,13 @@ fn flat_files(
     });
     let mut last_stored: BTreeMap<Symbol, NaiveDate> = BTreeMap::new();
     if opts.all_tickers
-        && let Some(lake) = &opts.since_lake
+        && let Some(location) = &opts.since_lake
     {
-        last_stored =
-            lake::last_dates(lake, &std::collections::BTreeSet::new()).map_err(|source| {
-                Error::Lake {
-                    lake: lake.display().to_string(),
-                    source,
-                }
+        last_stored = lake::Lake::open(location, config)
+            .and_then(|l| l.last_dates(&std::collections::BTreeSet::new()))
+            .map_err(|source| Error::Lake {
+                lake: location.to_string(),
+                source,
             })?;
         let watermark = last_stored.values().max().copied();
         let lookback = u64::from(opts.lookback_days);
@@ -891,7 +895,7 @@ pub const WHOLE_HISTORY: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
 /// whole, and a symbol with no new trading day asks for a few days and is up to date), one the
 /// lake lacks at the start of its history; `--start` / `--days-back` override both. Without
 /// `--since-lake`, `--start` or `--days-back` is required.
-fn ranges(opts: &Options, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
+fn ranges(opts: &Options, config: &Config, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
     let end = opts.end.unwrap_or_else(|| Utc::now().date_naive());
     let given = match (opts.start, opts.days_back) {
         (Some(s), _) => Some(s),
@@ -905,7 +909,7 @@ fn ranges(opts: &Options, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
             "--start {start} is after --end {end}"
         )));
     }
-    let Some(lake) = &opts.since_lake else {
+    let Some(location) = &opts.since_lake else {
         let start = given.ok_or_else(|| {
             Error::Usage(
                 "which dates? give --since-lake DIR, --start YYYY-MM-DD or --days-back N".into(),
@@ -921,16 +925,18 @@ fn ranges(opts: &Options, tickers: &[Ticker]) -> Result<Vec<Range>, Error> {
     let symbols = tickers.iter().map(|t| t.symbol.clone()).collect();
     // A directory that is not a lake (its parent, say) is refused, never read as an empty lake
     // that would send every symbol back to 1900.
-    let last = lake::last_dates(lake, &symbols).map_err(|source| match source {
-        lake::LakeError::NotALake { .. } => Error::Lake {
-            lake: "--since-lake".into(),
-            source,
-        },
-        source => Error::Lake {
-            lake: lake.display().to_string(),
-            source,
-        },
-    })?;
+    let last = lake::Lake::open(location, config)
+        .and_then(|lake| lake.last_dates(&symbols))
+        .map_err(|source| match source {
+            lake::LakeError::NotALake { .. } => Error::Lake {
+                lake: "--since-lake".into(),
+                source,
+            },
+            source => Error::Lake {
+                lake: location.to_string(),
+                source,
+            },
+        })?;
     let lookback = u64::from(opts.lookback_days);
     Ok(tickers
         .iter()

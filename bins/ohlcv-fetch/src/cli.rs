@@ -60,8 +60,8 @@ pub struct Cli {
     /// Start each symbol the day after its last bar in the lake at DIR (read from Parquet
     /// footers), less --lookback days; symbols the lake lacks get their whole history.
     /// --start or --days-back override both
-    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
-    pub since_lake: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LakeArg)]
+    pub since_lake: Option<tickerlake::cli::LakeLocation>,
 
     /// Days re-fetched before each symbol's last stored bar, to pick up revisions
     /// [default: fetch.lookback_days]

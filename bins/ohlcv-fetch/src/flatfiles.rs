@@ -572,6 +572,7 @@ pub fn store(config: &PolygonConfig, timeout: Duration) -> Result<objstore::Stor
         bucket: config.s3_bucket.clone(),
         access_key_id: config.s3_access_key_id.clone(),
         secret_access_key: config.s3_secret_access_key.clone(),
+        session_token: tickerlake::config::Secret::default(),
         path_style: true,
         timeout,
     })

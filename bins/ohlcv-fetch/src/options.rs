@@ -18,7 +18,8 @@ pub struct Options {
     pub start: Option<NaiveDate>,
     pub end: Option<NaiveDate>,
     pub days_back: Option<u32>,
-    pub since_lake: Option<PathBuf>,
+    /// The lake whose last dates start each symbol (a directory or `s3://…`).
+    pub since_lake: Option<tickerlake::cli::LakeLocation>,
     /// Days re-fetched before each symbol's last stored bar.
     pub lookback_days: u32,
     /// The providers, in the order each symbol asks them.

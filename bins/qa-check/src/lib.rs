@@ -134,7 +134,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     let mut rules = Rules::new(&checks, &config.qa).map_err(Error::Config)?;
     rules.as_of = days_since_epoch(as_of);
     Ok(Options {
-        source: cli.input.source(),
+        source: cli.input.source(config)?,
         filter: cli.input.filter.filter(),
         actions: cli.actions.clone(),
         state: cli.state.clone(),
@@ -153,7 +153,10 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
     let opts = options(&cli, &config)?;
     let mut protected = match &opts.source {
         BarSource::Ndjson(inputs) => inputs.clone(),
-        BarSource::Lake(dir) => vec![dir.clone()],
+        BarSource::Lake(lake) => lake
+            .local()
+            .map(|d| vec![d.to_path_buf()])
+            .unwrap_or_default(),
     };
     protected.extend(
         opts.actions
@@ -233,7 +236,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     if pass.rows == 0 {
         // A gate over nothing would pass anything.
         return Err(Error::NoBars(match &opts.source {
-            BarSource::Lake(dir) => format!("{}: no bars to check", dir.display()),
+            BarSource::Lake(lake) => format!("{lake}: no bars to check"),
             BarSource::Ndjson(_) => "no bars in the input: nothing was checked".into(),
         }));
     }

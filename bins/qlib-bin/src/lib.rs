@@ -114,7 +114,12 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
 /// waiting on a terminal's stdin gets a hint.
 fn check_paths(input: &InputOptions, quiet: bool) -> Result<(), Error> {
     let mut protected = input.inputs.clone();
-    protected.extend(input.lake.iter().cloned());
+    protected.extend(
+        input
+            .lake
+            .iter()
+            .filter_map(|l| l.dir().map(std::path::Path::to_path_buf)),
+    );
     tickerlake::io::refuse_outputs_over_inputs(
         &[("-o", Some(input.output.as_path()))],
         &protected,
@@ -195,7 +200,7 @@ pub fn read_input(
             let fields = bar_fields()?;
             let mut out = Vec::new();
             let source = match lake_dir {
-                Some(dir) => BarSource::Lake(dir.clone()),
+                Some(location) => BarSource::Lake(lake::Lake::open(location, config)?),
                 None => BarSource::Ndjson(args.inputs.clone()),
             };
             source.for_each_symbol(&filter, threads, |s| {

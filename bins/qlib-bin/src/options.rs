@@ -14,8 +14,8 @@ use crate::cli::{
 pub struct InputOptions {
     /// NDJSON or CSV files; none or `-` is stdin.
     pub inputs: Vec<PathBuf>,
-    /// Read the bars from this lake instead.
-    pub lake: Option<PathBuf>,
+    /// Read the bars from this lake instead (a directory or `s3://…`).
+    pub lake: Option<tickerlake::cli::LakeLocation>,
     pub input_format: InputFormat,
     /// `--symbols`, `--from` and `--to`.
     pub filter: ScanFilter,

@@ -167,12 +167,13 @@ impl Watermark {
         adjust: Adjust,
     ) -> Watermark {
         let source = match &input.lake {
-            Some(dir) => format!(
+            Some(tickerlake::cli::LakeLocation::Dir(dir)) => format!(
                 "lake:{}",
                 std::path::absolute(dir)
                     .unwrap_or_else(|_| dir.clone())
                     .display()
             ),
+            Some(s3) => format!("lake:{s3}"),
             None if input.inputs.is_empty() => "stdin".to_string(),
             None => input
                 .inputs

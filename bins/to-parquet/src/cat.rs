@@ -28,14 +28,14 @@ pub(crate) fn cat_rows<T: Columnar>(files: &[PathBuf]) -> Result<ExitCode, Error
     Ok(ExitCode::Success)
 }
 
-pub(crate) fn cat_lake(dir: &Path, filter: &ScanFilter) -> Result<ExitCode, Error> {
-    // A directory that is not a lake is refused before anything is written.
-    lake::check_readable(dir)?;
+pub(crate) fn cat_lake(lake: &lake::Lake, filter: &ScanFilter) -> Result<ExitCode, Error> {
+    // A place that is not a lake is refused before anything is written.
+    lake.check_readable()?;
     let out = Output::stdout();
     let name = out.name();
     let mut writer = NdjsonWriter::new(out, name);
     let mut failed: Option<tickerlake::Error> = None;
-    lake::scan(dir, filter, |bars| {
+    lake::scan_lake(lake, filter, |bars| {
         for b in &bars {
             if let Err(e) = writer.write(b) {
                 failed = Some(e);

@@ -29,6 +29,9 @@ Examples:
   # Read the lake back as NDJSON.
   to-parquet --cat --lake data/lake --symbols AAPL --from 2024-01-01 | jq -c .
 
+  # The lake on S3 (AWS, MinIO, R2…): the same layout, each changed partition one PUT.
+  AWS_ENDPOINT_URL=http://127.0.0.1:9000 to-parquet --lake s3://market/lake < bars.ndjson
+
 Exit status: 0 done, 1 lines were set aside with --rejects, 2 usage, 65 bad input (nothing in
 the lake is replaced), 66 input missing, 74 I/O error, 78 bad configuration.";
 
@@ -62,9 +65,11 @@ pub struct Cli {
     #[arg(short, long, value_name = "FILE", conflicts_with = "lake", value_parser = tickerlake::cli::LocalPath)]
     pub output: Option<PathBuf>,
 
-    /// Write into (or, with --cat, read) the Hive-partitioned lake in DIR
-    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LocalPath)]
-    pub lake: Option<PathBuf>,
+    /// Write into (or, with --cat, read) the Hive-partitioned lake in DIR, or on S3 at
+    /// s3://BUCKET/PREFIX (endpoint and keys: lake.s3 in config.yaml, else AWS_ENDPOINT_URL,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION)
+    #[arg(long, value_name = "DIR", value_parser = tickerlake::cli::LakeArg)]
+    pub lake: Option<tickerlake::cli::LakeLocation>,
 
     /// Partition keys of the lake
     #[arg(long, value_enum, value_name = "KEYS", default_value_t = Layout::SymbolYear)]

@@ -84,9 +84,9 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub enum Target {
     File(PathBuf),
-    Lake(PathBuf, Layout),
+    Lake(lake::Lake, Layout),
     CatFiles(Vec<PathBuf>, ScanFilter),
-    CatLake(PathBuf, ScanFilter),
+    CatLake(lake::Lake, ScanFilter),
 }
 
 /// The summary at the end of a write.
@@ -117,7 +117,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     let target = if cli.cat {
         let filter = cli.filter.filter();
         match (&cli.lake, cli.inputs.is_empty()) {
-            (Some(dir), true) => Target::CatLake(dir.clone(), filter),
+            (Some(loc), true) => Target::CatLake(lake::Lake::open(loc, config)?, filter),
             (None, false) => Target::CatFiles(cli.inputs.clone(), filter),
             _ => {
                 return Err(Error::Usage(
@@ -133,7 +133,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
     } else {
         match (&cli.output, &cli.lake) {
             (Some(f), None) => Target::File(f.clone()),
-            (None, Some(d)) => Target::Lake(d.clone(), layout),
+            (None, Some(loc)) => Target::Lake(lake::Lake::open(loc, config)?, layout),
             _ => {
                 return Err(Error::Usage(
                     "give -o FILE (one file) or --lake DIR (the lake)".into(),
@@ -153,7 +153,11 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
         _ => None,
     };
     let mut protected = cli.inputs.clone();
-    protected.extend(cli.lake.iter().cloned());
+    protected.extend(
+        cli.lake
+            .iter()
+            .filter_map(|l| l.dir().map(std::path::Path::to_path_buf)),
+    );
     tickerlake::io::refuse_outputs_over_inputs(
         &[
             ("--rejects", cli.rejects.as_deref()),
@@ -218,7 +222,7 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
 pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let (mut summary, rejected) = match &opts.target {
-        Target::CatLake(dir, filter) => return cat_lake(dir, filter),
+        Target::CatLake(lake, filter) => return cat_lake(lake, filter),
         Target::CatFiles(files, filter) => {
             return match opts.kind {
                 Kind::Bars => cat_files(files, filter),
@@ -235,7 +239,7 @@ pub fn execute(opts: &Options) -> Result<ExitCode, Error> {
             Kind::Findings => write_rows::<Finding>(opts, path)?,
             Kind::Errors => write_rows::<FetchError>(opts, path)?,
         },
-        Target::Lake(dir, layout) => write_lake(opts, dir, *layout)?,
+        Target::Lake(lake, layout) => write_lake(opts, lake, *layout)?,
     };
     summary.seconds = started.elapsed().as_secs_f64();
     report(opts, &summary)?;

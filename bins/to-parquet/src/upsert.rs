@@ -1,9 +1,9 @@
-//! `--lake DIR`: bars upserted into the Hive-partitioned lake, grouped input in one streaming
+//! `--lake DIR` or `s3://…`: bars upserted into the Hive-partitioned lake, grouped input in one streaming
 //! pass, any other order buffered up to `--max-memory` and spilled into the staged partitions.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
+use lake::remote_writer::S3LakeWriter;
 use lake::{LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded};
 use tickerlake::Symbol;
 use tickerlake::ndjson::Rejects;
@@ -70,11 +70,15 @@ const BAR_BYTES: u64 = 256;
 /// input has been read and found good.
 pub(crate) fn write_lake(
     opts: &Options,
-    dir: &Path,
+    lake: &lake::Lake,
     layout: Layout,
 ) -> Result<(Summary, u64), Error> {
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
-    let mut writer = LakeWriter::new(dir, layout, opts.prices, opts.write)?;
+    let mut writer = match (lake.s3(), lake.local()) {
+        (Some(s3), _) => Writer::S3(S3LakeWriter::new(s3, layout, opts.prices, opts.write)?),
+        (None, Some(dir)) => Writer::Local(LakeWriter::new(dir, layout, opts.prices, opts.write)?),
+        (None, None) => return Err(Error::Lake(LakeError::Internal("lake"))),
+    };
     let mut pending = Pending {
         rows: BTreeMap::new(),
         run: None,
@@ -173,8 +177,34 @@ pub(crate) fn write_lake(
     Ok((summary, rejected))
 }
 
+/// The lake's writer: on disk, or on S3.
+enum Writer<'a> {
+    Local(LakeWriter),
+    S3(S3LakeWriter<'a>),
+}
+
+impl Writer<'_> {
+    fn upsert_many(
+        &mut self,
+        jobs: Vec<(PartitionKey, Vec<Bar>)>,
+        threads: usize,
+    ) -> Result<(), LakeError> {
+        match self {
+            Writer::Local(w) => w.upsert_many(jobs, threads),
+            Writer::S3(w) => w.upsert_many(jobs, threads),
+        }
+    }
+
+    fn commit(self) -> Result<lake::WriteSummary, LakeError> {
+        match self {
+            Writer::Local(w) => w.commit(),
+            Writer::S3(w) => w.commit(),
+        }
+    }
+}
+
 /// Merges and stages every pending partition, on all cores.
-fn flush(writer: &mut LakeWriter, pending: &mut Pending) -> Result<(), Error> {
+fn flush(writer: &mut Writer<'_>, pending: &mut Pending) -> Result<(), Error> {
     let jobs = pending.take();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     writer.upsert_many(jobs, threads)?;

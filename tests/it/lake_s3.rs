@@ -1,0 +1,267 @@
+//! The lake on a real S3 server (s3s-fs on 127.0.0.1, checking signatures): written, upserted
+//! and read back by every program that reads a lake, compared with the same lake on disk, and
+//! read by pyarrow through its own S3 client.
+
+use tickerlake_tests::{S3Server, WorkDir, fixture, ndjson_values, venv_python};
+
+/// The AAPL history of the genuine Stooq download as Bar records, split at `cut`: (up to cut,
+/// from a year before cut on — overlapping, as a nightly look-back does).
+fn bars(w: &WorkDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let csv = fixture("real/stooq/aapl_us_d_1984-09-07_2026-02-03.csv");
+    let all = w
+        .cmd("to-parquet")
+        .args([
+            "--input-format",
+            "csv",
+            "--symbol",
+            "AAPL",
+            "--provider",
+            "stooq",
+        ])
+        .arg(&csv)
+        .args(["-o", "aapl.parquet"])
+        .succeeds();
+    drop(all);
+    let text = w
+        .cmd("to-parquet")
+        .args(["--cat", "aapl.parquet"])
+        .succeeds()
+        .stdout();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines
+        .iter()
+        .position(|l| l.contains("\"date\":\"2025-06-02\""))
+        .unwrap();
+    let overlap = lines
+        .iter()
+        .position(|l| l.contains("\"date\":\"2024-06-03\""))
+        .unwrap();
+    (
+        w.write("old.ndjson", lines[..cut].join("\n") + "\n"),
+        w.write("new.ndjson", lines[overlap..].join("\n") + "\n"),
+    )
+}
+
+struct S3Env {
+    server: S3Server,
+    root: std::path::PathBuf,
+}
+
+impl S3Env {
+    fn start(w: &WorkDir) -> S3Env {
+        let root = w.join("s3");
+        std::fs::create_dir_all(root.join("market")).unwrap();
+        S3Env {
+            server: S3Server::start(&root),
+            root,
+        }
+    }
+
+    fn cmd(&self, w: &WorkDir, program: &str) -> tickerlake_tests::Cmd {
+        w.cmd(program)
+            .env("AWS_ENDPOINT_URL", self.server.endpoint())
+            .env("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY)
+    }
+}
+
+/// Each object of the lake (s3s-fs keeps an object as a file) with its bytes.
+fn objects(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.join("market/lake")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_lake_on_s3_is_written_upserted_and_read_back_by_every_reader() {
+    let w = WorkDir::new();
+    let s3 = S3Env::start(&w);
+    let (old, new) = bars(&w);
+    let url = "s3://market/lake";
+    for (lake, env) in [(url, true), ("local", false)] {
+        for input in [&old, &new] {
+            let cmd = if env {
+                s3.cmd(&w, "to-parquet")
+            } else {
+                w.cmd("to-parquet")
+            };
+            cmd.args(["--lake", lake]).arg(input).succeeds();
+        }
+    }
+    // The same layout and bytes as on disk: every object is the local lake's file.
+    let remote = objects(&s3.root);
+    assert_eq!(remote.len(), 43, "one object per year 1984–2026");
+    for (path, bytes) in &remote {
+        let rel = path.split("market/lake/").nth(1).unwrap();
+        assert_eq!(
+            &std::fs::read(w.join("local").join(rel)).unwrap(),
+            bytes,
+            "{rel}"
+        );
+    }
+    // A rerun changes nothing: no object rewritten.
+    let before: Vec<_> = remote
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).unwrap().modified().unwrap())
+        .collect();
+    let run = s3
+        .cmd(&w, "to-parquet")
+        .args(["--lake", url, "--summary", "again.json"])
+        .arg(&new)
+        .succeeds();
+    drop(run);
+    let again: serde_json::Value = serde_json::from_str(&w.read("again.json")).unwrap();
+    assert_eq!(again["partitions_touched"], 0);
+    assert_eq!(again["partitions_unchanged"], 3, "2024, 2025, 2026");
+    let after: Vec<_> = objects(&s3.root)
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(before, after);
+
+    // Every reader gets from S3 what it gets from disk.
+    let cat = |lake: &str| {
+        s3.cmd(&w, "to-parquet")
+            .args(["--cat", "--lake", lake, "--from", "2020-01-01"])
+            .succeeds()
+            .stdout()
+    };
+    assert_eq!(cat(url), cat("local"));
+    let qa = |lake: &str| {
+        let out = s3
+            .cmd(&w, "qa-check")
+            .args([
+                "--lake",
+                lake,
+                "--as-of",
+                "2026-02-04",
+                "--profile",
+                "training",
+            ])
+            .run()
+            .stdout();
+        ndjson_values(&out)
+            .into_iter()
+            .map(|mut f| {
+                f.as_object_mut().unwrap().remove("run_id");
+                f
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(qa(url), qa("local"));
+    for (lake, out) in [(url, "qlib-s3"), ("local", "qlib-local")] {
+        s3.cmd(&w, "qlib-bin")
+            .args(["all", "--lake", lake, "-o", out])
+            .succeeds();
+    }
+    let features = |dir: &str| {
+        let d = w.join(dir).join("features/aapl");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                (
+                    p.file_name().unwrap().to_string_lossy().into(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    assert!(!features("qlib-s3").is_empty());
+    assert_eq!(features("qlib-s3"), features("qlib-local"));
+    // ohlcv-fetch --since-lake reads the last date from the footer: with no look-back the
+    // symbol is up to date, with no request.
+    let run = s3
+        .cmd(&w, "ohlcv-fetch")
+        .args(["--since-lake", url, "--symbols", "AAPL", "--lookback", "0"])
+        .args(["--end", "2026-02-03", "--base-url", "http://127.0.0.1:9"])
+        .args(["--summary", "fetch.json"])
+        .succeeds();
+    assert_eq!(run.stdout(), "");
+    let fetch: serde_json::Value = serde_json::from_str(&w.read("fetch.json")).unwrap();
+    assert_eq!(fetch["up_to_date"], 1);
+
+    // pyarrow reads the S3 lake through its own S3 client: every row, type and value.
+    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
+    let both = w.write(
+        "both.ndjson",
+        std::fs::read_to_string(&old).unwrap() + &std::fs::read_to_string(&new).unwrap(),
+    );
+    let out = std::process::Command::new(python)
+        .arg(tickerlake_tests::repo_root().join("tests/interop/check_parquet.py"))
+        .args(["s3lake", url])
+        .arg(&both)
+        .arg("decimal")
+        .env("AWS_ENDPOINT_URL", s3.server.endpoint())
+        .env("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_prefix_that_is_not_ours_a_missing_lake_and_a_wrong_secret_are_refused() {
+    let w = WorkDir::new();
+    let s3 = S3Env::start(&w);
+    let (old, _) = bars(&w);
+    // Another tool's objects under the prefix: nothing is written into it.
+    std::fs::create_dir_all(s3.root.join("market/theirs")).unwrap();
+    std::fs::write(s3.root.join("market/theirs/notes.txt"), "mine").unwrap();
+    s3.cmd(&w, "to-parquet")
+        .args(["--lake", "s3://market/theirs"])
+        .arg(&old)
+        .fails_with(2)
+        .stderr_contains("not a tickerlake lake");
+    let mut left: Vec<String> = std::fs::read_dir(s3.root.join("market/theirs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["notes.txt"]);
+    // An empty prefix is no lake to read (never a lake with no rows).
+    s3.cmd(&w, "to-parquet")
+        .args(["--cat", "--lake", "s3://market/nothing"])
+        .fails_with(66);
+    s3.cmd(&w, "qa-check")
+        .args(["--lake", "s3://market/nothing"])
+        .fails_with(66);
+    // A wrong secret: the server refuses the signature; 78, the secret never printed.
+    let run = s3
+        .cmd(&w, "to-parquet")
+        .env("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")
+        .args(["--lake", "s3://market/lake"])
+        .arg(&old)
+        .fails_with(78);
+    assert!(
+        run.stderr().contains("SignatureDoesNotMatch"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("wrong-secret-value"));
+    // Other URL schemes and bucket names S3 does not allow: usage errors.
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "gs://market/lake"])
+        .fails_with(2);
+    w.cmd("to-parquet")
+        .args(["--cat", "--lake", "s3://Market_Data/lake"])
+        .fails_with(2);
+}
