@@ -17,7 +17,7 @@ SHARED   ?= ../shared
 # Programs that get installed: one crate per folder in bins/.
 PROGRAMS := $(notdir $(wildcard bins/*))
 
-.PHONY: all build release test lint fmt bench venv venv-bench venv-qlib schemas install clean \
+.PHONY: all build release test lint fmt bench venv venv-bench venv-qlib venv-spark schemas install clean \
 	demo universe nightly training status backup cron dashboard
 
 all: build
@@ -53,8 +53,18 @@ $(QLIB_VENV)/stamp:
 
 venv-qlib: $(QLIB_VENV)/stamp
 
+# pyspark (Spark in local mode, on Debian's Java 17), which reads the lake back in the tests: its
+# own venv, it is large (~450 MB, about a minute once).
+SPARK_VENV := target/venv-spark
+$(SPARK_VENV)/stamp:
+	test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pyspark==4.0.1
+	touch $@
+
+venv-spark: $(SPARK_VENV)/stamp
+
 # The integration tests run the real binaries, so build them first.
-test: venv venv-qlib build
+test: venv venv-qlib venv-spark build
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -110,7 +120,7 @@ cron:
 # make bench BENCH_SIZES=S,L BENCH_REPEAT=5 BENCH_JOBS=to-parquet-lake
 BENCH_SIZES  ?= S
 BENCH_REPEAT ?= 5
-BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin,tickers-scrape,tickers-filter,lake-status
+BENCH_JOBS   ?= ndjson-check,to-parquet-file,to-parquet-lake,qa-ndjson,qa-lake,ohlcv-fetch,qlib-bin,tickers-scrape,tickers-filter,lake-status,polygon-flatfiles
 bench: venv-bench release
 	$(VPY) bench/bench.py --shared $(SHARED) --sizes $(BENCH_SIZES) --repeat $(BENCH_REPEAT) --jobs $(BENCH_JOBS)
 

@@ -25,7 +25,8 @@ Commands:
   status     lake-status: datasets, KPIs, the last run's steps (exit 0 green, 1 yellow, 2 red);
              every run also rebuilds the dashboard, DATA/site/index.html, and its JSON
   backup     lake, universes, training sets, state, runs and config into
-             <pipeline.backup.dir>/<date>/, verified by reading the archive back
+             <pipeline.backup.dir>/<date>/, verified by reading the archive back; with
+             pipeline.backup.s3 also copied to s3://BUCKET/PREFIX/<date>/ and read back
 
 Options:
   --data DIR       data directory [default: pipeline.data_dir, ./data]
@@ -722,6 +723,14 @@ run_backup() {
   printf '%s  %s\n' "$sum" "$archive" >"$dest/.SHA256SUMS.tmp"
   mv -f "$dest/.SHA256SUMS.tmp" "$dest/SHA256SUMS"
   log_line info "backup $dest/$archive verified and in place"
+  # A copy off the machine: the same archive on S3, read back and compared, the same days kept.
+  if [[ -n ${S[backup_s3]} ]]; then
+    step upload --in "$dest/$archive" -- \
+      "$BIN/run-record" s3-backup "$dest/$archive" --to "${S[backup_s3]}" --date "$TODAY" --keep "$keep"
+    if [[ $STEP_STATUS == fail ]] || ((STOP)); then
+      gate
+    fi
+  fi
   # Keep the last $keep days (today's included).
   local cutoff d n
   cutoff=$(date -u -d "$TODAY -$keep days" +%F)

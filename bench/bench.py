@@ -32,6 +32,13 @@ Jobs:
   ohlcv-fetch    1,000 symbols x 10 years of Yahoo chart answers (bench/gen_yahoo.py) through
                  the replay server with 50 ms latency and 8 workers, against the ideal
                  1,000 x 0.05 s / 8 = 6.25 s.
+  polygon-flatfiles
+                 a month of full-market Polygon day files (11,000 tickers x 21 days, generated in
+                 the real files' format by bench/gen_flatfiles.py) served by a local S3 server
+                 (s3s-fs), fetched by `ohlcv-fetch --provider polygon-flatfiles --all-tickers`
+                 and written by `to-parquet` into a lake on disk and one on S3, against what
+                 quantmini does (bench/peer_flatfiles.py: boto3 downloads, polars parses and
+                 writes the same lake). Target: at least 2x faster, peak RSS below the peer's.
 """
 
 from __future__ import annotations
@@ -205,6 +212,109 @@ def fetch_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
         "peak RSS under 100 MiB.",
         "",
     ]
+
+
+def flatfiles_job(a: argparse.Namespace, py: str, release: str, lakes: str | None) -> list[str]:
+    """Polygon flat files: a month of full-market day files from a local S3 server into a lake on
+    disk and on S3, ohlcv-fetch | to-parquet against boto3 + polars (quantmini's way)."""
+    tickers, days, start, end = 11000, 21, "2024-04-01", "2024-04-29"
+    data = os.path.join(a.data, "flatfiles")
+    files = os.path.join(data, "flatfiles", "us_stocks_sip", "day_aggs_v1")
+    if not os.path.isdir(files):
+        print(f"generating {data} ({tickers:,} tickers x {days} days of day files)", file=sys.stderr)
+        subprocess.run([py, os.path.join(HERE, "gen_flatfiles.py"), "--tickers", str(tickers), "--days",
+                        str(days), "--start", start, "-o", data], check=True)
+    s3s = shutil.which("s3s-fs")
+    if not s3s:
+        raise SystemExit("polygon-flatfiles: s3s-fs is missing (cargo install --locked s3s-fs@0.14.1 --features binary)")
+    bucket_dir = os.path.join(data, "bench")
+    os.makedirs(bucket_dir, exist_ok=True)
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    key, secret = "bench", "bench-secret"
+    server = subprocess.Popen([s3s, "--host", "127.0.0.1", "--port", str(port), "--access-key", key,
+                               "--secret-key", secret, data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    env_keys = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+                "POLYGON_S3_ACCESS_KEY": key, "POLYGON_S3_SECRET_KEY": secret}
+    saved = {k: os.environ.get(k) for k in env_keys}
+    os.environ.update(env_keys)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        cfg = os.path.join(data, "bench-config.yaml")
+        with open(cfg, "w") as f:
+            f.write("providers:\n  polygon:\n"
+                    f"    s3_endpoint: {endpoint}\n"
+                    "    s3_access_key_id: ${POLYGON_S3_ACCESS_KEY}\n"
+                    "    s3_secret_access_key: ${POLYGON_S3_SECRET_KEY}\n")
+        fetch = [os.path.join(release, "ohlcv-fetch"), "--config", cfg, "--provider", "polygon-flatfiles",
+                 "--all-tickers", "--start", start, "--end", end]
+        to_parquet = os.path.join(release, "to-parquet")
+        out = (lambda n: os.path.join(lakes, n)) if lakes else (lambda n: os.path.join(a.data, "out", n))
+        os.makedirs(os.path.join(a.data, "out"), exist_ok=True)
+        q = lambda parts: " ".join(subprocess.list2cmdline([p]) for p in parts)
+        def ours(lake: str) -> list[str]:
+            return ["bash", "-o", "pipefail", "-c",
+                    f"{q(fetch)} | {q([to_parquet, '--config', cfg, '--lake', lake, '--price-type', 'float64'])}"]
+        peer = os.path.join(HERE, "peer_flatfiles.py")
+        def peer_cmd(lake: str) -> list[str]:
+            return [py, peer, "--endpoint", endpoint, "--bucket", "flatfiles", "--prefix",
+                    "us_stocks_sip/day_aggs_v1", "--start", start, "--end", end, "--out", lake]
+        cases = [
+            ("tickerlake `ohlcv-fetch | to-parquet --lake DIR`", ours(out("ff-tl")), out("ff-tl")),
+            ("boto3 + polars (quantmini's way) -> DIR", peer_cmd(out("ff-peer")), out("ff-peer")),
+            ("tickerlake `ohlcv-fetch | to-parquet --lake s3://`", ours("s3://bench/tl"), os.path.join(bucket_dir, "tl")),
+            ("boto3 + polars + pyarrow S3 -> s3://", peer_cmd("s3://bench/peer"), os.path.join(bucket_dir, "peer")),
+        ]
+        walls: dict[str, list[float]] = {n: [] for n, _, _ in cases}
+        rss: dict[str, list[float]] = {n: [] for n, _, _ in cases}
+        for name, cmd, clean in cases:
+            run_once(cmd, clean)  # warm
+        for _ in range(a.repeat):
+            for name, cmd, clean in cases:
+                w, m = run_once(cmd, clean)
+                walls[name].append(w)
+                rss[name].append(m)
+        # Each of our two processes' peak on its own (the pipeline's is at most their sum).
+        ndjson = os.path.join(a.data, "out", "ff.ndjson")
+        with open(ndjson, "wb") as f:
+            t0 = time.perf_counter()
+            p = subprocess.Popen(fetch, stdout=f, stderr=subprocess.DEVNULL)
+            _, _, usage = os.wait4(p.pid, 0)
+            fetch_s = time.perf_counter() - t0
+        fetch_rss = usage.ru_maxrss / 1024.0
+        _, tp_rss = run_once([to_parquet, ndjson, "--lake", out("ff-tl"), "--price-type", "float64"], out("ff-tl"))
+        rows = sum(1 for _ in open(ndjson, "rb"))
+        gz = du(files)
+        partitions = sum(1 for _, _, fs in os.walk(out("ff-tl")) for f in fs if f.endswith(".parquet"))
+    finally:
+        server.kill()
+        server.wait()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    lines = [f"## polygon-flatfiles: {tickers:,} tickers x {days} day files from a local S3 server into a lake",
+             "", "| program | median s | fastest s | rows/s | peak RSS MiB | time vs tickerlake |", "|---|---|---|---|---|---|"]
+    for i, (name, _, _) in enumerate(cases):
+        m = statistics.median(walls[name])
+        ours_m = statistics.median(walls[cases[i - i % 2][0]])
+        lines.append(f"| {name} | {m:.2f} | {min(walls[name]):.2f} | {rows / m:,.0f} | {statistics.median(rss[name]):.0f} "
+                     f"| {m / ours_m:.2f}x |")
+    lines += ["", f"Input: {days} gzip day files, {gz / 1e6:.1f} MB, {rows:,} rows; output {partitions:,} partitions "
+              f"(symbol=/year=, float64 prices). Our peak RSS is the larger process of the pipe (wait4); on their own, "
+              f"ohlcv-fetch peaks at {fetch_rss:.0f} MiB ({fetch_s:.2f} s to NDJSON) and to-parquet at {tp_rss:.0f} MiB, "
+              f"so the pipe's total is at most {fetch_rss + tp_rss:.0f} MiB. The S3 server is s3s-fs on the same "
+              "machine (its files on the same disk). Target: at least 2x faster than the peer, peak RSS below it.", ""]
+    return lines
 
 
 def scrape_job(a: argparse.Namespace, py: str, release: str) -> list[str]:
@@ -513,6 +623,7 @@ def run(a: argparse.Namespace, lakes: str | None) -> int:
     fetch_lines += scrape_job(a, py, release) if "tickers-scrape" in wanted else []
     fetch_lines += filter_job(a, py, release) if "tickers-filter" in wanted else []
     fetch_lines += status_job(a, py, release) if "lake-status" in wanted else []
+    fetch_lines += flatfiles_job(a, py, release, lakes) if "polygon-flatfiles" in wanted else []
 
     lines = [
         f"# Benchmarks, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",

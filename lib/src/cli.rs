@@ -385,3 +385,39 @@ fn report(program: &str, err: &(dyn std::error::Error + 'static), code: ExitCode
         let _ = writeln!(std::io::stderr(), "{program}: {text}");
     }
 }
+
+#[cfg(test)]
+mod lake_location_tests {
+    use super::LakeLocation;
+
+    #[test]
+    fn a_lake_is_a_directory_or_an_s3_prefix() {
+        assert_eq!(
+            LakeLocation::parse("data/lake").unwrap(),
+            LakeLocation::Dir("data/lake".into())
+        );
+        let s3 = LakeLocation::parse("s3://market-data/lake/bars/").unwrap();
+        assert_eq!(
+            s3,
+            LakeLocation::S3 {
+                bucket: "market-data".into(),
+                prefix: "lake/bars".into()
+            }
+        );
+        assert_eq!(s3.to_string(), "s3://market-data/lake/bars");
+        assert_eq!(
+            LakeLocation::parse("s3://b12").unwrap().to_string(),
+            "s3://b12"
+        );
+        for bad in [
+            "s3://Bad_Bucket/x",
+            "s3://ab/x",
+            "s3://bucket/a//b",
+            "s3://bucket/../x",
+            "gs://b/k",
+            "",
+        ] {
+            assert!(LakeLocation::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -526,7 +526,7 @@ impl Default for Lake {
 /// every S3 tool reads (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, `AWS_REGION` /
 /// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then
 /// to AWS itself (`https://s3.<region>.amazonaws.com`, `us-east-1`).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LakeS3 {
     pub endpoint: String,
@@ -538,7 +538,21 @@ pub struct LakeS3 {
     pub secret_access_key: Secret,
     pub session_token: Secret,
     /// Requests in flight at once (reads and writes of partitions).
-    pub workers: Option<u32>,
+    pub workers: u32,
+}
+
+impl Default for LakeS3 {
+    fn default() -> LakeS3 {
+        LakeS3 {
+            endpoint: String::new(),
+            region: String::new(),
+            path_style: None,
+            access_key_id: Secret::default(),
+            secret_access_key: Secret::default(),
+            session_token: Secret::default(),
+            workers: 8,
+        }
+    }
 }
 
 /// [`LakeS3`] with the environment's fallbacks applied.
@@ -576,7 +590,7 @@ impl LakeS3 {
             access_key_id: secret(&self.access_key_id, "AWS_ACCESS_KEY_ID"),
             secret_access_key: secret(&self.secret_access_key, "AWS_SECRET_ACCESS_KEY"),
             session_token: secret(&self.session_token, "AWS_SESSION_TOKEN"),
-            workers: self.workers.unwrap_or(8) as usize,
+            workers: self.workers.max(1) as usize,
         }
     }
 }
@@ -1078,6 +1092,9 @@ pub struct Backup {
     pub dir: PathBuf,
     /// Days an archive is kept.
     pub retention_days: u32,
+    /// Also copied to this S3 prefix (`s3://bucket/prefix`; empty: not), with the same days
+    /// kept; endpoint and keys as the lake's (`lake.s3`, `AWS_*`).
+    pub s3: String,
 }
 
 impl Default for Backup {
@@ -1085,6 +1102,7 @@ impl Default for Backup {
         Backup {
             dir: PathBuf::from("backups"),
             retention_days: 7,
+            s3: String::new(),
         }
     }
 }
@@ -1809,12 +1827,23 @@ impl Config {
             return Err(("http.connect_timeout", "must be > 0".into()));
         }
         range("lake.zstd_level", self.lake.zstd_level, 1, 22)?;
+        if !self.pipeline.backup.s3.is_empty() {
+            match crate::cli::LakeLocation::parse(&self.pipeline.backup.s3) {
+                Ok(crate::cli::LakeLocation::S3 { .. }) => {}
+                Ok(_) => {
+                    return Err((
+                        "pipeline.backup.s3",
+                        "expected an s3://bucket/prefix URL (pipeline.backup.dir is the local one)"
+                            .into(),
+                    ));
+                }
+                Err(e) => return Err(("pipeline.backup.s3", e)),
+            }
+        }
         if !self.lake.s3.endpoint.is_empty() {
             check_base_url(&self.lake.s3.endpoint).map_err(|e| ("lake.s3.endpoint", e))?;
         }
-        if let Some(w) = self.lake.s3.workers {
-            range("lake.s3.workers", w, 1, 64)?;
-        }
+        range("lake.s3.workers", self.lake.s3.workers, 1, 64)?;
         range(
             "lake.row_group_rows",
             self.lake.row_group_rows,
@@ -2247,6 +2276,76 @@ mod tests {
         assert_eq!(c.qlib.fields, d.qlib.fields);
         assert_eq!(c.lake.row_group_rows, d.lake.row_group_rows);
         assert_eq!(c.http.timeout, d.http.timeout);
+    }
+
+    #[test]
+    fn an_s3_lake_takes_what_config_leaves_empty_from_the_aws_names() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        // Nothing set: AWS itself, virtual-hosted, anonymous.
+        let e = LakeS3::default().resolve(&env(&[]));
+        assert_eq!(e.endpoint, "https://s3.us-east-1.amazonaws.com");
+        assert!(!e.path_style && e.access_key_id.is_empty());
+        // The environment every S3 tool reads; an endpoint means path-style.
+        let e = LakeS3::default().resolve(&env(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]));
+        assert_eq!(
+            (e.endpoint.as_str(), e.region.as_str()),
+            ("http://127.0.0.1:9000", "eu-west-1")
+        );
+        assert!(e.path_style);
+        assert_eq!(e.secret_access_key.expose(), "secret");
+        // The S3-specific endpoint wins over the general one; config wins over both.
+        let e = LakeS3::default().resolve(&env(&[
+            ("AWS_ENDPOINT_URL", "http://a:1"),
+            ("AWS_ENDPOINT_URL_S3", "http://b:2"),
+            ("AWS_DEFAULT_REGION", "ap-south-1"),
+        ]));
+        assert_eq!(
+            (e.endpoint.as_str(), e.region.as_str()),
+            ("http://b:2", "ap-south-1")
+        );
+        let own = LakeS3 {
+            endpoint: "https://r2.example".into(),
+            path_style: Some(false),
+            ..LakeS3::default()
+        };
+        let e = own.resolve(&env(&[("AWS_ENDPOINT_URL", "http://a:1")]));
+        assert_eq!(e.endpoint, "https://r2.example");
+        assert!(!e.path_style);
+        // A backup prefix must be an s3:// URL.
+        let err = load("pipeline:\n  backup:\n    s3: /tmp/x\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("pipeline.backup.s3"), "{err}");
+    }
+
+    #[test]
+    fn provider_lists_and_rates_read_as_written() {
+        use ProviderName::*;
+        assert_eq!(
+            ProviderName::parse_list("yahoo, stooq").unwrap(),
+            [Yahoo, Stooq]
+        );
+        assert!(ProviderName::parse_list("yahoo,yahoo").is_err());
+        assert!(ProviderName::parse_list("polygon-flatfiles,yahoo").is_err());
+        assert!(
+            ProviderName::parse_list("bloomberg")
+                .unwrap_err()
+                .contains("known:")
+        );
+        assert!((Rate::parse("5/min").unwrap().0 - 5.0 / 60.0).abs() < 1e-12);
+        assert_eq!(Rate::parse("2/s").unwrap().0, 2.0);
+        assert_eq!(Rate::parse("0.5").unwrap().0, 0.5);
+        assert!(Rate::parse("0/s").is_err());
+        assert!(Rate::parse("5/week").is_err());
     }
 
     #[test]

@@ -208,6 +208,32 @@ impl Store {
         }
     }
 
+    /// Uploads the file at `path` as `key`, streamed (in 8 MiB parts from that size up).
+    pub fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), StoreError> {
+        let mut file = std::fs::File::open(path).map_err(|e| StoreError::Failed {
+            key: path.display().to_string(),
+            why: e.to_string(),
+        })?;
+        match self.bucket.put_object_stream(&mut file, key) {
+            Ok(200..=299) => Ok(()),
+            Ok(status) => Err(self.classify(key, status, "")),
+            Err(e) => Err(self.error(key, &e)),
+        }
+    }
+
+    /// Streams the object at `key` into `out` (constant memory).
+    pub fn get_to(
+        &self,
+        key: &str,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> Result<(), StoreError> {
+        match self.bucket.get_object_to_writer(key, out) {
+            Ok(200..=299) => Ok(()),
+            Ok(status) => Err(self.classify(key, status, "")),
+            Err(e) => Err(self.error(key, &e)),
+        }
+    }
+
     /// Deletes the object at `key` (gone already is fine).
     pub fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.bucket.delete_object(key) {

@@ -265,3 +265,78 @@ fn a_prefix_that_is_not_ours_a_missing_lake_and_a_wrong_secret_are_refused() {
         .args(["--cat", "--lake", "s3://Market_Data/lake"])
         .fails_with(2);
 }
+
+#[test]
+fn a_second_writer_to_the_same_partition_is_detected_not_overwritten() {
+    use lake::remote_writer::S3LakeWriter;
+    let w = WorkDir::new();
+    let s3 = S3Env::start(&w);
+    let (old, _) = bars(&w);
+    let url = "s3://market/lake";
+    s3.cmd(&w, "to-parquet")
+        .args(["--lake", url])
+        .arg(&old)
+        .succeeds();
+    // Writer A reads the 2025 partition (and its ETag) and stages a change…
+    let endpoint = tickerlake::config::S3Endpoint {
+        endpoint: s3.server.endpoint(),
+        region: "us-east-1".into(),
+        path_style: true,
+        access_key_id: tickerlake::config::Secret::new(S3Server::ACCESS_KEY),
+        secret_access_key: tickerlake::config::Secret::new(S3Server::SECRET_KEY),
+        session_token: tickerlake::config::Secret::default(),
+        workers: 2,
+    };
+    let remote = lake::remote::S3Lake::open(
+        "market",
+        "lake",
+        &endpoint,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    let bar = |close: &str| -> tickerlake::records::Bar {
+        serde_json::from_str(&format!(
+            r#"{{"symbol":"AAPL","date":"2025-05-30","close":{close},"provider":"stooq","source_ts":"2030-01-01T00:00:00Z"}}"#
+        ))
+        .unwrap()
+    };
+    let key = lake::PartitionKey::SymbolYear(tickerlake::Symbol::parse("AAPL").unwrap(), 2025);
+    let mut a = S3LakeWriter::new(
+        &remote,
+        lake::Layout::SymbolYear,
+        lake::PriceType::Decimal,
+        lake::WriteOptions::default(),
+    )
+    .unwrap();
+    a.upsert_many(vec![(key.clone(), vec![bar("1.5")])], 1)
+        .unwrap();
+    // …writer B changes the same partition first…
+    let b_input = w.write(
+        "b.ndjson",
+        serde_json::to_string(&bar("2.5")).unwrap() + "\n",
+    );
+    s3.cmd(&w, "to-parquet")
+        .args(["--lake", url])
+        .arg(&b_input)
+        .succeeds();
+    // …so A's PUT is refused, and B's rows stand.
+    let e = a.commit().unwrap_err();
+    assert!(
+        matches!(e, lake::LakeError::Store(objstore::StoreError::Changed(_))),
+        "{e}"
+    );
+    let cat = s3
+        .cmd(&w, "to-parquet")
+        .args([
+            "--cat",
+            "--lake",
+            url,
+            "--from",
+            "2025-05-30",
+            "--to",
+            "2025-05-30",
+        ])
+        .succeeds()
+        .stdout();
+    assert_eq!(ndjson_values(&cat)[0]["close"], 2.5);
+}

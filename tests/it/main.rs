@@ -17,6 +17,7 @@ mod qa_check;
 mod qlib_bin;
 mod records;
 mod replay_server;
+mod spark;
 mod tickers_filter;
 mod tickers_scrape;
 mod tickers_scrape_download;

@@ -1351,3 +1351,72 @@ fn a_backfill_into_an_empty_lake_says_how_short_its_history_is() {
         .succeeds()
         .stderr_is_empty();
 }
+
+#[test]
+fn a_backup_is_copied_to_s3_read_back_and_old_days_removed() {
+    use tickerlake_tests::S3Server;
+    let w = WorkDir::new();
+    let s = demo_server();
+    let data = w.join("data");
+    demo(&w, "universe", &data, &s.base_url()).succeeds();
+    // A bucket whose prefix already holds an old day of ours (s3s-fs: a file is an object).
+    let root = w.join("s3");
+    let old_day = root.join("backups/tl/2020-01-01");
+    std::fs::create_dir_all(&old_day).unwrap();
+    std::fs::write(root.join("backups/tl/.tickerlake-backups"), "").unwrap();
+    std::fs::write(old_day.join("tickerlake-2020-01-01.tar.gz"), "old").unwrap();
+    let s3 = S3Server::start(&root);
+    let config = std::fs::read_to_string(demo_config()).unwrap().replace(
+        "    dir: demo-backups\n",
+        "    dir: demo-backups\n    s3: s3://backups/tl\n",
+    );
+    let config = w.write("s3-backup.yaml", config);
+    w.pipeline()
+        .arg("backup")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
+        .env("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY)
+        .succeeds();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let name = format!("tickerlake-{today}.tar.gz");
+    let local = std::fs::read(w.join("demo-backups").join(&today).join(&name)).unwrap();
+    let remote = std::fs::read(root.join("backups/tl").join(&today).join(&name)).unwrap();
+    assert_eq!(remote, local, "the S3 copy is the verified archive");
+    let sums =
+        std::fs::read_to_string(root.join("backups/tl").join(&today).join("SHA256SUMS")).unwrap();
+    assert!(sums.ends_with(&format!("  {name}\n")), "{sums}");
+    assert!(
+        !old_day.join("tickerlake-2020-01-01.tar.gz").exists(),
+        "older than pipeline.backup.retention_days"
+    );
+    let record = latest(&data);
+    assert_eq!(step_names(&record), ["backup", "verify", "upload"]);
+    // A prefix holding others' objects is not written into: the upload step fails, exit 2.
+    std::fs::create_dir_all(root.join("backups/theirs")).unwrap();
+    std::fs::write(root.join("backups/theirs/notes.txt"), "mine").unwrap();
+    let theirs = w.write(
+        "theirs.yaml",
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("s3://backups/tl", "s3://backups/theirs"),
+    );
+    w.pipeline()
+        .arg("backup")
+        .arg("--config")
+        .arg(&theirs)
+        .arg("--data")
+        .arg(&data)
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
+        .env("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY)
+        .fails_with(2);
+    let left: Vec<String> = std::fs::read_dir(root.join("backups/theirs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+}

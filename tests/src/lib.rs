@@ -60,6 +60,15 @@ pub fn qlib_python() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// The Python of `target/venv-spark` (pyspark; `make venv-spark`, which `make test` runs), or
+/// `$TICKERLAKE_SPARK_PYTHON`.
+pub fn spark_python() -> Option<PathBuf> {
+    let p = std::env::var_os("TICKERLAKE_SPARK_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/venv-spark/bin/python"));
+    p.is_file().then_some(p)
+}
+
 /// A temporary directory for one test.
 pub struct WorkDir {
     dir: tempfile::TempDir,

@@ -144,6 +144,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR", value_parser = LocalPath)]
         dir: PathBuf,
     },
+    /// Copy a verified backup archive to s3://BUCKET/PREFIX/<date>/ with its SHA256SUMS, read it
+    /// back and compare, and remove the prefix's days older than --keep (endpoint and keys:
+    /// lake.s3, else AWS_*)
+    S3Backup {
+        /// The archive (pipeline.sh backup's, already verified)
+        #[arg(value_name = "ARCHIVE", value_parser = LocalPath)]
+        archive: PathBuf,
+        /// The backups' prefix
+        #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = tickerlake::cli::LakeArg)]
+        to: tickerlake::cli::LakeLocation,
+        /// The backup's day (its folder under the prefix)
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: chrono::NaiveDate,
+        /// Days kept (today's included)
+        #[arg(long, value_name = "N")]
+        keep: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -13,6 +13,7 @@
 //! - [`clock`]: times, and the session a run is about.
 
 pub mod alerts;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod facts;
@@ -49,6 +50,10 @@ pub enum Error {
     Data(String),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Store(#[from] objstore::StoreError),
+    #[error("{0}")]
+    Config(String),
 }
 
 impl Error {
@@ -88,6 +93,14 @@ impl HasExitCode for Error {
             }
             Error::Data(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
+            Error::Config(_) => ExitCode::Config,
+            Error::Store(e) => match e {
+                objstore::StoreError::NotFound(_) => ExitCode::NoInput,
+                objstore::StoreError::Refused { .. } => ExitCode::Config,
+                objstore::StoreError::Transient { .. } => ExitCode::Unavailable,
+                objstore::StoreError::Changed(_) => ExitCode::TempFail,
+                objstore::StoreError::Failed { .. } => ExitCode::IoErr,
+            },
         }
     }
 }
@@ -180,6 +193,15 @@ pub fn run(cli: Cli, config: Config) -> Result<ExitCode, Error> {
             training::write(&run, &dir, &name)?;
             Ok(ExitCode::Success)
         }
+        Command::S3Backup {
+            archive,
+            to,
+            date,
+            keep,
+        } => {
+            backup::to_s3(&config, &archive, &to, date, keep)?;
+            Ok(ExitCode::Success)
+        }
         Command::Schema { dir } => {
             std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
             for (name, schema) in tickerlake::runs::schemas() {
@@ -256,6 +278,7 @@ pub fn settings(config: &Config, data: Option<&Path>) -> Result<String, Error> {
         ("training_seed", p.training.seed.to_string()),
         ("backup_dir", one_line(&absolute(&p.backup.dir))?),
         ("backup_retention_days", p.backup.retention_days.to_string()),
+        ("backup_s3", p.backup.s3.clone()),
     ];
     if let [start, end] = p.training.date_range.as_slice() {
         lines.push(("training_start", start.to_string()));
