@@ -72,7 +72,7 @@ def main():
                                  secret_key=os.environ["AWS_SECRET_ACCESS_KEY"])
         ds.write_dataset(df.to_arrow(), a.out.removeprefix("s3://"), filesystem=target,
                          format="parquet", partitioning=["symbol", "year"], partitioning_flavor="hive",
-                         existing_data_behavior="overwrite_or_ignore")
+                         existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
     else:
         df.write_parquet(a.out, partition_by=["symbol", "year"])
 

@@ -157,6 +157,32 @@ routes:
         .fails_with(78)
         .stderr_contains("POLYGON_API_KEY");
     assert_eq!(s.requests().len(), before);
+    // A key written into config.yaml is refused, never used nor shown.
+    let literal = w.write(
+        "literal.yaml",
+        format!("providers:\n  polygon:\n    api_key: {KEY}\n"),
+    );
+    let run = w
+        .cmd("ohlcv-fetch")
+        .arg("--config")
+        .arg(&literal)
+        .args([
+            "--provider",
+            "polygon-rest",
+            "--symbols",
+            "AAPL",
+            "--days-back",
+            "3",
+        ])
+        .args(["--base-url", &base])
+        .fails_with(78);
+    assert!(
+        run.stderr().contains("environment only"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains(KEY));
+    assert_eq!(s.requests().len(), before);
 }
 
 #[test]

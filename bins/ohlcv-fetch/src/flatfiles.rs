@@ -558,7 +558,17 @@ pub fn by_symbol(days: Vec<Day>) -> BTreeMap<Symbol, Vec<DayBar>> {
 
 /// The flat-files bucket of `config`, its keys from the environment.
 pub fn store(config: &PolygonConfig, timeout: Duration) -> Result<objstore::Store, FlatError> {
-    if config.s3_access_key_id.is_empty() || config.s3_secret_access_key.is_empty() {
+    // Empty settings come from the environment (the built-in defaults name the variables).
+    let from_env = |own: &tickerlake::config::Secret, name: &str| {
+        if own.is_empty() {
+            tickerlake::config::Secret::new(std::env::var(name).unwrap_or_default())
+        } else {
+            own.clone()
+        }
+    };
+    let key_id = from_env(&config.s3_access_key_id, "POLYGON_S3_ACCESS_KEY");
+    let secret = from_env(&config.s3_secret_access_key, "POLYGON_S3_SECRET_KEY");
+    if key_id.is_empty() || secret.is_empty() {
         return Err(FlatError::Config(
             "providers.polygon.s3_access_key_id / s3_secret_access_key are empty: set \
              POLYGON_S3_ACCESS_KEY and POLYGON_S3_SECRET_KEY (your Polygon flat-files keys), or \
@@ -570,8 +580,8 @@ pub fn store(config: &PolygonConfig, timeout: Duration) -> Result<objstore::Stor
         endpoint: config.s3_endpoint.clone(),
         region: config.s3_region.clone(),
         bucket: config.s3_bucket.clone(),
-        access_key_id: config.s3_access_key_id.clone(),
-        secret_access_key: config.s3_secret_access_key.clone(),
+        access_key_id: key_id,
+        secret_access_key: secret,
         session_token: tickerlake::config::Secret::default(),
         path_style: true,
         timeout,

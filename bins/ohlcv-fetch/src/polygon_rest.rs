@@ -385,10 +385,20 @@ impl PolygonRest {
         base_url: Option<String>,
         dividends: bool,
     ) -> Result<PolygonRest, String> {
-        if config.api_key.is_empty() {
+        // The key comes from the environment only: a value written into config.yaml (not
+        // `${POLYGON_API_KEY}`) is refused, never used nor echoed.
+        let env_key = std::env::var("POLYGON_API_KEY").unwrap_or_default();
+        if !config.api_key.is_empty() && config.api_key.expose() != env_key {
             return Err(
-                "providers.polygon.api_key is empty: set POLYGON_API_KEY (the key of your \
-                 Polygon account) in the environment"
+                "providers.polygon.api_key must be ${POLYGON_API_KEY}: the key comes from the \
+                 environment only, never written into config.yaml"
+                    .into(),
+            );
+        }
+        if env_key.is_empty() {
+            return Err(
+                "POLYGON_API_KEY is not set: the key of your Polygon account comes from the \
+                 environment"
                     .into(),
             );
         }
@@ -397,10 +407,7 @@ impl PolygonRest {
                 .unwrap_or_else(|| config.base_url.clone())
                 .trim_end_matches('/')
                 .to_string(),
-            auth: vec![(
-                "Authorization".into(),
-                format!("Bearer {}", config.api_key.expose()),
-            )],
+            auth: vec![("Authorization".into(), format!("Bearer {env_key}"))],
             adjusted: config.adjusted,
             dividends,
         })
