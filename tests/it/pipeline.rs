@@ -1420,3 +1420,17 @@ fn a_backup_is_copied_to_s3_read_back_and_old_days_removed() {
         .collect();
     assert_eq!(left, ["notes.txt"]);
 }
+
+#[test]
+fn an_s3_backup_retention_that_would_remove_todays_backup_is_refused_before_any_request() {
+    let w = WorkDir::new();
+    let archive = w.write("a.tar.gz", "x");
+    for (keep, date) in [("0", "2026-01-01"), ("3", "2099-01-01")] {
+        w.cmd("run-record")
+            .arg("s3-backup")
+            .arg(&archive)
+            .args(["--to", "s3://backups/tl", "--date", date, "--keep", keep])
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .fails_with(2);
+    }
+}

@@ -29,6 +29,19 @@ pub fn to_s3(
             "--to {to}: expected an s3://bucket/prefix URL"
         )));
     };
+    // Retention counts back from --date: a zero or a day in the future would remove the
+    // backups that are there, today's included.
+    if keep == 0 {
+        return Err(Error::Usage(
+            "--keep 0 would remove the backup just written: keep at least 1 day".into(),
+        ));
+    }
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    if date > tomorrow {
+        return Err(Error::Usage(format!(
+            "--date {date} is in the future: retention from it would remove today's backups"
+        )));
+    }
     let endpoint = config.lake.s3.resolve(&|name| std::env::var(name).ok());
     let store = objstore::Store::new(&objstore::S3Config {
         endpoint: endpoint.endpoint,
