@@ -2,31 +2,12 @@
 //! and read back by every program that reads a lake, compared with the same lake on disk, and
 //! read by pyarrow through its own S3 client.
 
-use tickerlake_tests::{S3Server, WorkDir, fixture, ndjson_values, venv_python};
+use tickerlake_tests::{S3Server, WorkDir, ndjson_values, venv_python};
 
 /// The AAPL history of the genuine Stooq download as Bar records, split at `cut`: (up to cut,
 /// from a year before cut on — overlapping, as a nightly look-back does).
 fn bars(w: &WorkDir) -> (std::path::PathBuf, std::path::PathBuf) {
-    let csv = fixture("real/stooq/aapl_us_d_1984-09-07_2026-02-03.csv");
-    let all = w
-        .cmd("to-parquet")
-        .args([
-            "--input-format",
-            "csv",
-            "--symbol",
-            "AAPL",
-            "--provider",
-            "stooq",
-        ])
-        .arg(&csv)
-        .args(["-o", "aapl.parquet"])
-        .succeeds();
-    drop(all);
-    let text = w
-        .cmd("to-parquet")
-        .args(["--cat", "aapl.parquet"])
-        .succeeds()
-        .stdout();
+    let text = tickerlake_tests::stooq_aapl_bars(w, "1900-01-01");
     let lines: Vec<&str> = text.lines().collect();
     let cut = lines
         .iter()

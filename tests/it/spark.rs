@@ -8,25 +8,7 @@ fn spark_reads_the_lake_with_partition_discovery_and_every_value() {
     let w = WorkDir::new();
     // Genuine answers: Stooq's AAPL download (as bars of a symbol named AAPL), the recorded
     // Yahoo bars, and the same bars under names that need escaping or look like numbers.
-    let stooq = w
-        .cmd("to-parquet")
-        .args([
-            "--input-format",
-            "csv",
-            "--symbol",
-            "AAPL",
-            "--provider",
-            "stooq",
-        ])
-        .arg(fixture("real/stooq/aapl_us_d_1984-09-07_2026-02-03.csv"))
-        .args(["-o", "stooq.parquet"])
-        .succeeds();
-    drop(stooq);
-    let mut input = w
-        .cmd("to-parquet")
-        .args(["--cat", "stooq.parquet", "--from", "2015-01-01"])
-        .succeeds()
-        .stdout();
+    let mut input = tickerlake_tests::stooq_aapl_bars(&w, "2015-01-01");
     let records = std::fs::read_to_string(fixture("records/bars.ndjson")).unwrap();
     input.push_str(&records);
     for (from, to) in [("\"AAPL\"", "\"^GSPC\""), ("\"WSU.DE\"", "\"0005.HK\"")] {

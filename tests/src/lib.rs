@@ -468,3 +468,24 @@ impl FaultProxy {
         FaultProxy { port, failed }
     }
 }
+
+/// The genuine Stooq AAPL download (fixtures/real/stooq) as canonical Bar NDJSON of symbol AAPL,
+/// from `from` on (to-parquet reads the CSV, then streams it back), made in `w`.
+pub fn stooq_aapl_bars(w: &WorkDir, from: &str) -> String {
+    w.cmd("to-parquet")
+        .args([
+            "--input-format",
+            "csv",
+            "--symbol",
+            "AAPL",
+            "--provider",
+            "stooq",
+        ])
+        .arg(fixture("real/stooq/aapl_us_d_1984-09-07_2026-02-03.csv"))
+        .args(["-o", "stooq-aapl.parquet"])
+        .succeeds();
+    w.cmd("to-parquet")
+        .args(["--cat", "stooq-aapl.parquet", "--from", from])
+        .succeeds()
+        .stdout()
+}
