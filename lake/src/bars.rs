@@ -17,12 +17,38 @@ use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 use tickerlake::records::{Bar, BarRef};
-use tickerlake::{Decimal, Symbol};
+use tickerlake::{Decimal, Symbol, Volume};
 
 use crate::LakeError;
 
-/// Column type of prices (one definition, in the library's configuration).
-pub use tickerlake::config::PriceType;
+/// Column types of prices and volumes (one definition, in the library's configuration).
+pub use tickerlake::config::{PriceType, VolumeType};
+
+/// The column types a lake or a file holds bars in, fixed when it is created (the lake's marker
+/// records them): prices `decimal(18,6)` or `float64`, volumes `int64` or `float64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnTypes {
+    pub prices: PriceType,
+    pub volume: VolumeType,
+}
+
+impl ColumnTypes {
+    /// Prices of `prices`, whole volumes: what every lake written before volumes could be
+    /// fractional holds.
+    pub fn with_prices(prices: PriceType) -> ColumnTypes {
+        ColumnTypes {
+            prices,
+            volume: VolumeType::Int64,
+        }
+    }
+}
+
+fn volume_type(v: VolumeType) -> DataType {
+    match v {
+        VolumeType::Int64 => DataType::Int64,
+        VolumeType::Float64 => DataType::Float64,
+    }
+}
 
 /// Digits after the point of `decimal(18,6)`.
 pub const SCALE: u8 = tickerlake::records::PRICE_SCALE;
@@ -45,7 +71,8 @@ fn dictionary_string() -> DataType {
 
 /// The bar schema. With `with_symbol` the first column is `symbol` (a single file); in the lake
 /// the symbol (and the year) are partition keys in the path, not columns.
-pub fn bar_schema(prices: PriceType, with_symbol: bool) -> SchemaRef {
+pub fn bar_schema(types: ColumnTypes, with_symbol: bool) -> SchemaRef {
+    let prices = types.prices;
     let mut fields = Vec::with_capacity(13);
     if with_symbol {
         fields.push(Field::new("symbol", DataType::Utf8, false));
@@ -54,7 +81,7 @@ pub fn bar_schema(prices: PriceType, with_symbol: bool) -> SchemaRef {
     for p in PRICE_COLUMNS {
         fields.push(Field::new(p, price_type(prices), true));
     }
-    fields.push(Field::new("volume", DataType::Int64, true));
+    fields.push(Field::new("volume", volume_type(types.volume), true));
     fields.push(Field::new("vwap", price_type(prices), true));
     fields.push(Field::new("transactions", DataType::Int64, true));
     fields.push(Field::new("currency", dictionary_string(), true));
@@ -91,13 +118,16 @@ pub struct Rounded {
 /// Collects bars into column builders.
 pub struct BarBatchBuilder {
     prices: PriceType,
+    volumes: VolumeType,
     with_symbol: bool,
     schema: SchemaRef,
     symbol: StringBuilder,
     date: Date32Builder,
     dec: Vec<Decimal128Builder>,
     flt: Vec<Float64Builder>,
+    /// The volume column: one of the two, as `volumes` says.
     volume: Int64Builder,
+    volume_f: Float64Builder,
     transactions: Int64Builder,
     currency: RepeatedStrings,
     provider: RepeatedStrings,
@@ -111,13 +141,15 @@ pub struct BarBatchBuilder {
 const PRICE_SLOTS: usize = 6; // open high low close adj_close vwap
 
 impl BarBatchBuilder {
-    pub fn new(prices: PriceType, with_symbol: bool) -> BarBatchBuilder {
-        BarBatchBuilder::with_capacity(prices, with_symbol, 1024)
+    pub fn new(types: ColumnTypes, with_symbol: bool) -> BarBatchBuilder {
+        BarBatchBuilder::with_capacity(types, with_symbol, 1024)
     }
 
     /// A builder with room for `rows` rows before its first batch (its columns would
     /// otherwise grow by doubling, copying as they go).
-    pub fn with_capacity(prices: PriceType, with_symbol: bool, rows: usize) -> BarBatchBuilder {
+    pub fn with_capacity(types: ColumnTypes, with_symbol: bool, rows: usize) -> BarBatchBuilder {
+        let prices = types.prices;
+        let volume_rows = |t: VolumeType| if types.volume == t { rows } else { 0 };
         let dec = match prices {
             PriceType::Decimal => (0..PRICE_SLOTS)
                 .map(|_| Decimal128Builder::with_capacity(rows))
@@ -137,13 +169,15 @@ impl BarBatchBuilder {
         };
         BarBatchBuilder {
             prices,
+            volumes: types.volume,
             with_symbol,
-            schema: bar_schema(prices, with_symbol),
+            schema: bar_schema(types, with_symbol),
             symbol,
             date: Date32Builder::with_capacity(rows),
             dec,
             flt,
-            volume: Int64Builder::with_capacity(rows),
+            volume: Int64Builder::with_capacity(volume_rows(VolumeType::Int64)),
+            volume_f: Float64Builder::with_capacity(volume_rows(VolumeType::Float64)),
             transactions: Int64Builder::with_capacity(rows),
             currency: RepeatedStrings::with_capacity(rows),
             provider: RepeatedStrings::with_capacity(rows),
@@ -166,7 +200,8 @@ impl BarBatchBuilder {
         self.rows == 0
     }
 
-    /// Appends one bar. Fails, appending nothing, when a price does not fit `decimal(18,6)`.
+    /// Appends one bar. Fails, appending nothing, when a price does not fit `decimal(18,6)` or a
+    /// fractional volume meets an `int64` volume column.
     pub fn push(&mut self, bar: &Bar) -> Result<(), LakeError> {
         self.push_ref(&bar.as_ref())
     }
@@ -182,6 +217,13 @@ impl BarBatchBuilder {
             bar.vwap,
         ];
         const NAMES: [&str; PRICE_SLOTS] = ["open", "high", "low", "close", "adj_close", "vwap"];
+        if self.volumes == VolumeType::Int64
+            && let Some(v @ Volume::Fractional(_)) = bar.volume
+        {
+            return Err(LakeError::FractionalVolume {
+                value: v.to_string(),
+            });
+        }
         if self.prices == PriceType::Decimal {
             let mut units = [None; PRICE_SLOTS];
             for (i, v) in values.iter().enumerate() {
@@ -216,7 +258,13 @@ impl BarBatchBuilder {
             self.symbol.append_value(bar.symbol);
         }
         self.date.append_value(days_since_epoch(bar.date));
-        self.volume.append_option(bar.volume);
+        match self.volumes {
+            // Checked above: an int64 column meets only whole volumes.
+            VolumeType::Int64 => self
+                .volume
+                .append_option(bar.volume.and_then(Volume::whole)),
+            VolumeType::Float64 => self.volume_f.append_option(bar.volume.map(Volume::as_f64)),
+        }
         self.transactions.append_option(bar.transactions);
         self.currency.append(bar.currency);
         self.provider.append(Some(bar.provider));
@@ -251,7 +299,10 @@ impl BarBatchBuilder {
         };
         let vwap = prices.pop().ok_or(LakeError::Internal("no vwap column"))?;
         cols.extend(prices);
-        cols.push(Arc::new(self.volume.finish()));
+        cols.push(match self.volumes {
+            VolumeType::Int64 => Arc::new(self.volume.finish()) as ArrayRef,
+            VolumeType::Float64 => Arc::new(self.volume_f.finish()),
+        });
         cols.push(vwap);
         cols.push(Arc::new(self.transactions.finish()));
         cols.push(Arc::new(self.currency.finish()?));
@@ -406,7 +457,7 @@ pub fn bars_from_batch(
         price("adj_close")?,
         price("vwap")?,
     );
-    let volume = int("volume")?;
+    let volume = volumes(batch)?;
     let transactions = int("transactions")?;
     let currency = match batch.column_by_name("currency") {
         Some(c) => Some(string_values(c)?),
@@ -445,7 +496,7 @@ pub fn bars_from_batch(
             low: low(i)?,
             close: close(i)?,
             adj_close: adj(i)?,
-            volume: opt_int(volume, i),
+            volume: volume(i)?,
             vwap: vwap(i)?,
             transactions: opt_int(transactions, i),
             currency: currency.as_ref().and_then(|c| c(i)).map(str::to_string),
@@ -456,6 +507,40 @@ pub fn bars_from_batch(
         });
     }
     Ok(())
+}
+
+/// Row index → the volume of that row.
+pub(crate) type VolumeAt<'a> = Box<dyn Fn(usize) -> Result<Option<Volume>, LakeError> + 'a>;
+
+/// A batch's volume column, `int64` or `float64`, as an accessor (no column: every volume
+/// null). A float that states no volume (NaN, infinite: another tool's file) is an error naming
+/// it, never read as a null.
+pub(crate) fn volumes(batch: &RecordBatch) -> Result<VolumeAt<'_>, LakeError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+    let Some(c) = batch.column_by_name("volume") else {
+        return Ok(Box::new(|_| Ok(None)));
+    };
+    if let Some(a) = c.as_primitive_opt::<Int64Type>() {
+        Ok(Box::new(move |i| {
+            Ok((!a.is_null(i)).then(|| Volume::Whole(a.value(i))))
+        }))
+    } else if let Some(a) = c.as_primitive_opt::<Float64Type>() {
+        Ok(Box::new(move |i| {
+            if a.is_null(i) {
+                return Ok(None);
+            }
+            Volume::from_f64(a.value(i)).map(Some).ok_or_else(|| {
+                LakeError::Corrupt(format!(
+                    "volume, row {}: {} is not a volume (NaN or infinite)",
+                    i + 1,
+                    a.value(i)
+                ))
+            })
+        }))
+    } else {
+        Err(LakeError::ColumnType("volume"))
+    }
 }
 
 /// Row index → string value of a column.
@@ -561,11 +646,23 @@ mod tests {
     }
 
     #[test]
-    fn batch_round_trip_both_price_types() {
-        let input = bars();
-        for prices in [PriceType::Decimal, PriceType::Float64] {
+    fn batch_round_trip_every_column_type() {
+        let mut fractional = bars();
+        fractional[0].volume = Some(Volume::Fractional(1234.5678));
+        fractional[1].volume = Some(Volume::Fractional(0.000_001));
+        for (prices, volume) in [
+            (PriceType::Decimal, VolumeType::Int64),
+            (PriceType::Float64, VolumeType::Int64),
+            (PriceType::Decimal, VolumeType::Float64),
+            (PriceType::Float64, VolumeType::Float64),
+        ] {
+            let input = match volume {
+                VolumeType::Int64 => bars(),
+                VolumeType::Float64 => fractional.clone(),
+            };
             for with_symbol in [true, false] {
-                let mut b = BarBatchBuilder::new(prices, with_symbol);
+                let types = ColumnTypes { prices, volume };
+                let mut b = BarBatchBuilder::new(types, with_symbol);
                 for bar in &input {
                     if with_symbol || bar.symbol.as_str() == "AAPL" {
                         b.push(bar).unwrap();
@@ -582,7 +679,7 @@ mod tests {
                 assert_eq!(
                     out.iter().collect::<Vec<_>>(),
                     expect,
-                    "{prices:?} {with_symbol}"
+                    "{types:?} {with_symbol}"
                 );
             }
         }
@@ -592,7 +689,7 @@ mod tests {
     fn out_of_range_is_an_error_and_appends_nothing() {
         let mut bar = bars().remove(0);
         bar.close = Some(d("1e15"));
-        let mut b = BarBatchBuilder::new(PriceType::Decimal, true);
+        let mut b = BarBatchBuilder::new(ColumnTypes::default(), true);
         assert!(matches!(
             b.push(&bar),
             Err(LakeError::OutOfRange {
@@ -601,6 +698,20 @@ mod tests {
             })
         ));
         assert_eq!(b.len(), 0);
+        assert_eq!(b.finish().unwrap().num_rows(), 0);
+    }
+
+    #[test]
+    fn a_fractional_volume_is_refused_by_whole_shares_and_appends_nothing() {
+        let mut bar = bars().remove(0);
+        bar.volume = Some(Volume::Fractional(10.5));
+        let mut b = BarBatchBuilder::new(ColumnTypes::default(), true);
+        let err = b.push(&bar).unwrap_err();
+        assert!(
+            matches!(&err, LakeError::FractionalVolume { value } if value == "10.5"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--volume-type float64"), "{err}");
         assert_eq!(b.finish().unwrap().num_rows(), 0);
     }
 }

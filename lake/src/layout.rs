@@ -15,7 +15,7 @@ use tickerlake::Symbol;
 use tickerlake::records::Bar;
 
 use crate::LakeError;
-use crate::bars::PriceType;
+use crate::bars::{ColumnTypes, PriceType, VolumeType};
 
 /// The data file of a partition.
 pub const FILE_NAME: &str = "part-0.parquet";
@@ -71,11 +71,15 @@ pub(crate) fn marker_problem_of(text: &[u8]) -> Option<String> {
     ) && matches!(
         text_of("price_type").as_deref(),
         Some("decimal" | "float64")
+    ) && matches!(
+        // Lakes made before volumes could be fractional do not say: int64.
+        text_of("volume_type").as_deref(),
+        None | Some("int64" | "float64")
     );
     match format.as_deref() {
         Some(MARKER_FORMAT) if complete => None,
         Some(MARKER_FORMAT) => Some(format!(
-            "its {MARKER_FILE} lacks a known layout or price_type"
+            "its {MARKER_FILE} lacks a known layout, price_type or volume_type"
         )),
         Some(other) => Some(format!(
             "its {MARKER_FILE} says format {}, not {MARKER_FORMAT}",
@@ -85,8 +89,8 @@ pub(crate) fn marker_problem_of(text: &[u8]) -> Option<String> {
     }
 }
 
-/// The layout and price type a valid marker states.
-pub(crate) fn marker_says(text: &[u8]) -> Option<(Layout, PriceType)> {
+/// The layout and column types a valid marker states.
+pub(crate) fn marker_says(text: &[u8]) -> Option<(Layout, ColumnTypes)> {
     let v: serde_json::Value = serde_json::from_slice(text).ok()?;
     let layout = match v.get("layout")?.as_str()? {
         "symbol-year" => Layout::SymbolYear,
@@ -98,20 +102,29 @@ pub(crate) fn marker_says(text: &[u8]) -> Option<(Layout, PriceType)> {
         "float64" => PriceType::Float64,
         _ => return None,
     };
-    Some((layout, prices))
+    let volume = match v.get("volume_type").map(|t| t.as_str()) {
+        None | Some(Some("int64")) => VolumeType::Int64,
+        Some(Some("float64")) => VolumeType::Float64,
+        _ => return None,
+    };
+    Some((layout, ColumnTypes { prices, volume }))
 }
 
 /// A marker's bytes.
-pub(crate) fn marker_bytes(layout: Layout, prices: PriceType) -> Result<Vec<u8>, LakeError> {
+pub(crate) fn marker_bytes(layout: Layout, types: ColumnTypes) -> Result<Vec<u8>, LakeError> {
     let marker = serde_json::json!({
         "format": MARKER_FORMAT,
         "layout": match layout {
             Layout::SymbolYear => "symbol-year",
             Layout::YearMonth => "year-month",
         },
-        "price_type": match prices {
+        "price_type": match types.prices {
             PriceType::Decimal => "decimal",
             PriceType::Float64 => "float64",
+        },
+        "volume_type": match types.volume {
+            VolumeType::Int64 => "int64",
+            VolumeType::Float64 => "float64",
         },
     });
     let mut bytes =
@@ -176,7 +189,7 @@ fn lake_below_hint(root: &Path) -> String {
 pub(crate) fn claim_for_writing(
     root: &Path,
     layout: Layout,
-    prices: PriceType,
+    types: ColumnTypes,
 ) -> Result<(), LakeError> {
     match marker_problem(root) {
         Some(None) => return Ok(()),
@@ -214,7 +227,7 @@ pub(crate) fn claim_for_writing(
             });
         }
     }
-    let bytes = marker_bytes(layout, prices)?;
+    let bytes = marker_bytes(layout, types)?;
     let path = root.join(MARKER_FILE);
     tickerlake::atomic::write_atomic(&path, &bytes).map_err(io_err(&path))
 }

@@ -31,7 +31,9 @@ pub mod scan;
 pub mod series;
 pub mod writer;
 
-pub use bars::{BarBatchBuilder, PriceType, Rounded, bar_schema, bars_from_batch};
+pub use bars::{
+    BarBatchBuilder, ColumnTypes, PriceType, Rounded, VolumeType, bar_schema, bars_from_batch,
+};
 pub use file::WriteOptions;
 pub use layout::{Layout, PartitionKey, check_readable, is_lake, partitions};
 pub use location::Lake;
@@ -43,6 +45,11 @@ pub use writer::{LakeWriter, WriteSummary};
 pub enum LakeError {
     #[error("{column}: {value} does not fit decimal(18,6) (at most 12 digits before the point)")]
     OutOfRange { column: &'static str, value: String },
+    #[error(
+        "volume: {value} is fractional and this lake holds whole shares (int64): write fractional \
+         volumes into a lake made with --volume-type float64 (lake.volume_type)"
+    )]
+    FractionalVolume { value: String },
     #[error("column {0} is missing")]
     MissingColumn(&'static str),
     #[error("column {0} has an unexpected type")]
@@ -70,6 +77,10 @@ pub enum LakeError {
         "{root} holds prices as {found}: write it with the same --price-type (or into a new lake)"
     )]
     PriceTypeMismatch { root: String, found: String },
+    #[error(
+        "{root} holds volumes as {found}: write it with the same --volume-type (or into a new lake)"
+    )]
+    VolumeTypeMismatch { root: String, found: String },
     #[error("{path}: {why}")]
     NotALake { path: String, why: String },
     #[error(
@@ -110,8 +121,10 @@ impl tickerlake::HasExitCode for LakeError {
             },
             LakeError::LayoutMismatch { .. }
             | LakeError::PriceTypeMismatch { .. }
+            | LakeError::VolumeTypeMismatch { .. }
             | LakeError::NotOurs { .. } => ExitCode::Usage,
             LakeError::OutOfRange { .. }
+            | LakeError::FractionalVolume { .. }
             | LakeError::MissingColumn(_)
             | LakeError::ColumnType(_)
             | LakeError::Corrupt(_)

@@ -33,7 +33,9 @@ pub fn schema(kind: tickerlake::records::Kind, prices: PriceType) -> SchemaRef {
     use tickerlake::records::Kind;
     let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
     let fields = match kind {
-        Kind::Bars => return crate::bars::bar_schema(prices, true),
+        Kind::Bars => {
+            return crate::bars::bar_schema(crate::bars::ColumnTypes::with_prices(prices), true);
+        }
         Kind::Actions => vec![
             utf8("symbol", false),
             Field::new("date", DataType::Date32, false),

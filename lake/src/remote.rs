@@ -16,7 +16,7 @@ use tickerlake::Symbol;
 use tickerlake::config::S3Endpoint;
 
 use crate::LakeError;
-use crate::bars::PriceType;
+use crate::bars::ColumnTypes;
 use crate::layout::{FILE_NAME, Layout, MARKER_FILE, PartitionKey, canonical_year};
 
 /// Bytes read from a file's end for its footer: partitions are small, most footers are read
@@ -145,14 +145,14 @@ impl S3Lake {
         })
     }
 
-    /// Makes the prefix a lake of `layout` and `prices` if it is empty; a prefix holding
+    /// Makes the prefix a lake of `layout` and `types` if it is empty; a prefix holding
     /// anything without our marker is not ours, and nothing is written into it. Returns the
-    /// layout and price type the marker states.
+    /// layout and column types the marker states.
     pub fn claim_for_writing(
         &self,
         layout: Layout,
-        prices: PriceType,
-    ) -> Result<(Layout, PriceType), LakeError> {
+        types: ColumnTypes,
+    ) -> Result<(Layout, ColumnTypes), LakeError> {
         if let Some(bytes) = self.marker()? {
             if let Some(why) = crate::layout::marker_problem_of(&bytes) {
                 return Err(LakeError::NotOurs {
@@ -173,14 +173,14 @@ impl S3Lake {
                 found: first.chars().take(64).collect(),
             });
         }
-        let bytes = crate::layout::marker_bytes(layout, prices)?;
+        let bytes = crate::layout::marker_bytes(layout, types)?;
         let key = self.object(MARKER_FILE);
         match self.retrying(|| self.store.put(&key, &bytes, &objstore::Condition::IfAbsent)) {
             // Another writer claimed it first: theirs stands if it says the same.
             Ok(()) | Err(objstore::StoreError::Changed(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        Ok((layout, prices))
+        Ok((layout, types))
     }
 
     /// Every partition under the prefix, in key order (objects that are not partition files —

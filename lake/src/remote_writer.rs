@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use tickerlake::records::Bar;
 
-use crate::bars::PriceType;
+use crate::bars::{ColumnTypes, PriceType, VolumeType};
 use crate::file::WriteOptions;
 use crate::layout::{Layout, PartitionKey};
 use crate::remote::S3Lake;
@@ -32,7 +32,7 @@ struct Staged {
 pub struct S3LakeWriter<'a> {
     lake: &'a S3Lake,
     layout: Layout,
-    prices: PriceType,
+    types: ColumnTypes,
     opts: WriteOptions,
     /// Each partition's ETag as listed when the writer started (`None`: the server gave none).
     existing: BTreeMap<PartitionKey, Option<String>>,
@@ -46,15 +46,15 @@ pub struct S3LakeWriter<'a> {
 }
 
 impl<'a> S3LakeWriter<'a> {
-    /// Claims the prefix (an empty one becomes a lake of `layout` and `prices`; one holding
+    /// Claims the prefix (an empty one becomes a lake of `layout` and `types`; one holding
     /// anything else is refused) and lists its partitions.
     pub fn new(
         lake: &'a S3Lake,
         layout: Layout,
-        prices: PriceType,
+        types: ColumnTypes,
         opts: WriteOptions,
     ) -> Result<S3LakeWriter<'a>, LakeError> {
-        let (has_layout, has_prices) = lake.claim_for_writing(layout, prices)?;
+        let (has_layout, has) = lake.claim_for_writing(layout, types)?;
         if has_layout != layout {
             return Err(LakeError::LayoutMismatch {
                 root: lake.url(),
@@ -64,12 +64,21 @@ impl<'a> S3LakeWriter<'a> {
                 },
             });
         }
-        if has_prices != prices {
+        if has.prices != types.prices {
             return Err(LakeError::PriceTypeMismatch {
                 root: lake.url(),
-                found: match has_prices {
+                found: match has.prices {
                     PriceType::Decimal => "decimal(18,6)".into(),
                     PriceType::Float64 => "float64".into(),
+                },
+            });
+        }
+        if has.volume != types.volume {
+            return Err(LakeError::VolumeTypeMismatch {
+                root: lake.url(),
+                found: match has.volume {
+                    VolumeType::Int64 => "int64".into(),
+                    VolumeType::Float64 => "float64".into(),
                 },
             });
         }
@@ -88,7 +97,7 @@ impl<'a> S3LakeWriter<'a> {
         Ok(S3LakeWriter {
             lake,
             layout,
-            prices,
+            types,
             opts,
             existing,
             staged: BTreeMap::new(),
@@ -131,7 +140,7 @@ impl<'a> S3LakeWriter<'a> {
                 rows,
             });
         }
-        let (lake, layout, prices, opts) = (self.lake, self.layout, self.prices, self.opts);
+        let (lake, layout, types, opts) = (self.lake, self.layout, self.types, self.opts);
         let threads = threads.max(lake.workers);
         let results = run_parallel(work, threads, |mut job: Job| {
             let name = lake.partition_url(&job.key);
@@ -156,7 +165,7 @@ impl<'a> S3LakeWriter<'a> {
                 (None, None) => (Vec::new(), None, None),
             };
             let rows = std::mem::take(&mut job.rows);
-            let encoded = merge_and_encode(stored, rows, layout, prices, opts)?;
+            let encoded = merge_and_encode(stored, rows, layout, types, opts)?;
             let unchanged = match (&job.staged, &stored_bytes) {
                 (Some(path), _) => std::fs::read(path).is_ok_and(|b| b == encoded.bytes),
                 (None, Some(object)) => object.as_ref() == encoded.bytes.as_slice(),

@@ -249,9 +249,7 @@ fn read_file(
     out: &mut Vec<DayRow>,
 ) -> Result<(), LakeError> {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::{
-        Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMillisecondType,
-    };
+    use arrow_array::types::{Date32Type, Decimal128Type, Float64Type, TimestampMillisecondType};
     use arrow_array::{Array, ArrayRef};
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -358,13 +356,7 @@ fn read_file(
             prices("close").map_err(in_file)?,
             prices("adj_close").map_err(in_file)?,
         ];
-        let volume = match batch.column_by_name("volume") {
-            Some(c) => Some(
-                c.as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| in_file(LakeError::ColumnType("volume")))?,
-            ),
-            None => None,
-        };
+        let volume = crate::bars::volumes(&batch).map_err(in_file)?;
         let ts = match batch.column_by_name("source_ts") {
             Some(c) => Some(
                 c.as_primitive_opt::<TimestampMillisecondType>()
@@ -388,7 +380,7 @@ fn read_file(
                 low: low[i],
                 close: close[i],
                 adj_close: adj[i],
-                volume: volume.and_then(|a| (!a.is_null(i)).then(|| a.value(i))),
+                volume: volume(i).map_err(in_file)?,
                 source_ts: ts.and_then(|a| (!a.is_null(i)).then(|| a.value(i))),
             });
         }
@@ -634,7 +626,7 @@ mod own_pages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bars::PriceType;
+    use crate::bars::{ColumnTypes, PriceType, VolumeType};
     use crate::file::WriteOptions;
     use crate::layout::{Layout, partitions};
     use crate::scan::read_partition;
@@ -643,7 +635,7 @@ mod tests {
     use tickerlake::records::Bar;
 
     /// Random bars with nulls in every nullable column.
-    fn bars(rng: &mut fastrand::Rng, symbol: &str, days: u32) -> Vec<Bar> {
+    fn bars(rng: &mut fastrand::Rng, symbol: &str, days: u32, fractional: bool) -> Vec<Bar> {
         let start = chrono::NaiveDate::from_ymd_opt(2019, 12, 20).unwrap_or_default();
         (0..days)
             .map(|i| {
@@ -655,10 +647,10 @@ mod tests {
                     }
                 };
                 let date = start + chrono::Days::new(u64::from(i));
-                let volume = if rng.u8(0..20) == 0 {
-                    "null".to_string()
-                } else {
-                    rng.i64(0..1 << 40).to_string()
+                let volume = match rng.u8(0..20) {
+                    0 => "null".to_string(),
+                    1 if fractional => format!("{}.{:03}", rng.u32(0..1 << 20), rng.u16(1..1000)),
+                    _ => rng.i64(0..1 << 40).to_string(),
                 };
                 let ts = if rng.bool() {
                     "null".to_string()
@@ -678,7 +670,7 @@ mod tests {
             .collect()
     }
 
-    type RowBits = (i32, [u64; 5], Option<i64>, Option<i64>);
+    type RowBits = (i32, [u64; 5], Option<tickerlake::Volume>, Option<i64>);
 
     fn bits(v: &[SymbolSeries]) -> Vec<(String, Vec<RowBits>)> {
         v.iter()
@@ -699,14 +691,18 @@ mod tests {
     #[test]
     fn series_read_through_own_pages_equal_the_bars_the_lake_holds() {
         let mut rng = fastrand::Rng::with_seed(11);
-        for prices in [PriceType::Decimal, PriceType::Float64] {
+        for (prices, volume) in [
+            (PriceType::Decimal, VolumeType::Int64),
+            (PriceType::Float64, VolumeType::Float64),
+        ] {
             let dir = tempfile::tempdir().unwrap();
             let root = dir.path().join("lake");
-            let mut w = LakeWriter::new(&root, Layout::SymbolYear, prices, WriteOptions::default())
-                .unwrap();
+            let types = ColumnTypes { prices, volume };
+            let mut w =
+                LakeWriter::new(&root, Layout::SymbolYear, types, WriteOptions::default()).unwrap();
             let mut all = Vec::new();
             for (sym, days) in [("AAA", 400), ("BRK.B", 30), ("Z", 1)] {
-                all.extend(bars(&mut rng, sym, days));
+                all.extend(bars(&mut rng, sym, days, volume == VolumeType::Float64));
             }
             let keys: BTreeMap<PartitionKey, Vec<Bar>> =
                 all.iter().fold(BTreeMap::new(), |mut m, b| {
@@ -836,7 +832,10 @@ mod tests {
                 if i % 7 != 0 {
                     assert_eq!(r.close, f64::from(i) / 4.0);
                 }
-                assert_eq!(r.volume, (i % 5 != 0).then_some(i64::from(i) * 1000));
+                assert_eq!(
+                    r.volume,
+                    (i % 5 != 0).then_some(tickerlake::Volume::Whole(i64::from(i) * 1000))
+                );
                 assert!(r.open.is_nan() && r.source_ts.is_none());
             }
         }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use tickerlake::records::Bar;
 
-use crate::bars::{BarBatchBuilder, PriceType};
+use crate::bars::{BarBatchBuilder, ColumnTypes, VolumeType};
 use crate::dedupe::dedupe_counting;
 use crate::file::{WriteOptions, to_bytes};
 use crate::layout::{
@@ -133,7 +133,7 @@ pub struct LakeWriter {
     _lock: fs::File,
     root: PathBuf,
     layout: Layout,
-    prices: PriceType,
+    types: ColumnTypes,
     opts: WriteOptions,
     staged: BTreeMap<PartitionKey, Staged>,
     unchanged: BTreeSet<PartitionKey>,
@@ -153,7 +153,7 @@ impl LakeWriter {
     pub fn new(
         root: impl Into<PathBuf>,
         layout: Layout,
-        prices: PriceType,
+        types: ColumnTypes,
         opts: WriteOptions,
     ) -> Result<LakeWriter, LakeError> {
         let root = root.into();
@@ -166,7 +166,7 @@ impl LakeWriter {
         // Claimed before the lock file is created in it (which would make it look like a lake).
         if !root.exists() || !is_lake(&root) {
             fs::create_dir_all(&root).map_err(io_err(&root))?;
-            claim_for_writing(&root, layout, prices)?;
+            claim_for_writing(&root, layout, types)?;
         }
         fs::create_dir_all(&root).map_err(io_err(&root))?;
         // Absolute, so that creating each staged file does not look up the working directory.
@@ -187,7 +187,7 @@ impl LakeWriter {
                 found: other,
             });
         }
-        claim_for_writing(&root, layout, prices)?;
+        claim_for_writing(&root, layout, types)?;
         remove_stale_temps(&root)?;
         // The one rule for what a killed run left: its staging directory goes.
         tickerlake::staging::remove_abandoned(&root);
@@ -203,33 +203,56 @@ impl LakeWriter {
         // The partitions there are (the lock keeps them so for the run), so that a partition
         // being written needs no look-up to know whether it is new.
         let existing: BTreeSet<PartitionKey> = partitions(&root)?.into_iter().collect();
-        // One price type per lake: a lake mixing decimal and float64 files is what readers trip on.
+        // One price type and one volume type per lake: a lake mixing decimal and float64 files
+        // (or int64 and float64 volumes) is what readers trip on. The marker says which (a lake
+        // made before it recorded volumes holds int64), and so do the files.
+        let marked = fs::read(root.join(crate::layout::MARKER_FILE))
+            .ok()
+            .and_then(|t| crate::layout::marker_says(&t));
+        if let Some((_, has)) = marked
+            && has.volume != types.volume
+        {
+            return Err(LakeError::VolumeTypeMismatch {
+                root: root.display().to_string(),
+                found: match has.volume {
+                    VolumeType::Int64 => "int64".into(),
+                    VolumeType::Float64 => "float64".into(),
+                },
+            });
+        }
         if let Some(key) = existing.first() {
             let path = key.file(&root);
             let f = fs::File::open(&path).map_err(io_err(&path))?;
             let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
                 .map_err(|e| LakeError::from(e).in_file(&path))?;
-            let found = builder
-                .schema()
-                .field_with_name("open")
-                .ok()
-                .map(|f| f.data_type().clone());
-            let want = crate::bars::bar_schema(prices, false)
-                .field_with_name("open")
-                .map(|f| f.data_type().clone())
-                .ok();
-            if found.is_some() && found != want {
-                return Err(LakeError::PriceTypeMismatch {
-                    root: root.display().to_string(),
-                    found: format!("{}", found.unwrap_or(arrow_schema::DataType::Null)),
-                });
+            let want = crate::bars::bar_schema(types, false);
+            let type_of = |schema: &arrow_schema::Schema, column: &str| {
+                schema
+                    .field_with_name(column)
+                    .ok()
+                    .map(|f| f.data_type().clone())
+            };
+            for column in ["open", "volume"] {
+                let found = type_of(builder.schema(), column);
+                if found.is_some() && found != type_of(&want, column) {
+                    let root = root.display().to_string();
+                    let found = format!("{}", found.unwrap_or(arrow_schema::DataType::Null));
+                    return Err(if column == "open" {
+                        LakeError::PriceTypeMismatch { root, found }
+                    } else {
+                        LakeError::VolumeTypeMismatch {
+                            root,
+                            found: found.to_lowercase(),
+                        }
+                    });
+                }
             }
         }
         Ok(LakeWriter {
             _lock: lock,
             root,
             layout,
-            prices,
+            types,
             opts,
             staged: BTreeMap::new(),
             unchanged: BTreeSet::new(),
@@ -356,7 +379,7 @@ impl LakeWriter {
         JobContext {
             root: &self.root,
             layout: self.layout,
-            prices: self.prices,
+            types: self.types,
             opts: self.opts,
         }
     }
@@ -503,7 +526,7 @@ const IO_THREADS: usize = 16;
 struct JobContext<'a> {
     root: &'a Path,
     layout: Layout,
-    prices: PriceType,
+    types: ColumnTypes,
     opts: WriteOptions,
 }
 
@@ -546,7 +569,7 @@ impl Job<'_> {
             Some(base) => read_partition_file(base, &key)?,
             None => Vec::new(),
         };
-        let encoded = merge_and_encode(stored, rows, ctx.layout, ctx.prices, ctx.opts)?;
+        let encoded = merge_and_encode(stored, rows, ctx.layout, ctx.types, ctx.opts)?;
         let mut done = JobDone {
             key,
             staged: None,
@@ -625,13 +648,13 @@ pub(crate) fn merge_and_encode(
     mut stored: Vec<Bar>,
     rows: Vec<Bar>,
     layout: Layout,
-    prices: PriceType,
+    types: ColumnTypes,
     opts: WriteOptions,
 ) -> Result<Encoded, LakeError> {
     stored.extend(rows);
     let (merged, nulls_kept) = dedupe_counting(stored);
     let mut builder = BarBatchBuilder::with_capacity(
-        prices,
+        types,
         layout == Layout::YearMonth,
         merged.len().min(opts.row_group_rows.max(1)),
     );
@@ -784,8 +807,13 @@ mod tests {
     }
 
     fn write(root: &Path, layout: Layout, rows: Vec<Bar>) -> WriteSummary {
-        let mut w =
-            LakeWriter::new(root, layout, PriceType::Decimal, WriteOptions::default()).unwrap();
+        let mut w = LakeWriter::new(
+            root,
+            layout,
+            ColumnTypes::default(),
+            WriteOptions::default(),
+        )
+        .unwrap();
         let mut groups: BTreeMap<PartitionKey, Vec<Bar>> = BTreeMap::new();
         for b in rows {
             groups
@@ -797,6 +825,65 @@ mod tests {
             w.upsert(&k, rows).unwrap();
         }
         w.commit().unwrap()
+    }
+
+    #[test]
+    fn one_volume_type_per_lake_as_its_marker_and_files_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let float = ColumnTypes {
+            volume: VolumeType::Float64,
+            ..ColumnTypes::default()
+        };
+        let mut fractional = bar("A", "2024-02-01", "10", None);
+        fractional.volume = Some(tickerlake::Volume::Fractional(12.25));
+        // A new lake records its volume type and keeps a fractional volume as it was.
+        let root = dir.path().join("float");
+        let mut w =
+            LakeWriter::new(&root, Layout::SymbolYear, float, WriteOptions::default()).unwrap();
+        let key = PartitionKey::of(Layout::SymbolYear, &fractional);
+        w.upsert(&key, vec![fractional.clone()]).unwrap();
+        w.commit().unwrap();
+        let marker = fs::read_to_string(root.join(crate::layout::MARKER_FILE)).unwrap();
+        assert!(marker.contains(r#""volume_type": "float64""#), "{marker}");
+        assert_eq!(all(&root), vec![fractional]);
+        let refused = LakeWriter::new(
+            &root,
+            Layout::SymbolYear,
+            ColumnTypes::default(),
+            WriteOptions::default(),
+        );
+        assert!(
+            matches!(&refused, Err(LakeError::VolumeTypeMismatch { found, .. }) if found == "float64"),
+            "{:?}",
+            refused.err()
+        );
+        // A lake made before markers said (int64 files, no volume_type) is int64.
+        let old = dir.path().join("old");
+        write(
+            &old,
+            Layout::SymbolYear,
+            vec![bar("A", "2024-02-01", "10", None)],
+        );
+        let path = old.join(crate::layout::MARKER_FILE);
+        let text = fs::read_to_string(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut v = v.as_object().unwrap().clone();
+        v.remove("volume_type");
+        fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(crate::layout::is_lake(&old));
+        let refused = LakeWriter::new(&old, Layout::SymbolYear, float, WriteOptions::default());
+        assert!(
+            matches!(&refused, Err(LakeError::VolumeTypeMismatch { found, .. }) if found == "int64"),
+            "{:?}",
+            refused.err()
+        );
+        LakeWriter::new(
+            &old,
+            Layout::SymbolYear,
+            ColumnTypes::default(),
+            WriteOptions::default(),
+        )
+        .unwrap();
     }
 
     fn all(root: &Path) -> Vec<Bar> {
@@ -909,7 +996,7 @@ mod tests {
             let mut w = LakeWriter::new(
                 root,
                 Layout::SymbolYear,
-                PriceType::Decimal,
+                ColumnTypes::default(),
                 WriteOptions::default(),
             )
             .unwrap();
@@ -955,7 +1042,7 @@ mod tests {
             // Every top-level directory already there (empty): each partition is staged next
             // to its target instead. Both ways give the same files.
             fs::create_dir_all(&beside).unwrap();
-            claim_for_writing(&beside, layout, PriceType::Decimal).unwrap();
+            claim_for_writing(&beside, layout, ColumnTypes::default()).unwrap();
             for b in &rows {
                 fs::create_dir_all(beside.join(PartitionKey::of(layout, b).top())).unwrap();
             }
@@ -1007,7 +1094,7 @@ mod tests {
             let mut w = LakeWriter::new(
                 &root,
                 Layout::SymbolYear,
-                PriceType::Decimal,
+                ColumnTypes::default(),
                 WriteOptions::default(),
             )
             .unwrap();
@@ -1046,7 +1133,7 @@ mod tests {
             row_group_rows: 1024,
             ..WriteOptions::default()
         };
-        let mut w = LakeWriter::new(root, Layout::YearMonth, PriceType::Decimal, opts).unwrap();
+        let mut w = LakeWriter::new(root, Layout::YearMonth, ColumnTypes::default(), opts).unwrap();
         // 3000 rows in one month file: 3 row groups, sorted by symbol then date.
         let mut rows = Vec::new();
         for s in 0..100 {

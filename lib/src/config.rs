@@ -501,10 +501,25 @@ pub enum PriceType {
     Float64,
 }
 
+/// Column type of volumes in Parquet: `lake.volume_type`, `to-parquet --volume-type`, and what
+/// the lake's marker records. Whole shares unless a source counts fractional ones.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeType {
+    /// int64: whole shares; a fractional volume is refused
+    #[default]
+    Int64,
+    /// float64: fractional shares kept as the source says them
+    Float64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Lake {
     pub price_type: PriceType,
+    pub volume_type: VolumeType,
     pub zstd_level: i32,
     pub row_group_rows: usize,
     /// Where an `s3://` lake's bucket is and how to sign for it.
@@ -515,6 +530,7 @@ impl Default for Lake {
     fn default() -> Lake {
         Lake {
             price_type: PriceType::Decimal,
+            volume_type: VolumeType::Int64,
             zstd_level: 3,
             row_group_rows: 1 << 17,
             s3: LakeS3::default(),

@@ -75,7 +75,13 @@ pub(crate) fn decode_text(line: &str) -> Option<BarRef<'_>> {
             | Field::Vwap => {
                 prices[field.price_slot()] = if s.null() { None } else { Some(s.decimal()?) };
             }
-            Field::Volume => volume = if s.null() { None } else { Some(s.whole()?) },
+            Field::Volume => {
+                volume = if s.null() {
+                    None
+                } else {
+                    Some(crate::Volume::Whole(s.whole()?))
+                }
+            }
             Field::Transactions => transactions = if s.null() { None } else { Some(s.whole()?) },
             Field::Currency => currency = if s.null() { None } else { Some(s.plain_str()?) },
             Field::Provider => provider = Some(s.plain_str()?),

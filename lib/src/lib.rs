@@ -1,7 +1,7 @@
 //! tickerlake: the thin library the tickerlake programs share.
 //!
 //! Only what two programs need lives here: the record contracts ([`records`]) and their exact
-//! [`decimal`] prices and safe [`symbol`]s, the [`listing`] names unique across venues, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
+//! [`decimal`] prices, [`volume`]s kept as said and safe [`symbol`]s, the [`listing`] names unique across venues, streaming NDJSON I/O ([`ndjson`], [`io`]), atomic
 //! file output ([`atomic`]), the fetch state `ohlcv-fetch` keeps and `qa-check` reads
 //! ([`fetch_state`]), the pipeline's data directory and run records `run-record` writes and
 //! `lake-status` reads ([`runs`]), `config.yaml` ([`config`]), CLI, logging and progress conventions
@@ -33,9 +33,11 @@ pub mod series;
 pub mod stable_hash;
 pub mod staging;
 pub mod symbol;
+pub mod volume;
 
 pub use decimal::Decimal;
 pub use error::Error;
 pub use exit::{ExitCode, HasExitCode};
 pub use records::{Action, Bar, FetchError, Finding, Record, Ticker};
 pub use symbol::Symbol;
+pub use volume::Volume;

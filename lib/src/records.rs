@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decimal::Decimal;
 use crate::symbol::Symbol;
+use crate::volume::Volume;
 
 /// A record type that travels as NDJSON.
 pub trait Record: Serialize + serde::de::DeserializeOwned + JsonSchema {
@@ -603,9 +604,10 @@ pub struct Bar {
     /// Split- and dividend-adjusted close.
     #[serde(default)]
     pub adj_close: Option<Decimal>,
-    #[serde(default, with = "whole_number")]
-    #[schemars(with = "Option<i64>")]
-    pub volume: Option<i64>,
+    /// Shares traded: whole as nearly every source counts them, fractional as some do.
+    #[serde(default, with = "crate::volume::option")]
+    #[schemars(with = "Option<f64>")]
+    pub volume: Option<Volume>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vwap: Option<Decimal>,
     #[serde(
@@ -659,7 +661,7 @@ pub struct BarRef<'a> {
     pub low: Option<Decimal>,
     pub close: Option<Decimal>,
     pub adj_close: Option<Decimal>,
-    pub volume: Option<i64>,
+    pub volume: Option<Volume>,
     pub vwap: Option<Decimal>,
     pub transactions: Option<i64>,
     pub currency: Option<&'a str>,
@@ -1017,7 +1019,7 @@ mod tests {
             r#"{"symbol":"X","date":"2024-1-2","provider":"p"}"#,
             r#"{"symbol":"X","date":"2024-02-30","provider":"p"}"#,
             r#"{"symbol":"x/y","date":"2024-01-02","provider":"p"}"#,
-            r#"{"symbol":"X","date":"2024-01-02","volume":1.5,"provider":"p"}"#,
+            r#"{"symbol":"X","date":"2024-01-02","volume":"many","provider":"p"}"#,
             r#"{"symbol":"X","date":"2024-01-02","open":"abc","provider":"p"}"#,
             r#"{"symbol":"X","date":"2024-01-02"}"#,
         ] {
@@ -1027,8 +1029,13 @@ mod tests {
             r#"{"symbol":"X","date":"2024-01-02","volume":12.0,"provider":"Yahoo"}"#,
         )
         .unwrap();
-        assert_eq!(bar.volume, Some(12));
+        assert_eq!(bar.volume, Some(Volume::Whole(12)));
         assert_eq!(bar.validate().unwrap_err().field, "provider");
+        // A fractional volume is kept as the source said it, and written back the same.
+        let line = r#"{"symbol":"X","date":"2024-01-02","open":null,"high":null,"low":null,"close":null,"adj_close":null,"volume":1234.5678,"provider":"polygon","source_ts":null}"#;
+        let bar: Bar = round_trip(line);
+        assert_eq!(bar.volume, Some(Volume::Fractional(1234.5678)));
+        assert_eq!(serde_json::to_string(&bar).unwrap(), line);
     }
 
     #[test]

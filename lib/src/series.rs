@@ -48,7 +48,7 @@ pub struct DayRow {
     pub low: f64,
     pub close: f64,
     pub adj_close: f64,
-    pub volume: Option<i64>,
+    pub volume: Option<crate::Volume>,
     pub source_ts: Option<i64>,
 }
 

@@ -2,7 +2,9 @@
 """Reads a to-parquet file or lake with real clients (DuckDB, pyarrow) and checks the schema
 types, the partition columns, the row count and every value against the NDJSON input.
 
-  check_parquet.py file|lake|s3lake PATH INPUT.ndjson decimal|float64
+  check_parquet.py file|lake|s3lake PATH INPUT.ndjson decimal|float64 [int64|float64]
+
+The last argument is the volume column's type (int64 unless given).
 
 s3lake: PATH is s3://bucket/prefix, read by pyarrow's own S3 client (endpoint and keys from
 AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
@@ -50,6 +52,15 @@ def norm_price(v, kind):
     return float(v)
 
 
+VOLUME = "int64"
+
+
+def norm_volume(v):
+    if v is None:
+        return None
+    return int(v) if VOLUME == "int64" else float(v)
+
+
 def expected(rows, kind):
     out = []
     for r in rows:
@@ -57,7 +68,7 @@ def expected(rows, kind):
         out.append((
             r["symbol"], r["date"],
             *[norm_price(r.get(p), kind) for p in PRICES],
-            None if r.get("volume") is None else int(r["volume"]),
+            norm_volume(r.get("volume")),
             r.get("currency"), r["provider"],
             None if ts is None else iso_ms(ts),
         ))
@@ -112,7 +123,9 @@ def s3_table(url):
 
 
 def main():
+    global VOLUME
     mode, path, input_path, kind = sys.argv[1:5]
+    VOLUME = sys.argv[5] if len(sys.argv) > 5 else "int64"
     want = expected(load(input_path, dedupe=(mode != "file")), kind)
     if mode == "file":
         want_sorted = want
@@ -126,7 +139,7 @@ def main():
     con = duckdb.connect()
     src = f"read_parquet('{path}/**/*.parquet', hive_partitioning=true)" if mode == "lake" else f"read_parquet('{path}')"
     types = {name: typ for name, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-    want_types = {"date": "DATE", "open": price_type, "adj_close": price_type, "volume": "BIGINT",
+    want_types = {"date": "DATE", "open": price_type, "adj_close": price_type, "volume": "BIGINT" if VOLUME == "int64" else "DOUBLE",
                   "provider": "VARCHAR", "source_ts": "TIMESTAMP WITH TIME ZONE", "symbol": "VARCHAR"}
     if mode == "lake":
         want_types["year"] = "BIGINT"
@@ -156,7 +169,7 @@ def check_pyarrow(table, mode, kind, want_sorted):
         if table.schema.field("symbol").type != pa.string() or not pa.types.is_integer(table.schema.field("year").type):
             fail(f"pyarrow: partition columns {table.schema}")
     want_price = pa.decimal128(18, 6) if kind == "decimal" else pa.float64()
-    for col, t in [("date", pa.date32()), ("open", want_price), ("volume", pa.int64()), ("source_ts", pa.timestamp("ms", tz="UTC"))]:
+    for col, t in [("date", pa.date32()), ("open", want_price), ("volume", pa.int64() if VOLUME == "int64" else pa.float64()), ("source_ts", pa.timestamp("ms", tz="UTC"))]:
         if table.schema.field(col).type != t:
             fail(f"pyarrow: column {col} is {table.schema.field(col).type}, expected {t}")
     d = table.to_pydict()

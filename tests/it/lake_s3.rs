@@ -285,7 +285,7 @@ fn a_second_writer_to_the_same_partition_is_detected_not_overwritten() {
     let mut a = S3LakeWriter::new(
         &remote,
         lake::Layout::SymbolYear,
-        lake::PriceType::Decimal,
+        lake::ColumnTypes::default(),
         lake::WriteOptions::default(),
     )
     .unwrap();

@@ -687,3 +687,141 @@ fn a_damaged_day_file_is_refused_with_file_line_and_field_and_nothing_is_written
     assert!(!err.contains("1970-01-"), "{err}");
     assert_eq!(run.stdout(), "", "no day is written when one is damaged");
 }
+
+#[test]
+fn fractional_volumes_are_kept_as_the_file_says_in_a_float64_volume_lake() {
+    let w = WorkDir::new();
+    let sample = std::fs::read_to_string(fixture(
+        "real/polygon_flatfiles/us_stocks_sip_day_aggs_v1_sample_2023-03-28.csv",
+    ))
+    .unwrap();
+    // The genuine day with fractional shares in some rows' volume, as newer files count them.
+    let mut fractional = std::collections::BTreeMap::new();
+    let lines: Vec<String> = sample
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cols: Vec<String> = l.split(',').map(str::to_string).collect();
+            // Plain tickers, whose symbol is the ticker.
+            if i > 0 && i % 3 == 1 && cols[0].bytes().all(|b| b.is_ascii_uppercase()) {
+                cols[1] = format!("{}.{:04}", cols[1], 1000 + i);
+                fractional.insert(cols[0].clone(), cols[1].parse::<f64>().unwrap());
+            }
+            cols.join(",")
+        })
+        .collect();
+    assert!(fractional.len() >= 3);
+    let day = w.write("2023-03-28.csv", lines.join("\n") + "\n");
+    let fetched = w
+        .cmd("ohlcv-fetch")
+        .args([
+            "--provider",
+            "polygon-flatfiles",
+            "--all-tickers",
+            "--input",
+        ])
+        .arg(&day)
+        .args(["--start", "2023-03-28", "--end", "2023-03-28"])
+        .succeeds()
+        .stdout();
+    let bars = ndjson_values(&fetched);
+    for b in &bars {
+        let sym = b["symbol"].as_str().unwrap();
+        if let Some(v) = fractional.get(sym) {
+            assert_eq!(
+                b["volume"].as_f64(),
+                Some(*v),
+                "{sym}: kept as the file says"
+            );
+        } else if sym.bytes().all(|b| b.is_ascii_uppercase()) {
+            assert!(
+                b["volume"].is_u64(),
+                "{sym}: a whole volume stays an integer: {b}"
+            );
+        }
+    }
+    let kept = bars
+        .iter()
+        .filter(|b| fractional.contains_key(b["symbol"].as_str().unwrap()))
+        .count();
+    assert_eq!(kept, fractional.len());
+    let input = w.write("bars.ndjson", &fetched);
+    // A whole-share lake refuses the first fractional volume with its line, and holds nothing.
+    let run = w
+        .cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "whole"])
+        .fails_with(65);
+    assert!(
+        run.stderr().contains("bars.ndjson:") && run.stderr().contains("--volume-type float64"),
+        "{}",
+        run.stderr()
+    );
+    assert!(lake::partitions(&w.join("whole")).unwrap().is_empty());
+    // A float64-volume lake keeps every value; real clients read them back.
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "lake", "--volume-type", "float64"])
+        .succeeds();
+    let python =
+        tickerlake_tests::venv_python().expect("no .venv: run `make venv` (make test does)");
+    let out = std::process::Command::new(python)
+        .arg(tickerlake_tests::repo_root().join("tests/interop/check_parquet.py"))
+        .args(["lake"])
+        .arg(w.join("lake"))
+        .arg(&input)
+        .args(["decimal", "float64"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cat = w
+        .cmd("to-parquet")
+        .args(["--cat", "--lake", "lake"])
+        .succeeds()
+        .stdout();
+    let key = |v: &serde_json::Value| v["symbol"].as_str().unwrap().to_string();
+    // Every value back but source_ts, which the lake keeps to the millisecond.
+    let strip = |mut v: Vec<serde_json::Value>| {
+        for b in &mut v {
+            b.as_object_mut().unwrap().remove("source_ts");
+        }
+        v.sort_by_key(key);
+        v
+    };
+    assert!(
+        strip(ndjson_values(&cat)) == strip(bars.clone()),
+        "--cat differs"
+    );
+    // The lake's volume type is fixed: a writer expecting whole shares is refused.
+    let run = w
+        .cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "lake"])
+        .fails_with(2);
+    assert!(
+        run.stderr().contains("volumes as float64"),
+        "{}",
+        run.stderr()
+    );
+    // The readers take it: QA and the Qlib export see the fractional volume.
+    w.cmd("qa-check")
+        .args(["--lake", "lake", "--as-of", "2023-03-28"])
+        .run();
+    w.cmd("qlib-bin")
+        .args(["all", "--lake", "lake", "-o", "qlib", "--adjust", "none"])
+        .succeeds();
+    let (sym, v) = fractional.iter().next().unwrap();
+    let bin = std::fs::read(
+        w.join("qlib/features")
+            .join(sym.to_lowercase())
+            .join("volume.day.bin"),
+    )
+    .unwrap();
+    let stored = f32::from_le_bytes(bin[4..8].try_into().unwrap());
+    assert_eq!(stored, *v as f32, "{sym}");
+}

@@ -103,7 +103,7 @@ pub struct DayBar {
     pub high: Option<Decimal>,
     pub low: Option<Decimal>,
     pub close: Option<Decimal>,
-    pub volume: Option<i64>,
+    pub volume: Option<tickerlake::Volume>,
     pub transactions: Option<i64>,
 }
 
@@ -292,20 +292,20 @@ fn parse_day(
                 .map(Some)
                 .map_err(|e| damaged(file, line, field, e.to_string()))
         };
-        let whole = |i: usize, field: &str| {
-            crate::volume::parse(cell(i)).map_err(|e| damaged(file, line, field, e))
-        };
+        let volume =
+            crate::volume::parse(cell(cols[1])).map_err(|e| damaged(file, line, "volume", e))?;
         out.rows.push((
             symbol,
             DayBar {
                 date,
-                volume: whole(cols[1], "volume")?,
+                volume,
                 open: price(cols[2], "open")?,
                 close: price(cols[3], "close")?,
                 high: price(cols[4], "high")?,
                 low: price(cols[5], "low")?,
                 transactions: match transactions_col {
-                    Some(i) => whole(i, "transactions")?,
+                    Some(i) => crate::volume::parse_count(cell(i))
+                        .map_err(|e| damaged(file, line, "transactions", e))?,
                     None => None,
                 },
             },
@@ -620,7 +620,7 @@ mod tests {
         assert_eq!(day.rows.len() as u64 + day.skipped, 99);
         let (sym, bcc) = &day.rows[0];
         assert_eq!(sym.as_str(), "BCC");
-        assert_eq!(bcc.volume, Some(248_274));
+        assert_eq!(bcc.volume, Some(tickerlake::Volume::Whole(248_274)));
         assert_eq!(bcc.open.unwrap().to_string(), "61.68");
         assert_eq!(bcc.close.unwrap().to_string(), "61.99");
         assert_eq!(bcc.high.unwrap().to_string(), "62.565");

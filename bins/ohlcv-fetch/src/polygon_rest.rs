@@ -175,7 +175,8 @@ pub fn parse_aggs(
             .transpose()?;
         let transactions = number(row, "n", i)?
             .map(|v| {
-                crate::volume::from_f64(v).map_err(|e| parse_error(format!("results[{i}].n"), e))
+                crate::volume::count_from_f64(v)
+                    .map_err(|e| parse_error(format!("results[{i}].n"), e))
             })
             .transpose()?;
         if let Some(last) = bars.last()
@@ -676,7 +677,7 @@ mod tests {
             ]
         );
         let first = &page.bars[0];
-        assert_eq!(first.volume, Some(112_117_471));
+        assert_eq!(first.volume, Some(tickerlake::Volume::Whole(112_117_471)));
         assert_eq!(first.open.unwrap().to_string(), "130.28");
         assert_eq!(first.close.unwrap().to_string(), "125.07");
         assert_eq!(first.vwap.unwrap().to_string(), "125.725");
@@ -702,8 +703,14 @@ mod tests {
         let e = parse(r#"{"status":"OK","results":[{"c":"x","t":1672722000000}]}"#).unwrap_err();
         assert_eq!(e.field, "results[0].c");
         let e =
-            parse(r#"{"status":"OK","results":[{"c":1,"v":2.5,"t":1672722000000}]}"#).unwrap_err();
+            parse(r#"{"status":"OK","results":[{"c":1,"v":-2,"t":1672722000000}]}"#).unwrap_err();
         assert_eq!(e.field, "results[0].v");
+        // A fractional volume is kept as sent; a fractional trade count is damage.
+        let p = parse(r#"{"status":"OK","results":[{"c":1,"v":2.5,"t":1672722000000}]}"#).unwrap();
+        assert_eq!(p.bars[0].volume, Some(tickerlake::Volume::Fractional(2.5)));
+        let e =
+            parse(r#"{"status":"OK","results":[{"c":1,"n":2.5,"t":1672722000000}]}"#).unwrap_err();
+        assert_eq!(e.field, "results[0].n");
         let e = parse(r#"{"status":"ERROR","error":"Unknown API Key"}"#).unwrap_err();
         assert_eq!(e.field, "status");
         // An index: no volume is null volume.

@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(all.len(), rows);
         assert_eq!(all[0].date, day("1984-09-07"));
         assert_eq!(all[0].close.unwrap().to_string(), "0.0992653");
-        assert_eq!(all[0].volume, Some(99_149_603));
+        assert_eq!(all[0].volume, Some(tickerlake::Volume::Whole(99_149_603)));
         let last = all.last().unwrap();
         assert_eq!(last.date, day("2026-02-03"));
         assert_eq!(last.close, last.adj_close);

@@ -332,7 +332,9 @@ pub fn parse_chart(
             low: price(&quote.low, "low")?,
             close: price(&quote.close, "close")?,
             adj_close: price(&adjclose.adjclose, "adjclose")?,
-            volume: at(&quote.volume, i).map(volume).transpose()?,
+            volume: at(&quote.volume, i)
+                .map(|x| crate::volume::from_f64(x).map_err(|e| field_error("volume", e)))
+                .transpose()?,
             vwap: None,
             transactions: None,
             currency: Some(currency.clone()),
@@ -441,18 +443,6 @@ fn price_decimal(x: f64, field: &'static str) -> Result<Decimal, ParseError> {
         Decimal::from_f64(x)
     };
     d.map_err(|e| field_error(field, e.to_string()))
-}
-
-/// Volumes are whole numbers sent as JSON numbers (sometimes with a fraction of zero).
-fn volume(x: f64) -> Result<i64, ParseError> {
-    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.2e18 {
-        Ok(x as i64)
-    } else {
-        Err(field_error(
-            "volume",
-            format!("expected a whole number ≥ 0, found {x}"),
-        ))
-    }
 }
 
 /// New shares per old share: `numerator / denominator`, or the `"4:1"` text when the numbers
@@ -626,7 +616,7 @@ mod tests {
         assert_eq!(first.open, d("127.58"));
         assert_eq!(first.high, d("131"));
         assert_eq!(first.low, d("126"));
-        assert_eq!(first.volume, Some(225_702_700));
+        assert_eq!(first.volume, Some(tickerlake::Volume::Whole(225_702_700)));
         assert_eq!(first.currency.as_deref(), Some("USD"));
         assert_eq!(first.provider, "yahoo");
         // Dates strictly increasing, none on a weekend.
@@ -677,7 +667,7 @@ mod tests {
         assert_eq!(c.bars[0].close, d("34.45"));
         assert_eq!(c.bars[0].adj_close, d("32.632496"));
         assert_eq!(c.bars[1].close, d("34"));
-        assert_eq!(c.bars[2].volume, Some(10_846));
+        assert_eq!(c.bars[2].volume, Some(tickerlake::Volume::Whole(10_846)));
         // Records carry the canonical symbol, not Yahoo's.
         assert!(c.bars.iter().all(|b| b.symbol.as_str() == "WSU"));
     }
@@ -824,9 +814,9 @@ mod tests {
                 &minimal(
                     r#"{"currency":"USD","exchangeTimezoneName":"America/New_York"}"#,
                     "[1704186000,1704272400,1704358800]",
-                    r#"{"volume":[1.5,2,3]}"#,
+                    r#"{"volume":[-1.5,2,3]}"#,
                 )[..],
-                "volume: expected a whole number",
+                "volume: expected a volume ≥ 0, found -1.5",
             ),
         ] {
             let e = parse_chart(body, &sym("A"), date("2024-01-01"), date("2024-12-31"))

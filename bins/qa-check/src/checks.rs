@@ -10,10 +10,10 @@ use std::collections::HashMap;
 
 use lake::series::DayRow;
 use serde_json::{Map, Value, json};
-use tickerlake::Symbol;
 use tickerlake::config::Qa;
 use tickerlake::records::{ActionKind, Severity};
 use tickerlake::series::{PRICE_NAMES, day_text};
+use tickerlake::{Symbol, Volume};
 
 /// A check, by its id in findings, `--checks` and `qa.severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -295,11 +295,11 @@ pub fn analyze(
                 hits.push(hit(Check::NullFields, Some(r.date), d));
             }
         }
-        if r.volume == Some(0) {
+        if r.volume.is_some_and(Volume::is_zero) {
             zero_volume.push(r.date);
         }
         if rules.on(Check::NegativeVolume)
-            && let Some(v) = r.volume.filter(|v| *v < 0)
+            && let Some(v) = r.volume.filter(|v| v.is_negative())
         {
             let mut d = Map::new();
             d.insert("volume".into(), json!(v));
@@ -505,10 +505,10 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 fn volume_spikes(rows: &[DayRow], rules: &Rules, emit: &mut dyn FnMut(i32, Map<String, Value>)) {
     let window = rules.qa.volume_window as usize;
     let min = (window / 3).max(MIN_VOLUME_HISTORY);
-    let logs: Vec<(i32, f64, i64)> = rows
+    let logs: Vec<(i32, f64, Volume)> = rows
         .iter()
         .filter_map(|r| match r.volume {
-            Some(v) if v > 0 => Some((r.date, (v as f64).ln(), v)),
+            Some(v) if v.as_f64() > 0.0 => Some((r.date, v.as_f64().ln(), v)),
             _ => None,
         })
         .collect();
@@ -615,8 +615,8 @@ fn training(
     if rules.on(Check::MinVolume) {
         below(
             Check::MinVolume,
-            &|r| r.volume.is_some_and(|v| v < t.min_volume),
-            &|r| r.volume.map_or(f64::NAN, |v| v as f64),
+            &|r| r.volume.is_some_and(|v| v.as_f64() < t.min_volume as f64),
+            &|r| r.volume.map_or(f64::NAN, Volume::as_f64),
         );
     }
 }
@@ -636,7 +636,7 @@ mod tests {
             low: close * 0.99,
             close,
             adj_close: close,
-            volume: Some(volume),
+            volume: Some(Volume::Whole(volume)),
             source_ts: None,
         }
     }
@@ -764,7 +764,7 @@ mod tests {
             })
             .collect();
         rows[50].close = 130.0; // +30 %: far outside the quartiles, below the hard 75 %
-        rows[70].volume = Some(50_000);
+        rows[70].volume = Some(Volume::Whole(50_000));
         let r = analyze(
             sym(),
             rows,

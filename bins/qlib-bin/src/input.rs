@@ -69,7 +69,7 @@ fn raw_row(r: &DayRow) -> RawRow {
         low: r.low,
         close: r.close,
         adjclose: r.adj_close,
-        volume: r.volume.map_or(f64::NAN, |v| v as f64),
+        volume: r.volume.map_or(f64::NAN, tickerlake::Volume::as_f64),
     }
 }
 
@@ -91,7 +91,7 @@ fn bar_field(name: &str, rows: &[DayRow]) -> Vec<f32> {
         "adjclose" => of(&|r| r.adj_close),
         "volume" => rows
             .iter()
-            .map(|r| r.volume.map_or(f32::NAN, |v| v as f32))
+            .map(|r| r.volume.map_or(f32::NAN, |v| v.as_f64() as f32))
             .collect(),
         "factor" => of(&|r| {
             let f = r.adj_close / r.close;
@@ -390,7 +390,7 @@ mod tests {
             low: close,
             close,
             adj_close: adj,
-            volume,
+            volume: volume.map(tickerlake::Volume::Whole),
             source_ts: None,
         }
     }

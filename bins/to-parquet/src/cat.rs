@@ -59,7 +59,7 @@ pub(crate) fn cat_files(files: &[PathBuf], filter: &ScanFilter) -> Result<ExitCo
     for path in files {
         must_be_file(path)?;
         let mut bars = Vec::new();
-        let known = lake::bar_schema(lake::PriceType::Decimal, true);
+        let known = lake::bar_schema(lake::ColumnTypes::default(), true);
         for batch in lake::file::read_batches(path)? {
             // A column no bar has would be dropped without a word: refused instead.
             if let Some(extra) = batch

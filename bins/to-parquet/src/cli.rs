@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, ValueEnum};
 use lake::Layout;
 use tickerlake::cli::{CommonArgs, Program};
-use tickerlake::config::PriceType;
+use tickerlake::config::{PriceType, VolumeType};
 use tickerlake::records::Kind;
 
 const EXAMPLES: &str = "\
@@ -78,6 +78,11 @@ pub struct Cli {
     /// Price column type [default: lake.price_type in the config, decimal]
     #[arg(long, value_enum, value_name = "TYPE")]
     pub price_type: Option<PriceType>,
+
+    /// Volume column type: int64 (whole shares) or float64 (fractional shares kept, as Polygon's
+    /// flat files and Stooq sometimes count them) [default: lake.volume_type in the config, int64]
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub volume_type: Option<VolumeType>,
 
     /// zstd compression level, 1-22 [default: lake.zstd_level, 3]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use lake::file::FileWriter;
 use lake::records::{Columnar, RowBatchBuilder};
-use lake::{BarBatchBuilder, LakeError, PriceType, Rounded};
+use lake::{BarBatchBuilder, ColumnTypes, LakeError, Rounded};
 use tickerlake::io::input_paths;
 use tickerlake::ndjson::{ReadError, Rejects};
 use tickerlake::parallel::{Chunk, map_ordered};
@@ -21,7 +21,7 @@ use tickerlake::records::BarRef;
 pub(crate) fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), Error> {
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
     let out = ParquetOut::open(path)?;
-    let mut builder = BarBatchBuilder::new(opts.prices, true);
+    let mut builder = BarBatchBuilder::new(opts.types, true);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Row groups are encoded and compressed on all cores while the next ones are parsed.
     let mut writer = FileWriter::parallel(out, builder.schema(), opts.write, threads)?;
@@ -33,7 +33,7 @@ pub(crate) fn write_file(opts: &Options, path: &Path) -> Result<(Summary, u64), 
             for input_path in input_paths(&opts.inputs) {
                 // A chunk becomes one batch.
                 let (chunker, name) = ndjson_chunks(&input_path)?;
-                let build = |chunk: &Chunk| build_chunk(chunk, &name, opts.prices);
+                let build = |chunk: &Chunk| build_chunk(chunk, &name, opts.types);
                 map_ordered(
                     chunker,
                     threads,
@@ -127,14 +127,15 @@ struct BuiltChunk {
     examples: Vec<Rounded>,
     /// Bad lines with their line numbers, in order.
     bad: Vec<(u64, ReadError)>,
-    /// The first price that does not fit decimal(18,6): its line and message.
+    /// The first value the file cannot hold (a price beyond decimal(18,6), a fractional volume
+    /// in whole shares): its line and message.
     out_of_range: Option<(u64, String)>,
 }
 
-fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChunk, Error> {
+fn build_chunk(chunk: &Chunk, name: &str, types: ColumnTypes) -> Result<BuiltChunk, Error> {
     let mut reader = chunk.reader(name, tickerlake::ndjson::DEFAULT_MAX_LINE);
     // Bars take 150-250 bytes a line: room for all of them, so no column grows while built.
-    let mut builder = BarBatchBuilder::with_capacity(prices, true, chunk.bytes.len() / 128 + 16);
+    let mut builder = BarBatchBuilder::with_capacity(types, true, chunk.bytes.len() / 128 + 16);
     let mut bad = Vec::new();
     let mut out_of_range = None;
     let text = chunk.text();
@@ -166,7 +167,7 @@ fn build_chunk(chunk: &Chunk, name: &str, prices: PriceType) -> Result<BuiltChun
         };
         if let Err(e) = pushed {
             match e {
-                LakeError::OutOfRange { .. } => {
+                LakeError::OutOfRange { .. } | LakeError::FractionalVolume { .. } => {
                     out_of_range = Some((reader.line_number(), e.to_string()));
                     break;
                 }
@@ -191,7 +192,7 @@ pub(crate) fn write_rows<T: Columnar>(
 ) -> Result<(Summary, u64), Error> {
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
     let out = ParquetOut::open(path)?;
-    let mut builder = RowBatchBuilder::new(opts.kind, opts.prices);
+    let mut builder = RowBatchBuilder::new(opts.kind, opts.types.prices);
     let mut writer = FileWriter::new(out, builder.schema(), opts.write)?;
     let mut summary = Summary::default();
     for input_path in input_paths(&opts.inputs) {

@@ -18,7 +18,7 @@ mod upsert;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use lake::{BarBatchBuilder, LakeError, Layout, PriceType, Rounded, ScanFilter, WriteOptions};
+use lake::{BarBatchBuilder, ColumnTypes, LakeError, Layout, Rounded, ScanFilter, WriteOptions};
 use serde::Serialize;
 use tickerlake::config::Config;
 use tickerlake::records::{Action, Bar, FetchError, Finding, Kind, Ticker};
@@ -72,7 +72,8 @@ pub struct Options {
     /// CSV: columns a provider's download leaves out.
     pub csv_fill: CsvFill,
     pub target: Target,
-    pub prices: PriceType,
+    /// Column types of prices and volumes.
+    pub types: ColumnTypes,
     pub write: WriteOptions,
     pub strict: bool,
     pub rejects: Option<PathBuf>,
@@ -106,7 +107,10 @@ pub struct Summary {
 }
 
 pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
-    let prices = cli.price_type.unwrap_or(config.lake.price_type);
+    let types = ColumnTypes {
+        prices: cli.price_type.unwrap_or(config.lake.price_type),
+        volume: cli.volume_type.unwrap_or(config.lake.volume_type),
+    };
     let write = WriteOptions {
         zstd_level: cli.zstd_level.unwrap_or(config.lake.zstd_level),
         row_group_rows: cli
@@ -200,7 +204,7 @@ pub fn options(cli: &Cli, config: &Config) -> Result<Options, Error> {
             provider: cli.provider.clone(),
         },
         target,
-        prices,
+        types,
         write,
         strict: cli.strict,
         rejects: cli.rejects.clone(),
@@ -300,7 +304,7 @@ pub(crate) fn push(
     line: u64,
 ) -> Result<(), Error> {
     builder.push(bar).map_err(|e| match e {
-        LakeError::OutOfRange { .. } => Error::BadRow {
+        LakeError::OutOfRange { .. } | LakeError::FractionalVolume { .. } => Error::BadRow {
             input: input.to_string(),
             line,
             message: e.to_string(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use lake::remote_writer::S3LakeWriter;
-use lake::{LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded};
+use lake::{LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded, VolumeType};
 use tickerlake::Symbol;
 use tickerlake::ndjson::Rejects;
 use tickerlake::records::Bar;
@@ -75,8 +75,8 @@ pub(crate) fn write_lake(
 ) -> Result<(Summary, u64), Error> {
     let mut rejects = Rejects::to_path(opts.rejects.as_deref())?;
     let mut writer = match (lake.s3(), lake.local()) {
-        (Some(s3), _) => Writer::S3(S3LakeWriter::new(s3, layout, opts.prices, opts.write)?),
-        (None, Some(dir)) => Writer::Local(LakeWriter::new(dir, layout, opts.prices, opts.write)?),
+        (Some(s3), _) => Writer::S3(S3LakeWriter::new(s3, layout, opts.types, opts.write)?),
+        (None, Some(dir)) => Writer::Local(LakeWriter::new(dir, layout, opts.types, opts.write)?),
         (None, None) => return Err(Error::Lake(LakeError::Internal("lake"))),
     };
     let mut pending = Pending {
@@ -94,7 +94,20 @@ pub(crate) fn write_lake(
         // Check every input price here, with its line: one that does not fit decimal(18,6) is
         // bad input; one with more than 6 decimals is counted (on the input, not on what
         // survives deduplication) and, under --strict, refused.
-        if opts.prices == PriceType::Decimal {
+        // A fractional volume a whole-share lake cannot hold is bad input, with its line.
+        if opts.types.volume == VolumeType::Int64
+            && let Some(v @ tickerlake::Volume::Fractional(_)) = bar.volume
+        {
+            return Err(Error::BadRow {
+                input: input.to_string(),
+                line,
+                message: LakeError::FractionalVolume {
+                    value: v.to_string(),
+                }
+                .to_string(),
+            });
+        }
+        if opts.types.prices == PriceType::Decimal {
             for (column, v) in [
                 ("open", bar.open),
                 ("high", bar.high),
