@@ -112,13 +112,7 @@ impl tickerlake::HasExitCode for LakeError {
             LakeError::Arrow(arrow_schema::ArrowError::IoError(..)) => ExitCode::IoErr,
             LakeError::Locked(_) => ExitCode::TempFail,
             LakeError::Config(_) => ExitCode::Config,
-            LakeError::Store(e) => match e {
-                objstore::StoreError::NotFound(_) => ExitCode::NoInput,
-                objstore::StoreError::Refused { .. } => ExitCode::Config,
-                objstore::StoreError::Transient { .. } => ExitCode::Unavailable,
-                objstore::StoreError::Changed(_) => ExitCode::TempFail,
-                objstore::StoreError::Failed { .. } => ExitCode::IoErr,
-            },
+            LakeError::Store(e) => e.exit_code(),
             LakeError::LayoutMismatch { .. }
             | LakeError::PriceTypeMismatch { .. }
             | LakeError::VolumeTypeMismatch { .. }

@@ -23,13 +23,6 @@ use crate::layout::{FILE_NAME, Layout, MARKER_FILE, PartitionKey, canonical_year
 /// whole with the file's last rows.
 const TAIL_BYTES: u64 = 64 << 10;
 
-/// Waits before retrying a read or write that may pass (5xx, 429, a connection failure).
-const RETRIES: [Duration; 3] = [
-    Duration::from_millis(200),
-    Duration::from_secs(1),
-    Duration::from_secs(4),
-];
-
 /// A lake under `s3://bucket/prefix`.
 pub struct S3Lake {
     store: objstore::Store,
@@ -100,29 +93,21 @@ impl S3Lake {
         format!("s3://{}/{}", self.bucket, self.partition_object(key))
     }
 
+    /// One request about `object`, retried on the store's schedule (see
+    /// [`objstore::Store::retrying`]: a store that is down is given up on, not tried object
+    /// after object).
     fn retrying<T>(
         &self,
+        object: &str,
         mut call: impl FnMut() -> Result<T, objstore::StoreError>,
     ) -> Result<T, objstore::StoreError> {
-        let mut waits = RETRIES.iter();
-        loop {
-            match call() {
-                Err(e) if e.is_transient() => match waits.next() {
-                    Some(w) => {
-                        tracing::debug!("{e}: retrying in {} ms", w.as_millis());
-                        std::thread::sleep(*w);
-                    }
-                    None => return Err(e),
-                },
-                other => return other,
-            }
-        }
+        self.store.retrying(object, |_| call())
     }
 
     /// The marker's bytes; `None` when there is none.
     fn marker(&self) -> Result<Option<Vec<u8>>, LakeError> {
         let key = self.object(MARKER_FILE);
-        match self.retrying(|| self.store.get(&key)) {
+        match self.retrying(&key, || self.store.get(&key)) {
             Ok(b) => Ok(Some(b)),
             Err(objstore::StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
@@ -167,7 +152,7 @@ impl S3Lake {
         } else {
             format!("{}/", self.prefix)
         };
-        if let Some(first) = self.retrying(|| self.store.list_first(&under))? {
+        if let Some(first) = self.retrying(&under, || self.store.list_first(&under))? {
             return Err(LakeError::NotOurs {
                 path: self.url(),
                 found: first.chars().take(64).collect(),
@@ -175,7 +160,9 @@ impl S3Lake {
         }
         let bytes = crate::layout::marker_bytes(layout, types)?;
         let key = self.object(MARKER_FILE);
-        match self.retrying(|| self.store.put(&key, &bytes, &objstore::Condition::IfAbsent)) {
+        match self.retrying(&key, || {
+            self.store.put(&key, &bytes, &objstore::Condition::IfAbsent)
+        }) {
             // Another writer claimed it first: theirs stands if it says the same.
             Ok(()) | Err(objstore::StoreError::Changed(_)) => {}
             Err(e) => return Err(e.into()),
@@ -191,7 +178,7 @@ impl S3Lake {
         } else {
             format!("{}/", self.prefix)
         };
-        let objects = self.retrying(|| self.store.list(&under))?;
+        let objects = self.retrying(&under, || self.store.list(&under))?;
         let mut out: Vec<Listed> = objects
             .into_iter()
             .filter_map(|o| {
@@ -216,7 +203,9 @@ impl S3Lake {
     /// A partition's file, whole.
     pub fn read(&self, key: &PartitionKey) -> Result<Bytes, LakeError> {
         let object = self.partition_object(key);
-        Ok(Bytes::from(self.retrying(|| self.store.get(&object))?))
+        Ok(Bytes::from(
+            self.retrying(&object, || self.store.get(&object))?,
+        ))
     }
 
     /// A partition's file and its ETag; `None` when there is none.
@@ -225,7 +214,7 @@ impl S3Lake {
         key: &PartitionKey,
     ) -> Result<Option<(Bytes, Option<String>)>, LakeError> {
         let object = self.partition_object(key);
-        match self.retrying(|| self.store.get_tagged(&object)) {
+        match self.retrying(&object, || self.store.get_tagged(&object)) {
             Ok((b, etag)) => Ok(Some((Bytes::from(b), etag))),
             Err(objstore::StoreError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
@@ -240,7 +229,7 @@ impl S3Lake {
         condition: &objstore::Condition,
     ) -> Result<(), LakeError> {
         let object = self.partition_object(key);
-        self.retrying(|| self.store.put(&object, bytes, condition))?;
+        self.retrying(&object, || self.store.put(&object, bytes, condition))?;
         Ok(())
     }
 
@@ -256,7 +245,7 @@ impl S3Lake {
             return Err(corrupt(format!("{size} bytes: not a Parquet file")));
         }
         let start = size.saturating_sub(TAIL_BYTES);
-        let mut tail = self.retrying(|| self.store.get_range(&object, start, size - 1))?;
+        let mut tail = self.retrying(&object, || self.store.get_range(&object, start, size - 1))?;
         let n = tail.len();
         let last8: [u8; 8] = tail[n.saturating_sub(8)..]
             .try_into()
@@ -267,7 +256,9 @@ impl S3Lake {
             return Err(corrupt("the footer is longer than the file".into()));
         }
         if need > n as u64 {
-            tail = self.retrying(|| self.store.get_range(&object, size - need, size - 1))?;
+            tail = self.retrying(&object, || {
+                self.store.get_range(&object, size - need, size - 1)
+            })?;
         }
         let n = tail.len();
         let meta_start = n - need as usize;

@@ -1859,6 +1859,13 @@ impl Config {
         if !self.lake.s3.endpoint.is_empty() {
             check_base_url(&self.lake.s3.endpoint).map_err(|e| ("lake.s3.endpoint", e))?;
         }
+        // The flat files' bucket and prefix by the rules of an s3:// URL: a prefix with `..` or
+        // empty segments would name other keys than the day files'.
+        let polygon = &self.providers.polygon;
+        let flat_files = format!("s3://{}/{}", polygon.s3_bucket, polygon.s3_prefix);
+        if let Err(e) = crate::cli::LakeLocation::parse(&flat_files) {
+            return Err(("providers.polygon.s3_bucket / s3_prefix", e));
+        }
         range("lake.s3.workers", self.lake.s3.workers, 1, 64)?;
         range(
             "lake.row_group_rows",

@@ -308,65 +308,84 @@ pub fn canonical(text: &str, spelling: Spelling) -> Result<Canonical, SpellingEr
     })
 }
 
+/// How a spelling writes each suffix piece after the root: the text before a class letter, a
+/// preferred series, a warrant series (and before the series when there is one), and the
+/// whole text of a unit, a right, when-issued and called.
+struct Suffixes {
+    class: &'static str,
+    preferred: &'static str,
+    warrant: &'static str,
+    warrant_series: &'static str,
+    unit: &'static str,
+    right: &'static str,
+    when_issued: &'static str,
+    called: &'static str,
+}
+
+/// The SEC's and Yahoo's hyphens.
+const HYPHENS: Suffixes = Suffixes {
+    class: "-",
+    preferred: "-P",
+    warrant: "-WT",
+    warrant_series: "",
+    unit: "-UN",
+    right: "-RI",
+    when_issued: "-WI",
+    called: "-CL",
+};
+
+/// CTA/CQS (and Polygon).
+const CQS: Suffixes = Suffixes {
+    class: ".",
+    preferred: "p",
+    warrant: ".WS",
+    warrant_series: ".",
+    unit: ".U",
+    right: "r",
+    when_issued: "w",
+    called: ".CL",
+};
+
+/// A canonical symbol written with `suffixes`; `None` when it is not in canonical form.
+fn respelled(symbol: &str, suffixes: &Suffixes) -> Option<String> {
+    let (root, parts) = parse(symbol, Spelling::Canonical).ok()?;
+    let mut out = root.to_string();
+    for part in parts {
+        let (before, series) = match part {
+            Part::Class(c) => (suffixes.class, c),
+            Part::Preferred(series) => (suffixes.preferred, series),
+            Part::Warrant(series) => {
+                out.push_str(suffixes.warrant);
+                let sep = if series.is_empty() {
+                    ""
+                } else {
+                    suffixes.warrant_series
+                };
+                (sep, series)
+            }
+            Part::Unit => (suffixes.unit, ""),
+            Part::Right => (suffixes.right, ""),
+            Part::WhenIssued => (suffixes.when_issued, ""),
+            Part::Called => (suffixes.called, ""),
+        };
+        out.push_str(before);
+        out.push_str(series);
+    }
+    Some(out)
+}
+
 /// A canonical US symbol in the hyphen spelling of the SEC and Yahoo (`BRK.B` → `BRK-B`,
 /// `ABR-D` → `ABR-PD`, `ETI-` → `ETI-P`, `AACT.WS` → `AACT-WT`, `GRP.U` → `GRP-UN`, `CELG.R` →
 /// `CELG-RI`); `None` when it is not in canonical form.
 pub fn hyphenated(symbol: &str) -> Option<String> {
-    let (root, parts) = parse(symbol, Spelling::Canonical).ok()?;
-    let mut out = root.to_string();
-    for part in parts {
-        match part {
-            Part::Class(c) => {
-                out.push('-');
-                out.push_str(c);
-            }
-            Part::Preferred(series) => {
-                out.push_str("-P");
-                out.push_str(series);
-            }
-            Part::Warrant(series) => {
-                out.push_str("-WT");
-                out.push_str(series);
-            }
-            Part::Unit => out.push_str("-UN"),
-            Part::Right => out.push_str("-RI"),
-            Part::WhenIssued => out.push_str("-WI"),
-            Part::Called => out.push_str("-CL"),
-        }
-    }
-    Some(out)
+    respelled(symbol, &HYPHENS)
 }
 
 /// A canonical US symbol in the CTA/CQS spelling, which Polygon uses too (`BRK.B` → `BRK.B`,
 /// `ABR-D` → `ABRpD`, `AACT.WS` → `AACT.WS`, `NE.WS.A` → `NE.WS.A`, `CELG.R` → `CELGr`, `X.WI`
 /// → `Xw`); `None` when it is not in canonical form.
 pub fn cqs_spelled(symbol: &str) -> Option<String> {
-    let (root, parts) = parse(symbol, Spelling::Canonical).ok()?;
-    let mut out = root.to_string();
-    for part in parts {
-        match part {
-            Part::Class(c) => {
-                out.push('.');
-                out.push_str(c);
-            }
-            Part::Preferred(series) => {
-                out.push('p');
-                out.push_str(series);
-            }
-            Part::Warrant(series) => {
-                out.push_str(".WS");
-                if !series.is_empty() {
-                    out.push('.');
-                    out.push_str(series);
-                }
-            }
-            Part::Unit => out.push_str(".U"),
-            Part::Right => out.push('r'),
-            Part::WhenIssued => out.push('w'),
-            Part::Called => out.push_str(".CL"),
-        }
-    }
-    Some(out)
+    respelled(symbol, &CQS)
 }
 
 /// The root and the suffix pieces of `text` as `spelling` writes it.

@@ -3,6 +3,7 @@
 //! programs decide on — not found, refused credentials, worth a retry, failed — with messages
 //! that never hold a secret (an S3 error body is reduced to its `Code` and `Message`).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use s3::Bucket;
@@ -48,11 +49,26 @@ pub enum StoreError {
     /// 412 (or 409): the object changed since its ETag was read — another writer.
     #[error("{0}: changed by another writer since it was read (HTTP 412)")]
     Changed(String),
+    /// The bucket does not exist at the endpoint: a setting to fix, not an object missing.
+    #[error("{0}: no such bucket at this endpoint (check the bucket and endpoint settings)")]
+    NoSuchBucket(String),
 }
 
 impl StoreError {
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Transient { .. })
+    }
+
+    /// The exit status every program gives for it (`docs/exit-codes.md`).
+    pub fn exit_code(&self) -> tickerlake::ExitCode {
+        use tickerlake::ExitCode;
+        match self {
+            StoreError::NotFound(_) => ExitCode::NoInput,
+            StoreError::Refused { .. } | StoreError::NoSuchBucket(_) => ExitCode::Config,
+            StoreError::Transient { .. } => ExitCode::Unavailable,
+            StoreError::Changed(_) => ExitCode::TempFail,
+            StoreError::Failed { .. } => ExitCode::IoErr,
+        }
     }
 }
 
@@ -78,11 +94,40 @@ pub enum Condition {
 /// Objects above this go up in 8 MiB parts (multipart upload); conditions apply to single PUTs.
 pub const MULTIPART_FROM: usize = 8 << 20;
 
+/// How [`Store::retrying`] retries a request that may pass (5xx, 429, a connection failure), and
+/// when it stops trying a store that is down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// The waits before the second, third… try of one request.
+    pub waits: Vec<Duration>,
+    /// Requests failing in a row, over the whole store (all threads), after which every later
+    /// one fails at once: a store that is down is not tried object after object, each with
+    /// every wait, for the rest of the run.
+    pub give_up_after: u32,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            waits: vec![
+                Duration::from_millis(200),
+                Duration::from_secs(1),
+                Duration::from_secs(4),
+            ],
+            give_up_after: 6,
+        }
+    }
+}
+
 /// A bucket.
 pub struct Store {
     bucket: Box<Bucket>,
-    /// `s3://bucket`, for messages.
+    /// `s3://bucket` and the endpoint, for messages.
     label: String,
+    endpoint: String,
+    retry: Retry,
+    /// Tries that failed in a row and may have passed (reset by any answer).
+    failing: AtomicU32,
 }
 
 impl Store {
@@ -90,6 +135,7 @@ impl Store {
         // rust-s3's TLS (rustls through attohttpc) and ureq's both compile rustls in, with two
         // crypto providers: name one for the process, or the first HTTPS request panics.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        check_settings(cfg)?;
         // Retries are the caller's, on its own schedule.
         s3::set_retries(0);
         let region = Region::Custom {
@@ -114,7 +160,62 @@ impl Store {
         Ok(Store {
             bucket,
             label: format!("s3://{}", cfg.bucket),
+            endpoint: cfg.endpoint.clone(),
+            retry: Retry::default(),
+            failing: AtomicU32::new(0),
         })
+    }
+
+    /// Retries on another schedule (`fetch.backoff` for the flat files).
+    pub fn with_retry(mut self, retry: Retry) -> Store {
+        self.retry = retry;
+        self
+    }
+
+    /// Runs `call` (one request about `key`), trying again after each wait while it fails in a
+    /// way that may pass. Once [`Retry::give_up_after`] tries in a row have failed so, the store
+    /// is taken as down: this and every later call fail at once, as
+    /// [`StoreError::Transient`].
+    pub fn retrying<T>(
+        &self,
+        key: &str,
+        mut call: impl FnMut(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut waits = self.retry.waits.iter();
+        loop {
+            let failing = self.failing.load(Ordering::Relaxed);
+            if failing >= self.retry.give_up_after.max(1) {
+                return Err(StoreError::Transient {
+                    key: self.url(key),
+                    why: format!(
+                        "not tried: the last {failing} requests to {} failed (the store is down \
+                         or unreachable); try again later",
+                        self.label
+                    ),
+                });
+            }
+            match call(self) {
+                Err(e) if e.is_transient() => {
+                    self.failing.fetch_add(1, Ordering::Relaxed);
+                    match waits.next() {
+                        Some(w) => {
+                            tracing::debug!("{e}: retrying in {} ms", w.as_millis());
+                            std::thread::sleep(*w);
+                        }
+                        None => return Err(e),
+                    }
+                }
+                other => {
+                    self.failing.store(0, Ordering::Relaxed);
+                    return other;
+                }
+            }
+        }
+    }
+
+    /// The endpoint, for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// `s3://bucket/key`, for messages.
@@ -203,6 +304,8 @@ impl Store {
         };
         match result {
             Ok(200..=299) => Ok(()),
+            // A PUT creates the object: only the bucket can be missing.
+            Ok(404) => Err(StoreError::NoSuchBucket(self.label.clone())),
             Ok(status) => Err(self.classify(key, status, "")),
             Err(e) => Err(self.error(key, &e)),
         }
@@ -259,6 +362,7 @@ impl Store {
         let key = self.url(key);
         let code = xml_field(body, "Code").unwrap_or_default();
         match status {
+            404 if code == "NoSuchBucket" => StoreError::NoSuchBucket(self.label.clone()),
             404 => StoreError::NotFound(key),
             409 | 412 => StoreError::Changed(key),
             401 | 403 => StoreError::Refused { key, status, code },
@@ -277,6 +381,55 @@ impl Store {
             },
         }
     }
+}
+
+/// Settings no store could answer to are refused before any request (a typo in an endpoint
+/// would otherwise be retried as an unreachable server): an `http(s)://host[:port]` endpoint, a
+/// region and a bucket name of the characters S3 allows.
+fn check_settings(cfg: &S3Config) -> Result<(), String> {
+    let echo = tickerlake::echo::echo;
+    let host = cfg
+        .endpoint
+        .strip_prefix("https://")
+        .or_else(|| cfg.endpoint.strip_prefix("http://"))
+        .map(|h| h.trim_end_matches('/'));
+    let host_ok = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+    };
+    if !host.is_some_and(host_ok) {
+        return Err(format!(
+            "S3 endpoint {}: expected http(s)://host[:port], e.g. https://files.polygon.io",
+            echo(&cfg.endpoint)
+        ));
+    }
+    let region_ok = !cfg.region.is_empty()
+        && cfg.region.len() <= 64
+        && cfg
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !region_ok {
+        return Err(format!(
+            "S3 region {}: expected a region name such as us-east-1",
+            echo(&cfg.region)
+        ));
+    }
+    let bucket_ok = (1..=255).contains(&cfg.bucket.len())
+        && cfg.bucket != "."
+        && cfg.bucket != ".."
+        && cfg
+            .bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if !bucket_ok {
+        return Err(format!(
+            "S3 bucket {}: expected a bucket name (letters, digits, '.', '-', '_')",
+            echo(&cfg.bucket)
+        ));
+    }
+    Ok(())
 }
 
 fn header(headers: &std::collections::HashMap<String, String>, name: &str) -> Option<String> {
@@ -313,6 +466,107 @@ fn xml_field(body: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(endpoint: &str, region: &str, bucket: &str) -> S3Config {
+        S3Config {
+            endpoint: endpoint.into(),
+            region: region.into(),
+            bucket: bucket.into(),
+            access_key_id: Secret::new("k"),
+            secret_access_key: Secret::new("s"),
+            session_token: Secret::default(),
+            path_style: true,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn settings_no_store_answers_to_are_refused_before_any_request() {
+        for (endpoint, region, bucket, says) in [
+            ("files.polygon.io", "us-east-1", "flatfiles", "S3 endpoint"),
+            ("ftp://host", "us-east-1", "flatfiles", "S3 endpoint"),
+            ("https://", "us-east-1", "flatfiles", "S3 endpoint"),
+            (
+                "https://user:pw@host",
+                "us-east-1",
+                "flatfiles",
+                "S3 endpoint",
+            ),
+            ("https://host", "", "flatfiles", "S3 region"),
+            ("https://host", "us east", "flatfiles", "S3 region"),
+            ("https://host", "us-east-1", "", "S3 bucket"),
+            ("https://host", "us-east-1", "..", "S3 bucket"),
+            ("https://host", "us-east-1", "a/b", "S3 bucket"),
+        ] {
+            let e = Store::new(&config(endpoint, region, bucket)).err();
+            assert!(
+                e.as_deref().is_some_and(|e| e.starts_with(says)),
+                "{endpoint} {region} {bucket}: {e:?}"
+            );
+        }
+        for endpoint in [
+            "https://files.polygon.io",
+            "http://127.0.0.1:9000/",
+            "http://[::1]:9000",
+        ] {
+            assert!(
+                Store::new(&config(endpoint, "us-east-1", "flatfiles")).is_ok(),
+                "{endpoint}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_store_failing_request_after_request_is_given_up_on() {
+        let store = Store::new(&config("http://127.0.0.1:9", "us-east-1", "b"))
+            .unwrap()
+            .with_retry(Retry {
+                waits: vec![Duration::ZERO; 3],
+                give_up_after: 6,
+            });
+        let mut calls = 0;
+        let mut down = |_: &Store| -> Result<(), StoreError> {
+            calls += 1;
+            Err(StoreError::Transient {
+                key: "k".into(),
+                why: "HTTP 503".into(),
+            })
+        };
+        assert!(store.retrying("a", &mut down).is_err());
+        assert!(store.retrying("b", &mut down).is_err());
+        let e = store.retrying("c", &mut down).unwrap_err();
+        assert_eq!(
+            calls, 6,
+            "4 tries of the first, 2 of the second, none after"
+        );
+        assert!(
+            e.to_string().contains("the store is down or unreachable"),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), tickerlake::ExitCode::Unavailable);
+        // An answer, even a refusal, resets the count: a flaky store is not given up on.
+        let flaky = Store::new(&config("http://127.0.0.1:9", "us-east-1", "b"))
+            .unwrap()
+            .with_retry(Retry {
+                waits: vec![Duration::ZERO; 3],
+                give_up_after: 6,
+            });
+        for _ in 0..10 {
+            let mut tries = 0;
+            let got = flaky.retrying("k", |_| {
+                tries += 1;
+                if tries < 3 {
+                    Err(StoreError::Transient {
+                        key: "k".into(),
+                        why: "HTTP 503".into(),
+                    })
+                } else {
+                    Ok(tries)
+                }
+            });
+            assert_eq!(got, Ok(3));
+        }
+    }
 
     #[test]
     fn error_bodies_are_reduced_to_code_and_message() {

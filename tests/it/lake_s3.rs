@@ -321,3 +321,57 @@ fn a_second_writer_to_the_same_partition_is_detected_not_overwritten() {
         .stdout();
     assert_eq!(ndjson_values(&cat)[0]["close"], 2.5);
 }
+
+#[test]
+fn a_store_that_dies_during_a_write_is_given_up_on_not_retried_object_after_object() {
+    let w = WorkDir::new();
+    let s3 = S3Env::start(&w);
+    // 60 partitions: one symbol-year each.
+    let mut lines = Vec::new();
+    for s in 0..20 {
+        for year in 2021..2024 {
+            lines.push(format!(
+                r#"{{"symbol":"S{s:02}","date":"{year}-03-01","close":{}.5,"provider":"stooq","source_ts":null}}"#,
+                10 + s
+            ));
+        }
+    }
+    let input = w.write("bars.ndjson", lines.join("\n") + "\n");
+    // The marker look-up, the claim and the listing pass; every request after them gets a 503.
+    let proxy = tickerlake_tests::FaultProxy::dying(s3.server.port, 4, 503);
+    let started = std::time::Instant::now();
+    let run = w
+        .cmd("to-parquet")
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", proxy.port),
+        )
+        .env("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY)
+        .args(["--lake", "s3://market/dying"])
+        .arg(&input)
+        .fails_with(69);
+    let took = started.elapsed();
+    assert!(
+        run.stderr().contains("the store is down or unreachable") || run.stderr().contains("503"),
+        "{}",
+        run.stderr()
+    );
+    // Each of the 60 objects with every wait would be minutes; given up on after a few tries.
+    let tried = proxy.failed.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(tried <= 6 + 8, "{tried} requests to a dead store");
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    // Nothing of the new lake but what was written before the store died.
+    let mut stack = vec![s3.root.join("market/dying")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten() {
+            let p = e.unwrap().path();
+            assert!(
+                p.extension().is_none_or(|x| x != "parquet"),
+                "{}",
+                p.display()
+            );
+            stack.push(p);
+        }
+    }
+}

@@ -628,7 +628,7 @@ fn flat_files_from_a_real_s3_server_through_a_holiday_a_late_day_and_a_503() {
         .arg("--input")
         .arg(&local[0])
         .arg(&plain)
-        .args(["--start", "2024-04-01", "--end", "2024-04-03"])
+        .args(["--start", "2024-04-02", "--end", "2024-04-03"])
         .succeeds()
         .stdout();
     let strip = |text: &str| -> Vec<serde_json::Value> {

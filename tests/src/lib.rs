@@ -425,6 +425,16 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(upstream: u16, fail: usize, status: u16) -> FaultProxy {
+        FaultProxy::run(upstream, 0, fail, status)
+    }
+
+    /// A server that dies: the first `pass` connections are forwarded, every later one is
+    /// answered with `status` (`failed` counts them).
+    pub fn dying(upstream: u16, pass: usize, status: u16) -> FaultProxy {
+        FaultProxy::run(upstream, pass, usize::MAX, status)
+    }
+
+    fn run(upstream: u16, pass: usize, fail: usize, status: u16) -> FaultProxy {
         use std::io::Read;
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -432,9 +442,11 @@ impl FaultProxy {
         let failed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = failed.clone();
         std::thread::spawn(move || {
+            let mut seen = 0usize;
             for conn in listener.incoming() {
                 let Ok(mut client) = conn else { return };
-                if count.load(Ordering::SeqCst) < fail {
+                seen += 1;
+                if seen > pass && count.load(Ordering::SeqCst) < fail {
                     count.fetch_add(1, Ordering::SeqCst);
                     let mut head = Vec::new();
                     let mut buf = [0u8; 4096];

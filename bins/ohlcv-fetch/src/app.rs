@@ -668,15 +668,19 @@ fn flat_files(
     let polygon = &config.providers.polygon;
     let store;
     let source = if opts.day_files.is_empty() {
-        store = flatfiles::store(polygon, config.http.timeout.0).map_err(Error::Flat)?;
+        store = flatfiles::store(polygon, config.http.timeout.0)
+            .map_err(Error::Flat)?
+            .with_retry(objstore::Retry {
+                waits: opts.retry.steps.clone(),
+                ..objstore::Retry::default()
+            });
         Source::Bucket {
             store: &store,
             prefix: &polygon.s3_prefix,
             workers: polygon.s3_workers as usize,
-            retry: &opts.retry,
         }
     } else {
-        Source::Files(&opts.day_files)
+        Source::Files(&opts.day_files, given)
     };
     let (days, mut report) =
         flatfiles::read_days(&source, from, end, &wanted).map_err(Error::Flat)?;
@@ -780,9 +784,9 @@ fn window_actions(
         Some(ProviderName::PolygonRest) => opts.base_url.clone(),
         _ => None,
     };
-    let rest = PolygonRest::new(polygon, base_url.clone(), true).map_err(Error::Config)?;
+    let rest = PolygonRest::new(polygon, base_url, true).map_err(Error::Config)?;
     let lane = Lane {
-        provider: Box::new(PolygonRest::new(polygon, base_url, true).map_err(Error::Config)?),
+        provider: Box::new(rest.clone()),
         rate: RateLimiter::new(opts.rate.unwrap_or(polygon.rate.0)),
         breaker: Breaker::new(config.fetch.breaker_failures),
     };

@@ -51,6 +51,9 @@ pub struct DayFiles {
     pub missing: Vec<String>,
     /// Days held back behind a day not published or not read.
     pub held_back: u64,
+    /// `--input` files of days outside `--start`..`--end`: not read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<String>,
     /// Symbols handed on.
     pub symbols: u64,
 }
@@ -73,6 +76,9 @@ pub enum FlatError {
     },
     #[error("{0}")]
     Usage(String),
+    /// An input that is not a file.
+    #[error("{0}")]
+    NoInput(String),
     /// The store refused the keys.
     #[error("{0}")]
     Refused(String),
@@ -85,10 +91,8 @@ impl tickerlake::HasExitCode for FlatError {
         use tickerlake::ExitCode;
         match self {
             FlatError::Damaged { .. } => ExitCode::DataErr,
-            FlatError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                ExitCode::NoInput
-            }
-            FlatError::Io { .. } => ExitCode::IoErr,
+            FlatError::Io { source, .. } => tickerlake::exit::io_exit_code(source),
+            FlatError::NoInput(_) => ExitCode::NoInput,
             FlatError::Usage(_) => ExitCode::Usage,
             FlatError::Refused(_) | FlatError::Config(_) => ExitCode::Config,
         }
@@ -233,6 +237,8 @@ fn parse_day(
         skipped: 0,
     };
     let mut date_known = day.is_some();
+    // A ticker's line, to refuse a second row for it: one of the two would be dropped unseen.
+    let mut lines_of: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -276,6 +282,17 @@ fn parse_day(
             ));
         }
         let ticker = cell(cols[0]);
+        if let Some(first) = lines_of.insert(ticker.to_string(), line) {
+            return Err(damaged(
+                file,
+                line,
+                "ticker",
+                format!(
+                    "{} has a second row in the day (the first is line {first})",
+                    tickerlake::echo::echo(ticker)
+                ),
+            ));
+        }
         let Some(symbol) = symbol_of(ticker) else {
             out.skipped += 1;
             continue;
@@ -348,14 +365,13 @@ fn ny_date_of_nanos(ns: i64) -> Option<NaiveDate> {
 
 /// Where day files come from.
 pub enum Source<'a> {
-    /// Files the user has (`--input`).
-    Files(&'a [PathBuf]),
+    /// Files the user has (`--input`), and the first day they must cover (`--start`), if any.
+    Files(&'a [PathBuf], Option<NaiveDate>),
     /// The flat-files bucket: keys under `prefix`.
     Bucket {
         store: &'a objstore::Store,
         prefix: &'a str,
         workers: usize,
-        retry: &'a net::polite::RetryPolicy,
     },
 }
 
@@ -377,39 +393,31 @@ enum Fetch {
     Failed(String),
 }
 
-/// Downloads and reads one day's file, retrying what may pass.
+/// Downloads and reads one day's file, retried on the store's schedule (`fetch.backoff`; a store
+/// that is down is given up on, not tried day after day).
 fn fetch_day(
     store: &objstore::Store,
     prefix: &str,
     day: NaiveDate,
-    retry: &net::polite::RetryPolicy,
     wanted: &dyn Fn(&Symbol) -> bool,
 ) -> Result<Fetch, FlatError> {
     let key = day_key(prefix, day);
-    let mut waits = retry.steps.iter();
-    loop {
-        match store.get(&key) {
-            Ok(body) => {
-                return read_day(body.as_slice(), &store.url(&key), Some(day), wanted)
-                    .map(Fetch::Read);
-            }
-            Err(objstore::StoreError::NotFound(_)) => return Ok(Fetch::Absent),
-            Err(objstore::StoreError::Refused { status, code, .. }) => {
-                return Err(FlatError::Refused(format!(
-                    "{}: the flat-files endpoint refused the keys (HTTP {status} {code}): check \
-                     POLYGON_S3_ACCESS_KEY and POLYGON_S3_SECRET_KEY",
-                    store.url(&key)
-                )));
-            }
-            Err(e) if e.is_transient() => match waits.next() {
-                Some(wait) => {
-                    tracing::debug!(%day, "{e}: retrying in {} ms", wait.as_millis());
-                    std::thread::sleep(*wait);
-                }
-                None => return Ok(Fetch::Failed(e.to_string())),
-            },
-            Err(e) => return Ok(Fetch::Failed(e.to_string())),
+    match store.retrying(&key, |s| s.get(&key)) {
+        Ok(body) => read_day(body.as_slice(), &store.url(&key), Some(day), wanted).map(Fetch::Read),
+        Err(objstore::StoreError::NotFound(_)) => Ok(Fetch::Absent),
+        Err(objstore::StoreError::Refused { status, code, .. }) => {
+            Err(FlatError::Refused(format!(
+                "{}: the flat-files endpoint refused the keys (HTTP {status} {code}): check \
+             POLYGON_S3_ACCESS_KEY and POLYGON_S3_SECRET_KEY",
+                store.url(&key)
+            )))
         }
+        Err(objstore::StoreError::NoSuchBucket(_)) => Err(FlatError::Config(format!(
+            "{}: no such bucket at {}: check providers.polygon.s3_bucket and s3_endpoint",
+            store.url(""),
+            store.endpoint()
+        ))),
+        Err(e) => Ok(Fetch::Failed(e.to_string())),
     }
 }
 
@@ -424,9 +432,14 @@ pub fn read_days(
     let mut report = DayFiles::default();
     let mut days = Vec::new();
     match source {
-        Source::Files(paths) => {
+        Source::Files(paths, must_start) => {
             for path in paths.iter() {
                 let name = path.display().to_string();
+                if path.is_dir() {
+                    return Err(FlatError::NoInput(format!(
+                        "{name}: a directory, not a day file (give the files: DIR/*.csv.gz)"
+                    )));
+                }
                 let file = std::fs::File::open(path).map_err(|source| FlatError::Io {
                     path: name.clone(),
                     source,
@@ -446,19 +459,41 @@ pub fn read_days(
                 days.push(day);
             }
             days.sort_by_key(|d| d.date);
+            // Days outside --start..--end are left out, and said: a file given is never
+            // dropped without a word.
+            days.retain(|d| {
+                let inside = d.date >= from && d.date <= to;
+                if !inside {
+                    tracing::warn!(date = %d.date, "a day file outside {from}..{to}: not read");
+                    report.outside.push(d.date.to_string());
+                }
+                inside
+            });
+            // A trading day between the first day needed and the last file, without a file,
+            // would be a hole behind the lake's watermark that no later night fills.
+            if let (Some(first), Some(last)) = (days.first(), days.last()) {
+                let start = must_start.map_or(first.date, |s| s.max(from).min(first.date));
+                let have: std::collections::BTreeSet<NaiveDate> =
+                    days.iter().map(|d| d.date).collect();
+                for date in start.iter_days().take_while(|d| *d < last.date) {
+                    if !have.contains(&date) && Calendar::Xnys.is_trading_day(date) {
+                        tracing::warn!(%date, "no day file given for a trading day: the lake will miss that day");
+                        report.missing.push(date.to_string());
+                    }
+                }
+            }
         }
         Source::Bucket {
             store,
             prefix,
             workers,
-            retry,
         } => {
             let dates: Vec<NaiveDate> = from
                 .iter_days()
                 .take_while(|d| *d <= to)
                 .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
                 .collect();
-            let fetched = download_all(store, prefix, &dates, (*workers).max(1), retry, wanted)?;
+            let fetched = download_all(store, prefix, &dates, (*workers).max(1), wanted)?;
             let calendar = Calendar::Xnys;
             let grace = to - chrono::Days::new(PUBLISH_GRACE_DAYS);
             let mut stop = false;
@@ -503,7 +538,6 @@ fn download_all(
     prefix: &str,
     dates: &[NaiveDate],
     workers: usize,
-    retry: &net::polite::RetryPolicy,
     wanted: &(dyn Fn(&Symbol) -> bool + Sync),
 ) -> Result<Vec<Fetch>, FlatError> {
     use std::sync::Mutex;
@@ -521,7 +555,7 @@ fn download_all(
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(date) = dates.get(i) else { return };
-                    let got = fetch_day(store, prefix, *date, retry, wanted);
+                    let got = fetch_day(store, prefix, *date, wanted);
                     if got.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
@@ -679,6 +713,89 @@ mod tests {
         let zipped = gz.finish().unwrap();
         let e = read_day(&zipped[..zipped.len() / 2], "c.csv.gz", None, &all).unwrap_err();
         assert!(e.to_string().contains("gzip"), "{e}");
+    }
+
+    #[test]
+    fn a_ticker_twice_in_a_day_is_damage_not_a_silent_choice() {
+        let text = String::from_utf8(sample()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // BCC again, with another close, as the last row.
+        let again = lines[1].replace("61.99", "70.00");
+        let doubled = [&lines[..], &[again.as_str()]].concat().join("\n");
+        let e = read_day(doubled.as_bytes(), "d.csv", None, &all).unwrap_err();
+        let want = format!(
+            "d.csv:{}: ticker: \"BCC\" has a second row",
+            lines.len() + 1
+        );
+        assert!(e.to_string().starts_with(&want), "{e}");
+        assert!(e.to_string().contains("the first is line 2"), "{e}");
+        // Also when the universe does not want it: the file is damaged all the same.
+        let e = read_day(doubled.as_bytes(), "d.csv", None, &|_: &Symbol| false);
+        assert!(e.is_err());
+    }
+
+    fn write_days(dir: &std::path::Path, days: &[&str]) -> Vec<PathBuf> {
+        let text = String::from_utf8(sample()).unwrap();
+        let ns_of = |day: &str| {
+            let d: NaiveDate = day.parse().unwrap();
+            // 04:00 UTC of the day (midnight New York in summer, as the files have it).
+            d.and_hms_opt(4, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_nanos_opt()
+                .unwrap()
+        };
+        days.iter()
+            .map(|day| {
+                let path = dir.join(format!("{day}.csv"));
+                let body = text.replace("1680033600000000000", &ns_of(day).to_string());
+                std::fs::write(&path, body).unwrap();
+                path
+            })
+            .collect()
+    }
+
+    #[test]
+    fn input_files_outside_the_range_are_said_and_a_gap_between_them_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        // Thu 2023-03-23, Mon 03-27 (Fri 03-24 not given), Tue 03-28, Wed 03-29 (after --end).
+        let files = write_days(
+            dir.path(),
+            &["2023-03-23", "2023-03-27", "2023-03-28", "2023-03-29"],
+        );
+        let d = |t: &str| -> NaiveDate { t.parse().unwrap() };
+        let (days, report) = read_days(
+            &Source::Files(&files, None),
+            d("2023-03-22"),
+            d("2023-03-28"),
+            &all,
+        )
+        .unwrap();
+        let dates: Vec<String> = days.iter().map(|x| x.date.to_string()).collect();
+        assert_eq!(dates, ["2023-03-23", "2023-03-27", "2023-03-28"]);
+        assert_eq!(report.outside, ["2023-03-29"]);
+        assert_eq!(report.missing, ["2023-03-24"], "the weekend is no gap");
+        // --start before the first file: the trading days before it are missing too.
+        let (_, report) = read_days(
+            &Source::Files(&files[1..3], Some(d("2023-03-23"))),
+            d("2023-03-23"),
+            d("2023-03-28"),
+            &all,
+        )
+        .unwrap();
+        assert_eq!(report.missing, ["2023-03-23", "2023-03-24"]);
+        // A directory is no day file: 66.
+        let e = read_days(
+            &Source::Files(&[dir.path().to_path_buf()], None),
+            d("2023-03-22"),
+            d("2023-03-28"),
+            &all,
+        )
+        .unwrap_err();
+        assert_eq!(
+            tickerlake::HasExitCode::exit_code(&e),
+            tickerlake::ExitCode::NoInput
+        );
     }
 
     #[test]

@@ -370,6 +370,7 @@ fn encode(s: &str) -> String {
 }
 
 /// Polygon's REST API as a provider.
+#[derive(Clone)]
 pub struct PolygonRest {
     base_url: String,
     /// The `Authorization` header; its value is the key.

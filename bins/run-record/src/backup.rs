@@ -60,16 +60,18 @@ pub fn to_s3(
         format!("{prefix}/")
     };
     let key = |rel: &str| format!("{under}{rel}");
+    // Every request is retried on the store's schedule (a store that is down is given up on).
     // Ours, or empty (then claimed); anything else is refused.
-    match store.get(&key(MARKER)) {
+    let marker = key(MARKER);
+    match store.retrying(&marker, |s| s.get(&marker)) {
         Ok(_) => {}
         Err(objstore::StoreError::NotFound(_)) => {
-            if let Some(first) = store.list_first(&under)? {
+            if let Some(first) = store.retrying(&under, |s| s.list_first(&under))? {
                 return Err(Error::Usage(format!(
                     "{to} holds {first:?}, which is not a tickerlake backup: give pipeline.backup.s3 another prefix"
                 )));
             }
-            store.put(&key(MARKER), b"", &objstore::Condition::None)?;
+            store.retrying(&marker, |s| s.put(&marker, b"", &objstore::Condition::None))?;
         }
         Err(e) => return Err(e.into()),
     }
@@ -79,10 +81,12 @@ pub fn to_s3(
         .ok_or_else(|| Error::Usage(format!("{}: not a file name", archive.display())))?;
     let local = sha256_of_file(archive)?;
     let object = key(&format!("{date}/{name}"));
-    store.put_file(&object, archive)?;
+    store.retrying(&object, |s| s.put_file(&object, archive))?;
     // Read back whole and compared: a copy that differs never counts as the day's backup.
-    let mut hasher = HashingWriter(Sha256::new());
-    store.get_to(&object, &mut hasher)?;
+    let hasher = store.retrying(&object, |s| {
+        let mut hasher = HashingWriter(Sha256::new());
+        s.get_to(&object, &mut hasher).map(|()| hasher)
+    })?;
     let remote = hex(&hasher.0.finalize());
     if remote != local {
         return Err(Error::Write {
@@ -92,15 +96,15 @@ pub fn to_s3(
             )),
         });
     }
-    store.put(
-        &key(&format!("{date}/SHA256SUMS")),
-        format!("{local}  {name}\n").as_bytes(),
-        &objstore::Condition::None,
-    )?;
+    let sums = key(&format!("{date}/SHA256SUMS"));
+    let line = format!("{local}  {name}\n");
+    store.retrying(&sums, |s| {
+        s.put(&sums, line.as_bytes(), &objstore::Condition::None)
+    })?;
     tracing::info!("backup {} copied and verified", store.url(&object));
     // Keep the last `keep` days (today's included).
     let cutoff = date - chrono::Days::new(u64::from(keep));
-    for o in store.list(&under)? {
+    for o in store.retrying(&under, |s| s.list(&under))? {
         let Some(rest) = o.key.strip_prefix(&under) else {
             continue;
         };
@@ -108,7 +112,7 @@ pub fn to_s3(
             continue;
         };
         if day.parse::<NaiveDate>().is_ok_and(|d| d <= cutoff) {
-            store.delete(&o.key)?;
+            store.retrying(&o.key, |s| s.delete(&o.key))?;
             tracing::info!("backup {} removed (retention)", store.url(&o.key));
         }
     }

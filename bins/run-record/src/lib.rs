@@ -94,13 +94,7 @@ impl HasExitCode for Error {
             Error::Data(_) => ExitCode::DataErr,
             Error::Usage(_) => ExitCode::Usage,
             Error::Config(_) => ExitCode::Config,
-            Error::Store(e) => match e {
-                objstore::StoreError::NotFound(_) => ExitCode::NoInput,
-                objstore::StoreError::Refused { .. } => ExitCode::Config,
-                objstore::StoreError::Transient { .. } => ExitCode::Unavailable,
-                objstore::StoreError::Changed(_) => ExitCode::TempFail,
-                objstore::StoreError::Failed { .. } => ExitCode::IoErr,
-            },
+            Error::Store(e) => e.exit_code(),
         }
     }
 }
