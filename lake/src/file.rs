@@ -321,6 +321,9 @@ pub fn to_bytes(
     w.finish()
 }
 
+/// Rows below which a partition file is written uncompressed.
+const SMALL_PARTITION_ROWS: usize = 64;
+
 /// The properties and column routes of a partition file: trivial columns uncompressed.
 pub(crate) fn partition_layout(
     schema: &Schema,
@@ -330,14 +333,18 @@ pub(crate) fn partition_layout(
     let level = ZstdLevel::try_new(opts.zstd_level)?;
     let mut props = writer_properties_builder(opts)?;
     let mut routes = Vec::with_capacity(schema.fields().len());
+    // A partition of a few weeks' rows holds a few hundred bytes a column: zstd's tables cost
+    // more time than they save bytes there.
+    let small = batches.iter().map(RecordBatch::num_rows).sum::<usize>() < SMALL_PARTITION_ROWS;
     for (i, field) in schema.fields().iter().enumerate() {
-        let trivial = batches.iter().all(|b| {
-            let column = b.column(i);
-            column.null_count() == column.len()
-                || column
-                    .as_any_dictionary_opt()
-                    .is_some_and(|d| d.values().len() <= 1)
-        });
+        let trivial = small
+            || batches.iter().all(|b| {
+                let column = b.column(i);
+                column.null_count() == column.len()
+                    || column
+                        .as_any_dictionary_opt()
+                        .is_some_and(|d| d.values().len() <= 1)
+            });
         if trivial {
             props = props.set_column_compression(
                 ColumnPath::from(field.name().as_str()),
