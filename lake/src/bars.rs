@@ -217,13 +217,7 @@ impl BarBatchBuilder {
             bar.vwap,
         ];
         const NAMES: [&str; PRICE_SLOTS] = ["open", "high", "low", "close", "adj_close", "vwap"];
-        if self.volumes == VolumeType::Int64
-            && let Some(v @ Volume::Fractional(_)) = bar.volume
-        {
-            return Err(LakeError::FractionalVolume {
-                value: v.to_string(),
-            });
-        }
+        check_volume(self.volumes, bar.volume)?;
         if self.prices == PriceType::Decimal {
             let mut units = [None; PRICE_SLOTS];
             for (i, v) in values.iter().enumerate() {
@@ -509,6 +503,23 @@ pub fn bars_from_batch(
     Ok(())
 }
 
+/// Whole volumes a float64 column holds exactly: up to 2^53.
+const FLOAT_WHOLE_MAX: u64 = 1 << 53;
+
+/// Whether a volume column of type `column` holds `volume` exactly: a fractional volume needs
+/// float64, a whole one beyond 2^53 needs int64. Never rounded.
+pub fn check_volume(column: VolumeType, volume: Option<Volume>) -> Result<(), LakeError> {
+    match (column, volume) {
+        (VolumeType::Int64, Some(v @ Volume::Fractional(_))) => Err(LakeError::FractionalVolume {
+            value: v.to_string(),
+        }),
+        (VolumeType::Float64, Some(Volume::Whole(n))) if n.unsigned_abs() > FLOAT_WHOLE_MAX => {
+            Err(LakeError::VolumeBeyondFloat { value: n })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Row index → the volume of that row.
 pub(crate) type VolumeAt<'a> = Box<dyn Fn(usize) -> Result<Option<Volume>, LakeError> + 'a>;
 
@@ -713,5 +724,19 @@ mod tests {
         );
         assert!(err.to_string().contains("--volume-type float64"), "{err}");
         assert_eq!(b.finish().unwrap().num_rows(), 0);
+        // A float64 column refuses a whole volume it would round (beyond 2^53).
+        let float = ColumnTypes {
+            volume: VolumeType::Float64,
+            ..ColumnTypes::default()
+        };
+        let mut b = BarBatchBuilder::new(float, true);
+        bar.volume = Some(Volume::Whole((1 << 53) + 1));
+        assert!(matches!(
+            b.push(&bar),
+            Err(LakeError::VolumeBeyondFloat { .. })
+        ));
+        bar.volume = Some(Volume::Whole(1 << 53));
+        b.push(&bar).unwrap();
+        assert_eq!(b.finish().unwrap().num_rows(), 1);
     }
 }

@@ -71,11 +71,11 @@ pub(crate) fn marker_problem_of(text: &[u8]) -> Option<String> {
     ) && matches!(
         text_of("price_type").as_deref(),
         Some("decimal" | "float64")
-    ) && matches!(
+    ) && match value.as_ref().and_then(|v| v.get("volume_type")) {
         // Lakes made before volumes could be fractional do not say: int64.
-        text_of("volume_type").as_deref(),
-        None | Some("int64" | "float64")
-    );
+        None => true,
+        Some(t) => matches!(t.as_str(), Some("int64" | "float64")),
+    };
     match format.as_deref() {
         Some(MARKER_FORMAT) if complete => None,
         Some(MARKER_FORMAT) => Some(format!(

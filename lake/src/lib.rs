@@ -50,6 +50,11 @@ pub enum LakeError {
          volumes into a lake made with --volume-type float64 (lake.volume_type)"
     )]
     FractionalVolume { value: String },
+    #[error(
+        "volume: {value} is beyond 2^53, where a float64 volume column no longer holds every \
+         whole share: this lake would round it"
+    )]
+    VolumeBeyondFloat { value: i64 },
     #[error("column {0} is missing")]
     MissingColumn(&'static str),
     #[error("column {0} has an unexpected type")]
@@ -119,6 +124,7 @@ impl tickerlake::HasExitCode for LakeError {
             | LakeError::NotOurs { .. } => ExitCode::Usage,
             LakeError::OutOfRange { .. }
             | LakeError::FractionalVolume { .. }
+            | LakeError::VolumeBeyondFloat { .. }
             | LakeError::MissingColumn(_)
             | LakeError::ColumnType(_)
             | LakeError::Corrupt(_)

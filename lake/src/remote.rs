@@ -163,11 +163,20 @@ impl S3Lake {
         match self.retrying(&key, || {
             self.store.put(&key, &bytes, &objstore::Condition::IfAbsent)
         }) {
-            // Another writer claimed it first: theirs stands if it says the same.
-            Ok(()) | Err(objstore::StoreError::Changed(_)) => {}
-            Err(e) => return Err(e.into()),
+            Ok(()) => Ok((layout, types)),
+            // Another writer claimed it first: theirs stands, and says what the lake holds.
+            Err(objstore::StoreError::Changed(_)) => {
+                let theirs = self.marker()?.ok_or(LakeError::Internal("marker"))?;
+                if let Some(why) = crate::layout::marker_problem_of(&theirs) {
+                    return Err(LakeError::NotOurs {
+                        path: self.url(),
+                        found: why,
+                    });
+                }
+                crate::layout::marker_says(&theirs).ok_or(LakeError::Internal("marker"))
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok((layout, types))
     }
 
     /// Every partition under the prefix, in key order (objects that are not partition files —

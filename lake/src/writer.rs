@@ -884,6 +884,17 @@ mod tests {
             WriteOptions::default(),
         )
         .unwrap();
+        // A volume_type that is not one of the two names is no marker of ours: neither read
+        // as int64 nor written into.
+        for bad in ["null", "12", r#""float32""#] {
+            let text = format!(
+                r#"{{"format":"tickerlake.lake/1","layout":"symbol-year","price_type":"decimal","volume_type":{bad}}}"#
+            );
+            assert!(
+                crate::layout::marker_problem_of(text.as_bytes()).is_some(),
+                "{bad}"
+            );
+        }
     }
 
     fn all(root: &Path) -> Vec<Bar> {

@@ -100,9 +100,10 @@ pub const MULTIPART_FROM: usize = 8 << 20;
 pub struct Retry {
     /// The waits before the second, third… try of one request.
     pub waits: Vec<Duration>,
-    /// Requests failing in a row, over the whole store (all threads), after which every later
-    /// one fails at once: a store that is down is not tried object after object, each with
-    /// every wait, for the rest of the run.
+    /// Requests in a row, over the whole store (all threads), that failed after every wait,
+    /// after which every later one fails at once: a store that is down is not tried object
+    /// after object, each with every wait, for the rest of the run. A short outage that a
+    /// request's own retries outlast does not count.
     pub give_up_after: u32,
 }
 
@@ -114,7 +115,7 @@ impl Default for Retry {
                 Duration::from_secs(1),
                 Duration::from_secs(4),
             ],
-            give_up_after: 6,
+            give_up_after: 3,
         }
     }
 }
@@ -126,7 +127,7 @@ pub struct Store {
     label: String,
     endpoint: String,
     retry: Retry,
-    /// Tries that failed in a row and may have passed (reset by any answer).
+    /// Requests in a row that failed after every wait (reset by any answer).
     failing: AtomicU32,
 }
 
@@ -173,9 +174,9 @@ impl Store {
     }
 
     /// Runs `call` (one request about `key`), trying again after each wait while it fails in a
-    /// way that may pass. Once [`Retry::give_up_after`] tries in a row have failed so, the store
-    /// is taken as down: this and every later call fail at once, as
-    /// [`StoreError::Transient`].
+    /// way that may pass. Once [`Retry::give_up_after`] requests in a row have failed after
+    /// every wait, the store is taken as down: requests still waiting and every later call fail
+    /// at once, as [`StoreError::Transient`].
     pub fn retrying<T>(
         &self,
         key: &str,
@@ -188,23 +189,23 @@ impl Store {
                 return Err(StoreError::Transient {
                     key: self.url(key),
                     why: format!(
-                        "not tried: the last {failing} requests to {} failed (the store is down \
-                         or unreachable); try again later",
+                        "not tried: the last {failing} requests to {} failed after every retry \
+                         (the store is down or unreachable); try again later",
                         self.label
                     ),
                 });
             }
             match call(self) {
-                Err(e) if e.is_transient() => {
-                    self.failing.fetch_add(1, Ordering::Relaxed);
-                    match waits.next() {
-                        Some(w) => {
-                            tracing::debug!("{e}: retrying in {} ms", w.as_millis());
-                            std::thread::sleep(*w);
-                        }
-                        None => return Err(e),
+                Err(e) if e.is_transient() => match waits.next() {
+                    Some(w) => {
+                        tracing::debug!("{e}: retrying in {} ms", w.as_millis());
+                        std::thread::sleep(*w);
                     }
-                }
+                    None => {
+                        self.failing.fetch_add(1, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                },
                 other => {
                     self.failing.store(0, Ordering::Relaxed);
                     return other;
@@ -522,7 +523,7 @@ mod tests {
             .unwrap()
             .with_retry(Retry {
                 waits: vec![Duration::ZERO; 3],
-                give_up_after: 6,
+                give_up_after: 2,
             });
         let mut calls = 0;
         let mut down = |_: &Store| -> Result<(), StoreError> {
@@ -536,20 +537,21 @@ mod tests {
         assert!(store.retrying("b", &mut down).is_err());
         let e = store.retrying("c", &mut down).unwrap_err();
         assert_eq!(
-            calls, 6,
-            "4 tries of the first, 2 of the second, none after"
+            calls, 8,
+            "4 tries of the first and of the second, none after"
         );
         assert!(
             e.to_string().contains("the store is down or unreachable"),
             "{e}"
         );
         assert_eq!(e.exit_code(), tickerlake::ExitCode::Unavailable);
-        // An answer, even a refusal, resets the count: a flaky store is not given up on.
+        // Failures a request's own retries outlast do not count: a flaky store is not given up
+        // on, however many there are.
         let flaky = Store::new(&config("http://127.0.0.1:9", "us-east-1", "b"))
             .unwrap()
             .with_retry(Retry {
                 waits: vec![Duration::ZERO; 3],
-                give_up_after: 6,
+                give_up_after: 1,
             });
         for _ in 0..10 {
             let mut tries = 0;

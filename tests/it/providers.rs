@@ -712,9 +712,12 @@ fn fractional_volumes_are_kept_as_the_file_says_in_a_float64_volume_lake() {
         .collect();
     assert!(fractional.len() >= 3);
     let day = w.write("2023-03-28.csv", lines.join("\n") + "\n");
-    let fetched = w
-        .cmd("ohlcv-fetch")
-        .args([
+    let fetch = |config: Option<&std::path::Path>| {
+        let mut cmd = w.cmd("ohlcv-fetch");
+        if let Some(c) = config {
+            cmd = cmd.arg("--config").arg(c);
+        }
+        cmd.args([
             "--provider",
             "polygon-flatfiles",
             "--all-tickers",
@@ -722,8 +725,19 @@ fn fractional_volumes_are_kept_as_the_file_says_in_a_float64_volume_lake() {
         ])
         .arg(&day)
         .args(["--start", "2023-03-28", "--end", "2023-03-28"])
-        .succeeds()
-        .stdout();
+    };
+    // With the default whole-share lake, those symbols fail (the others flow): not the night.
+    let run = fetch(None).fails_with(75);
+    assert!(run.stderr().contains("volume") && run.stderr().contains("--volume-type float64"));
+    let got = ndjson_values(&run.stdout());
+    assert!(got.len() > 50);
+    assert!(
+        got.iter()
+            .all(|b| !fractional.contains_key(b["symbol"].as_str().unwrap()))
+    );
+    // With lake.volume_type: float64 every bar comes, the fractions as the file says.
+    let float = w.write("float.yaml", "lake:\n  volume_type: float64\n");
+    let fetched = fetch(Some(&float)).succeeds().stdout();
     let bars = ndjson_values(&fetched);
     for b in &bars {
         let sym = b["symbol"].as_str().unwrap();

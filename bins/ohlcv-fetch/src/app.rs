@@ -65,14 +65,27 @@ impl HasExitCode for Error {
 fn refuse_invalid(
     result: Result<Fetched, net::polite::Failed>,
     attempts: u32,
+    volumes: lake::VolumeType,
 ) -> Result<Fetched, net::polite::Failed> {
     use tickerlake::Record;
     let Ok(Fetched::Data { bars, actions }) = &result else {
         return result;
     };
+    // A volume the lake's column cannot hold (a fractional one in whole shares,
+    // `lake.volume_type`) fails its symbol here, not the whole night's write later.
+    let unholdable = |b: &tickerlake::Bar| {
+        lake::bars::check_volume(volumes, b.volume)
+            .err()
+            .map(|e| tickerlake::records::FieldError::new("volume", e.to_string()))
+    };
     let bad = bars
         .iter()
-        .find_map(|b| b.validate().err().map(|e| (b.date, e)))
+        .find_map(|b| {
+            b.validate()
+                .err()
+                .or_else(|| unholdable(b))
+                .map(|e| (b.date, e))
+        })
         .or_else(|| {
             actions
                 .iter()
@@ -282,6 +295,7 @@ pub fn execute(opts: &Options, config: &Config) -> Result<ExitCode, Error> {
         refused_credentials: None,
         day_files_missing: false,
         first_provider: opts.providers.first().map_or("yahoo", |p| p.as_str()),
+        volumes: config.lake.volume_type,
     };
 
     let mut all_down = false;
@@ -416,6 +430,8 @@ struct Sink {
     /// A trading day's file was missing or not read: the run ends with exit 75.
     day_files_missing: bool,
     first_provider: &'static str,
+    /// The lake's volume column (`lake.volume_type`): what a bar's volume must fit.
+    volumes: lake::VolumeType,
 }
 
 impl Sink {
@@ -440,7 +456,7 @@ impl Sink {
         let latency_ms = done.elapsed.as_millis() as u64;
         let result = match done.outcome.result {
             Ok((fetched, provider)) => {
-                refuse_invalid(Ok(fetched), tries.attempts).map(|f| (f, provider))
+                refuse_invalid(Ok(fetched), tries.attempts, self.volumes).map(|f| (f, provider))
             }
             Err(e) => Err(e),
         };

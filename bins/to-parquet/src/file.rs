@@ -167,7 +167,9 @@ fn build_chunk(chunk: &Chunk, name: &str, types: ColumnTypes) -> Result<BuiltChu
         };
         if let Err(e) = pushed {
             match e {
-                LakeError::OutOfRange { .. } | LakeError::FractionalVolume { .. } => {
+                LakeError::OutOfRange { .. }
+                | LakeError::FractionalVolume { .. }
+                | LakeError::VolumeBeyondFloat { .. } => {
                     out_of_range = Some((reader.line_number(), e.to_string()));
                     break;
                 }

@@ -304,7 +304,9 @@ pub(crate) fn push(
     line: u64,
 ) -> Result<(), Error> {
     builder.push(bar).map_err(|e| match e {
-        LakeError::OutOfRange { .. } | LakeError::FractionalVolume { .. } => Error::BadRow {
+        LakeError::OutOfRange { .. }
+        | LakeError::FractionalVolume { .. }
+        | LakeError::VolumeBeyondFloat { .. } => Error::BadRow {
             input: input.to_string(),
             line,
             message: e.to_string(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use lake::remote_writer::S3LakeWriter;
-use lake::{LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded, VolumeType};
+use lake::{LakeError, LakeWriter, Layout, PartitionKey, PriceType, Rounded};
 use tickerlake::Symbol;
 use tickerlake::ndjson::Rejects;
 use tickerlake::records::Bar;
@@ -94,17 +94,12 @@ pub(crate) fn write_lake(
         // Check every input price here, with its line: one that does not fit decimal(18,6) is
         // bad input; one with more than 6 decimals is counted (on the input, not on what
         // survives deduplication) and, under --strict, refused.
-        // A fractional volume a whole-share lake cannot hold is bad input, with its line.
-        if opts.types.volume == VolumeType::Int64
-            && let Some(v @ tickerlake::Volume::Fractional(_)) = bar.volume
-        {
+        // A volume the lake's column cannot hold exactly is bad input, with its line.
+        if let Err(e) = lake::bars::check_volume(opts.types.volume, bar.volume) {
             return Err(Error::BadRow {
                 input: input.to_string(),
                 line,
-                message: LakeError::FractionalVolume {
-                    value: v.to_string(),
-                }
-                .to_string(),
+                message: e.to_string(),
             });
         }
         if opts.types.prices == PriceType::Decimal {
