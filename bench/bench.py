@@ -277,8 +277,13 @@ def flatfiles_job(a: argparse.Namespace, py: str, release: str, lakes: str | Non
         rss: dict[str, list[float]] = {n: [] for n, _, _ in cases}
         for name, cmd, clean in cases:
             run_once(cmd, clean)  # warm
-        for _ in range(a.repeat):
-            for name, cmd, clean in cases:
+        # As the lake jobs: every round starts on outputs removed together, synced and left to
+        # settle, and with the next program in turn, so that no program always pays for the
+        # inodes the one before it deleted.
+        for round_no in range(a.repeat):
+            settle([c for _, _, c in cases], a.settle)
+            k = round_no % len(cases)
+            for name, cmd, clean in cases[k:] + cases[:k]:
                 w, m = run_once(cmd, clean)
                 walls[name].append(w)
                 rss[name].append(m)
@@ -313,7 +318,9 @@ def flatfiles_job(a: argparse.Namespace, py: str, release: str, lakes: str | Non
               f"(symbol=/year=, float64 prices). Our peak RSS is the larger process of the pipe (wait4); on their own, "
               f"ohlcv-fetch peaks at {fetch_rss:.0f} MiB ({fetch_s:.2f} s to NDJSON) and to-parquet at {tp_rss:.0f} MiB, "
               f"so the pipe's total is at most {fetch_rss + tp_rss:.0f} MiB. The S3 server is s3s-fs on the same "
-              "machine (its files on the same disk). Target: at least 2x faster than the peer, peak RSS below it.", ""]
+              f"machine (its files on the same disk). Lakes on disk: {'a fresh ext4 made for the run' if lakes else 'under target/bench-data/out'}; "
+              f"each round starts after every output was removed, synced and left {a.settle:.0f} s, with the next program in turn. "
+              "Target: at least 2x faster than the peer, peak RSS below it.", ""]
     return lines
 
 

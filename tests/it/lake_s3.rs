@@ -2,7 +2,7 @@
 //! and read back by every program that reads a lake, compared with the same lake on disk, and
 //! read by pyarrow through its own S3 client.
 
-use tickerlake_tests::{S3Server, WorkDir, ndjson_values, venv_python};
+use tickerlake_tests::{S3Server, WorkDir, ndjson_values};
 
 /// The AAPL history of the genuine Stooq download as Bar records, split at `cut`: (up to cut,
 /// from a year before cut on — overlapping, as a nightly look-back does).
@@ -176,26 +176,20 @@ fn a_lake_on_s3_is_written_upserted_and_read_back_by_every_reader() {
     assert_eq!(fetch["up_to_date"], 1);
 
     // pyarrow reads the S3 lake through its own S3 client: every row, type and value.
-    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
     let both = w.write(
         "both.ndjson",
         std::fs::read_to_string(&old).unwrap() + &std::fs::read_to_string(&new).unwrap(),
     );
-    let out = std::process::Command::new(python)
-        .arg(tickerlake_tests::repo_root().join("tests/interop/check_parquet.py"))
-        .args(["s3lake", url])
-        .arg(&both)
-        .arg("decimal")
-        .env("AWS_ENDPOINT_URL", s3.server.endpoint())
-        .env("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    tickerlake_tests::check_parquet(
+        "s3lake",
+        url,
+        &both,
+        &["decimal"],
+        &[
+            ("AWS_ENDPOINT_URL", &s3.server.endpoint()),
+            ("AWS_ACCESS_KEY_ID", S3Server::ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", S3Server::SECRET_KEY),
+        ],
     );
 }
 

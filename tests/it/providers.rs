@@ -777,22 +777,7 @@ fn fractional_volumes_are_kept_as_the_file_says_in_a_float64_volume_lake() {
         .arg(&input)
         .args(["--lake", "lake", "--volume-type", "float64"])
         .succeeds();
-    let python =
-        tickerlake_tests::venv_python().expect("no .venv: run `make venv` (make test does)");
-    let out = std::process::Command::new(python)
-        .arg(tickerlake_tests::repo_root().join("tests/interop/check_parquet.py"))
-        .args(["lake"])
-        .arg(w.join("lake"))
-        .arg(&input)
-        .args(["decimal", "float64"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tickerlake_tests::check_parquet("lake", w.join("lake"), &input, &["decimal", "float64"], &[]);
     let cat = w
         .cmd("to-parquet")
         .args(["--cat", "--lake", "lake"])

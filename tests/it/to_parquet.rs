@@ -60,25 +60,6 @@ fn tree(root: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
     out
 }
 
-fn interop(w: &WorkDir, mode: &str, path: &Path, input: &Path, prices: &str) {
-    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
-    let out = std::process::Command::new(python)
-        .arg(tickerlake_tests::repo_root().join("tests/interop/check_parquet.py"))
-        .arg(mode)
-        .arg(path)
-        .arg(input)
-        .arg(prices)
-        .current_dir(w.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{mode} {prices}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn single_file_round_trips_and_real_clients_read_it() {
     let w = WorkDir::new();
@@ -96,7 +77,7 @@ fn single_file_round_trips_and_real_clients_read_it() {
             std::fs::read_to_string(&input).unwrap(),
             "{prices}"
         );
-        interop(&w, "file", &w.join(&file), &input, prices);
+        tickerlake_tests::check_parquet("file", w.join(&file), &input, &[prices], &[]);
     }
 }
 
@@ -137,7 +118,7 @@ fn lake_from_generated_bars_matches_input_deduped_and_sorted() {
                 "--cat of the lake equals the input, deduped and sorted"
             );
         }
-        interop(&w, "lake", &w.join(&lake), &input, prices);
+        tickerlake_tests::check_parquet("lake", w.join(&lake), &input, &[prices], &[]);
         // Partitions: symbol=<SYM>/year=<YYYY>/part-0.parquet and nothing else.
         for (p, _) in tree(&w.join(&lake)) {
             let rel = p

@@ -481,6 +481,35 @@ impl FaultProxy {
     }
 }
 
+/// Real clients read a to-parquet file or lake (`tests/interop/check_parquet.py`: DuckDB and
+/// pyarrow, or pyarrow's own S3 client for `s3lake`) and must find every row, type and value of
+/// `input`. `types` is the price type, then optionally the volume type; `env` adds variables
+/// (the S3 endpoint and keys).
+pub fn check_parquet(
+    mode: &str,
+    path: impl AsRef<OsStr>,
+    input: &Path,
+    types: &[&str],
+    env: &[(&str, &str)],
+) {
+    let python = venv_python().expect("no .venv: run `make venv` (make test does)");
+    let out = Command::new(python)
+        .arg(repo_root().join("tests/interop/check_parquet.py"))
+        .arg(mode)
+        .arg(path.as_ref())
+        .arg(input)
+        .args(types)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{mode} {types:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The genuine Stooq AAPL download (fixtures/real/stooq) as canonical Bar NDJSON of symbol AAPL,
 /// from `from` on (to-parquet reads the CSV, then streams it back), made in `w`.
 pub fn stooq_aapl_bars(w: &WorkDir, from: &str) -> String {
