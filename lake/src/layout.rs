@@ -122,10 +122,7 @@ pub(crate) fn marker_bytes(layout: Layout, types: ColumnTypes) -> Result<Vec<u8>
             PriceType::Decimal => "decimal",
             PriceType::Float64 => "float64",
         },
-        "volume_type": match types.volume {
-            VolumeType::Int64 => "int64",
-            VolumeType::Float64 => "float64",
-        },
+        "volume_type": types.volume.as_str(),
     });
     let mut bytes =
         serde_json::to_vec_pretty(&marker).map_err(|_| LakeError::Internal("marker"))?;

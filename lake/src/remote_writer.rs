@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use tickerlake::records::Bar;
 
-use crate::bars::{ColumnTypes, PriceType, VolumeType};
+use crate::bars::{ColumnTypes, PriceType};
 use crate::file::WriteOptions;
 use crate::layout::{Layout, PartitionKey};
 use crate::remote::S3Lake;
@@ -76,10 +76,7 @@ impl<'a> S3LakeWriter<'a> {
         if has.volume != types.volume {
             return Err(LakeError::VolumeTypeMismatch {
                 root: lake.url(),
-                found: match has.volume {
-                    VolumeType::Int64 => "int64".into(),
-                    VolumeType::Float64 => "float64".into(),
-                },
+                found: has.volume.as_str().into(),
             });
         }
         let existing = lake

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use tickerlake::records::Bar;
 
-use crate::bars::{BarBatchBuilder, ColumnTypes, VolumeType};
+use crate::bars::{BarBatchBuilder, ColumnTypes};
 use crate::dedupe::dedupe_counting;
 use crate::file::{WriteOptions, to_bytes};
 use crate::layout::{
@@ -214,10 +214,7 @@ impl LakeWriter {
         {
             return Err(LakeError::VolumeTypeMismatch {
                 root: root.display().to_string(),
-                found: match has.volume {
-                    VolumeType::Int64 => "int64".into(),
-                    VolumeType::Float64 => "float64".into(),
-                },
+                found: has.volume.as_str().into(),
             });
         }
         if let Some(key) = existing.first() {
@@ -831,7 +828,7 @@ mod tests {
     fn one_volume_type_per_lake_as_its_marker_and_files_say() {
         let dir = tempfile::tempdir().unwrap();
         let float = ColumnTypes {
-            volume: VolumeType::Float64,
+            volume: crate::bars::VolumeType::Float64,
             ..ColumnTypes::default()
         };
         let mut fractional = bar("A", "2024-02-01", "10", None);

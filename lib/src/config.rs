@@ -515,6 +515,16 @@ pub enum VolumeType {
     Float64,
 }
 
+impl VolumeType {
+    /// The name config.yaml, the flag and the lake's marker use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VolumeType::Int64 => "int64",
+            VolumeType::Float64 => "float64",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Lake {

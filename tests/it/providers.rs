@@ -142,18 +142,14 @@ routes:
     assert!(!run.stderr().contains(KEY));
     // No key at all: 78 before any request.
     let before = s.requests().len();
-    w.cmd("ohlcv-fetch")
-        .arg("--config")
-        .arg(config(&w))
-        .args([
-            "--provider",
-            "polygon-rest",
-            "--symbols",
-            "AAPL",
-            "--days-back",
-            "3",
-        ])
-        .args(["--base-url", &base])
+    let aapl_with = |config: &std::path::Path| {
+        w.cmd("ohlcv-fetch")
+            .arg("--config")
+            .arg(config)
+            .args(["--provider", "polygon-rest", "--symbols", "AAPL"])
+            .args(["--days-back", "3", "--base-url", &base])
+    };
+    aapl_with(&config(&w))
         .fails_with(78)
         .stderr_contains("POLYGON_API_KEY");
     assert_eq!(s.requests().len(), before);
@@ -162,20 +158,7 @@ routes:
         "literal.yaml",
         format!("providers:\n  polygon:\n    api_key: {KEY}\n"),
     );
-    let run = w
-        .cmd("ohlcv-fetch")
-        .arg("--config")
-        .arg(&literal)
-        .args([
-            "--provider",
-            "polygon-rest",
-            "--symbols",
-            "AAPL",
-            "--days-back",
-            "3",
-        ])
-        .args(["--base-url", &base])
-        .fails_with(78);
+    let run = aapl_with(&literal).fails_with(78);
     assert!(
         run.stderr().contains("environment only"),
         "{}",
