@@ -6,6 +6,10 @@
 //! so a crash leaves every partition at its old or its new content. A partition whose new bytes
 //! equal its old bytes is not rewritten, so rerunning the same input leaves a byte-identical
 //! lake.
+//!
+//! A lake this run creates is built whole beside its directory and swapped in with one rename at
+//! the commit: readers see no lake, then all of it, and a first load of thousands of symbols
+//! costs one rename instead of one per symbol.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -18,7 +22,8 @@ use crate::bars::{BarBatchBuilder, ColumnTypes};
 use crate::dedupe::dedupe_counting;
 use crate::file::{WriteOptions, to_bytes};
 use crate::layout::{
-    LOCK_FILE, Layout, PartitionKey, claim_for_writing, hive_dirs, io_err, is_lake, partitions,
+    LOCK_FILE, Layout, MARKER_FILE, PartitionKey, claim_for_writing, hive_dirs, io_err, is_lake,
+    partitions,
 };
 use crate::scan::read_partition_file;
 use crate::{LakeError, Rounded};
@@ -147,6 +152,9 @@ pub struct LakeWriter {
     background_sync: Option<std::thread::JoinHandle<()>>,
     /// Where partitions of new top-level directories are built (see [`Staging`]).
     staging: Option<Staging>,
+    /// The lake's directory was made by this writer: nothing in it but the marker and the lock,
+    /// so the commit may swap in the staging directory whole.
+    created_root: bool,
 }
 
 impl LakeWriter {
@@ -164,8 +172,9 @@ impl LakeWriter {
             });
         }
         // Claimed before the lock file is created in it (which would make it look like a lake).
+        let mut created_root = false;
         if !root.exists() || !is_lake(&root) {
-            fs::create_dir_all(&root).map_err(io_err(&root))?;
+            created_root = make_dir(&root).map_err(io_err(&root))?;
             claim_for_writing(&root, layout, types)?;
         }
         fs::create_dir_all(&root).map_err(io_err(&root))?;
@@ -260,6 +269,7 @@ impl LakeWriter {
             rounded_examples: Vec::new(),
             background_sync: None,
             staging,
+            created_root,
         })
     }
 
@@ -393,18 +403,39 @@ impl LakeWriter {
         if let Some(h) = self.background_sync.take() {
             let _ = h.join();
         }
+        let mut staging = self.staging.take();
+        // A lake this run created, every partition of it built in the staging directory: the
+        // staging directory gets the marker and a lock of its own (held until the end) and
+        // becomes the lake in one swap (step 2).
+        let whole_lock = match &staging {
+            Some(st)
+                if self.created_root
+                    && !st.new_tops.is_empty()
+                    && staged
+                        .iter()
+                        .all(|s| matches!(s.file, StagedFile::InStaging(_))) =>
+            {
+                prepare_whole(&self.root, st.dir.path())
+            }
+            _ => None,
+        };
         // A bulk load flushes the whole file system twice (syncfs: one journal commit each)
         // rather than syncing every file and directory on its own, which for thousands of
         // partitions is most of the run. If syncfs is unavailable or fails, the per-file path
         // runs and names the file at fault.
         let bulk = staged.len() >= SYNCFS_FROM && sync_file_system(&self.root).is_ok();
-        let staging = self.staging.take();
         // 1. Every staged file's data reaches the disk before any rename: a power cut can then
         //    never leave a renamed, empty file. Many at once, so the file system can group the
         //    journal commits (fsync waits for the disk, not the CPU). A new top-level directory
         //    also needs its directories' entries on disk before it moves into the lake.
         if !bulk {
             let mut staged_dirs = BTreeSet::new();
+            let mut files: Vec<PathBuf> =
+                staged.iter().map(|s| s.file.path().to_path_buf()).collect();
+            if let (Some(st), Some(_)) = (&staging, &whole_lock) {
+                staged_dirs.insert(st.dir.path().to_path_buf());
+                files.push(st.dir.path().join(MARKER_FILE));
+            }
             if let Some(st) = &staging {
                 for s in &staged {
                     if let StagedFile::InStaging(p) = &s.file {
@@ -417,8 +448,7 @@ impl LakeWriter {
                     }
                 }
             }
-            let files = staged.iter().map(|s| s.file.path().to_path_buf());
-            for r in run_parallel(files.collect(), IO_THREADS, |p: PathBuf| {
+            for r in run_parallel(files, IO_THREADS, |p: PathBuf| {
                 fs::File::open(&p)
                     .and_then(|f| f.sync_all())
                     .map_err(io_err(&p))
@@ -467,7 +497,15 @@ impl LakeWriter {
         ) {
             r?;
         }
-        if let Some(st) = &staging {
+        let swapped = match (&mut staging, &whole_lock) {
+            (Some(st), Some(_)) => swap_in_whole(&self.root, &mut st.dir),
+            _ => false,
+        };
+        if swapped {
+            if let Some(parent) = self.root.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        } else if let Some(st) = &staging {
             let moves: Vec<(PathBuf, PathBuf)> = st
                 .new_tops
                 .iter()
@@ -487,7 +525,8 @@ impl LakeWriter {
                 r?;
             }
         }
-        // The staging directory is empty now.
+        // The staging directory is empty now (or holds what was the lake's directory: the marker
+        // and the lock).
         drop(staging);
         // 3. The directories that got new entries (renamed files, created directories), each once.
         for d in std::mem::take(&mut self.created_dirs) {
@@ -496,7 +535,10 @@ impl LakeWriter {
             }
             dirs.insert(d);
         }
-        if bulk && sync_file_system(&self.root).is_ok() {
+        let synced = bulk && sync_file_system(&self.root).is_ok();
+        // The lake's lock of the swapped-in directory is held until everything is on disk.
+        let _whole_lock = whole_lock;
+        if synced {
             return Ok(summary);
         }
         for r in run_parallel(dirs.into_iter().collect(), IO_THREADS, |d: PathBuf| {
@@ -506,6 +548,58 @@ impl LakeWriter {
         }
         Ok(summary)
     }
+}
+
+/// Makes the lake's directory (and its parents), saying whether this call made it: `false` when
+/// it was there already, made by someone else.
+fn make_dir(root: &Path) -> std::io::Result<bool> {
+    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    match fs::create_dir(root) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && root.is_dir() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives the staging directory what the lake's directory has (the marker, and a lock of its own,
+/// returned held), so that it can become the lake. `None` if it cannot: the new top-level
+/// directories are then moved in one by one.
+fn prepare_whole(root: &Path, staging: &Path) -> Option<fs::File> {
+    fs::copy(root.join(MARKER_FILE), staging.join(MARKER_FILE)).ok()?;
+    tickerlake::staging::lock(&staging.join(LOCK_FILE)).ok()?
+}
+
+/// Swaps the staging directory (the whole new lake) with the lake's directory (only its marker
+/// and lock). `false`: nothing changed, and the caller moves the parts in one by one. What was
+/// the lake's directory ends at the staging path, removed with it — unless something not of
+/// this run was put in it meanwhile: then it is swapped back (never removed), or, if that
+/// fails, kept where it is and said.
+fn swap_in_whole(root: &Path, staging: &mut tickerlake::staging::StagingDir) -> bool {
+    if tickerlake::staging::exchange(staging.path(), root).is_err() {
+        return false;
+    }
+    let only_ours = fs::read_dir(staging.path()).is_ok_and(|entries| {
+        entries.into_iter().all(|e| {
+            e.is_ok_and(|e| {
+                let name = e.file_name();
+                name == MARKER_FILE || name == LOCK_FILE
+            })
+        })
+    });
+    if only_ours {
+        return true;
+    }
+    if tickerlake::staging::exchange(staging.path(), root).is_ok() {
+        return false;
+    }
+    staging.keep();
+    tracing::warn!(
+        dir = %staging.path().display(),
+        "files put in the new lake's directory while it was written were moved aside here"
+    );
+    true
 }
 
 /// Staged files from which one file-system flush beats syncing each file.
@@ -587,7 +681,16 @@ impl Job<'_> {
             // (an earlier staging of the partition in this run is overwritten in place).
             let path = done.key.file(staging_root);
             let dir = done.key.dir(staging_root);
-            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            // Parent first: the top-level directory is new far more often than not, and a
+            // `mkdir` that fails for want of its parent costs a directory search of its own.
+            for d in [dir.parent().unwrap_or(staging_root), &dir] {
+                match fs::create_dir(d) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(io_err(d)(e));
+                    }
+                    _ => {}
+                }
+            }
             fs::write(&path, &bytes).map_err(io_err(&path))?;
             done.staged = Some(Staged {
                 file: StagedFile::InStaging(path),
@@ -1076,6 +1179,98 @@ mod tests {
             assert_eq!(rel(&staged), rel(&beside), "{layout:?}");
             assert_eq!(all(&staged).len(), 6);
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_lake_this_run_creates_appears_whole_at_the_commit_and_a_stranger_s_file_is_kept() {
+        use std::os::unix::fs::MetadataExt;
+        let rows = || {
+            // More partitions than the bulk path's threshold, and a few (the flushed path).
+            let mut rows: Vec<Bar> = (0..80)
+                .map(|i| bar(&format!("S{i:03}"), "2024-01-02", "1.5", None))
+                .collect();
+            rows.push(bar("S000", "2023-12-29", "1.25", None));
+            rows
+        };
+        for n in [3, 81] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().join("new/lake");
+            let mut w = LakeWriter::new(
+                &root,
+                Layout::SymbolYear,
+                ColumnTypes::default(),
+                WriteOptions::default(),
+            )
+            .unwrap();
+            let before = fs::metadata(&root).unwrap().ino();
+            let mut groups: BTreeMap<PartitionKey, Vec<Bar>> = BTreeMap::new();
+            for b in rows().into_iter().take(n) {
+                groups
+                    .entry(PartitionKey::of(Layout::SymbolYear, &b))
+                    .or_default()
+                    .push(b);
+            }
+            w.upsert_many(groups.into_iter().collect(), 2).unwrap();
+            // Until the commit a reader sees an empty lake: its marker and lock only.
+            let mut names: Vec<String> = fs::read_dir(&root)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            assert_eq!(names, [MARKER_FILE, LOCK_FILE]);
+            let marker = fs::read(root.join(MARKER_FILE)).unwrap();
+            let summary = w.commit().unwrap();
+            assert_eq!(summary.rows_written, n as u64);
+            // One swap: a new directory holds the whole lake, the marker as it was.
+            assert_ne!(fs::metadata(&root).unwrap().ino(), before, "n={n}");
+            assert_eq!(fs::read(root.join(MARKER_FILE)).unwrap(), marker);
+            assert_eq!(all(&root).len(), n);
+            assert!(staging_dirs(&root).is_empty(), "staging left behind");
+            // The lake is an ordinary lake for the next writer.
+            write(
+                &root,
+                Layout::SymbolYear,
+                vec![bar("S000", "2024-01-03", "2", None)],
+            );
+            assert_eq!(all(&root).len(), n + 1);
+        }
+
+        // A file someone else puts in the new lake's directory during the run stays there: the
+        // new directories are then moved in one by one.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("lake");
+        let mut w = LakeWriter::new(
+            &root,
+            Layout::SymbolYear,
+            ColumnTypes::default(),
+            WriteOptions::default(),
+        )
+        .unwrap();
+        let before = fs::metadata(&root).unwrap().ino();
+        let jobs: Vec<(PartitionKey, Vec<Bar>)> = rows()
+            .into_iter()
+            .map(|b| (PartitionKey::of(Layout::SymbolYear, &b), vec![b]))
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        w.upsert_many(jobs, 2).unwrap();
+        fs::write(root.join("NOTES.txt"), "mine").unwrap();
+        w.commit().unwrap();
+        assert_eq!(fs::read_to_string(root.join("NOTES.txt")).unwrap(), "mine");
+        assert_eq!(fs::metadata(&root).unwrap().ino(), before);
+        assert_eq!(all(&root).len(), 81);
+        assert!(staging_dirs(&root).is_empty());
+
+        // A directory the user made (empty, then claimed) keeps its identity: its owner, mode
+        // and place are the user's.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("lake");
+        fs::create_dir(&root).unwrap();
+        let before = fs::metadata(&root).unwrap().ino();
+        write(&root, Layout::SymbolYear, rows());
+        assert_eq!(fs::metadata(&root).unwrap().ino(), before);
+        assert_eq!(all(&root).len(), 81);
     }
 
     #[test]

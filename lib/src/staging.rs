@@ -7,6 +7,8 @@
 //! - [`remove_abandoned`]: the one cleanup rule — a staging directory whose process is gone was
 //!   left by a killed run, and the next writer (holding the lock) removes it.
 //! - [`sync_file_system`]: every dirty page of a file system at once (`syncfs`).
+//! - [`exchange`]: two directories swapped in one step, for a new version built beside its
+//!   target.
 
 use std::fs;
 use std::io;
@@ -120,6 +122,20 @@ fn process_alive(_pid: u32) -> bool {
     true
 }
 
+/// Swaps two directories (or files) at once (`renameat2` with `RENAME_EXCHANGE`): each path
+/// then names what the other did. Fails, changing nothing, where the file system cannot
+/// (callers then fall back to moving the parts one by one).
+#[cfg(target_os = "linux")]
+pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// Flushes every dirty page and all metadata of the file system holding `dir` (one journal
 /// commit instead of an fsync per file).
 #[cfg(target_os = "linux")]
@@ -147,6 +163,22 @@ mod tests {
         assert!(lock(&path).unwrap().is_none());
         drop(held);
         assert!(lock(&path).unwrap().is_some());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn exchange_swaps_two_directories_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir_all(a.join("sub")).unwrap();
+        fs::create_dir(&b).unwrap();
+        fs::write(b.join("f"), "b's").unwrap();
+        exchange(&a, &b).unwrap();
+        assert!(b.join("sub").is_dir() && !b.join("f").exists());
+        assert_eq!(fs::read_to_string(a.join("f")).unwrap(), "b's");
+        // Nothing to swap with: an error, and nothing moved.
+        assert!(exchange(&a, &dir.path().join("none")).is_err());
+        assert!(a.join("f").is_file());
     }
 
     #[test]

@@ -581,13 +581,21 @@ fn download_all(
 
 /// Groups the days' rows by symbol (each symbol's bars in date order).
 pub fn by_symbol(days: Vec<Day>) -> BTreeMap<Symbol, Vec<DayBar>> {
-    let mut out: BTreeMap<Symbol, Vec<DayBar>> = BTreeMap::new();
+    // Hashed, then sorted once: a full-market month is a quarter of a million rows for some
+    // 11,000 symbols, and an ordered map would compare symbols ~14 times a row.
+    let n_days = days.len();
+    let mut out: std::collections::HashMap<Symbol, Vec<DayBar>> =
+        std::collections::HashMap::with_capacity(
+            days.iter().map(|d| d.rows.len()).max().unwrap_or(0),
+        );
     for day in days {
         for (symbol, bar) in day.rows {
-            out.entry(symbol).or_default().push(bar);
+            out.entry(symbol)
+                .or_insert_with(|| Vec::with_capacity(n_days))
+                .push(bar);
         }
     }
-    out
+    out.into_iter().collect()
 }
 
 /// The flat-files bucket of `config`, its keys from the environment.
