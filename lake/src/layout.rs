@@ -171,6 +171,11 @@ fn lake_below_hint(root: &Path) -> String {
     let mut below: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
+        // Not a hidden one: a writer's staging directory holds a marker too.
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .filter(|p| p.is_dir() && is_lake(p))
         .collect();
     below.sort();

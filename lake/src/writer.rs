@@ -152,9 +152,9 @@ pub struct LakeWriter {
     background_sync: Option<std::thread::JoinHandle<()>>,
     /// Where partitions of new top-level directories are built (see [`Staging`]).
     staging: Option<Staging>,
-    /// The lake's directory was made by this writer: nothing in it but the marker and the lock,
-    /// so the commit may swap in the staging directory whole.
-    created_root: bool,
+    /// The lake's directory, when this writer made it (its device and inode): nothing of anyone
+    /// else's should be in it, so the commit may swap in the staging directory whole.
+    created_root: Option<DirId>,
 }
 
 impl LakeWriter {
@@ -172,7 +172,7 @@ impl LakeWriter {
             });
         }
         // Claimed before the lock file is created in it (which would make it look like a lake).
-        let mut created_root = false;
+        let mut created_root = None;
         if !root.exists() || !is_lake(&root) {
             created_root = make_dir(&root).map_err(io_err(&root))?;
             claim_for_writing(&root, layout, types)?;
@@ -403,13 +403,13 @@ impl LakeWriter {
         if let Some(h) = self.background_sync.take() {
             let _ = h.join();
         }
-        let mut staging = self.staging.take();
+        let staging = self.staging.take();
         // A lake this run created, every partition of it built in the staging directory: the
         // staging directory gets the marker and a lock of its own (held until the end) and
         // becomes the lake in one swap (step 2).
         let whole_lock = match &staging {
             Some(st)
-                if self.created_root
+                if self.created_root.is_some()
                     && !st.new_tops.is_empty()
                     && staged
                         .iter()
@@ -497,8 +497,8 @@ impl LakeWriter {
         ) {
             r?;
         }
-        let swapped = match (&mut staging, &whole_lock) {
-            (Some(st), Some(_)) => swap_in_whole(&self.root, &mut st.dir),
+        let swapped = match (&staging, &whole_lock, self.created_root) {
+            (Some(st), Some(_), Some(id)) => swap_in_whole(&self.root, id, st.dir.path()),
             _ => false,
         };
         if swapped {
@@ -525,9 +525,17 @@ impl LakeWriter {
                 r?;
             }
         }
-        // The staging directory is empty now (or holds what was the lake's directory: the marker
-        // and the lock).
-        drop(staging);
+        // The staging directory holds what was the lake's directory (its marker and lock), or
+        // nothing but the marker and lock copied for a swap that did not happen. Only those are
+        // removed: anything else found there is not this run's, and is set aside, never removed.
+        if let Some(st) = staging
+            && let Err(kept) = st.dir.remove_emptied(&self.root, &[MARKER_FILE, LOCK_FILE])
+        {
+            tracing::warn!(
+                dir = %kept.display(),
+                "files someone put in the new lake's directory while it was written are kept here"
+            );
+        }
         // 3. The directories that got new entries (renamed files, created directories), each once.
         for d in std::mem::take(&mut self.created_dirs) {
             if let Some(p) = d.parent() {
@@ -550,17 +558,48 @@ impl LakeWriter {
     }
 }
 
-/// Makes the lake's directory (and its parents), saying whether this call made it: `false` when
-/// it was there already, made by someone else.
-fn make_dir(root: &Path) -> std::io::Result<bool> {
+/// A directory's identity (device, inode): the same path may name another directory later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DirId(u64, u64);
+
+impl DirId {
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<DirId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(path).ok()?;
+        m.is_dir().then(|| DirId(m.dev(), m.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn of(_path: &Path) -> Option<DirId> {
+        None
+    }
+}
+
+/// Makes the lake's directory (and its parents), with its identity when this call made it
+/// (`None`: it was there already, made by someone else).
+fn make_dir(root: &Path) -> std::io::Result<Option<DirId>> {
     if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent)?;
     }
     match fs::create_dir(root) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && root.is_dir() => Ok(false),
+        Ok(()) => Ok(DirId::of(root)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && root.is_dir() => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// `dir` is the directory this writer made and holds only its marker and lock.
+fn only_ours(dir: &Path, id: DirId) -> bool {
+    DirId::of(dir) == Some(id)
+        && fs::read_dir(dir).is_ok_and(|entries| {
+            entries.into_iter().all(|e| {
+                e.is_ok_and(|e| {
+                    let name = e.file_name();
+                    name == MARKER_FILE || name == LOCK_FILE
+                })
+            })
+        })
 }
 
 /// Gives the staging directory what the lake's directory has (the marker, and a lock of its own,
@@ -571,35 +610,22 @@ fn prepare_whole(root: &Path, staging: &Path) -> Option<fs::File> {
     tickerlake::staging::lock(&staging.join(LOCK_FILE)).ok()?
 }
 
-/// Swaps the staging directory (the whole new lake) with the lake's directory (only its marker
-/// and lock). `false`: nothing changed, and the caller moves the parts in one by one. What was
-/// the lake's directory ends at the staging path, removed with it — unless something not of
-/// this run was put in it meanwhile: then it is swapped back (never removed), or, if that
-/// fails, kept where it is and said.
-fn swap_in_whole(root: &Path, staging: &mut tickerlake::staging::StagingDir) -> bool {
-    if tickerlake::staging::exchange(staging.path(), root).is_err() {
+/// Swaps the staging directory (the whole new lake) with the lake's directory, if that is still
+/// the directory this writer made (`id`) with nothing in it but the marker and lock. `false`:
+/// nothing changed, and the caller moves the parts in one by one. What was the lake's directory
+/// ends at the staging path; if it turns out to hold something else after all (put there in the
+/// instant between the look and the swap), it is swapped back.
+fn swap_in_whole(root: &Path, id: DirId, staging: &Path) -> bool {
+    if !only_ours(root, id) || tickerlake::staging::exchange(staging, root).is_err() {
         return false;
     }
-    let only_ours = fs::read_dir(staging.path()).is_ok_and(|entries| {
-        entries.into_iter().all(|e| {
-            e.is_ok_and(|e| {
-                let name = e.file_name();
-                name == MARKER_FILE || name == LOCK_FILE
-            })
-        })
-    });
-    if only_ours {
+    if only_ours(staging, id) {
         return true;
     }
-    if tickerlake::staging::exchange(staging.path(), root).is_ok() {
-        return false;
-    }
-    staging.keep();
-    tracing::warn!(
-        dir = %staging.path().display(),
-        "files put in the new lake's directory while it was written were moved aside here"
-    );
-    true
+    // Swapped back: the caller then moves the new directories in one by one. If that fails,
+    // the lake stands whole and what was put in the old directory stays at the staging path,
+    // where the commit's clean-up sets it aside.
+    tickerlake::staging::exchange(staging, root).is_err()
 }
 
 /// Staged files from which one file-system flush beats syncing each file.
@@ -751,8 +777,14 @@ pub(crate) fn merge_and_encode(
     types: ColumnTypes,
     opts: WriteOptions,
 ) -> Result<Encoded, LakeError> {
-    stored.extend(rows);
-    let (merged, nulls_kept) = dedupe_counting(stored);
+    // A new partition has nothing stored: its rows are taken as they are, not copied.
+    let all = if stored.is_empty() {
+        rows
+    } else {
+        stored.extend(rows);
+        stored
+    };
+    let (merged, nulls_kept) = dedupe_counting(all);
     let mut builder = BarBatchBuilder::with_capacity(
         types,
         layout == Layout::YearMonth,

@@ -67,6 +67,35 @@ impl StagingDir {
     pub fn keep(&mut self) {
         self.keep = true;
     }
+
+    /// Removes the directory, which should hold nothing now but the files named `ours` (those
+    /// go). If something else is in it (not of this run), nothing of that is removed: the
+    /// directory is renamed to `PARENT/NAME.kept-PID-STAMP` beside `target`, outside the
+    /// staging names that a later run cleans up, and that path is returned.
+    pub fn remove_emptied(mut self, target: &Path, ours: &[&str]) -> Result<(), PathBuf> {
+        self.keep = true;
+        for name in ours {
+            let _ = fs::remove_file(self.path.join(name));
+        }
+        if fs::remove_dir(&self.path).is_ok() || !self.path.exists() {
+            return Ok(());
+        }
+        let name = target
+            .file_name()
+            .map_or_else(|| "lake".into(), |n| n.to_string_lossy().into_owned());
+        let suffix = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.rsplit_once("-staging-"))
+            .map_or("", |(_, rest)| rest)
+            .to_string();
+        let kept = self.path.with_file_name(format!("{name}.kept-{suffix}"));
+        match fs::rename(&self.path, &kept) {
+            Ok(()) => Err(kept),
+            Err(_) => Err(self.path.clone()),
+        }
+    }
 }
 
 impl Drop for StagingDir {
@@ -163,6 +192,37 @@ mod tests {
         assert!(lock(&path).unwrap().is_none());
         drop(held);
         assert!(lock(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn an_emptied_staging_directory_goes_and_a_stranger_s_file_is_set_aside_not_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("store");
+        let s = StagingDir::create(&target).unwrap();
+        fs::write(s.path().join("lock"), "").unwrap();
+        let p = s.path().to_path_buf();
+        assert_eq!(s.remove_emptied(&target, &["lock", "marker"]), Ok(()));
+        assert!(!p.exists());
+
+        let s = StagingDir::create(&target).unwrap();
+        fs::write(s.path().join("lock"), "").unwrap();
+        fs::write(s.path().join("theirs.txt"), "keep me").unwrap();
+        let kept = s.remove_emptied(&target, &["lock"]).unwrap_err();
+        assert_eq!(
+            fs::read_to_string(kept.join("theirs.txt")).unwrap(),
+            "keep me"
+        );
+        assert!(!kept.join("lock").exists());
+        // Not a staging name: a later run's clean-up leaves it alone.
+        assert!(
+            kept.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("store.kept-")
+        );
+        remove_abandoned(&target);
+        assert!(kept.join("theirs.txt").is_file());
     }
 
     #[cfg(target_os = "linux")]

@@ -806,3 +806,46 @@ fn one_writer_at_a_time_and_one_layout_per_directory() {
         .succeeds();
     assert_eq!(cat.stdout().lines().count(), 5);
 }
+
+#[test]
+fn a_damaged_partition_stops_the_upsert_with_its_name_and_the_lake_stays_as_it_was() {
+    let w = WorkDir::new();
+    let input = gen_bars(
+        &w,
+        "bars.ndjson",
+        &["--symbols", "40", "--days", "400", "--seed", "7"],
+    );
+    w.cmd("to-parquet")
+        .arg(&input)
+        .args(["--lake", "lake"])
+        .succeeds();
+    // One partition of a symbol in the middle of the input, damaged on disk.
+    let mut files: Vec<PathBuf> = tree(&w.join("lake"))
+        .into_iter()
+        .filter(|(p, bytes)| bytes.is_some() && p.extension().is_some_and(|e| e == "parquet"))
+        .map(|(p, _)| p)
+        .collect();
+    files.sort();
+    let damaged = files[files.len() / 2].clone();
+    std::fs::write(&damaged, b"PAR1 not a parquet file").unwrap();
+    let before = tree(&w.join("lake"));
+    // Every row rewritten, in many small batches: the partitions after the damaged one are
+    // encoded while later input is still being read, and none of it may land.
+    let text = w
+        .read("bars.ndjson")
+        .replace("\"provider\":\"yahoo\"", "\"provider\":\"stooq\"");
+    let changed = w.write("changed.ndjson", text);
+    w.cmd("to-parquet")
+        .arg(&changed)
+        .args([
+            "--lake",
+            "lake",
+            "--max-memory",
+            "1M",
+            "--log-format",
+            "text",
+        ])
+        .fails_with(65)
+        .stderr_contains(&damaged.display().to_string());
+    assert_eq!(tree(&w.join("lake")), before, "the lake is as it was");
+}

@@ -24,6 +24,13 @@ Examples:
   # Against a mirror or the replay server.
   ohlcv-fetch --symbols AAPL --days-back 30 --base-url http://127.0.0.1:8080
 
+  # Polygon's REST API (the key from $POLYGON_API_KEY), Stooq for any symbol it fails.
+  ohlcv-fetch --provider polygon-rest,stooq --symbols AAPL,MSFT --days-back 30 > bars.ndjson
+
+  # Every ticker of Polygon day files you downloaded yourself (gzip or plain), into a lake.
+  ohlcv-fetch --provider polygon-flatfiles --all-tickers --input day_aggs/2024-04-*.csv.gz \\
+      | to-parquet --lake data/lake
+
 Input: Ticker records (NDJSON; only `symbol` is required: the listing's name, AAPL, BRK.B on a US
 venue, AIR.PA, BT-A.L elsewhere); tickers whose status is delisted or archived are skipped (unless --include-delisted). Output: Bar records on stdout, each
 symbol's bars together and in date order, written as each symbol completes.
@@ -32,8 +39,8 @@ Exit status: 0 every symbol fetched or up to date, 2 usage, 65 bad input, 66 inp
 69 the provider is down (circuit breaker open), 74 I/O error, 75 some symbols failed (the
 others' data is complete and written; see --errors), 78 bad configuration.";
 
-/// Daily OHLCV bars from Yahoo Finance for a ticker universe, with retries, a shared rate limit
-/// and a dead-letter list.
+/// Daily OHLCV bars for a ticker universe from Yahoo Finance, Polygon (REST or flat files) or
+/// Stooq, with retries, a shared rate limit, fallback between providers and a dead-letter list.
 #[derive(Debug, Parser)]
 #[command(name = "ohlcv-fetch", version, after_long_help = EXAMPLES)]
 pub struct Cli {

@@ -583,16 +583,13 @@ fn download_all(
 pub fn by_symbol(days: Vec<Day>) -> BTreeMap<Symbol, Vec<DayBar>> {
     // Hashed, then sorted once: a full-market month is a quarter of a million rows for some
     // 11,000 symbols, and an ordered map would compare symbols ~14 times a row.
-    let n_days = days.len();
     let mut out: std::collections::HashMap<Symbol, Vec<DayBar>> =
         std::collections::HashMap::with_capacity(
             days.iter().map(|d| d.rows.len()).max().unwrap_or(0),
         );
     for day in days {
         for (symbol, bar) in day.rows {
-            out.entry(symbol)
-                .or_insert_with(|| Vec::with_capacity(n_days))
-                .push(bar);
+            out.entry(symbol).or_default().push(bar);
         }
     }
     out.into_iter().collect()
