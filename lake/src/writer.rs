@@ -938,14 +938,18 @@ mod tests {
         }
     }
 
-    fn write(root: &Path, layout: Layout, rows: Vec<Bar>) -> WriteSummary {
-        let mut w = LakeWriter::new(
+    fn writer(root: &Path, layout: Layout) -> LakeWriter {
+        LakeWriter::new(
             root,
             layout,
             ColumnTypes::default(),
             WriteOptions::default(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// `rows` grouped by partition, in partition order.
+    fn jobs(layout: Layout, rows: Vec<Bar>) -> Vec<(PartitionKey, Vec<Bar>)> {
         let mut groups: BTreeMap<PartitionKey, Vec<Bar>> = BTreeMap::new();
         for b in rows {
             groups
@@ -953,7 +957,12 @@ mod tests {
                 .or_default()
                 .push(b);
         }
-        for (k, rows) in groups {
+        groups.into_iter().collect()
+    }
+
+    fn write(root: &Path, layout: Layout, rows: Vec<Bar>) -> WriteSummary {
+        let mut w = writer(root, layout);
+        for (k, rows) in jobs(layout, rows) {
             w.upsert(&k, rows).unwrap();
         }
         w.commit().unwrap()
@@ -1228,22 +1237,10 @@ mod tests {
         for n in [3, 81] {
             let dir = tempfile::tempdir().unwrap();
             let root = dir.path().join("new/lake");
-            let mut w = LakeWriter::new(
-                &root,
-                Layout::SymbolYear,
-                ColumnTypes::default(),
-                WriteOptions::default(),
-            )
-            .unwrap();
+            let mut w = writer(&root, Layout::SymbolYear);
             let before = fs::metadata(&root).unwrap().ino();
-            let mut groups: BTreeMap<PartitionKey, Vec<Bar>> = BTreeMap::new();
-            for b in rows().into_iter().take(n) {
-                groups
-                    .entry(PartitionKey::of(Layout::SymbolYear, &b))
-                    .or_default()
-                    .push(b);
-            }
-            w.upsert_many(groups.into_iter().collect(), 2).unwrap();
+            let rows = rows().into_iter().take(n).collect();
+            w.upsert_many(jobs(Layout::SymbolYear, rows), 2).unwrap();
             // Until the commit a reader sees an empty lake: its marker and lock only.
             let mut names: Vec<String> = fs::read_dir(&root)
                 .unwrap()
@@ -1272,21 +1269,9 @@ mod tests {
         // new directories are then moved in one by one.
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("lake");
-        let mut w = LakeWriter::new(
-            &root,
-            Layout::SymbolYear,
-            ColumnTypes::default(),
-            WriteOptions::default(),
-        )
-        .unwrap();
+        let mut w = writer(&root, Layout::SymbolYear);
         let before = fs::metadata(&root).unwrap().ino();
-        let jobs: Vec<(PartitionKey, Vec<Bar>)> = rows()
-            .into_iter()
-            .map(|b| (PartitionKey::of(Layout::SymbolYear, &b), vec![b]))
-            .collect::<BTreeMap<_, _>>()
-            .into_iter()
-            .collect();
-        w.upsert_many(jobs, 2).unwrap();
+        w.upsert_many(jobs(Layout::SymbolYear, rows()), 2).unwrap();
         fs::write(root.join("NOTES.txt"), "mine").unwrap();
         w.commit().unwrap();
         assert_eq!(fs::read_to_string(root.join("NOTES.txt")).unwrap(), "mine");
