@@ -407,15 +407,14 @@ impl LakeWriter {
         // A lake this run created, every partition of it built in the staging directory: the
         // staging directory gets the marker and a lock of its own (held until the end) and
         // becomes the lake in one swap (step 2).
-        let whole_lock = match &staging {
-            Some(st)
-                if self.created_root.is_some()
-                    && !st.new_tops.is_empty()
+        let whole = match (&staging, self.created_root) {
+            (Some(st), Some(id))
+                if !st.new_tops.is_empty()
                     && staged
                         .iter()
                         .all(|s| matches!(s.file, StagedFile::InStaging(_))) =>
             {
-                prepare_whole(&self.root, st.dir.path())
+                prepare_whole(&self.root, st.dir.path()).map(|lock| (lock, id))
             }
             _ => None,
         };
@@ -432,7 +431,7 @@ impl LakeWriter {
             let mut staged_dirs = BTreeSet::new();
             let mut files: Vec<PathBuf> =
                 staged.iter().map(|s| s.file.path().to_path_buf()).collect();
-            if let (Some(st), Some(_)) = (&staging, &whole_lock) {
+            if let (Some(st), Some(_)) = (&staging, &whole) {
                 staged_dirs.insert(st.dir.path().to_path_buf());
                 files.push(st.dir.path().join(MARKER_FILE));
             }
@@ -497,8 +496,8 @@ impl LakeWriter {
         ) {
             r?;
         }
-        let swapped = match (&staging, &whole_lock, self.created_root) {
-            (Some(st), Some(_), Some(id)) => swap_in_whole(&self.root, id, st.dir.path()),
+        let swapped = match (&staging, &whole) {
+            (Some(st), Some((_, id))) => swap_in_whole(&self.root, *id, st.dir.path()),
             _ => false,
         };
         if swapped {
@@ -545,7 +544,7 @@ impl LakeWriter {
         }
         let synced = bulk && sync_file_system(&self.root).is_ok();
         // The lake's lock of the swapped-in directory is held until everything is on disk.
-        let _whole_lock = whole_lock;
+        let _whole = whole;
         if synced {
             return Ok(summary);
         }

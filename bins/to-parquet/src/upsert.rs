@@ -186,13 +186,12 @@ fn check_bar(
     rounded: &mut u64,
     rounded_examples: &mut Vec<Rounded>,
 ) -> Result<(), Error> {
-    if let Err(e) = lake::bars::check_volume(opts.types.volume, bar.volume) {
-        return Err(Error::BadRow {
-            input: input.to_string(),
-            line,
-            message: e.to_string(),
-        });
-    }
+    let bad = |message: String| Error::BadRow {
+        input: input.to_string(),
+        line,
+        message,
+    };
+    lake::bars::check_volume(opts.types.volume, bar.volume).map_err(|e| bad(e.to_string()))?;
     if opts.types.prices == PriceType::Decimal {
         for (column, v) in [
             ("open", bar.open),
@@ -209,19 +208,13 @@ fn check_bar(
                         column,
                         value: d.to_string(),
                     };
-                    return Err(Error::BadRow {
-                        input: input.to_string(),
-                        line,
-                        message: e.to_string(),
-                    });
+                    return Err(bad(e.to_string()));
                 }
                 Some((_, true)) => {
                     if opts.strict {
-                        return Err(Error::BadRow {
-                            input: input.to_string(),
-                            line,
-                            message: format!("{column}: {d} has more than 6 decimals (--strict)"),
-                        });
+                        return Err(bad(format!(
+                            "{column}: {d} has more than 6 decimals (--strict)"
+                        )));
                     }
                     *rounded += 1;
                     if rounded_examples.len() < 5 {
